@@ -1,0 +1,15 @@
+using Orleans.Concurrency;
+
+namespace OrleansKafka.Leasing;
+
+/// <summary>The consumer groups processed in this cluster (key 0), so tools can find every lease grain.</summary>
+[Alias("OrleansKafka.IConsumerGroupCatalogGrain")]
+public interface IConsumerGroupCatalogGrain : IGrainWithIntegerKey
+{
+    /// <summary>Records that a silo processes a group.</summary>
+    Task RegisterAsync(string group);
+
+    /// <summary>The groups registered so far, sorted.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<string>> GetGroupsAsync();
+}

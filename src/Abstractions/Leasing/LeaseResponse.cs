@@ -1,0 +1,12 @@
+namespace OrleansKafka.Leasing;
+
+/// <summary>The lease grain's answer to a heartbeat.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansKafka.LeaseResponse")]
+public sealed record LeaseResponse
+{
+    /// <summary>The leases the silo holds until <see cref="LeaseDuration"/> after it sent the heartbeat.</summary>
+    [Id(0)] public required IReadOnlyList<LeaseGrant> Grants { get; init; }
+
+    /// <summary>How long the grants last, counted by the silo from when it sent the heartbeat.</summary>
+    [Id(1)] public required TimeSpan LeaseDuration { get; init; }
+}

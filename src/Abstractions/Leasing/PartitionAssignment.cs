@@ -1,0 +1,10 @@
+namespace OrleansKafka.Leasing;
+
+/// <summary>Who owns one partition of a consumer group.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansKafka.PartitionAssignment")]
+public sealed record PartitionAssignment(
+    [property: Id(0)] string Topic,
+    [property: Id(1)] int Partition,
+    [property: Id(2)] string? Owner,
+    [property: Id(3)] long Epoch,
+    [property: Id(4)] bool Revoking);

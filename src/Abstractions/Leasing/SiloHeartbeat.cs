@@ -1,0 +1,18 @@
+namespace OrleansKafka.Leasing;
+
+/// <summary>What a silo tells the lease grain of a consumer group on each heartbeat.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansKafka.SiloHeartbeat")]
+public sealed record SiloHeartbeat
+{
+    /// <summary>The silo's stable identity (its endpoint), the same across restarts.</summary>
+    [Id(0)] public required string SiloId { get; init; }
+
+    /// <summary>The topics this silo processes for the group, with their partition counts from Kafka metadata.</summary>
+    [Id(1)] public required IReadOnlyDictionary<string, int> Topics { get; init; }
+
+    /// <summary>The leases the silo holds now.</summary>
+    [Id(2)] public required IReadOnlyList<LeaseGrant> Held { get; init; }
+
+    /// <summary>Leases the silo gave up since its last heartbeat, after draining and committing.</summary>
+    [Id(3)] public required IReadOnlyList<LeaseGrant> Released { get; init; }
+}

@@ -1,0 +1,17 @@
+namespace OrleansKafka.Partitions;
+
+/// <summary>What a partition grain is doing.</summary>
+public enum PartitionState
+{
+    /// <summary>Owned by this silo and waiting for records.</summary>
+    Idle = 0,
+
+    /// <summary>Owned by this silo and running the processor.</summary>
+    Processing = 1,
+
+    /// <summary>The processor failed on the in-flight record; it is retried with backoff and stays uncommitted.</summary>
+    Retrying = 2,
+
+    /// <summary>This activation's silo holds no current lease for the partition; it processes nothing and commits nothing.</summary>
+    NotOwner = 3,
+}

@@ -1,0 +1,51 @@
+namespace OrleansKafka.Partitions;
+
+/// <summary>A snapshot of one partition grain.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansKafka.PartitionStatus")]
+public sealed record PartitionStatus
+{
+    /// <summary>The consumer group.</summary>
+    [Id(0)] public required string Group { get; init; }
+
+    /// <summary>The topic.</summary>
+    [Id(1)] public required string Topic { get; init; }
+
+    /// <summary>The partition.</summary>
+    [Id(2)] public required int Partition { get; init; }
+
+    /// <summary>The silo the grain is active on.</summary>
+    [Id(3)] public required string Silo { get; init; }
+
+    /// <summary>What the grain is doing.</summary>
+    [Id(4)] public required PartitionState State { get; init; }
+
+    /// <summary>The epoch of the lease the silo holds, or 0 when it holds none.</summary>
+    [Id(5)] public long LeaseEpoch { get; init; }
+
+    /// <summary>The next offset to process as last committed to Kafka, or -1 when unknown.</summary>
+    [Id(6)] public long CommittedOffset { get; init; } = -1;
+
+    /// <summary>The partition's high watermark as last seen by the fetcher, or -1 when unknown.</summary>
+    [Id(7)] public long HighWatermark { get; init; } = -1;
+
+    /// <summary>Records not yet committed: high watermark minus committed offset, or -1 when either is unknown.</summary>
+    public long Lag => HighWatermark < 0 || CommittedOffset < 0 ? -1 : Math.Max(0, HighWatermark - CommittedOffset);
+
+    /// <summary>Records processed by this activation.</summary>
+    [Id(8)] public long RecordsProcessed { get; init; }
+
+    /// <summary>The offset being processed now, or -1.</summary>
+    [Id(9)] public long InFlightOffset { get; init; } = -1;
+
+    /// <summary>When processing of the in-flight record began.</summary>
+    [Id(10)] public DateTimeOffset? InFlightSince { get; init; }
+
+    /// <summary>The last processor error, if any.</summary>
+    [Id(11)] public string? LastError { get; init; }
+
+    /// <summary>When the last error happened.</summary>
+    [Id(12)] public DateTimeOffset? LastErrorAt { get; init; }
+
+    /// <summary>Retries of the in-flight record so far.</summary>
+    [Id(13)] public int RetryAttempt { get; init; }
+}

@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using OrleansKafka.Kafka;
+using OrleansKafka.Leasing;
+
+namespace OrleansKafka.Committing;
+
+/// <summary>
+/// The one Kafka client per consumer group and silo that does the blocking calls: committing
+/// offsets, reading committed offsets and reading topic metadata. It runs them on a thread of
+/// its own, so neither a grain turn nor a thread-pool thread ever waits on a broker.
+/// </summary>
+/// <remarks>
+/// Processed offsets are collected from the group's leases and committed together every
+/// commit interval, or at once when <see cref="FlushAsync"/> asks. A lease that is lost or
+/// expired is skipped: a fenced owner never commits.
+/// </remarks>
+internal sealed partial class GroupControlClient : IDisposable
+{
+    private readonly BlockingCollection<Action> _work = [];
+    private readonly IConsumer<Ignore, Ignore> _consumer;
+    private readonly IAdminClient _admin;
+    private readonly Thread _thread;
+    private readonly string _group;
+    private readonly Func<IEnumerable<LocalLease>> _leases;
+    private readonly TimeSpan _commitInterval;
+    private readonly ILogger _logger;
+
+    public GroupControlClient(string group, IDictionary<string, string> settings, Func<IEnumerable<LocalLease>> leases, TimeSpan commitInterval, ILogger logger)
+    {
+        _group = group;
+        _leases = leases;
+        _commitInterval = commitInterval;
+        _logger = logger;
+        var config = new ConsumerConfig(settings)
+        {
+            GroupId = group,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AllowAutoCreateTopics = false,
+        };
+        _consumer = new ConsumerBuilder<Ignore, Ignore>(config)
+            .WithLogging(logger, $"{group}/control")
+            .Build();
+        _admin = new DependentAdminClientBuilder(_consumer.Handle).Build();
+        _thread = new Thread(Run) { IsBackground = true, Name = $"kafka-control-{group}" };
+        _thread.Start();
+    }
+
+    /// <summary>Commits every processed offset of the group now.</summary>
+    public Task FlushAsync() => RunAsync(() => true);
+
+    /// <summary>The committed offsets of these partitions; <see cref="Offset.Unset"/> where none.</summary>
+    public Task<List<TopicPartitionOffset>> CommittedAsync(IEnumerable<TopicPartition> partitions, TimeSpan timeout) =>
+        RunAsync(() => _consumer.Committed(partitions, timeout));
+
+    /// <summary>The partition count of each topic, read from the brokers' metadata.</summary>
+    /// <exception cref="KafkaException">The brokers did not answer in time.</exception>
+    /// <exception cref="InvalidOperationException">A topic does not exist.</exception>
+    public Task<Dictionary<string, int>> PartitionCountsAsync(IReadOnlyCollection<string> topics, TimeSpan timeout) =>
+        RunAsync(() =>
+        {
+            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var topic in topics)
+            {
+                var metadata = _admin.GetMetadata(topic, timeout);
+                var found = metadata.Topics.FirstOrDefault(t => t.Topic == topic);
+                if (found is null || found.Error.IsError || found.Partitions.Count == 0)
+                {
+                    throw new InvalidOperationException(
+                        $"Topic '{topic}' (consumer group '{_group}') does not exist on {metadata.Brokers.Count} broker(s): {found?.Error.Reason ?? "not in the metadata"}. " +
+                        "Create it, or correct the processor's Topic setting.");
+                }
+
+                counts[topic] = found.Partitions.Count;
+            }
+
+            return counts;
+        });
+
+    public void Dispose()
+    {
+        _work.CompleteAdding();
+        _thread.Join();
+        _admin.Dispose();
+        _consumer.Close();
+        _consumer.Dispose();
+        _work.Dispose();
+    }
+
+    private Task<T> RunAsync<T>(Func<T> action)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _work.Add(() =>
+        {
+            try
+            {
+                var result = action();
+                CommitProcessed();
+                done.SetResult(result);
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        });
+        return done.Task;
+    }
+
+    private void Run()
+    {
+        while (!_work.IsCompleted)
+        {
+            try
+            {
+                if (_work.TryTake(out var item, _commitInterval))
+                {
+                    item();
+                }
+                else
+                {
+                    CommitProcessed();
+                }
+            }
+            catch (InvalidOperationException) when (_work.IsAddingCompleted)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                LogControlLoopFailed(_logger, ex, _group);
+            }
+        }
+
+        // Whatever was processed before shutdown is committed before the client closes.
+        CommitProcessed();
+    }
+
+    private void CommitProcessed()
+    {
+        var due = new List<(LocalLease Lease, long Offset)>();
+        foreach (var lease in _leases())
+        {
+            var processed = lease.ProcessedOffset;
+            if (processed > lease.CommittedOffset && lease.CanCommit)
+            {
+                due.Add((lease, processed));
+            }
+        }
+
+        if (due.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _consumer.Commit(due.Select(d => new TopicPartitionOffset(d.Lease.Partition, d.Offset)));
+            foreach (var (lease, offset) in due)
+            {
+                lease.MarkCommitted(offset);
+            }
+        }
+        catch (KafkaException ex)
+        {
+            // The offsets stay pending and are tried again at the next interval.
+            LogCommitFailed(_logger, ex, _group, due.Count);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets of {Partitions} partitions for consumer group {Group} failed; retrying at the next interval")]
+    private static partial void LogCommitFailed(ILogger logger, Exception exception, string group, int partitions);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The control loop of consumer group {Group} failed an operation")]
+    private static partial void LogControlLoopFailed(ILogger logger, Exception exception, string group);
+}

@@ -1,0 +1,76 @@
+namespace OrleansKafka.Configuration;
+
+/// <summary>
+/// Settings for Kafka processing on a silo, bound from the <c>Kafka</c> configuration section.
+/// </summary>
+public sealed class KafkaProcessingOptions
+{
+    /// <summary>The configuration section these options bind from by default.</summary>
+    public const string SectionName = "Kafka";
+
+    /// <summary>Default for <see cref="FetchConsumers"/>.</summary>
+    public const int DefaultFetchConsumers = 4;
+
+    /// <summary>Default for <see cref="MaxBatchSize"/>.</summary>
+    public const int DefaultMaxBatchSize = 1000;
+
+    /// <summary>Default for <see cref="PartitionBufferBytes"/>: 1 MiB.</summary>
+    public const int DefaultPartitionBufferBytes = 1 << 20;
+
+    /// <summary>Default for <see cref="LeaseDuration"/>.</summary>
+    public static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromSeconds(10);
+
+    /// <summary>Default for <see cref="LeaseRenewInterval"/>.</summary>
+    public static readonly TimeSpan DefaultLeaseRenewInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Default for <see cref="CommitInterval"/>.</summary>
+    public static readonly TimeSpan DefaultCommitInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Default for <see cref="StartupTimeout"/>.</summary>
+    public static readonly TimeSpan DefaultStartupTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Default for <see cref="MetadataRefreshInterval"/>.</summary>
+    public static readonly TimeSpan DefaultMetadataRefreshInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Kafka brokers, comma-separated. Empty: the silo starts an embedded in-process Kafka cluster
+    /// (see <see cref="Embedded"/>) and uses it.
+    /// </summary>
+    public string? BootstrapServers { get; set; }
+
+    /// <summary>Any librdkafka setting (for example <c>security.protocol</c>, <c>sasl.mechanism</c>), applied to every client.</summary>
+    public Dictionary<string, string> Client { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Any librdkafka consumer setting, applied to the fetching and committing clients after <see cref="Client"/>.</summary>
+    public Dictionary<string, string> Consumer { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The embedded cluster, used when <see cref="BootstrapServers"/> is empty.</summary>
+    public EmbeddedKafkaOptions Embedded { get; set; } = new();
+
+    /// <summary>Processors by name; each name must be registered in code with <c>AddProcessor</c>.</summary>
+    public Dictionary<string, ProcessorOptions> Processors { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Kafka consumers per consumer group on each silo; a silo's partitions of the group are spread over them. Default 4.</summary>
+    public int FetchConsumers { get; set; } = DefaultFetchConsumers;
+
+    /// <summary>The most records handed to a partition grain in one call. Default 1000.</summary>
+    public int MaxBatchSize { get; set; } = DefaultMaxBatchSize;
+
+    /// <summary>Bytes buffered per partition before its fetching is paused. Default 1 MiB.</summary>
+    public int PartitionBufferBytes { get; set; } = DefaultPartitionBufferBytes;
+
+    /// <summary>How long a lease lasts unless renewed. Default 10 s.</summary>
+    public TimeSpan LeaseDuration { get; set; } = DefaultLeaseDuration;
+
+    /// <summary>How often a silo renews its leases (and learns of grants and revocations). Default 1 s.</summary>
+    public TimeSpan LeaseRenewInterval { get; set; } = DefaultLeaseRenewInterval;
+
+    /// <summary>How often processed offsets are committed to Kafka (at-least-once). Default 500 ms.</summary>
+    public TimeSpan CommitInterval { get; set; } = DefaultCommitInterval;
+
+    /// <summary>How long start-up may wait for Kafka metadata before failing. Default 10 s.</summary>
+    public TimeSpan StartupTimeout { get; set; } = DefaultStartupTimeout;
+
+    /// <summary>How often partition counts are re-read from Kafka, so added partitions are picked up. Default 30 s.</summary>
+    public TimeSpan MetadataRefreshInterval { get; set; } = DefaultMetadataRefreshInterval;
+}

@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Options;
+using OrleansKafka.Processing;
+
+namespace OrleansKafka.Configuration;
+
+/// <summary>Checks the processing options at start-up; each message names the setting, its value and what was expected.</summary>
+internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegistration> registrations) : IValidateOptions<KafkaProcessingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, KafkaProcessingOptions options)
+    {
+        var errors = new List<string>();
+        const string S = KafkaProcessingOptions.SectionName;
+        Positive(errors, $"{S}:FetchConsumers", options.FetchConsumers);
+        Positive(errors, $"{S}:MaxBatchSize", options.MaxBatchSize);
+        Positive(errors, $"{S}:PartitionBufferBytes", options.PartitionBufferBytes);
+        Positive(errors, $"{S}:Embedded:Brokers", options.Embedded.Brokers);
+        Positive(errors, $"{S}:LeaseDuration", options.LeaseDuration);
+        Positive(errors, $"{S}:LeaseRenewInterval", options.LeaseRenewInterval);
+        Positive(errors, $"{S}:CommitInterval", options.CommitInterval);
+        Positive(errors, $"{S}:StartupTimeout", options.StartupTimeout);
+        Positive(errors, $"{S}:MetadataRefreshInterval", options.MetadataRefreshInterval);
+        if (options.LeaseRenewInterval * 2 > options.LeaseDuration)
+        {
+            errors.Add($"{S}:LeaseRenewInterval is {options.LeaseRenewInterval} and {S}:LeaseDuration is {options.LeaseDuration}; expected the lease to last at least two renew intervals, so one late heartbeat does not lose every lease.");
+        }
+
+        foreach (var (topic, partitions) in options.Embedded.Topics)
+        {
+            if (partitions <= 0)
+            {
+                errors.Add($"{S}:Embedded:Topics:{topic} is {partitions}; expected a partition count of 1 or more.");
+            }
+        }
+
+        var registered = registrations.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var (processor, settings) in options.Processors)
+        {
+            if (!registered.Contains(processor))
+            {
+                errors.Add($"{S}:Processors:{processor} configures a processor that is not registered; expected one of: {(registered.Count == 0 ? "(none registered)" : string.Join(", ", registered.Order(StringComparer.Ordinal)))}. Register it with AddProcessor<T>(\"{processor}\").");
+                continue;
+            }
+
+            if (!settings.Enabled)
+            {
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(settings.Topic))
+            {
+                errors.Add($"{S}:Processors:{processor}:Topic is empty; expected the name of the topic to process.");
+            }
+
+            if (string.IsNullOrWhiteSpace(settings.Group))
+            {
+                errors.Add($"{S}:Processors:{processor}:Group is empty; expected the consumer group to commit offsets under.");
+            }
+
+            if (!Enum.IsDefined(settings.Delivery))
+            {
+                errors.Add($"{S}:Processors:{processor}:Delivery is {settings.Delivery}; expected AtLeastOnce or AtMostOnce.");
+            }
+
+            Positive(errors, $"{S}:Processors:{processor}:FirstRetryDelay", settings.FirstRetryDelay);
+            Positive(errors, $"{S}:Processors:{processor}:MaxRetryDelay", settings.MaxRetryDelay);
+        }
+
+        foreach (var registration in registrations.Where(r => !options.Processors.ContainsKey(r.Name)))
+        {
+            errors.Add($"{S}:Processors:{registration.Name} is missing; processor '{registration.Name}' ({registration.ProcessorType.Name}) is registered and expects a Topic and a Group there.");
+        }
+
+        var clashes = options.Processors
+            .Where(p => p.Value.Enabled && registered.Contains(p.Key) && !string.IsNullOrWhiteSpace(p.Value.Topic) && !string.IsNullOrWhiteSpace(p.Value.Group))
+            .GroupBy(p => (p.Value.Group, p.Value.Topic))
+            .Where(g => g.Count() > 1);
+        foreach (var clash in clashes)
+        {
+            errors.Add($"{S}:Processors:{string.Join(" and ", clash.Select(p => p.Key))} all read topic '{clash.Key.Topic}' in consumer group '{clash.Key.Group}'; expected one processor per topic and group, since a group commits one offset per partition. Give each its own Group.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Positive(List<string> errors, string setting, int value)
+    {
+        if (value <= 0)
+        {
+            errors.Add($"{setting} is {value}; expected 1 or more.");
+        }
+    }
+
+    private static void Positive(List<string> errors, string setting, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{setting} is {value}; expected a positive duration such as 00:00:05.");
+        }
+    }
+}

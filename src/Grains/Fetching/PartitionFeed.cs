@@ -1,0 +1,205 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using OrleansKafka.Leasing;
+using OrleansKafka.Partitions;
+
+namespace OrleansKafka.Fetching;
+
+/// <summary>
+/// Moves the records of one leased partition from its fetch worker to its partition grain: a
+/// bounded buffer the worker fills, and a pump that hands the buffered records to the grain one
+/// delivery at a time. A full buffer pauses the partition at the consumer; draining it resumes.
+/// </summary>
+internal sealed partial class PartitionFeed
+{
+    private readonly Lock _lock = new();
+    private readonly FetchWorker _worker;
+    private readonly IGrainFactory _grains;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly int _maxBytes;
+    private readonly int _maxBatch;
+    private List<ConsumeResult<byte[], byte[]>> _buffer = [];
+    private long _bytes;
+    private long _nextExpected;
+    private bool _paused;
+    private bool _closed;
+    private TaskCompletionSource? _waiter;
+
+    public PartitionFeed(LocalLease lease, FetchWorker worker, long startOffset, IGrainFactory grains, TimeProvider time, ILogger logger, int maxBytes, int maxBatch)
+    {
+        Lease = lease;
+        _worker = worker;
+        _nextExpected = startOffset;
+        _grains = grains;
+        _time = time;
+        _logger = logger;
+        _maxBytes = maxBytes;
+        _maxBatch = maxBatch;
+    }
+
+    public LocalLease Lease { get; }
+
+    public FetchWorker Worker => _worker;
+
+    public TopicPartition Partition => Lease.Partition;
+
+    /// <summary>Completes when the pump has stopped and no delivery is in flight.</summary>
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    public void Start() => Completion = Task.Run(PumpAsync);
+
+    /// <summary>Called on the worker's thread for each fetched record.</summary>
+    public void Append(ConsumeResult<byte[], byte[]> record)
+    {
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            var offset = record.Offset.Value;
+            if (_closed || offset < _nextExpected)
+            {
+                // A record fetched again after a pause or a re-assignment: already buffered or processed.
+                return;
+            }
+
+            _nextExpected = offset + 1;
+            _buffer.Add(record);
+            _bytes += Size(record);
+            if (!_paused && _bytes >= _maxBytes)
+            {
+                // Under the lock so that a concurrent resume cannot slip in between the decision and the call.
+                _paused = true;
+                _worker.Pause(Partition);
+            }
+
+            waiter = _waiter;
+            _waiter = null;
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    /// <summary>Stops the feed: buffered records are dropped (the next owner fetches them again from the committed offset).</summary>
+    public void Close()
+    {
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            _closed = true;
+            _buffer = [];
+            _bytes = 0;
+            waiter = _waiter;
+            _waiter = null;
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    private async Task PumpAsync()
+    {
+        var grain = _grains.GetGrain<IPartitionDeliveryGrain>(Lease.GrainKey);
+        var token = Lease.Token;
+        try
+        {
+            while (await TakeAsync(token) is { } records)
+            {
+                Lease.ObserveHighWatermark(_worker.HighWatermark(Partition));
+                var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(records, Lease.Epoch));
+                if (await DeliverAsync(grain, delivery, token) != DeliveryOutcome.Completed)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Revoked or shutting down: the drain that follows commits what was processed.
+        }
+        catch (Exception ex)
+        {
+            LogPumpFailed(_logger, ex, Lease.GrainKey);
+        }
+    }
+
+    private async Task<DeliveryOutcome> DeliverAsync(IPartitionDeliveryGrain grain, Immutable<PartitionDelivery> delivery, CancellationToken token)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await grain.DeliverAsync(delivery);
+            }
+            catch (Exception ex) when (!token.IsCancellationRequested)
+            {
+                // A timeout or a lost activation: resending is safe because the grain skips offsets it has done.
+                LogDeliveryFailed(_logger, ex, Lease.GrainKey, delay);
+                await Task.Delay(delay, _time, token);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    private async Task<List<ConsumeResult<byte[], byte[]>>?> TakeAsync(CancellationToken token)
+    {
+        while (true)
+        {
+            Task ready;
+            lock (_lock)
+            {
+                if (_closed)
+                {
+                    return null;
+                }
+
+                if (_buffer.Count > 0)
+                {
+                    return TakeLocked();
+                }
+
+                _waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                ready = _waiter.Task;
+            }
+
+            await ready.WaitAsync(token);
+        }
+    }
+
+    private List<ConsumeResult<byte[], byte[]>> TakeLocked()
+    {
+        List<ConsumeResult<byte[], byte[]>> taken;
+        if (_buffer.Count <= _maxBatch)
+        {
+            taken = _buffer;
+            _buffer = new List<ConsumeResult<byte[], byte[]>>(Math.Min(taken.Count, _maxBatch));
+            _bytes = 0;
+        }
+        else
+        {
+            taken = _buffer.GetRange(0, _maxBatch);
+            _buffer.RemoveRange(0, _maxBatch);
+            foreach (var record in taken)
+            {
+                _bytes -= Size(record);
+            }
+        }
+
+        if (_paused && _bytes < _maxBytes / 2)
+        {
+            _paused = false;
+            _worker.Resume(Partition);
+        }
+
+        return taken;
+    }
+
+    private static long Size(ConsumeResult<byte[], byte[]> record) =>
+        64 + (record.Message.Key?.Length ?? 0) + (record.Message.Value?.Length ?? 0);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivering records to partition grain {GrainKey} failed; resending in {Delay}")]
+    private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string grainKey, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The feed of partition {GrainKey} stopped unexpectedly")]
+    private static partial void LogPumpFailed(ILogger logger, Exception exception, string grainKey);
+}

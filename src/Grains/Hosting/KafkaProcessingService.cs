@@ -1,0 +1,110 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using OrleansKafka.Committing;
+using OrleansKafka.Configuration;
+using OrleansKafka.Fetching;
+using OrleansKafka.Kafka;
+using OrleansKafka.Leasing;
+using OrleansKafka.Processing;
+
+namespace OrleansKafka.Hosting;
+
+/// <summary>
+/// Starts one <see cref="LeaseAgent"/> per consumer group when the silo becomes active, and on
+/// shutdown gives every partition up gracefully before the silo stops serving grains.
+/// </summary>
+internal sealed partial class KafkaProcessingService(
+    IOptions<KafkaProcessingOptions> options,
+    ProcessorCatalog catalog,
+    KafkaConnection connection,
+    LeaseTable leases,
+    CommitFlusher flusher,
+    IGrainFactory grains,
+    ILocalSiloDetails silo,
+    TimeProvider time,
+    ILoggerFactory loggers) : ILifecycleParticipant<ISiloLifecycle>
+{
+    private readonly List<LeaseAgent> _agents = [];
+    private readonly ILogger _logger = loggers.CreateLogger<KafkaProcessingService>();
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(KafkaProcessingService), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    private async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var siloId = SiloIdentity.Of(silo.SiloAddress);
+        if (catalog.Groups.Count == 0)
+        {
+            LogNoProcessors(_logger);
+        }
+
+        foreach (var (group, bindings) in catalog.Groups)
+        {
+            var control = new GroupControlClient(group, Settings(group, "control"), () => leases.OfGroup(group), settings.CommitInterval, loggers.CreateLogger<GroupControlClient>());
+            flusher.Register(group, control);
+            var pool = new FetchPool(group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize);
+            var agent = new LeaseAgent(
+                group,
+                siloId,
+                [.. bindings.Select(b => b.Topic)],
+                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval),
+                leases,
+                control,
+                pool,
+                grains,
+                time,
+                loggers.CreateLogger<LeaseAgent>());
+            _agents.Add(agent);
+            try
+            {
+                await agent.StartAsync(cancellationToken);
+            }
+            catch (KafkaException ex)
+            {
+                throw new InvalidOperationException(
+                    $"Kafka at {KafkaProcessingOptions.SectionName}:BootstrapServers = '{connection.BootstrapServers}' did not answer within {KafkaProcessingOptions.SectionName}:StartupTimeout ({settings.StartupTimeout}): {ex.Error.Reason}. Expected reachable brokers; check the address and the security settings.",
+                    ex);
+            }
+        }
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var agent in _agents)
+        {
+            await agent.DisposeAsync();
+        }
+
+        _agents.Clear();
+    }
+
+    private Dictionary<string, string> Settings(string group, string role)
+    {
+        var settings = connection.ClientSettings(new Dictionary<string, string>
+        {
+            ["group.id"] = group,
+            ["client.id"] = $"orleanskafka-{silo.Name}-{group}-{role}",
+            ["enable.auto.commit"] = "false",
+            ["enable.auto.offset.store"] = "false",
+            ["auto.offset.reset"] = "earliest",
+            ["enable.partition.eof"] = "false",
+            ["allow.auto.create.topics"] = "false",
+        });
+        foreach (var (key, value) in options.Value.Consumer)
+        {
+            settings[key] = value;
+        }
+
+        // Ownership comes from the lease grain: these must hold whatever was passed through.
+        settings["enable.auto.commit"] = "false";
+        settings["enable.auto.offset.store"] = "false";
+        settings["group.id"] = group;
+        return settings;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka processing is added but no processor is enabled; configure Kafka:Processors")]
+    private static partial void LogNoProcessors(ILogger logger);
+}

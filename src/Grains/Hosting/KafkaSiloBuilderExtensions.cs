@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OrleansKafka.Committing;
+using OrleansKafka.Configuration;
+using OrleansKafka.Kafka;
+using OrleansKafka.Leasing;
+using OrleansKafka.Partitions;
+using OrleansKafka.Processing;
+
+namespace OrleansKafka.Hosting;
+
+/// <summary>Adds Kafka processing to an Orleans silo.</summary>
+public static class KafkaSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds Kafka processing with options bound from <paramref name="configuration"/> (usually the
+    /// <c>Kafka</c> section), then <paramref name="configure"/>. Options are validated at start-up.
+    /// </summary>
+    public static IKafkaProcessingBuilder AddKafkaProcessing(this ISiloBuilder builder, IConfiguration? configuration = null, Action<KafkaProcessingOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var options = services.AddOptions<KafkaProcessingOptions>();
+        if (configuration is not null)
+        {
+            options.Bind(configuration);
+        }
+
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaProcessingOptions>, KafkaProcessingOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<KafkaConnection>();
+        services.TryAddSingleton<IKafkaConnection>(sp => sp.GetRequiredService<KafkaConnection>());
+        services.TryAddSingleton<LeaseTable>();
+        services.TryAddSingleton<CommitFlusher>();
+        services.TryAddSingleton<ProcessorCatalog>();
+        if (!services.Any(s => s.ServiceType == typeof(KafkaProcessingService)))
+        {
+            services.AddSingleton<KafkaProcessingService>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<KafkaProcessingService>());
+            builder.AddPlacementDirector<PartitionOwnerPlacement, PartitionOwnerPlacementDirector>();
+        }
+
+        return new KafkaProcessingBuilder(services);
+    }
+}

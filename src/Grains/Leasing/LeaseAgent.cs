@@ -1,0 +1,340 @@
+using System.Collections.Concurrent;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using OrleansKafka.Committing;
+using OrleansKafka.Fetching;
+
+namespace OrleansKafka.Leasing;
+
+/// <summary>
+/// This silo's side of one consumer group: heartbeats to the group's lease grain, starts
+/// fetching partitions it is granted, drains and commits partitions it is asked to give up
+/// before reporting them released, and stops at once on a lease that has run out.
+/// </summary>
+internal sealed partial class LeaseAgent : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, PartitionFeed> _held = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _revoking = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<LeaseGrant> _released = new();
+    private readonly SemaphoreSlim _beat = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly string _group;
+    private readonly string _siloId;
+    private readonly IReadOnlyList<string> _topics;
+    private readonly LeaseAgentSettings _settings;
+    private readonly LeaseTable _table;
+    private readonly GroupControlClient _control;
+    private readonly FetchPool _pool;
+    private readonly IGrainFactory _grains;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
+    private DateTimeOffset _metadataReadAt;
+    private Task _loop = Task.CompletedTask;
+
+    public LeaseAgent(
+        string group,
+        string siloId,
+        IReadOnlyList<string> topics,
+        LeaseAgentSettings settings,
+        LeaseTable table,
+        GroupControlClient control,
+        FetchPool pool,
+        IGrainFactory grains,
+        TimeProvider time,
+        ILogger<LeaseAgent> logger)
+    {
+        _group = group;
+        _siloId = siloId;
+        _topics = topics;
+        _settings = settings;
+        _table = table;
+        _control = control;
+        _pool = pool;
+        _grains = grains;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Reads the topics' metadata (failing if a topic is missing or Kafka does not answer) and starts heartbeating.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _partitionCounts = await _control.PartitionCountsAsync(_topics, _settings.StartupTimeout).WaitAsync(cancellationToken);
+        _metadataReadAt = _time.GetUtcNow();
+        await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_group);
+        LogStarted(_logger, _group, string.Join(", ", _partitionCounts.Select(t => $"{t.Key} ({t.Value} partitions)")));
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+    }
+
+    /// <summary>Gives up every partition gracefully: processors are cancelled, drained work committed, leases released.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop;
+        foreach (var feed in _held.Values)
+        {
+            StartRevoke(feed);
+        }
+
+        await Task.WhenAll(_revoking.Values);
+        try
+        {
+            await BeatAsync(CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // The leases expire on their own; the next owner waits a lease length at most.
+            LogReleaseFailed(_logger, ex, _group);
+        }
+
+        _pool.Dispose();
+        _control.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        using var timer = new PeriodicTimer(_settings.RenewInterval, _time);
+        do
+        {
+            try
+            {
+                await BeatAsync(_stop.Token);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogHeartbeatFailed(_logger, ex, _group);
+            }
+        }
+        while (await WaitAsync(timer));
+    }
+
+    private async Task<bool> WaitAsync(PeriodicTimer timer)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(_stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task BeatAsync(CancellationToken cancellationToken)
+    {
+        await _beat.WaitAsync(cancellationToken);
+        try
+        {
+            var sentAt = _time.GetUtcNow();
+            ExpireLeases(sentAt);
+            await RefreshMetadataAsync(sentAt);
+            var released = new List<LeaseGrant>();
+            while (_released.TryDequeue(out var grant))
+            {
+                released.Add(grant);
+            }
+
+            var heartbeat = new SiloHeartbeat
+            {
+                SiloId = _siloId,
+                Topics = _partitionCounts,
+                Held = [.. _held.Values.Select(f => f.Lease.ToGrant())],
+                Released = released,
+            };
+            LeaseResponse response;
+            try
+            {
+                response = await _grains.GetGrain<IPartitionLeaseGrain>(_group).HeartbeatAsync(heartbeat);
+            }
+            catch
+            {
+                foreach (var grant in released)
+                {
+                    _released.Enqueue(grant);
+                }
+
+                throw;
+            }
+
+            await ApplyAsync(response, sentAt + response.LeaseDuration);
+        }
+        finally
+        {
+            _beat.Release();
+        }
+    }
+
+    private async Task ApplyAsync(LeaseResponse response, DateTimeOffset expiresAt)
+    {
+        var granted = new HashSet<string>(StringComparer.Ordinal);
+        var fresh = new List<LocalLease>();
+        foreach (var grant in response.Grants)
+        {
+            var key = Partitions.PartitionGrainKey.Format(_group, grant.Topic, grant.Partition);
+            granted.Add(key);
+            if (_held.TryGetValue(key, out var feed) && feed.Lease.Epoch == grant.Epoch)
+            {
+                feed.Lease.Renew(expiresAt);
+            }
+            else if (feed is null && !_revoking.ContainsKey(key))
+            {
+                fresh.Add(new LocalLease(_group, new TopicPartition(grant.Topic, grant.Partition), grant.Epoch, expiresAt, _time));
+            }
+        }
+
+        foreach (var feed in _held.Values)
+        {
+            if (!granted.Contains(feed.Lease.GrainKey))
+            {
+                StartRevoke(feed);
+            }
+        }
+
+        if (fresh.Count > 0)
+        {
+            await AcquireAsync(fresh);
+        }
+    }
+
+    private async Task AcquireAsync(List<LocalLease> leases)
+    {
+        var committed = await _control.CommittedAsync(leases.Select(l => l.Partition), _settings.StartupTimeout);
+        var starts = committed.ToDictionary(c => c.TopicPartition, c => c.Offset);
+        foreach (var lease in leases)
+        {
+            var start = starts.GetValueOrDefault(lease.Partition, Offset.Unset);
+            if (start.Value >= 0)
+            {
+                lease.MarkCommitted(start.Value);
+            }
+            else
+            {
+                // Nothing committed yet: the consumer's auto.offset.reset decides where to begin.
+                start = Offset.Stored;
+            }
+
+            _table.Add(lease);
+            _held[lease.GrainKey] = _pool.Start(lease, start);
+            LogAcquired(_logger, lease.GrainKey, lease.Epoch, start.Value);
+        }
+    }
+
+    private void StartRevoke(PartitionFeed feed)
+    {
+        var key = feed.Lease.GrainKey;
+        if (_revoking.ContainsKey(key))
+        {
+            return;
+        }
+
+        _revoking[key] = RevokeAsync(feed);
+    }
+
+    private async Task RevokeAsync(PartitionFeed feed)
+    {
+        var lease = feed.Lease;
+        try
+        {
+            lease.Revoke();
+            await _pool.StopAsync(feed);
+            await _control.FlushAsync();
+            LogRevoked(_logger, lease.GrainKey, lease.Epoch, lease.CommittedOffset);
+            if (lease.CanCommit)
+            {
+                _released.Enqueue(lease.ToGrant());
+            }
+        }
+        catch (Exception ex)
+        {
+            LogRevokeFailed(_logger, ex, lease.GrainKey);
+        }
+        finally
+        {
+            lease.Lose();
+            _table.Remove(lease);
+            _held.TryRemove(new KeyValuePair<string, PartitionFeed>(lease.GrainKey, feed));
+            _revoking.TryRemove(lease.GrainKey, out _);
+        }
+
+        if (!_stop.IsCancellationRequested)
+        {
+            // Report the release at once rather than at the next tick, so the next owner starts sooner.
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await BeatAsync(_stop.Token);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogHeartbeatFailed(_logger, ex, _group);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            });
+        }
+    }
+
+    private void ExpireLeases(DateTimeOffset now)
+    {
+        foreach (var feed in _held.Values)
+        {
+            var lease = feed.Lease;
+            if (lease.ExpiresAt <= now && !lease.IsLost)
+            {
+                // Not renewed in time: another silo may own it by now, so stop without committing.
+                LogExpired(_logger, lease.GrainKey, lease.Epoch);
+                lease.Lose();
+                StartRevoke(feed);
+            }
+        }
+    }
+
+    private async Task RefreshMetadataAsync(DateTimeOffset now)
+    {
+        if (now - _metadataReadAt < _settings.MetadataRefreshInterval)
+        {
+            return;
+        }
+
+        _metadataReadAt = now;
+        try
+        {
+            _partitionCounts = await _control.PartitionCountsAsync(_topics, _settings.StartupTimeout);
+            await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_group);
+        }
+        catch (Exception ex)
+        {
+            LogMetadataFailed(_logger, ex, _group);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group} started on this silo; topics: {Topics}")]
+    private static partial void LogStarted(ILogger logger, string group, string topics);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey} acquired with lease epoch {Epoch}, starting at offset {Offset}")]
+    private static partial void LogAcquired(ILogger logger, string grainKey, long epoch, long offset);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey} (epoch {Epoch}) released after draining; committed offset {Offset}")]
+    private static partial void LogRevoked(ILogger logger, string grainKey, long epoch, long offset);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease on partition {GrainKey} (epoch {Epoch}) expired before it was renewed; processing stopped without a commit")]
+    private static partial void LogExpired(ILogger logger, string grainKey, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Giving up partition {GrainKey} failed")]
+    private static partial void LogRevokeFailed(ILogger logger, Exception exception, string grainKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease heartbeat of consumer group {Group} failed; leases are kept until they expire")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting the released leases of consumer group {Group} at shutdown failed")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing topic metadata of consumer group {Group} failed; keeping the last partition counts")]
+    private static partial void LogMetadataFailed(ILogger logger, Exception exception, string group);
+}

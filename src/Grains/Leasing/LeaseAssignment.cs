@@ -1,0 +1,96 @@
+namespace OrleansKafka.Leasing;
+
+/// <summary>
+/// Computes which silo should own each partition: balanced per topic (counts differ by at most
+/// one), sticky (a partition stays with a live owner that is within its quota), and spreading
+/// the surplus partitions of uneven topics over different silos.
+/// </summary>
+internal static class LeaseAssignment
+{
+    public static Dictionary<TopicPartitionKey, string> Compute(
+        IReadOnlyCollection<string> silos,
+        IEnumerable<TopicPartitionKey> partitions,
+        Func<TopicPartitionKey, string?> currentOwner)
+    {
+        var result = new Dictionary<TopicPartitionKey, string>();
+        if (silos.Count == 0)
+        {
+            return result;
+        }
+
+        var ordered = silos.Order(StringComparer.Ordinal).ToArray();
+        var totals = ordered.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
+        foreach (var topic in partitions.GroupBy(p => p.Topic, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            AssignTopic([.. topic.Order()], ordered, totals, currentOwner, result);
+        }
+
+        return result;
+    }
+
+    private static void AssignTopic(
+        TopicPartitionKey[] partitions,
+        string[] silos,
+        Dictionary<string, int> totals,
+        Func<TopicPartitionKey, string?> currentOwner,
+        Dictionary<TopicPartitionKey, string> result)
+    {
+        var floor = partitions.Length / silos.Length;
+        var surplus = partitions.Length % silos.Length;
+        var counts = silos.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
+
+        // Silos that already hold more than the floor keep one extra first, so that a change moves the fewest partitions.
+        var held = partitions.Select(p => (Partition: p, Owner: currentOwner(p)))
+            .Where(x => x.Owner is not null && counts.ContainsKey(x.Owner))
+            .GroupBy(x => x.Owner!, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count())
+            .ThenBy(g => g.Key, StringComparer.Ordinal);
+        var unassigned = new List<TopicPartitionKey>();
+        foreach (var owner in held)
+        {
+            foreach (var (partition, _) in owner)
+            {
+                var quota = floor + (counts[owner.Key] >= floor && surplus > 0 ? 1 : 0);
+                if (counts[owner.Key] < quota)
+                {
+                    if (counts[owner.Key] == floor)
+                    {
+                        surplus--;
+                    }
+
+                    counts[owner.Key]++;
+                    result[partition] = owner.Key;
+                }
+                else
+                {
+                    unassigned.Add(partition);
+                }
+            }
+        }
+
+        unassigned.AddRange(partitions.Where(p => !result.ContainsKey(p)).Except(unassigned));
+        unassigned.Sort();
+        foreach (var partition in unassigned)
+        {
+            // Fill silos below the floor first; the surplus goes to the silos with the fewest partitions overall.
+            var target = silos
+                .Where(s => counts[s] < floor || (counts[s] == floor && surplus > 0))
+                .OrderBy(s => counts[s] < floor ? 0 : 1)
+                .ThenBy(s => totals[s] + counts[s])
+                .ThenBy(s => s, StringComparer.Ordinal)
+                .First();
+            if (counts[target] == floor)
+            {
+                surplus--;
+            }
+
+            counts[target]++;
+            result[partition] = target;
+        }
+
+        foreach (var (silo, count) in counts)
+        {
+            totals[silo] += count;
+        }
+    }
+}

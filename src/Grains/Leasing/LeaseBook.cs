@@ -1,0 +1,142 @@
+namespace OrleansKafka.Leasing;
+
+/// <summary>
+/// The partition-lease state machine of one consumer group, kept apart from the grain so that
+/// it can be tested on a fake clock.
+/// </summary>
+/// <remarks>
+/// A partition moves in two steps: its owner is first left out of its heartbeat answer (it
+/// stops, drains and commits, then reports the release), and only then is it granted to the new
+/// owner with a higher epoch. A silo that stops reporting loses its leases when they expire;
+/// one that membership declares dead loses them at once. After the grain itself (re)activates,
+/// it grants nothing new until every live silo has reported what it holds or a lease length has
+/// passed, so that it never hands out a partition some silo still holds.
+/// </remarks>
+internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
+{
+    private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
+    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+    private bool _recovered;
+
+    public TimeSpan LeaseDuration => leaseDuration;
+
+    public LeaseResponse Heartbeat(SiloHeartbeat heartbeat, MembershipView? membership = null)
+    {
+        var now = time.GetUtcNow();
+        var silo = heartbeat.SiloId;
+        _lastSeen[silo] = now;
+        foreach (var (topic, count) in heartbeat.Topics)
+        {
+            _partitionCounts[topic] = Math.Max(count, _partitionCounts.GetValueOrDefault(topic));
+            for (var p = 0; p < count; p++)
+            {
+                Slot(new TopicPartitionKey(topic, p));
+            }
+        }
+
+        foreach (var released in heartbeat.Released)
+        {
+            var slot = Slot(new TopicPartitionKey(released.Topic, released.Partition));
+            if (slot.Owner == silo && slot.Epoch == released.Epoch)
+            {
+                slot.Owner = null;
+                slot.Revoking = false;
+            }
+        }
+
+        foreach (var held in heartbeat.Held)
+        {
+            var slot = Slot(new TopicPartitionKey(held.Topic, held.Partition));
+            if (slot.Owner is null && held.Epoch >= slot.Epoch && now - _startedAt < leaseDuration)
+            {
+                // Rebuilding after this grain moved or restarted: the reporting silo still holds a lease we never saw.
+                slot.Owner = silo;
+                slot.Epoch = held.Epoch;
+                slot.ExpiresAt = now + leaseDuration;
+            }
+        }
+
+        Expire(now, membership);
+        _recovered = _recovered
+            || now - _startedAt >= leaseDuration
+            || (membership is not null && membership.Active.All(_lastSeen.ContainsKey));
+
+        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys, p => _slots[p].Owner);
+        var grants = new List<LeaseGrant>();
+        foreach (var (partition, slot) in _slots)
+        {
+            var target = desired.GetValueOrDefault(partition);
+            if (slot.Owner is not null && slot.Owner == target)
+            {
+                slot.Revoking = false;
+                if (slot.Owner == silo)
+                {
+                    slot.ExpiresAt = now + leaseDuration;
+                }
+            }
+            else if (slot.Owner is not null)
+            {
+                slot.Revoking = true;
+            }
+            else if (target is not null && _recovered)
+            {
+                slot.Owner = target;
+                slot.Epoch++;
+                slot.ExpiresAt = now + leaseDuration;
+                slot.Revoking = false;
+            }
+
+            if (slot.Owner == silo && !slot.Revoking)
+            {
+                grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch));
+            }
+        }
+
+        return new LeaseResponse { Grants = grants, LeaseDuration = leaseDuration };
+    }
+
+    public IReadOnlyList<PartitionAssignment> Assignments()
+    {
+        Expire(time.GetUtcNow(), null);
+        return [.. _slots.Select(kv => new PartitionAssignment(kv.Key.Topic, kv.Key.Partition, kv.Value.Owner, kv.Value.Epoch, kv.Value.Revoking))];
+    }
+
+    private void Expire(DateTimeOffset now, MembershipView? membership)
+    {
+        foreach (var (silo, seen) in _lastSeen.ToArray())
+        {
+            var declaredDead = membership is not null && membership.Dead.Contains(silo);
+            if (declaredDead || now - seen >= leaseDuration)
+            {
+                _lastSeen.Remove(silo);
+                foreach (var slot in _slots.Values.Where(s => s.Owner == silo && declaredDead))
+                {
+                    slot.Owner = null;
+                    slot.Revoking = false;
+                }
+            }
+        }
+
+        foreach (var slot in _slots.Values)
+        {
+            if (slot.Owner is not null && slot.ExpiresAt <= now)
+            {
+                slot.Owner = null;
+                slot.Revoking = false;
+            }
+        }
+    }
+
+    private LeaseSlot Slot(TopicPartitionKey key)
+    {
+        if (!_slots.TryGetValue(key, out var slot))
+        {
+            slot = new LeaseSlot();
+            _slots[key] = slot;
+        }
+
+        return slot;
+    }
+}

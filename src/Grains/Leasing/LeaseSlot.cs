@@ -1,0 +1,15 @@
+namespace OrleansKafka.Leasing;
+
+/// <summary>The lease grain's record of one partition.</summary>
+internal sealed class LeaseSlot
+{
+    public string? Owner { get; set; }
+
+    /// <summary>The epoch of the latest grant; only grows.</summary>
+    public long Epoch { get; set; }
+
+    public DateTimeOffset ExpiresAt { get; set; }
+
+    /// <summary>The owner has been asked to give the partition up and has not yet released it.</summary>
+    public bool Revoking { get; set; }
+}

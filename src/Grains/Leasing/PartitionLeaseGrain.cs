@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using OrleansKafka.Configuration;
+
+namespace OrleansKafka.Leasing;
+
+/// <summary>The partition-lease grain of one consumer group; the logic lives in <see cref="LeaseBook"/>.</summary>
+[GrainType("orleanskafka.lease")]
+internal sealed class PartitionLeaseGrain(
+    TimeProvider time,
+    IOptions<KafkaProcessingOptions> options,
+    IClusterMembershipService membership) : Grain, IPartitionLeaseGrain
+{
+    private readonly LeaseBook _book = new(time, options.Value.LeaseDuration);
+
+    public Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
+    {
+        ArgumentNullException.ThrowIfNull(heartbeat);
+        return Task.FromResult(_book.Heartbeat(heartbeat, View(membership.CurrentSnapshot)));
+    }
+
+    public Task<IReadOnlyList<PartitionAssignment>> GetAssignmentsAsync() => Task.FromResult(_book.Assignments());
+
+    internal static MembershipView View(ClusterMembershipSnapshot snapshot)
+    {
+        var active = new HashSet<string>(StringComparer.Ordinal);
+        var dead = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in snapshot.Members.Values)
+        {
+            var id = SiloIdentity.Of(member.SiloAddress);
+            if (member.Status == SiloStatus.Active)
+            {
+                active.Add(id);
+            }
+            else if (member.Status == SiloStatus.Dead)
+            {
+                dead.Add(id);
+            }
+        }
+
+        // A restarted silo reuses its endpoint: its old generation is dead but the identity lives on.
+        dead.ExceptWith(active);
+        return new MembershipView(active, dead);
+    }
+}

@@ -1,0 +1,9 @@
+using Orleans.Runtime;
+
+namespace OrleansKafka.Leasing;
+
+/// <summary>A silo's identity for leases: its endpoint, without the generation, so a restarted silo is recognised.</summary>
+internal static class SiloIdentity
+{
+    public static string Of(SiloAddress address) => address.Endpoint.ToString();
+}

@@ -1,0 +1,12 @@
+namespace OrleansKafka.Partitions;
+
+/// <summary>What became of a delivery.</summary>
+[GenerateSerializer]
+internal enum DeliveryOutcome
+{
+    /// <summary>Every record was processed; send the next delivery.</summary>
+    Completed = 0,
+
+    /// <summary>The lease was revoked, lost or the silo is stopping; stop delivering.</summary>
+    Stopped = 1,
+}

@@ -1,0 +1,227 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Orleans.Runtime;
+using OrleansKafka.Committing;
+using OrleansKafka.Leasing;
+using OrleansKafka.Processing;
+using Polly;
+using Polly.Retry;
+
+namespace OrleansKafka.Partitions;
+
+/// <summary>
+/// Owns one partition of one consumer group: runs the processor over each delivery in offset
+/// order and reports processed offsets for commit, only while its silo holds a current lease.
+/// </summary>
+[GrainType("orleanskafka.partition")]
+[PartitionOwnerPlacement]
+internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
+{
+    private readonly LeaseTable _leases;
+    private readonly CommitFlusher _commits;
+    private readonly ProcessorCatalog _catalog;
+    private readonly IServiceProvider _services;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _silo;
+    private string _group = string.Empty;
+    private string _topic = string.Empty;
+    private int _partition;
+    private ProcessorBinding? _binding;
+    private ProcessorPipeline? _pipeline;
+    private ResiliencePipeline? _retry;
+    private long _nextOffset = -1;
+    private long _nextOffsetEpoch;
+    private long _processed;
+    private long _inFlightOffset = -1;
+    private DateTimeOffset? _inFlightSince;
+    private string? _lastError;
+    private DateTimeOffset? _lastErrorAt;
+    private int _retryAttempt;
+
+    public PartitionGrain(LeaseTable leases, CommitFlusher commits, ProcessorCatalog catalog, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger)
+    {
+        _leases = leases;
+        _commits = commits;
+        _catalog = catalog;
+        _services = services;
+        _time = time;
+        _logger = logger;
+        _silo = SiloIdentity.Of(silo.SiloAddress);
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_group, _topic, _partition) = PartitionGrainKey.Parse(this.GetPrimaryKeyString());
+        _binding = _catalog.Find(_group, _topic);
+        return Task.CompletedTask;
+    }
+
+    public async Task<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery)
+    {
+        var batch = delivery.Value;
+        if (_binding is null || !_leases.TryGet(this.GetPrimaryKeyString(), out var lease) || lease.Epoch != batch.Epoch || !lease.IsCurrent)
+        {
+            return DeliveryOutcome.Stopped;
+        }
+
+        if (_nextOffsetEpoch != lease.Epoch)
+        {
+            // A new lease starts where the fetcher started, whatever this activation did before.
+            _nextOffset = -1;
+            _nextOffsetEpoch = lease.Epoch;
+        }
+
+        _pipeline ??= _binding.Registration.CreatePipeline(_services, _group);
+        var records = batch.Records;
+        var index = 0;
+        while (index < records.Count && records[index].Offset.Value < _nextOffset)
+        {
+            index++;
+        }
+
+        if (index == records.Count)
+        {
+            return DeliveryOutcome.Completed;
+        }
+
+        if (_binding.Options.Delivery == DeliveryGuarantee.AtMostOnce)
+        {
+            lease.StoreProcessed(records[^1].Offset.Value + 1);
+            await CommitNowAsync(lease);
+            if (!lease.IsCurrent)
+            {
+                return DeliveryOutcome.Stopped;
+            }
+        }
+
+        var token = lease.Token;
+        while (index < records.Count)
+        {
+            if (token.IsCancellationRequested)
+            {
+                return DeliveryOutcome.Stopped;
+            }
+
+            var count = _pipeline.UnitLength(records.Count - index);
+            _inFlightOffset = records[index].Offset.Value;
+            _inFlightSince = _time.GetUtcNow();
+            if (!await TryProcessAsync(records, index, count, lease.Epoch, token))
+            {
+                return DeliveryOutcome.Stopped;
+            }
+
+            index += count;
+            _processed += count;
+            _nextOffset = records[index - 1].Offset.Value + 1;
+        }
+
+        _inFlightOffset = -1;
+        _inFlightSince = null;
+        if (_binding.Options.Delivery == DeliveryGuarantee.AtLeastOnce)
+        {
+            lease.StoreProcessed(_nextOffset);
+        }
+
+        return DeliveryOutcome.Completed;
+    }
+
+    public Task<PartitionStatus> GetStatusAsync()
+    {
+        var held = _leases.TryGet(this.GetPrimaryKeyString(), out var lease) && lease.IsCurrent;
+        var state = !held ? PartitionState.NotOwner
+            : _retryAttempt > 0 ? PartitionState.Retrying
+            : _inFlightOffset >= 0 ? PartitionState.Processing
+            : PartitionState.Idle;
+        return Task.FromResult(new PartitionStatus
+        {
+            Group = _group,
+            Topic = _topic,
+            Partition = _partition,
+            Silo = _silo,
+            State = state,
+            LeaseEpoch = held ? lease!.Epoch : 0,
+            CommittedOffset = held ? lease!.CommittedOffset : -1,
+            HighWatermark = held ? lease!.HighWatermark : -1,
+            RecordsProcessed = _processed,
+            InFlightOffset = _inFlightOffset,
+            InFlightSince = _inFlightSince,
+            LastError = _lastError,
+            LastErrorAt = _lastErrorAt,
+            RetryAttempt = _retryAttempt,
+        });
+    }
+
+    private Task CommitNowAsync(LocalLease lease) => _commits.FlushAsync(lease.Group);
+
+    /// <summary>Runs the processor; on failure retries with backoff until it succeeds or the lease ends.</summary>
+    private async Task<bool> TryProcessAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken token)
+    {
+        try
+        {
+            await _pipeline!.InvokeAsync(records, index, count, epoch, token);
+            return true;
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception ex)
+        {
+            OnFailure(ex, records[index].Offset.Value);
+        }
+
+        try
+        {
+            await Task.Delay(_binding!.Options.FirstRetryDelay, _time, token);
+            _retry ??= BuildRetry();
+            await _retry.ExecuteAsync(
+                static async (state, ct) => await state.Self._pipeline!.InvokeAsync(state.Records, state.Index, state.Count, state.Epoch, ct),
+                (Self: this, Records: records, Index: index, Count: count, Epoch: epoch),
+                token);
+            _retryAttempt = 0;
+            return true;
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private void OnFailure(Exception exception, long offset)
+    {
+        _retryAttempt++;
+        _lastError = $"{exception.GetType().Name}: {exception.Message}";
+        _lastErrorAt = _time.GetUtcNow();
+        LogProcessorFailed(_logger, exception, this.GetPrimaryKeyString(), offset, _retryAttempt);
+    }
+
+    private ResiliencePipeline BuildRetry()
+    {
+        var options = _binding!.Options;
+        return new ResiliencePipelineBuilder { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.FirstRetryDelay,
+                MaxDelay = options.MaxRetryDelay,
+                OnRetry = args =>
+                {
+                    if (args.Outcome.Exception is { } ex)
+                    {
+                        OnFailure(ex, _inFlightOffset);
+                    }
+
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Processor failed on {GrainKey} at offset {Offset} (attempt {Attempt}); the record stays uncommitted and is retried")]
+    private static partial void LogProcessorFailed(ILogger logger, Exception exception, string grainKey, long offset, int attempt);
+}

@@ -1,0 +1,25 @@
+using Orleans.Runtime;
+using Orleans.Runtime.Placement;
+
+namespace OrleansKafka.Partitions;
+
+/// <summary>
+/// Puts a partition grain on the silo whose fetch path delivers to it. Only a silo holding the
+/// lease delivers, so the first call to an owned partition comes from the owner and the grain
+/// is placed locally. A grain activated by anyone else (a status query) reports that it is not
+/// the owner, and the owner's fetch path activates its own copy when it gets the lease.
+/// </summary>
+internal sealed class PartitionOwnerPlacementDirector : IPlacementDirector
+{
+    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
+    {
+        var compatible = context.GetCompatibleSilos(target);
+        if (compatible.Contains(context.LocalSilo))
+        {
+            return Task.FromResult(context.LocalSilo);
+        }
+
+        var key = target.GrainIdentity.Key.ToString();
+        return Task.FromResult(compatible[(int)((uint)StringComparer.Ordinal.GetHashCode(key) % (uint)compatible.Length)]);
+    }
+}

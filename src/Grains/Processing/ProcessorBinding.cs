@@ -1,0 +1,13 @@
+using OrleansKafka.Configuration;
+
+namespace OrleansKafka.Processing;
+
+/// <summary>A registered processor bound to its configured topic and group.</summary>
+internal sealed record ProcessorBinding(ProcessorRegistration Registration, ProcessorOptions Options)
+{
+    public string Name => Registration.Name;
+
+    public string Topic => Options.Topic!;
+
+    public string Group => Options.Group!;
+}

@@ -1,0 +1,13 @@
+using Confluent.Kafka;
+
+namespace OrleansKafka.Processing;
+
+/// <summary>Runs one processor instance over the records of one partition.</summary>
+internal abstract class ProcessorPipeline
+{
+    /// <summary>How many of the <paramref name="remaining"/> records one call processes: one, or all of them for batch processors.</summary>
+    public abstract int UnitLength(int remaining);
+
+    /// <summary>Processes <c>records[index..index+count)</c>; throws when the processor fails.</summary>
+    public abstract ValueTask InvokeAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken);
+}

@@ -1,0 +1,188 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using OrleansKafka.Hosting;
+using OrleansKafka.Kafka;
+
+namespace OrleansKafka.Testing;
+
+/// <summary>
+/// An in-process Orleans cluster processing an embedded Kafka cluster, for testing processors:
+/// start it, produce records, wait for their offsets to be committed, assert.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var cluster = await KafkaTestCluster.StartAsync(o =>
+/// {
+///     o.Topics["orders"] = 4;
+///     o.Processors = p => p.AddProcessor&lt;OrderProcessor&gt;("orders", x => { x.Topic = "orders"; x.Group = "billing"; });
+/// });
+/// await cluster.ProduceAsync("orders", [("k1", "v1")]);
+/// await cluster.WaitForCommittedAsync("billing", "orders");
+/// </code>
+/// </example>
+public sealed class KafkaTestCluster : IAsyncDisposable
+{
+    private readonly KafkaTestClusterOptions _options;
+    private readonly bool _ownsKafka;
+    private readonly IProducer<string?, string?> _producer;
+
+    private KafkaTestCluster(EmbeddedKafkaCluster kafka, bool ownsKafka, KafkaTestClusterOptions options, InProcessTestCluster cluster)
+    {
+        Kafka = kafka;
+        _ownsKafka = ownsKafka;
+        _options = options;
+        Cluster = cluster;
+        _producer = new ProducerBuilder<string?, string?>(new ProducerConfig
+        {
+            BootstrapServers = kafka.BootstrapServers,
+            CompressionType = CompressionType.Lz4,
+            LingerMs = 5,
+        }).Build();
+    }
+
+    /// <summary>The embedded Kafka cluster.</summary>
+    public EmbeddedKafkaCluster Kafka { get; }
+
+    /// <summary>The Orleans test cluster.</summary>
+    public InProcessTestCluster Cluster { get; }
+
+    /// <summary>A client connected to the cluster.</summary>
+    public IClusterClient Client => Cluster.Client;
+
+    /// <summary>Starts an embedded Kafka cluster, creates the topics, and starts the silos.</summary>
+    public static Task<KafkaTestCluster> StartAsync(Action<KafkaTestClusterOptions> configure) =>
+        StartAsync(configure, kafka: null);
+
+    /// <summary>Starts silos against an existing embedded Kafka cluster (to restart a cluster over the same records).</summary>
+    public static async Task<KafkaTestCluster> StartAsync(Action<KafkaTestClusterOptions> configure, EmbeddedKafkaCluster? kafka)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new KafkaTestClusterOptions();
+        configure(options);
+        var ownsKafka = kafka is null;
+        kafka ??= EmbeddedKafkaCluster.Start();
+        if (ownsKafka)
+        {
+            foreach (var (topic, partitions) in options.Topics)
+            {
+                kafka.CreateTopic(topic, partitions);
+            }
+        }
+
+        var builder = new InProcessTestClusterBuilder((short)options.Silos);
+        var bootstrap = kafka.BootstrapServers;
+        builder.ConfigureSilo((_, silo) =>
+        {
+            options.Services?.Invoke(silo.Services);
+            var processing = silo.AddKafkaProcessing(configure: o =>
+            {
+                o.BootstrapServers = bootstrap;
+                o.LeaseDuration = TimeSpan.FromSeconds(3);
+                o.LeaseRenewInterval = TimeSpan.FromMilliseconds(250);
+                o.CommitInterval = TimeSpan.FromMilliseconds(100);
+                o.StartupTimeout = TimeSpan.FromSeconds(5);
+                options.Configure?.Invoke(o);
+            });
+            options.Processors?.Invoke(processing);
+        });
+        var cluster = builder.Build();
+        try
+        {
+            await cluster.DeployAsync();
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            if (ownsKafka)
+            {
+                kafka.Dispose();
+            }
+
+            throw;
+        }
+
+        return new KafkaTestCluster(kafka, ownsKafka, options, cluster);
+    }
+
+    /// <summary>Produces string records and waits until Kafka has acknowledged all of them.</summary>
+    public async Task ProduceAsync(string topic, IEnumerable<(string? Key, string? Value)> records, int? partition = null)
+    {
+        var deliveries = new List<Task<DeliveryResult<string?, string?>>>();
+        foreach (var (key, value) in records)
+        {
+            var message = new Message<string?, string?> { Key = key, Value = value };
+            deliveries.Add(partition is { } p
+                ? _producer.ProduceAsync(new TopicPartition(topic, p), message)
+                : _producer.ProduceAsync(topic, message));
+        }
+
+        await Task.WhenAll(deliveries);
+    }
+
+    /// <summary>The high watermark of every partition of a topic, by partition.</summary>
+    public Task<Dictionary<int, long>> HighWatermarksAsync(string topic) => Task.Run(() =>
+    {
+        using var consumer = NewConsumer("orleanskafka-testkit-watermarks");
+        return Partitions(topic).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(5)).High.Value);
+    });
+
+    /// <summary>The committed offsets of a group on every partition of a topic (-1 where nothing is committed).</summary>
+    public Task<Dictionary<int, long>> CommittedOffsetsAsync(string group, string topic) => Task.Run(() =>
+    {
+        using var consumer = NewConsumer(group);
+        var committed = consumer.Committed([.. Partitions(topic).Select(p => new TopicPartition(topic, p))], TimeSpan.FromSeconds(5));
+        return committed.ToDictionary(c => c.Partition.Value, c => c.Offset.Value < 0 ? -1 : c.Offset.Value);
+    });
+
+    /// <summary>Waits until the group has committed every partition of the topic up to its high watermark.</summary>
+    /// <exception cref="TimeoutException">Not reached in time; the message shows the offsets seen last.</exception>
+    public async Task WaitForCommittedAsync(string group, string topic, TimeSpan? timeout = null)
+    {
+        var high = await HighWatermarksAsync(topic);
+        await WaitForCommittedAsync(group, topic, high, timeout);
+    }
+
+    /// <summary>Waits until the group's committed offsets reach <paramref name="expected"/> on every partition listed.</summary>
+    public async Task WaitForCommittedAsync(string group, string topic, IReadOnlyDictionary<int, long> expected, TimeSpan? timeout = null)
+    {
+        Dictionary<int, long> committed = [];
+        var reached = await Poll.UntilAsync(
+            async () =>
+            {
+                committed = await CommittedOffsetsAsync(group, topic);
+                return expected.All(e => committed.GetValueOrDefault(e.Key, -1) >= e.Value);
+            },
+            timeout ?? TimeSpan.FromSeconds(60));
+        if (!reached)
+        {
+            var detail = string.Join(", ", expected.OrderBy(e => e.Key).Select(e => $"{e.Key}: {committed.GetValueOrDefault(e.Key, -1)}/{e.Value}"));
+            throw new TimeoutException($"Group '{group}' did not commit topic '{topic}' up to the expected offsets in time (committed/expected by partition: {detail}).");
+        }
+    }
+
+    /// <summary>Stops every silo gracefully: partitions are drained and committed.</summary>
+    public Task StopSilosAsync() => Cluster.StopAllSilosAsync();
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _producer.Dispose();
+        await Cluster.DisposeAsync();
+        if (_ownsKafka)
+        {
+            Kafka.Dispose();
+        }
+    }
+
+    private IEnumerable<int> Partitions(string topic) =>
+        Enumerable.Range(0, _options.Topics.TryGetValue(topic, out var count) ? count : throw new ArgumentException($"Topic '{topic}' is not one of this test cluster's topics.", nameof(topic)));
+
+    private IConsumer<Ignore, Ignore> NewConsumer(string group) =>
+        new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = Kafka.BootstrapServers,
+            GroupId = group,
+            EnableAutoCommit = false,
+        }).Build();
+}
