@@ -219,7 +219,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
 
             _table.Add(lease);
             _held[lease.GrainKey] = _pool.Start(lease, start);
-            LogAcquired(_logger, lease.GrainKey, lease.Epoch, start.Value);
+            LogAcquired(_logger, lease.GrainKey, lease.Epoch, start.Value >= 0 ? $"committed offset {start.Value}" : "the auto.offset.reset position (nothing committed yet)");
         }
     }
 
@@ -317,8 +317,8 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group} started on this silo; topics: {Topics}")]
     private static partial void LogStarted(ILogger logger, string group, string topics);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey} acquired with lease epoch {Epoch}, starting at offset {Offset}")]
-    private static partial void LogAcquired(ILogger logger, string grainKey, long epoch, long offset);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey} acquired with lease epoch {Epoch}, starting at {Start}")]
+    private static partial void LogAcquired(ILogger logger, string grainKey, long epoch, string start);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey} (epoch {Epoch}) released after draining; committed offset {Offset}")]
     private static partial void LogRevoked(ILogger logger, string grainKey, long epoch, long offset);

@@ -1,0 +1,38 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace OrleansKafka.Cli;
+
+/// <summary>Connects an Orleans client to a silo gateway.</summary>
+internal static class ClusterConnection
+{
+    public static async Task<IHost> ConnectAsync(string gateway, CancellationToken cancellationToken)
+    {
+        if (!IPEndPoint.TryParse(gateway, out var endpoint) || endpoint.Port == 0)
+        {
+            throw new ArgumentException($"--gateway '{gateway}' is not an address of the form host:port such as 127.0.0.1:30000.");
+        }
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseOrleansClient(client => client.UseStaticClustering(endpoint));
+        var host = builder.Build();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            await host.StartAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            host.Dispose();
+            throw new InvalidOperationException($"Could not connect to a silo gateway at {gateway} within 10 s: {ex.Message}", ex);
+        }
+
+        return host;
+    }
+
+    public static IClusterClient Client(this IHost host) => host.Services.GetRequiredService<IClusterClient>();
+}

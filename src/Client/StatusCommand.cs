@@ -1,0 +1,83 @@
+using OrleansKafka.Partitions;
+using Spectre.Console;
+
+namespace OrleansKafka.Cli;
+
+/// <summary>The <c>status</c> command: a table of every partition grain.</summary>
+internal static class StatusCommand
+{
+    public static async Task<int> RunAsync(string gateway, string? group, bool watch, CancellationToken cancellationToken)
+    {
+        IDisposable? host = null;
+        try
+        {
+            var connection = await ClusterConnection.ConnectAsync(gateway, cancellationToken);
+            host = connection;
+            var client = connection.Client();
+            if (Console.IsOutputRedirected)
+            {
+                // Piped output is read by scripts and people with wide screens: never wrap a row.
+                AnsiConsole.Profile.Width = 240;
+            }
+
+            if (!watch)
+            {
+                AnsiConsole.Write(Render(await PartitionDirectory.GetStatusesAsync(client, group)));
+                return 0;
+            }
+
+            await AnsiConsole.Live(new Table()).StartAsync(async live =>
+            {
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    live.UpdateTarget(Render(await PartitionDirectory.GetStatusesAsync(client, group)));
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                }
+            });
+            return 0;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+            return 2;
+        }
+        finally
+        {
+            host?.Dispose();
+        }
+    }
+
+    private static Table Render(IReadOnlyList<PartitionStatus> statuses)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        foreach (var column in new[] { "group", "topic", "partition", "owner silo", "state", "epoch", "committed", "high watermark", "lag", "processed", "last error" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var s in statuses)
+        {
+            table.AddRow(
+                Markup.Escape(s.Group),
+                Markup.Escape(s.Topic),
+                s.Partition.ToString(),
+                Markup.Escape(s.Silo),
+                s.State.ToString(),
+                s.LeaseEpoch.ToString(),
+                Known(s.CommittedOffset),
+                Known(s.HighWatermark),
+                Known(s.Lag),
+                s.RecordsProcessed.ToString(),
+                Markup.Escape(s.LastError ?? string.Empty));
+        }
+
+        if (statuses.Count == 0)
+        {
+            table.Caption("no partitions: no silo has registered a consumer group yet");
+        }
+
+        return table;
+    }
+
+    private static string Known(long value) => value < 0 ? "-" : value.ToString();
+}

@@ -1,0 +1,37 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using OrleansKafka.Processing;
+
+namespace OrleansKafka.Silo.Demo;
+
+/// <summary>
+/// A sample processor that forwards each record to another topic unchanged, adding headers that
+/// say where it came from: source topic, partition and offset, the processing silo and the lease epoch.
+/// </summary>
+internal sealed class ForwardingProcessor(IProducer<byte[], byte[]> producer, IOptions<DemoOptions> options, ILocalSiloDetails silo) : IRecordProcessor<byte[], byte[]>
+{
+    private readonly byte[] _silo = Encoding.UTF8.GetBytes(silo.Name);
+
+    public async ValueTask ProcessAsync(KafkaRecord<byte[], byte[]> record, CancellationToken cancellationToken)
+    {
+        var context = record.Context;
+        var headers = new Headers();
+        foreach (var header in context.Headers ?? [])
+        {
+            headers.Add(header.Key, header.GetValueBytes());
+        }
+
+        headers.Add("x-source-topic", Encoding.UTF8.GetBytes(context.Topic));
+        headers.Add("x-source-partition", Encoding.UTF8.GetBytes(context.Partition.ToString(CultureInfo.InvariantCulture)));
+        headers.Add("x-source-offset", Encoding.UTF8.GetBytes(context.Offset.ToString(CultureInfo.InvariantCulture)));
+        headers.Add("x-silo", _silo);
+        headers.Add("x-lease-epoch", Encoding.UTF8.GetBytes(context.LeaseEpoch.ToString(CultureInfo.InvariantCulture)));
+        await producer.ProduceAsync(
+            options.Value.ForwardTo,
+            new Message<byte[], byte[]> { Key = record.Key, Value = record.Value, Headers = headers, Timestamp = context.Timestamp },
+            cancellationToken);
+    }
+}

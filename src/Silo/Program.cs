@@ -1,0 +1,38 @@
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Orleans.Dashboard;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using OrleansKafka.Hosting;
+using OrleansKafka.Kafka;
+using OrleansKafka.Partitions;
+using OrleansKafka.Silo.Demo;
+
+// The content root is the program's folder, so appsettings.json is found from any working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", 11111);
+var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", 30000);
+builder.WebHost.UseUrls(builder.Configuration.GetValue("Dashboard:Urls", "http://127.0.0.1:8080")!);
+
+builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection("Demo"));
+builder.Services.AddHostedService<DemoTrafficProducer>();
+builder.Services.AddSingleton(sp => new ProducerBuilder<byte[], byte[]>(
+    sp.GetRequiredService<IKafkaConnection>().ClientSettings(new Dictionary<string, string> { ["linger.ms"] = "5" })).Build());
+
+builder.UseOrleans(silo =>
+{
+    silo.UseLocalhostClustering(siloPort, gatewayPort);
+    silo.AddDashboard();
+    silo.AddKafkaProcessing(builder.Configuration.GetSection("Kafka"))
+        .AddProcessor<OrderTotalsProcessor>("order-totals")
+        .AddProcessor<ForwardingProcessor>("forwarder");
+});
+
+var app = builder.Build();
+app.MapOrleansDashboard(routePrefix: "/dashboard");
+app.MapGet("/", () => Results.Redirect("/dashboard"));
+app.MapGet("/kafka/partitions", async (IGrainFactory grains) => await PartitionDirectory.GetStatusesAsync(grains));
+await app.RunAsync();
