@@ -17,7 +17,9 @@ var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", 11111);
 var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", 30000);
 builder.WebHost.UseUrls(builder.Configuration.GetValue("Dashboard:Urls", "http://127.0.0.1:8080")!);
 
-builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection("Demo"));
+builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection("Demo"))
+    .Validate(o => !o.Enabled || o.RecordsPerSecond > 0, "Demo:RecordsPerSecond must be 1 or more when Demo:Enabled is true.")
+    .ValidateOnStart();
 builder.Services.AddHostedService<DemoTrafficProducer>();
 builder.Services.AddSingleton(sp => new ProducerBuilder<byte[], byte[]>(
     sp.GetRequiredService<IKafkaConnection>().ClientSettings(new Dictionary<string, string> { ["linger.ms"] = "5" })).Build());

@@ -15,4 +15,7 @@ public sealed record SiloHeartbeat
 
     /// <summary>Leases the silo gave up since its last heartbeat, after draining and committing.</summary>
     [Id(3)] public required IReadOnlyList<LeaseGrant> Released { get; init; }
+
+    /// <summary>The silo is shutting down: grant it nothing more and give its partitions to others.</summary>
+    [Id(4)] public bool Leaving { get; init; }
 }

@@ -97,7 +97,7 @@ internal sealed partial class GroupControlClient : IDisposable
             try
             {
                 var result = action();
-                CommitProcessed();
+                CommitProcessed(throwOnFailure: true);
                 done.SetResult(result);
             }
             catch (Exception ex)
@@ -137,7 +137,7 @@ internal sealed partial class GroupControlClient : IDisposable
         CommitProcessed();
     }
 
-    private void CommitProcessed()
+    private void CommitProcessed(bool throwOnFailure = false)
     {
         var due = new List<(LocalLease Lease, long Offset)>();
         foreach (var lease in _leases())
@@ -166,6 +166,10 @@ internal sealed partial class GroupControlClient : IDisposable
         {
             // The offsets stay pending and are tried again at the next interval.
             LogCommitFailed(_logger, ex, _group, due.Count);
+            if (throwOnFailure)
+            {
+                throw;
+            }
         }
     }
 

@@ -79,8 +79,9 @@ internal sealed partial class FetchWorker : IDisposable
                     continue;
                 }
 
-                // Consecutive records mostly come from one partition: skip the lookup then.
-                if (last is null || !last.Partition.Equals(result.TopicPartition))
+                // Consecutive records mostly come from one partition: skip the lookup then. A closed
+                // feed may have been replaced by a new one for the same partition (a re-grant).
+                if (last is null || last.IsClosed || !last.Partition.Equals(result.TopicPartition))
                 {
                     last = _feeds.GetValueOrDefault(result.TopicPartition);
                 }

@@ -24,7 +24,7 @@ internal sealed partial class PartitionFeed
     private long _bytes;
     private long _nextExpected;
     private bool _paused;
-    private bool _closed;
+    private volatile bool _closed;
     private TaskCompletionSource? _waiter;
 
     public PartitionFeed(LocalLease lease, FetchWorker worker, long startOffset, IGrainFactory grains, TimeProvider time, ILogger logger, int maxBytes, int maxBatch)
@@ -42,6 +42,20 @@ internal sealed partial class PartitionFeed
     public LocalLease Lease { get; }
 
     public FetchWorker Worker => _worker;
+
+    public bool IsClosed => _closed;
+
+    /// <summary>Records waiting for the pump.</summary>
+    public int BufferedCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _buffer.Count;
+            }
+        }
+    }
 
     public TopicPartition Partition => Lease.Partition;
 

@@ -78,6 +78,11 @@ internal sealed partial class KafkaProcessingService(
             await agent.DisposeAsync();
         }
 
+        foreach (var group in catalog.Groups.Keys)
+        {
+            flusher.Unregister(group);
+        }
+
         _agents.Clear();
     }
 

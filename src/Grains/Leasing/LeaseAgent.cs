@@ -31,6 +31,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
     private DateTimeOffset _metadataReadAt;
     private Task _loop = Task.CompletedTask;
+    private Task _metadataRefresh = Task.CompletedTask;
 
     public LeaseAgent(
         string group,
@@ -131,7 +132,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         {
             var sentAt = _time.GetUtcNow();
             ExpireLeases(sentAt);
-            await RefreshMetadataAsync(sentAt);
+            StartMetadataRefresh(sentAt);
             var released = new List<LeaseGrant>();
             while (_released.TryDequeue(out var grant))
             {
@@ -144,6 +145,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
                 Topics = _partitionCounts,
                 Held = [.. _held.Values.Select(f => f.Lease.ToGrant())],
                 Released = released,
+                Leaving = _stop.IsCancellationRequested,
             };
             LeaseResponse response;
             try
@@ -194,7 +196,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             }
         }
 
-        if (fresh.Count > 0)
+        if (fresh.Count > 0 && !_stop.IsCancellationRequested)
         {
             await AcquireAsync(fresh);
         }
@@ -295,23 +297,27 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         }
     }
 
-    private async Task RefreshMetadataAsync(DateTimeOffset now)
+    /// <summary>Re-reads partition counts in the background: a slow broker must not delay lease renewal.</summary>
+    private void StartMetadataRefresh(DateTimeOffset now)
     {
-        if (now - _metadataReadAt < _settings.MetadataRefreshInterval)
+        if (now - _metadataReadAt < _settings.MetadataRefreshInterval || !_metadataRefresh.IsCompleted)
         {
             return;
         }
 
         _metadataReadAt = now;
-        try
+        _metadataRefresh = Task.Run(async () =>
         {
-            _partitionCounts = await _control.PartitionCountsAsync(_topics, _settings.StartupTimeout);
-            await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_group);
-        }
-        catch (Exception ex)
-        {
-            LogMetadataFailed(_logger, ex, _group);
-        }
+            try
+            {
+                _partitionCounts = await _control.PartitionCountsAsync(_topics, _settings.StartupTimeout);
+                await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_group);
+            }
+            catch (Exception ex)
+            {
+                LogMetadataFailed(_logger, ex, _group);
+            }
+        });
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group} started on this silo; topics: {Topics}")]

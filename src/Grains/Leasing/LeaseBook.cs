@@ -26,7 +26,14 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
     {
         var now = time.GetUtcNow();
         var silo = heartbeat.SiloId;
-        _lastSeen[silo] = now;
+        if (heartbeat.Leaving)
+        {
+            _lastSeen.Remove(silo);
+        }
+        else
+        {
+            _lastSeen[silo] = now;
+        }
         foreach (var (topic, count) in heartbeat.Topics)
         {
             _partitionCounts[topic] = Math.Max(count, _partitionCounts.GetValueOrDefault(topic));
@@ -46,7 +53,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             }
         }
 
-        foreach (var held in heartbeat.Held)
+        foreach (var held in heartbeat.Leaving ? [] : heartbeat.Held)
         {
             var slot = Slot(new TopicPartitionKey(held.Topic, held.Partition));
             if (slot.Owner is null && held.Epoch >= slot.Epoch && now - _startedAt < leaseDuration)

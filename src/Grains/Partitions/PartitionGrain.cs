@@ -97,31 +97,40 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         }
 
         var token = lease.Token;
-        while (index < records.Count)
+        var atLeastOnce = _binding.Options.Delivery == DeliveryGuarantee.AtLeastOnce;
+        try
         {
-            if (token.IsCancellationRequested)
+            while (index < records.Count)
             {
-                return DeliveryOutcome.Stopped;
+                if (token.IsCancellationRequested)
+                {
+                    return DeliveryOutcome.Stopped;
+                }
+
+                var count = _pipeline.UnitLength(records.Count - index);
+                _inFlightOffset = records[index].Offset.Value;
+                _inFlightSince = _time.GetUtcNow();
+                if (!await TryProcessAsync(records, index, count, lease, atLeastOnce))
+                {
+                    return DeliveryOutcome.Stopped;
+                }
+
+                index += count;
+                _processed += count;
+                _nextOffset = records[index - 1].Offset.Value + 1;
             }
 
-            var count = _pipeline.UnitLength(records.Count - index);
-            _inFlightOffset = records[index].Offset.Value;
-            _inFlightSince = _time.GetUtcNow();
-            if (!await TryProcessAsync(records, index, count, lease.Epoch, token))
-            {
-                return DeliveryOutcome.Stopped;
-            }
-
-            index += count;
-            _processed += count;
-            _nextOffset = records[index - 1].Offset.Value + 1;
         }
-
-        _inFlightOffset = -1;
-        _inFlightSince = null;
-        if (_binding.Options.Delivery == DeliveryGuarantee.AtLeastOnce)
+        finally
         {
-            lease.StoreProcessed(_nextOffset);
+            _inFlightOffset = -1;
+            _inFlightSince = null;
+            _retryAttempt = 0;
+            // Whatever completed is committed, also when a revoke or shutdown cut the delivery short.
+            if (atLeastOnce && _nextOffset >= 0)
+            {
+                lease.StoreProcessed(_nextOffset);
+            }
         }
 
         return DeliveryOutcome.Completed;
@@ -156,8 +165,10 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private Task CommitNowAsync(LocalLease lease) => _commits.FlushAsync(lease.Group);
 
     /// <summary>Runs the processor; on failure retries with backoff until it succeeds or the lease ends.</summary>
-    private async Task<bool> TryProcessAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken token)
+    private async Task<bool> TryProcessAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease, bool atLeastOnce)
     {
+        var epoch = lease.Epoch;
+        var token = lease.Token;
         try
         {
             await _pipeline!.InvokeAsync(records, index, count, epoch, token);
@@ -170,6 +181,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         catch (Exception ex)
         {
             OnFailure(ex, records[index].Offset.Value);
+            if (atLeastOnce && _nextOffset >= 0)
+            {
+                // Commit up to the failing record, so that only it and what follows wait for the retries.
+                lease.StoreProcessed(_nextOffset);
+            }
         }
 
         try
@@ -203,7 +219,8 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         return new ResiliencePipelineBuilder { TimeProvider = _time }
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+                // Polly stops on its own when the lease's token fires; any other failure, a processor's own timeout included, is retried.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(),
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
