@@ -1,0 +1,101 @@
+using OrleansKafka.Configuration;
+using OrleansKafka.Processing;
+using OrleansKafka.Tests.Support;
+
+namespace OrleansKafka.Tests.Configuration;
+
+public sealed class KafkaProcessingOptionsValidatorTests
+{
+    private static readonly KafkaProcessingOptionsValidator Validator = new([new ProcessorRegistration("recorder", typeof(RecordingProcessor))]);
+
+    [Fact]
+    public void Validate_ValidOptions_Succeeds() => Assert.True(Validator.Validate(null, Valid()).Succeeded);
+
+    [Fact]
+    public void Validate_ZeroPartitions_NamesTheTopicSettingAndBound()
+    {
+        var options = Valid();
+        options.Embedded.Topics["orders"] = 0;
+
+        var failure = Assert.Single(Validator.Validate(null, options).Failures!);
+
+        Assert.Equal("Kafka:Embedded:Topics:orders is 0; expected a partition count of 1 or more.", failure);
+    }
+
+    [Fact]
+    public void Validate_UnregisteredProcessor_NamesItAndTheRegisteredOnes()
+    {
+        var options = Valid();
+        options.Processors["payments"] = new ProcessorOptions { Topic = "p", Group = "g" };
+
+        var failure = Assert.Single(Validator.Validate(null, options).Failures!);
+
+        Assert.Contains("Kafka:Processors:payments", failure);
+        Assert.Contains("expected one of: recorder", failure);
+    }
+
+    [Fact]
+    public void Validate_RegisteredProcessorWithoutTopicOrGroup_NamesBothSettings()
+    {
+        var options = Valid();
+        options.Processors["recorder"] = new ProcessorOptions();
+
+        var failures = Validator.Validate(null, options).Failures!.ToArray();
+
+        Assert.Contains(failures, f => f.StartsWith("Kafka:Processors:recorder:Topic is empty", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Kafka:Processors:recorder:Group is empty", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_RenewIntervalTooCloseToLease_Fails()
+    {
+        var options = Valid();
+        options.LeaseRenewInterval = TimeSpan.FromSeconds(6);
+
+        var failure = Assert.Single(Validator.Validate(null, options).Failures!);
+
+        Assert.Contains("Kafka:LeaseRenewInterval is 00:00:06", failure);
+    }
+
+    [Fact]
+    public void Validate_NonPositiveNumbers_NameEachSetting()
+    {
+        var options = Valid();
+        options.FetchConsumers = 0;
+        options.MaxBatchSize = -1;
+
+        var failures = Validator.Validate(null, options).Failures!.ToArray();
+
+        Assert.Contains("Kafka:FetchConsumers is 0; expected 1 or more.", failures);
+        Assert.Contains("Kafka:MaxBatchSize is -1; expected 1 or more.", failures);
+    }
+
+    [Fact]
+    public void Validate_TwoProcessorsOnOneTopicAndGroup_Fails()
+    {
+        var validator = new KafkaProcessingOptionsValidator([
+            new ProcessorRegistration("a", typeof(RecordingProcessor)),
+            new ProcessorRegistration("b", typeof(RecordingProcessor))]);
+        var options = new KafkaProcessingOptions();
+        options.Processors["a"] = new ProcessorOptions { Topic = "t", Group = "g" };
+        options.Processors["b"] = new ProcessorOptions { Topic = "t", Group = "g" };
+
+        var failure = Assert.Single(validator.Validate(null, options).Failures!);
+
+        Assert.Contains("a and b all read topic 't' in consumer group 'g'", failure);
+    }
+
+    [Fact]
+    public void ProcessorRegistration_TypeWithoutProcessorInterface_Throws()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new ProcessorRegistration("x", typeof(string)));
+        Assert.Contains("implements neither IRecordProcessor", error.Message);
+    }
+
+    private static KafkaProcessingOptions Valid()
+    {
+        var options = new KafkaProcessingOptions();
+        options.Processors["recorder"] = new ProcessorOptions { Topic = "orders", Group = "billing" };
+        return options;
+    }
+}

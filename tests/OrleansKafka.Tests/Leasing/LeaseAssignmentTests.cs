@@ -1,0 +1,63 @@
+using OrleansKafka.Leasing;
+
+namespace OrleansKafka.Tests.Leasing;
+
+public sealed class LeaseAssignmentTests
+{
+    private static readonly TopicPartitionKey[] Twelve = [.. Enumerable.Range(0, 12).Select(p => new TopicPartitionKey("t", p))];
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(7)]
+    [InlineData(13)]
+    public void Compute_FromNothing_CountsDifferByAtMostOne(int silos)
+    {
+        var names = Enumerable.Range(0, silos).Select(i => $"s{i}").ToArray();
+
+        var result = LeaseAssignment.Compute(names, Twelve, _ => null);
+
+        Assert.Equal(12, result.Count);
+        var counts = names.Select(n => result.Values.Count(v => v == n)).ToArray();
+        Assert.True(counts.Max() - counts.Min() <= 1, $"counts {string.Join(",", counts)}");
+    }
+
+    [Fact]
+    public void Compute_SiloJoins_MovesOnlyWhatBalanceNeeds()
+    {
+        var before = LeaseAssignment.Compute(["a", "b", "c"], Twelve, _ => null);
+
+        var after = LeaseAssignment.Compute(["a", "b", "c", "d"], Twelve, p => before[p]);
+
+        var moved = Twelve.Count(p => before[p] != after[p]);
+        Assert.Equal(3, moved);
+        Assert.Equal(3, after.Values.Count(v => v == "d"));
+    }
+
+    [Fact]
+    public void Compute_SiloLeaves_OnlyItsPartitionsMove()
+    {
+        var before = LeaseAssignment.Compute(["a", "b", "c", "d"], Twelve, _ => null);
+
+        var after = LeaseAssignment.Compute(["a", "b", "c"], Twelve, p => before[p] == "d" ? null : before[p]);
+
+        Assert.All(Twelve.Where(p => before[p] != "d"), p => Assert.Equal(before[p], after[p]));
+        Assert.All(new[] { "a", "b", "c" }, s => Assert.Equal(4, after.Values.Count(v => v == s)));
+    }
+
+    [Fact]
+    public void Compute_ManyOddTopics_SpreadsTheSurplusPartitionsOverSilos()
+    {
+        var partitions = Enumerable.Range(0, 6).SelectMany(t => new[] { new TopicPartitionKey($"t{t}", 0) }).ToArray();
+
+        var result = LeaseAssignment.Compute(["a", "b", "c"], partitions, _ => null);
+
+        Assert.All(new[] { "a", "b", "c" }, s => Assert.Equal(2, result.Values.Count(v => v == s)));
+    }
+
+    [Fact]
+    public void Compute_NoSilos_AssignsNothing() =>
+        Assert.Empty(LeaseAssignment.Compute([], Twelve, _ => null));
+}

@@ -1,0 +1,136 @@
+using Microsoft.Extensions.Time.Testing;
+using OrleansKafka.Leasing;
+
+namespace OrleansKafka.Tests.Leasing;
+
+public sealed class LeaseBookTests
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void Heartbeat_SingleSilo_GetsEveryPartitionAtEpochOne()
+    {
+        var book = new LeaseBook(_time, Lease);
+
+        var response = book.Heartbeat(Beat("a", held: []), Members("a"));
+
+        Assert.Equal(4, response.Grants.Count);
+        Assert.All(response.Grants, g => Assert.Equal(1, g.Epoch));
+    }
+
+    [Fact]
+    public void Heartbeat_SecondSiloJoins_PartitionMovesOnlyAfterRelease_WithHigherEpoch()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+
+        var b1 = book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants;
+        var a2 = book.Heartbeat(Beat("a", held: a), Members("a", "b")).Grants;
+        var revoked = a.Except(a2).ToArray();
+        var b2 = book.Heartbeat(Beat("b", held: b1), Members("a", "b")).Grants;
+
+        Assert.Empty(b1);
+        Assert.Equal(2, revoked.Length);
+        Assert.Empty(b2);
+
+        book.Heartbeat(Beat("a", held: a2, released: revoked), Members("a", "b"));
+        var b3 = book.Heartbeat(Beat("b", held: b2), Members("a", "b")).Grants;
+
+        Assert.Equal(revoked.Select(r => (r.Topic, r.Partition)).Order(), b3.Select(g => (g.Topic, g.Partition)).Order());
+        Assert.All(b3, g => Assert.Equal(2, g.Epoch));
+    }
+
+    [Fact]
+    public void Heartbeat_OwnerStopsReporting_PartitionsMoveOnlyAfterTheLeaseExpires()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+        book.Heartbeat(Beat("b", held: []), Members("a", "b"));
+
+        _time.Advance(Lease - TimeSpan.FromSeconds(1));
+        Assert.Empty(book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var b = book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants;
+
+        Assert.Equal(4, b.Count);
+        Assert.All(b, g => Assert.Equal(2, g.Epoch));
+        Assert.Empty(a.Intersect(b));
+    }
+
+    [Fact]
+    public void Heartbeat_OwnerDeclaredDead_PartitionsMoveAtOnce()
+    {
+        var book = new LeaseBook(_time, Lease);
+        book.Heartbeat(Beat("a", held: []), Members("a"));
+
+        var b = book.Heartbeat(Beat("b", held: []), new MembershipView(Set("b"), Set("a"))).Grants;
+
+        Assert.Equal(4, b.Count);
+    }
+
+    [Fact]
+    public void Heartbeat_Leaving_GrantsNothingAndReleasedPartitionsGoToOthers()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+        book.Heartbeat(Beat("b", held: []), Members("a", "b"));
+
+        var leaving = book.Heartbeat(Beat("a", held: [], released: a) with { Leaving = true }, Members("a", "b")).Grants;
+        var b = book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants;
+
+        Assert.Empty(leaving);
+        Assert.Equal(4, b.Count);
+    }
+
+    [Fact]
+    public void Heartbeat_AfterGrainRestart_AdoptsReportedLeasesAndNextGrantHasAHigherEpoch()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var held = new[] { new LeaseGrant("t", 0, 7), new LeaseGrant("t", 1, 7), new LeaseGrant("t", 2, 7), new LeaseGrant("t", 3, 7) };
+
+        var a = book.Heartbeat(Beat("a", held: held), Members("a")).Grants;
+        Assert.Equal(held.OrderBy(g => g.Partition), a.OrderBy(g => g.Partition));
+
+        book.Heartbeat(Beat("a", held: held, released: [held[0]]) with { Leaving = true }, Members("a", "b"));
+        var b = book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants;
+        Assert.Contains(new LeaseGrant("t", 0, 8), b);
+    }
+
+    [Fact]
+    public void Heartbeat_AfterGrainRestart_GrantsNothingNewUntilEveryMemberReported()
+    {
+        var book = new LeaseBook(_time, Lease);
+
+        var b = book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants;
+        Assert.Empty(b);
+
+        var a = book.Heartbeat(Beat("a", held: [new LeaseGrant("t", 0, 3)]), Members("a", "b")).Grants;
+        Assert.Contains(new LeaseGrant("t", 0, 3), a);
+    }
+
+    [Fact]
+    public void Assignments_ListEveryPartitionWithOwnerAndEpoch()
+    {
+        var book = new LeaseBook(_time, Lease);
+        book.Heartbeat(Beat("a", held: []), Members("a"));
+
+        var assignments = book.Assignments();
+
+        Assert.Equal(4, assignments.Count);
+        Assert.All(assignments, x => Assert.Equal(("a", 1L, false), (x.Owner, x.Epoch, x.Revoking)));
+    }
+
+    private static SiloHeartbeat Beat(string silo, IReadOnlyList<LeaseGrant> held, IReadOnlyList<LeaseGrant>? released = null) => new()
+    {
+        SiloId = silo,
+        Topics = new Dictionary<string, int> { ["t"] = 4 },
+        Held = held,
+        Released = released ?? [],
+    };
+
+    private static MembershipView Members(params string[] active) => new(Set(active), Set());
+
+    private static HashSet<string> Set(params string[] items) => new(items, StringComparer.Ordinal);
+}
