@@ -14,8 +14,8 @@ public sealed class KafkaProcessingOptions
     /// <summary>Default for <see cref="MaxBatchSize"/>.</summary>
     public const int DefaultMaxBatchSize = 1000;
 
-    /// <summary>Default for <see cref="PartitionBufferBytes"/>: 1 MiB.</summary>
-    public const int DefaultPartitionBufferBytes = 1 << 20;
+    /// <summary>Default for <see cref="PartitionBufferBytes"/>: 16 MiB.</summary>
+    public const int DefaultPartitionBufferBytes = 16 << 20;
 
     /// <summary>Default for <see cref="LeaseDuration"/>.</summary>
     public static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromSeconds(10);
@@ -56,7 +56,12 @@ public sealed class KafkaProcessingOptions
     /// <summary>The most records handed to a partition grain in one call. Default 1000.</summary>
     public int MaxBatchSize { get; set; } = DefaultMaxBatchSize;
 
-    /// <summary>Bytes buffered per partition before its fetching is paused. Default 1 MiB.</summary>
+    /// <summary>
+    /// Bytes buffered per partition before its fetching is paused. Default 16 MiB. Keep it well above
+    /// librdkafka's <c>max.partition.fetch.bytes</c>: pausing drops the records librdkafka has
+    /// prefetched for the partition, and they are fetched again on resume. The buffer only fills
+    /// when the processor is slower than the fetch.
+    /// </summary>
     public int PartitionBufferBytes { get; set; } = DefaultPartitionBufferBytes;
 
     /// <summary>How long a lease lasts unless renewed. Default 10 s.</summary>

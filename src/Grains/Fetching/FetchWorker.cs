@@ -69,13 +69,18 @@ internal sealed partial class FetchWorker : IDisposable
     private void Run()
     {
         PartitionFeed? last = null;
+        var unsignalled = new List<PartitionFeed>();
         while (!_stopping)
         {
             try
             {
-                var result = _consumer.Consume(PollTimeout);
+                // While records wait unsignalled, only peek: as soon as the consumer has nothing
+                // ready, the pumps are woken with everything that arrived in this fetch.
+                var result = _consumer.Consume(unsignalled.Count > 0 ? TimeSpan.Zero : PollTimeout);
                 if (result is null || result.IsPartitionEOF)
                 {
+                    SignalAll(unsignalled);
+                    last = null;
                     continue;
                 }
 
@@ -84,19 +89,40 @@ internal sealed partial class FetchWorker : IDisposable
                 if (last is null || last.IsClosed || !last.Partition.Equals(result.TopicPartition))
                 {
                     last = _feeds.GetValueOrDefault(result.TopicPartition);
+                    if (last is not null && !unsignalled.Contains(last))
+                    {
+                        unsignalled.Add(last);
+                    }
                 }
 
-                last?.Append(result);
+                if (last is not null && last.Append(result))
+                {
+                    last.Signal();
+                }
             }
             catch (ConsumeException ex)
             {
+                SignalAll(unsignalled);
+                last = null;
                 LogConsumeFailed(_logger, ex, _name, ex.Error.Code.ToString());
             }
             catch (Exception ex) when (!_stopping)
             {
+                SignalAll(unsignalled);
+                last = null;
                 LogConsumeFailed(_logger, ex, _name, "unexpected");
             }
         }
+    }
+
+    private static void SignalAll(List<PartitionFeed> feeds)
+    {
+        foreach (var feed in feeds)
+        {
+            feed.Signal();
+        }
+
+        feeds.Clear();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch worker {Worker} failed to consume ({Code}); polling on")]

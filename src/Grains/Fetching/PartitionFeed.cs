@@ -64,17 +64,21 @@ internal sealed partial class PartitionFeed
 
     public void Start() => Completion = Task.Run(PumpAsync);
 
-    /// <summary>Called on the worker's thread for each fetched record.</summary>
-    public void Append(ConsumeResult<byte[], byte[]> record)
+    /// <summary>
+    /// Called on the worker's thread for each fetched record. The pump is not woken here but by
+    /// <see cref="Signal"/>, once the worker has drained what the consumer had ready, so that one
+    /// delivery carries a whole fetch rather than a record.
+    /// </summary>
+    /// <returns>True when enough records wait for a full delivery and the pump should be woken now.</returns>
+    public bool Append(ConsumeResult<byte[], byte[]> record)
     {
-        TaskCompletionSource? waiter;
         lock (_lock)
         {
             var offset = record.Offset.Value;
             if (_closed || offset < _nextExpected)
             {
                 // A record fetched again after a pause or a re-assignment: already buffered or processed.
-                return;
+                return false;
             }
 
             _nextExpected = offset + 1;
@@ -85,6 +89,21 @@ internal sealed partial class PartitionFeed
                 // Under the lock so that a concurrent resume cannot slip in between the decision and the call.
                 _paused = true;
                 _worker.Pause(Partition);
+            }
+
+            return _buffer.Count >= _maxBatch;
+        }
+    }
+
+    /// <summary>Wakes the pump if it waits for records.</summary>
+    public void Signal()
+    {
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            if (_buffer.Count == 0)
+            {
+                return;
             }
 
             waiter = _waiter;

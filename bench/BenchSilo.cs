@@ -1,0 +1,73 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OrleansKafka.Configuration;
+using OrleansKafka.Hosting;
+using OrleansKafka.Processing;
+
+namespace OrleansKafka.Bench;
+
+/// <summary>A one-silo Orleans host running one processor on the benchmark topic.</summary>
+internal static class BenchSilo
+{
+    public static async Task<IHost> StartAsync<TProcessor>(string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services)
+        where TProcessor : class
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        services(builder.Services);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort: 21111, gatewayPort: 40000);
+            silo.AddKafkaProcessing(configure: o =>
+            {
+                o.BootstrapServers = bootstrap;
+                o.FetchConsumers = fetchConsumers;
+                o.CommitInterval = TimeSpan.FromMilliseconds(100);
+                if (Environment.GetEnvironmentVariable("BENCH_PARTITION_BUFFER_BYTES") is { } buffer)
+                {
+                    o.PartitionBufferBytes = int.Parse(buffer, System.Globalization.CultureInfo.InvariantCulture);
+                }
+                foreach (var (key, value) in BenchKafka.FetchSettings)
+                {
+                    o.Consumer[key] = value;
+                }
+            }).AddProcessor<TProcessor>("bench", p =>
+            {
+                p.Topic = topic;
+                p.Group = group;
+            });
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    /// <summary>Polls the group's committed offsets until they reach the high watermarks.</summary>
+    public static async Task WaitForCommittedAsync(string bootstrap, string topic, string group, int partitions, long[] high, TimeSpan timeout)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = group }).Build();
+        var all = Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p)).ToList();
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var committed = await Task.Run(() => consumer.Committed(all, TimeSpan.FromSeconds(10)));
+            if (committed.All(c => c.Offset.Value >= high[c.Partition.Value]))
+            {
+                return;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"group {group} did not commit everything within {timeout}");
+    }
+
+    public static long[] HighWatermarks(string bootstrap, string topic, int partitions)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "bench-watermarks" }).Build();
+        return [.. Enumerable.Range(0, partitions).Select(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value)];
+    }
+}

@@ -1,0 +1,18 @@
+using OrleansKafka.Bench;
+
+// Each scenario prints its figures as "result <name> <value>" lines, measured in this one run.
+var scenario = args.Length > 0 ? args[0] : "throughput";
+var options = BenchOptions.Parse(args.Skip(1).ToArray());
+return scenario switch
+{
+    "throughput" => await ThroughputScenario.RunAsync(options),
+    "scale" => await ScaleScenario.RunAsync(options),
+    "latency" => await LatencyScenario.RunAsync(options),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency> [--records N] [--partitions N] [--fetch-consumers N] [--seconds N]");
+    return 2;
+}
