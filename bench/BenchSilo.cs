@@ -11,7 +11,7 @@ namespace OrleansKafka.Bench;
 /// <summary>A one-silo Orleans host running one processor on the benchmark topic.</summary>
 internal static class BenchSilo
 {
-    public static async Task<IHost> StartAsync<TProcessor>(string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services)
+    public static async Task<IHost> StartAsync<TProcessor>(string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services, IReadOnlyDictionary<string, string>? consumerSettings = null)
         where TProcessor : class
     {
         var builder = Host.CreateApplicationBuilder();
@@ -30,7 +30,7 @@ internal static class BenchSilo
                 {
                     o.PartitionBufferBytes = int.Parse(buffer, System.Globalization.CultureInfo.InvariantCulture);
                 }
-                foreach (var (key, value) in BenchKafka.FetchSettings)
+                foreach (var (key, value) in consumerSettings ?? BenchKafka.FetchSettings)
                 {
                     o.Consumer[key] = value;
                 }
@@ -43,6 +43,22 @@ internal static class BenchSilo
         var host = builder.Build();
         await host.StartAsync();
         return host;
+    }
+
+    /// <summary>Waits until the silo holds a lease on every partition of the group.</summary>
+    public static async Task WaitForOwnedAsync(IHost host, string group, int partitions)
+    {
+        var leases = host.Services.GetRequiredService<Leasing.LeaseTable>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (leases.OfGroup(group).Count() < partitions)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the silo did not acquire all {partitions} partitions of {group}");
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>Polls the group's committed offsets until they reach the high watermarks.</summary>

@@ -18,14 +18,9 @@ internal static class ScaleScenario
         var counter = new Counter();
         using var host = await BenchSilo.StartAsync<NoopProcessor>(kafka.BootstrapServers, Topic, "bench-scale", options.FetchConsumers ?? Configuration.KafkaProcessingOptions.DefaultFetchConsumers, s => s.AddSingleton(counter));
 
-        // Idle: every partition owned, nothing to process. Owned means its offset is committed at 0 after the first record;
-        // before any record, wait until the silo's lease table holds them all.
+        // Idle: every partition owned, nothing to process.
         var leases = host.Services.GetRequiredService<Leasing.LeaseTable>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        while (leases.OfGroup("bench-scale").Count() < partitions && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await BenchSilo.WaitForOwnedAsync(host, "bench-scale", partitions);
 
         Report.Result("scale.partitions_owned", leases.OfGroup("bench-scale").Count());
         await Task.Delay(TimeSpan.FromSeconds(3));
