@@ -15,7 +15,7 @@ public sealed class RecordingProcessor(RecordLog log) : IRecordProcessor<string,
         {
             if (record.Context.Offset == 0)
             {
-                await Testing.Poll.UntilAsync(() => log.MaxConcurrent > 1, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(5));
+                await global::OrleansKafka.Testing.Poll.UntilAsync(() => log.MaxConcurrent > 1, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(5));
             }
 
             log.Add(record.Context.Partition, record.Context.Offset, record.Value);
