@@ -17,7 +17,8 @@ internal sealed class FetchPool(
     TimeProvider time,
     ILoggerFactory loggers,
     int partitionBufferBytes,
-    int maxBatchSize) : IDisposable
+    int maxBatchSize,
+    Orleans.Runtime.SiloAddress silo) : IDisposable
 {
     private readonly List<FetchWorker> _workers = [];
     private readonly Lock _lock = new();
@@ -39,7 +40,7 @@ internal sealed class FetchPool(
             }
         }
 
-        var feed = new PartitionFeed(lease, worker, start.Value, grains, time, _logger, partitionBufferBytes, maxBatchSize);
+        var feed = new PartitionFeed(lease, worker, start.Value, grains, time, _logger, partitionBufferBytes, maxBatchSize, silo);
         worker.Assign(feed, start);
         feed.Start();
         return feed;

@@ -20,6 +20,7 @@ internal sealed partial class PartitionFeed
     private readonly ILogger _logger;
     private readonly int _maxBytes;
     private readonly int _maxBatch;
+    private readonly Orleans.Runtime.SiloAddress? _silo;
     private List<ConsumeResult<byte[], byte[]>> _buffer = [];
     private long _bytes;
     private long _nextExpected;
@@ -27,7 +28,7 @@ internal sealed partial class PartitionFeed
     private volatile bool _closed;
     private TaskCompletionSource? _waiter;
 
-    public PartitionFeed(LocalLease lease, FetchWorker worker, long startOffset, IGrainFactory grains, TimeProvider time, ILogger logger, int maxBytes, int maxBatch)
+    public PartitionFeed(LocalLease lease, FetchWorker worker, long startOffset, IGrainFactory grains, TimeProvider time, ILogger logger, int maxBytes, int maxBatch, Orleans.Runtime.SiloAddress? silo = null)
     {
         Lease = lease;
         _worker = worker;
@@ -37,6 +38,7 @@ internal sealed partial class PartitionFeed
         _logger = logger;
         _maxBytes = maxBytes;
         _maxBatch = maxBatch;
+        _silo = silo;
     }
 
     public LocalLease Lease { get; }
@@ -138,7 +140,7 @@ internal sealed partial class PartitionFeed
             while (await TakeAsync(token) is { } records)
             {
                 Lease.ObserveHighWatermark(_worker.HighWatermark(Partition));
-                var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(records, Lease.Epoch));
+                var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(records, Lease.Epoch, _silo));
                 if (await DeliverAsync(grain, delivery, token) != DeliveryOutcome.Completed)
                 {
                     return;
@@ -162,15 +164,22 @@ internal sealed partial class PartitionFeed
         {
             try
             {
-                return await grain.DeliverAsync(delivery);
+                var outcome = await grain.DeliverAsync(delivery);
+                if (outcome != DeliveryOutcome.NotOwner)
+                {
+                    return outcome;
+                }
+
+                LogNotOwner(_logger, Lease.GrainKey);
             }
             catch (Exception ex) when (!token.IsCancellationRequested)
             {
                 // A timeout or a lost activation: resending is safe because the grain skips offsets it has done.
                 LogDeliveryFailed(_logger, ex, Lease.GrainKey, delay);
-                await Task.Delay(delay, _time, token);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
+
+            await Task.Delay(delay, _time, token);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
         }
     }
 
@@ -232,6 +241,9 @@ internal sealed partial class PartitionFeed
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivering records to partition grain {GrainKey} failed; resending in {Delay}")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string grainKey, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition grain {GrainKey} answered from a silo without its lease (it moved here); resending once that activation is gone")]
+    private static partial void LogNotOwner(ILogger logger, string grainKey);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The feed of partition {GrainKey} stopped unexpectedly")]
     private static partial void LogPumpFailed(ILogger logger, Exception exception, string grainKey);

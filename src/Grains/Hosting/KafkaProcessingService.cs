@@ -45,7 +45,7 @@ internal sealed partial class KafkaProcessingService(
         {
             var control = new GroupControlClient(group, Settings(group, "control"), () => leases.OfGroup(group), settings.CommitInterval, loggers.CreateLogger<GroupControlClient>());
             flusher.Register(group, control);
-            var pool = new FetchPool(group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize);
+            var pool = new FetchPool(group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize, silo.SiloAddress);
             var agent = new LeaseAgent(
                 group,
                 siloId,

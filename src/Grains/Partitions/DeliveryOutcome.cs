@@ -9,4 +9,7 @@ internal enum DeliveryOutcome
 
     /// <summary>The lease was revoked, lost or the silo is stopping; stop delivering.</summary>
     Stopped = 1,
+
+    /// <summary>The call reached an activation on a silo without the lease; it is deactivating, so resend.</summary>
+    NotOwner = 2,
 }

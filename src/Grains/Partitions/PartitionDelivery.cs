@@ -7,15 +7,17 @@ namespace OrleansKafka.Partitions;
 /// Passed by reference within the silo (never copied), so a delivery costs the same whatever its size.
 /// </summary>
 /// <remarks>
-/// It holds librdkafka's results as they are, to allocate nothing per record. It is never
-/// serialized: the fetch path only delivers to partition grains of leases its own silo holds,
-/// and the placement director puts those grains on that silo.
+/// It holds librdkafka's results as they are, to allocate nothing per record. It is serialized
+/// only when a call reaches a stale activation on another silo (see <see cref="PartitionDeliverySurrogate"/>).
 /// </remarks>
 [Immutable]
-internal sealed class PartitionDelivery(List<ConsumeResult<byte[], byte[]>> records, long epoch)
+internal sealed class PartitionDelivery(List<ConsumeResult<byte[], byte[]>> records, long epoch, Orleans.Runtime.SiloAddress? from)
 {
     public IReadOnlyList<ConsumeResult<byte[], byte[]>> Records { get; } = records;
 
     /// <summary>The lease epoch under which the records were fetched.</summary>
     public long Epoch { get; } = epoch;
+
+    /// <summary>The silo whose fetch path sent the delivery: the lease holder.</summary>
+    public Orleans.Runtime.SiloAddress? From { get; } = from;
 }

@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Orleans.Runtime;
+using Orleans.Runtime.Placement;
 using OrleansKafka.Committing;
 using OrleansKafka.Leasing;
 using OrleansKafka.Processing;
@@ -61,7 +62,25 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     public async Task<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery)
     {
         var batch = delivery.Value;
-        if (_binding is null || !_leases.TryGet(this.GetPrimaryKeyString(), out var lease) || lease.Epoch != batch.Epoch || !lease.IsCurrent)
+        if (!_leases.TryGet(this.GetPrimaryKeyString(), out var lease))
+        {
+            // This silo does not own the partition: it moved, and this activation stayed. Move it
+            // to the sender (the lease holder); a plain deactivation would be re-created here by
+            // callers that still have this silo's address cached.
+            if (batch.From is { } owner)
+            {
+                RequestContext.Set(IPlacementDirector.PlacementHintKey, owner);
+                this.MigrateOnIdle();
+            }
+            else
+            {
+                DeactivateOnIdle();
+            }
+
+            return DeliveryOutcome.NotOwner;
+        }
+
+        if (_binding is null || lease.Epoch != batch.Epoch || !lease.IsCurrent)
         {
             return DeliveryOutcome.Stopped;
         }

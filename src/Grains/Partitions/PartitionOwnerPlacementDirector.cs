@@ -14,6 +14,12 @@ internal sealed class PartitionOwnerPlacementDirector : IPlacementDirector
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         var compatible = context.GetCompatibleSilos(target);
+        if (IPlacementDirector.GetPlacementHint(target.RequestContextData, compatible) is { } hinted)
+        {
+            // A migration from a silo without the lease names the lease holder.
+            return Task.FromResult(hinted);
+        }
+
         if (compatible.Contains(context.LocalSilo))
         {
             return Task.FromResult(context.LocalSilo);

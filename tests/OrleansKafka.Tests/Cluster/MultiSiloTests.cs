@@ -1,0 +1,69 @@
+using Microsoft.Extensions.DependencyInjection;
+using OrleansKafka.Leasing;
+using OrleansKafka.Testing;
+using OrleansKafka.Tests.Support;
+
+namespace OrleansKafka.Tests.Cluster;
+
+[Trait("Category", "Kafka")]
+public sealed class MultiSiloTests
+{
+    [Fact]
+    public async Task TwoSilos_SplitThePartitionsAndProcessEveryRecordOnceInOrder()
+    {
+        var log = new RecordLog();
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Silos = 2;
+            o.Topics["orders"] = 12;
+            o.Services = s => s.AddSingleton(log);
+            o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
+        });
+
+        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
+        var balanced = await Poll.UntilAsync(
+            async () =>
+            {
+                var owners = (await lease.GetAssignmentsAsync()).GroupBy(a => a.Owner).ToDictionary(g => g.Key ?? "-", g => g.Count());
+                return owners.Count == 2 && owners.Values.All(c => c == 6);
+            },
+            TimeSpan.FromSeconds(30));
+        Assert.True(balanced, "the two silos did not settle on six partitions each");
+
+        await cluster.ProduceSequencesAsync("orders", 12, 100);
+        await cluster.WaitForCommittedAsync("billing", "orders");
+
+        for (var p = 0; p < 12; p++)
+        {
+            Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), log.Of(p).Select(r => r.Offset));
+        }
+    }
+
+    [Fact]
+    public async Task SiloJoins_MovedPartitionsGoOnOnTheNewSiloWithNothingLostOrRepeated()
+    {
+        var log = new RecordLog();
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics["orders"] = 12;
+            o.Services = s => s.AddSingleton(log);
+            o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
+        });
+        await cluster.ProduceSequencesAsync("orders", 12, 50);
+        await cluster.WaitForCommittedAsync("billing", "orders");
+
+        await cluster.Cluster.StartAdditionalSiloAsync();
+        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
+        Assert.True(await Poll.UntilAsync(
+            async () => (await lease.GetAssignmentsAsync()).Where(a => a.Owner is not null).Select(a => a.Owner).Distinct().Count() == 2,
+            TimeSpan.FromSeconds(30)), "no partition moved to the new silo");
+        await Task.WhenAll(Enumerable.Range(0, 12).Select(p =>
+            cluster.ProduceAsync("orders", Enumerable.Range(50, 50).Select(i => ((string?)"k", (string?)$"p{p}-{i}")), p)));
+        await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(60));
+
+        for (var p = 0; p < 12; p++)
+        {
+            Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), log.Of(p).Select(r => r.Offset));
+        }
+    }
+}
