@@ -1,0 +1,48 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using OrleansKafka.Committing;
+using OrleansKafka.Kafka;
+using OrleansKafka.Leasing;
+
+namespace OrleansKafka.Tests.Committing;
+
+[Trait("Category", "Kafka")]
+public sealed class GroupControlClientTests
+{
+    [Fact]
+    public async Task FlushAsync_CommitsCurrentLeasesAndRefusesALostOne()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        kafka.CreateTopic("t", 2);
+        var current = new LocalLease("g", new TopicPartition("t", 0), 1, DateTimeOffset.MaxValue, TimeProvider.System);
+        var stale = new LocalLease("g", new TopicPartition("t", 1), 1, DateTimeOffset.MaxValue, TimeProvider.System);
+        current.StoreProcessed(7);
+        stale.StoreProcessed(9);
+        stale.Lose();
+        using var control = new GroupControlClient("g", new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers }, () => [current, stale], TimeSpan.FromMinutes(1), NullLogger.Instance);
+
+        await control.FlushAsync();
+        var committed = await control.CommittedAsync([current.Partition, stale.Partition], TimeSpan.FromSeconds(5));
+
+        Assert.Equal(7, committed.Single(c => c.Partition == 0).Offset.Value);
+        Assert.Equal(Offset.Unset, committed.Single(c => c.Partition == 1).Offset);
+        Assert.Equal(7, current.CommittedOffset);
+        Assert.Equal(-1, stale.CommittedOffset);
+    }
+
+    [Fact]
+    public async Task FlushAsync_ExpiredLease_IsNotCommitted()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        kafka.CreateTopic("t", 1);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var lease = new LocalLease("g", new TopicPartition("t", 0), 1, time.GetUtcNow() + TimeSpan.FromSeconds(10), time);
+        lease.StoreProcessed(5);
+        time.Advance(TimeSpan.FromSeconds(10));
+        using var control = new GroupControlClient("g", new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers }, () => [lease], TimeSpan.FromMinutes(1), NullLogger.Instance);
+
+        await control.FlushAsync();
+
+        Assert.Equal(Offset.Unset, (await control.CommittedAsync([lease.Partition], TimeSpan.FromSeconds(5)))[0].Offset);
+    }
+}
