@@ -56,7 +56,7 @@ internal static class LatencyScenario
     /// <summary>librdkafka's defaults, with the fetch wait the silo uses on the embedded cluster.</summary>
     private static Dictionary<string, string> Settings() => new()
     {
-        ["fetch.wait.max.ms"] = Environment.GetEnvironmentVariable("BENCH_FETCH_WAIT_MS") ?? "10",
+        ["fetch.wait.max.ms"] = Environment.GetEnvironmentVariable("BENCH_FETCH_WAIT_MS") ?? "5",
     };
 
     private static Thread StartRawConsumer(string bootstrap, int partition, LatencyRecorder recorder, CancellationToken stop)

@@ -41,7 +41,7 @@ internal sealed partial class KafkaConnection : IKafkaConnection, IDisposable
         {
             // The embedded brokers hold every fetch for the whole fetch.wait.max.ms (500 ms by default),
             // even when records are waiting; real brokers answer as soon as there are records.
-            settings["fetch.wait.max.ms"] = "10";
+            settings["fetch.wait.max.ms"] = "5";
         }
 
         foreach (var (key, value) in _options.Client)
