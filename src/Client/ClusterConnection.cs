@@ -17,7 +17,14 @@ internal static class ClusterConnection
 
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client.UseStaticClustering(endpoint));
+        builder.UseOrleansClient(client => client
+            .UseStaticClustering(endpoint)
+            .Configure<Orleans.Configuration.ClusterOptions>(o =>
+            {
+                // The silo host's cluster and service ids, whichever clustering it uses.
+                o.ClusterId = "dev";
+                o.ServiceId = "dev";
+            }));
         var host = builder.Build();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(10));

@@ -9,12 +9,19 @@ using Microsoft.Extensions.Hosting;
 using OrleansKafka.Hosting;
 using OrleansKafka.Kafka;
 using OrleansKafka.Partitions;
+using OrleansKafka.Silo;
 using OrleansKafka.Silo.Demo;
 
 // The content root is the program's folder, so appsettings.json is found from any working directory.
+if (args.Length > 0 && args[0] == "kafka")
+{
+    // Host only the embedded Kafka cluster, so that silo processes can come and go around it.
+    return await EmbeddedKafkaHost.RunAsync(args[1..]);
+}
+
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", 11111);
-var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", 30000);
+var siloPort = builder.Configuration.GetValue("Silo:SiloPort", 11111);
+var gatewayPort = builder.Configuration.GetValue("Silo:GatewayPort", 30000);
 builder.WebHost.UseUrls(builder.Configuration.GetValue("Dashboard:Urls", "http://127.0.0.1:8080")!);
 
 builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection("Demo"))
@@ -26,7 +33,7 @@ builder.Services.AddSingleton(sp => new ProducerBuilder<byte[], byte[]>(
 
 builder.UseOrleans(silo =>
 {
-    silo.UseLocalhostClustering(siloPort, gatewayPort);
+    ClusteringSetup.Configure(silo, builder.Configuration, siloPort, gatewayPort);
     silo.AddDashboard();
     silo.AddKafkaProcessing(builder.Configuration.GetSection("Kafka"))
         .AddProcessor<OrderTotalsProcessor>("order-totals")
@@ -38,3 +45,4 @@ app.MapOrleansDashboard(routePrefix: "/dashboard");
 app.MapGet("/", () => Results.Redirect("/dashboard"));
 app.MapGet("/kafka/partitions", async (IGrainFactory grains) => await PartitionDirectory.GetStatusesAsync(grains));
 await app.RunAsync();
+return 0;

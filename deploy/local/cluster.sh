@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# A local multi-process cluster on loopback: a Redis membership store, the embedded Kafka in a
+# process of its own, and N silo processes (silo 0 also runs the demo traffic).
+#   deploy/local/cluster.sh start [N]   start (default 3 silos) and report where each is
+#   deploy/local/cluster.sh status      the partition grains, through silo 0's gateway
+#   deploy/local/cluster.sh stop        stop everything this script started
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+run=${ORLEANS_KAFKA_RUN_DIR:-$root/deploy/local/.run}
+redis_port=${REDIS_PORT:-6391}
+silo_dll=$root/src/Silo/bin/Release/net10.0/OrleansKafka.Silo.dll
+
+wait_for() { # file pattern seconds
+  for _ in $(seq 1 $(( $3 * 10 ))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "timed out waiting for '$2' in $1:"; tail -20 "$1"; return 1
+}
+
+start() {
+  local n=${1:-3}
+  [ -e "$run/redis.pid" ] && { echo "already running (see $run); stop it first"; exit 1; }
+  mkdir -p "$run"
+  if ! command -v redis-server >/dev/null; then
+    echo "installing redis-server (Debian package)"; apt-get install -y -qq redis-server >/dev/null
+  fi
+  dotnet build -c Release "$root/src/Silo" -v q -nologo >/dev/null
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+    --daemonize yes --pidfile "$run/redis.pid" --logfile "$run/redis.log"
+  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -p "$redis_port" flushall >/dev/null
+
+  dotnet "$silo_dll" kafka > "$run/kafka.log" 2>&1 & echo $! > "$run/kafka.pid"
+  wait_for "$run/kafka.log" "bootstrap servers" 20
+  bootstrap=$(sed -n 's/.*bootstrap servers: \([^;]*\);.*/\1/p' "$run/kafka.log")
+  echo "kafka:  bootstrap servers $bootstrap (pid $(cat "$run/kafka.pid"))"
+
+  for i in $(seq 0 $(( n - 1 ))); do
+    Silo__Clustering=Redis Silo__Redis="127.0.0.1:$redis_port" \
+    Silo__SiloPort=$(( 11111 + i )) Silo__GatewayPort=$(( 30000 + i )) \
+    Dashboard__Urls="http://127.0.0.1:$(( 8080 + i ))" Kafka__BootstrapServers="$bootstrap" \
+    Demo__Enabled=$([ "$i" -eq 0 ] && echo true || echo false) \
+      dotnet "$silo_dll" > "$run/silo-$i.log" 2>&1 &
+    echo $! > "$run/silo-$i.pid"
+  done
+  for i in $(seq 0 $(( n - 1 ))); do
+    wait_for "$run/silo-$i.log" "Application started" 60
+    echo "silo $i: pid $(cat "$run/silo-$i.pid"), silo 127.0.0.1:$(( 11111 + i )), gateway 127.0.0.1:$(( 30000 + i )), dashboard http://127.0.0.1:$(( 8080 + i ))/dashboard, log $run/silo-$i.log"
+  done
+  echo "redis:  127.0.0.1:$redis_port (membership); stop all with: $0 stop"
+}
+
+status() {
+  dotnet run --project "$root/src/Client" -- status --gateway 127.0.0.1:30000
+}
+
+stop_pid() { # pidfile seconds: SIGTERM (graceful: drain, commit, release), SIGKILL if it does not end in time
+  [ -e "$1" ] || return 0
+  local pid; pid=$(cat "$1")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 $(( $2 * 10 ))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$1"
+}
+
+stop() {
+  # Silos first, while Kafka is still there for their final commits; then Kafka, then Redis.
+  for pidfile in "$run"/silo-*.pid; do stop_pid "$pidfile" 30 & done
+  wait
+  stop_pid "$run/kafka.pid" 10
+  [ -e "$run/redis.pid" ] && { redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; rm -f "$run/redis.pid"; }
+  echo "stopped"
+}
+
+case "${1:-}" in
+  start) start "${2:-3}" ;;
+  status) status ;;
+  stop) stop ;;
+  *) echo "usage: $0 start [N] | status | stop"; exit 2 ;;
+esac
