@@ -18,6 +18,12 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
     private readonly Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
     private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+
+    // Epochs must grow across activations of the lease grain too, also for a partition whose
+    // last owner died and reports nothing: every grant of this activation is above a floor
+    // taken from the clock (a million grants per partition per second of the activation's
+    // start), so it is above every epoch an earlier activation handed out.
+    private readonly long _epochFloor = time.GetUtcNow().ToUnixTimeSeconds() * 1_000_000;
     private bool _recovered;
 
     public TimeSpan LeaseDuration => leaseDuration;
@@ -90,7 +96,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             else if (target is not null && _recovered)
             {
                 slot.Owner = target;
-                slot.Epoch++;
+                slot.Epoch = Math.Max(slot.Epoch, _epochFloor) + 1;
                 slot.ExpiresAt = now + leaseDuration;
                 slot.Revoking = false;
             }
