@@ -9,4 +9,7 @@ public sealed record LeaseResponse
 
     /// <summary>How long the grants last, counted by the silo from when it sent the heartbeat.</summary>
     [Id(1)] public required TimeSpan LeaseDuration { get; init; }
+
+    /// <summary>The owner of every owned partition of the group, so any silo can place a partition grain at its owner.</summary>
+    [Id(2)] public IReadOnlyList<PartitionAssignment> Owners { get; init; } = [];
 }

@@ -39,6 +39,7 @@ public static class KafkaSiloBuilderExtensions
         services.TryAddSingleton<KafkaConnection>();
         services.TryAddSingleton<IKafkaConnection>(sp => sp.GetRequiredService<KafkaConnection>());
         services.TryAddSingleton<LeaseTable>();
+        services.TryAddSingleton<OwnerDirectory>();
         services.TryAddSingleton<CommitFlusher>();
         services.TryAddSingleton<ProcessorCatalog>();
         if (!services.Any(s => s.ServiceType == typeof(KafkaProcessingService)))

@@ -23,6 +23,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private readonly IReadOnlyList<string> _topics;
     private readonly LeaseAgentSettings _settings;
     private readonly LeaseTable _table;
+    private readonly OwnerDirectory _owners;
     private readonly GroupControlClient _control;
     private readonly FetchPool _pool;
     private readonly IGrainFactory _grains;
@@ -39,6 +40,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         IReadOnlyList<string> topics,
         LeaseAgentSettings settings,
         LeaseTable table,
+        OwnerDirectory owners,
         GroupControlClient control,
         FetchPool pool,
         IGrainFactory grains,
@@ -50,6 +52,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         _topics = topics;
         _settings = settings;
         _table = table;
+        _owners = owners;
         _control = control;
         _pool = pool;
         _grains = grains;
@@ -162,6 +165,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
                 throw;
             }
 
+            _owners.Update(_group, response.Owners);
             await ApplyAsync(response, sentAt + response.LeaseDuration);
         }
         finally

@@ -107,7 +107,12 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             }
         }
 
-        return new LeaseResponse { Grants = grants, LeaseDuration = leaseDuration };
+        return new LeaseResponse
+        {
+            Grants = grants,
+            LeaseDuration = leaseDuration,
+            Owners = [.. _slots.Where(kv => kv.Value.Owner is not null).Select(kv => new PartitionAssignment(kv.Key.Topic, kv.Key.Partition, kv.Value.Owner, kv.Value.Epoch, kv.Value.Revoking))],
+        };
     }
 
     public IReadOnlyList<PartitionAssignment> Assignments()

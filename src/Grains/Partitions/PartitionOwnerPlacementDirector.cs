@@ -1,15 +1,17 @@
 using Orleans.Runtime;
 using Orleans.Runtime.Placement;
+using OrleansKafka.Leasing;
 
 namespace OrleansKafka.Partitions;
 
 /// <summary>
-/// Puts a partition grain on the silo whose fetch path delivers to it. Only a silo holding the
-/// lease delivers, so the first call to an owned partition comes from the owner and the grain
-/// is placed locally. A grain activated by anyone else (a status query) reports that it is not
-/// the owner, and the owner's fetch path activates its own copy when it gets the lease.
+/// Puts a partition grain on the silo that holds the lease on its partition: the local silo when
+/// it holds it (the fetch path's calls), else the owner the lease grain last reported (a status
+/// query through another silo's gateway), else the placement hint of a migration, else locally.
+/// An activation that still lands on a silo without the lease migrates to the lease holder on
+/// the holder's first delivery.
 /// </summary>
-internal sealed class PartitionOwnerPlacementDirector : IPlacementDirector
+internal sealed class PartitionOwnerPlacementDirector(LeaseTable leases, OwnerDirectory owners) : IPlacementDirector
 {
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
@@ -20,12 +22,23 @@ internal sealed class PartitionOwnerPlacementDirector : IPlacementDirector
             return Task.FromResult(hinted);
         }
 
+        var key = target.GrainIdentity.Key.ToString()!;
+        if (leases.TryGet(key, out _) && compatible.Contains(context.LocalSilo))
+        {
+            return Task.FromResult(context.LocalSilo);
+        }
+
+        // Called from elsewhere (a status query through another gateway): go to the lease holder.
+        if (owners.OwnerOf(key) is { } owner && compatible.FirstOrDefault(s => SiloIdentity.Of(s) == owner) is { } ownerSilo)
+        {
+            return Task.FromResult(ownerSilo);
+        }
+
         if (compatible.Contains(context.LocalSilo))
         {
             return Task.FromResult(context.LocalSilo);
         }
 
-        var key = target.GrainIdentity.Key.ToString();
         return Task.FromResult(compatible[(int)((uint)StringComparer.Ordinal.GetHashCode(key) % (uint)compatible.Length)]);
     }
 }

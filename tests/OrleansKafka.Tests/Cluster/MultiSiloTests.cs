@@ -30,6 +30,16 @@ public sealed class MultiSiloTests
             TimeSpan.FromSeconds(30));
         Assert.True(balanced, "the two silos did not settle on six partitions each");
 
+        // Before any record, no partition grain is active. A status query through the client's
+        // gateway must activate each one at its lease holder, once every silo knows the owners.
+        var owners = (await lease.GetAssignmentsAsync()).ToDictionary(a => a.Partition, a => a.Owner);
+        Assert.True(await Poll.UntilAsync(
+            () => cluster.Cluster.Silos.All(silo => Enumerable.Range(0, 12).All(p =>
+                silo.ServiceProvider.GetRequiredService<OwnerDirectory>().OwnerOf(OrleansKafka.Partitions.PartitionGrainKey.Format("billing", "orders", p)) == owners[p])),
+            TimeSpan.FromSeconds(10)));
+        var statuses = await OrleansKafka.Partitions.PartitionDirectory.GetStatusesAsync(cluster.Client, "billing");
+        Assert.All(statuses, s => Assert.Equal((owners[s.Partition], OrleansKafka.Partitions.PartitionState.Idle), (s.Silo, s.State)));
+
         await cluster.ProduceSequencesAsync("orders", 12, 100);
         await cluster.WaitForCommittedAsync("billing", "orders");
 
