@@ -12,13 +12,7 @@ public sealed class MultiSiloTests
     public async Task TwoSilos_SplitThePartitionsAndProcessEveryRecordOnceInOrder()
     {
         var log = new RecordLog();
-        await using var cluster = await KafkaTestCluster.StartAsync(o =>
-        {
-            o.Silos = 2;
-            o.Topics["orders"] = 12;
-            o.Services = s => s.AddSingleton(log);
-            o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
-        });
+        await using var cluster = await StartAsync(log, silos: 2);
 
         var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
         var balanced = await Poll.UntilAsync(
@@ -61,22 +55,14 @@ public sealed class MultiSiloTests
     public async Task SiloJoins_MovedPartitionsGoOnOnTheNewSiloWithNothingLostOrRepeated()
     {
         var log = new RecordLog();
-        await using var cluster = await KafkaTestCluster.StartAsync(o =>
-        {
-            o.Topics["orders"] = 12;
-            o.Services = s => s.AddSingleton(log);
-            o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
-        });
+        await using var cluster = await StartAsync(log, silos: 1);
         await cluster.ProduceSequencesAsync("orders", 12, 50);
         await cluster.WaitForCommittedAsync("billing", "orders");
 
         await cluster.Cluster.StartAdditionalSiloAsync();
         var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
-        Assert.True(await Poll.UntilAsync(
-            async () => (await lease.GetAssignmentsAsync()).Where(a => a.Owner is not null).Select(a => a.Owner).Distinct().Count() == 2,
-            TimeSpan.FromSeconds(30)), "no partition moved to the new silo");
-        await Task.WhenAll(Enumerable.Range(0, 12).Select(p =>
-            cluster.ProduceAsync("orders", Enumerable.Range(50, 50).Select(i => ((string?)"k", (string?)$"p{p}-{i}")), p)));
+        Assert.True(await OwnedBySilosAsync(lease, 2), "no partition moved to the new silo");
+        await ProduceSecondHalfAsync(cluster);
         await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(60));
 
         for (var p = 0; p < 12; p++)
@@ -89,24 +75,15 @@ public sealed class MultiSiloTests
     public async Task SiloStopsGracefully_ItsPartitionsGoOnElsewhereWithNothingLostOrRepeated()
     {
         var log = new RecordLog();
-        await using var cluster = await KafkaTestCluster.StartAsync(o =>
-        {
-            o.Silos = 2;
-            o.Topics["orders"] = 12;
-            o.Services = s => s.AddSingleton(log);
-            o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
-        });
+        await using var cluster = await StartAsync(log, silos: 2);
         var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
-        Assert.True(await Poll.UntilAsync(
-            async () => (await lease.GetAssignmentsAsync()).Select(a => a.Owner).Where(o => o is not null).Distinct().Count() == 2,
-            TimeSpan.FromSeconds(30)));
+        Assert.True(await OwnedBySilosAsync(lease, 2), "the partitions were not spread over both silos");
         await cluster.ProduceSequencesAsync("orders", 12, 50);
         await cluster.WaitForCommittedAsync("billing", "orders");
 
         var leaving = cluster.Cluster.Silos.First(s => s.SiloAddress != cluster.Cluster.Silos[0].SiloAddress);
         await cluster.Cluster.StopSiloAsync(leaving);
-        await Task.WhenAll(Enumerable.Range(0, 12).Select(p =>
-            cluster.ProduceAsync("orders", Enumerable.Range(50, 50).Select(i => ((string?)"k", (string?)$"p{p}-{i}")), p)));
+        await ProduceSecondHalfAsync(cluster);
         await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(60));
 
         for (var p = 0; p < 12; p++)
@@ -121,24 +98,15 @@ public sealed class MultiSiloTests
     public async Task SiloKilled_ItsPartitionsResumeElsewhereFromTheCommittedOffsetsWithNothingLost()
     {
         var log = new RecordLog();
-        await using var cluster = await KafkaTestCluster.StartAsync(o =>
-        {
-            o.Silos = 2;
-            o.Topics["orders"] = 12;
-            o.Services = s => s.AddSingleton(log);
-            o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
-        });
+        await using var cluster = await StartAsync(log, silos: 2);
         var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
-        Assert.True(await Poll.UntilAsync(
-            async () => (await lease.GetAssignmentsAsync()).Select(a => a.Owner).Where(o => o is not null).Distinct().Count() == 2,
-            TimeSpan.FromSeconds(30)));
+        Assert.True(await OwnedBySilosAsync(lease, 2), "the partitions were not spread over both silos");
         await cluster.ProduceSequencesAsync("orders", 12, 50);
         await cluster.WaitForCommittedAsync("billing", "orders");
 
         var victim = cluster.Cluster.Silos[^1];
         await cluster.Cluster.KillSiloAsync(victim);
-        await Task.WhenAll(Enumerable.Range(0, 12).Select(p =>
-            cluster.ProduceAsync("orders", Enumerable.Range(50, 50).Select(i => ((string?)"k", (string?)$"p{p}-{i}")), p)));
+        await ProduceSecondHalfAsync(cluster);
         await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(90));
 
         for (var p = 0; p < 12; p++)
@@ -148,4 +116,23 @@ public sealed class MultiSiloTests
             Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), offsets.Distinct().Order());
         }
     }
+
+    private static Task<KafkaTestCluster> StartAsync(RecordLog log, int silos) =>
+        KafkaTestCluster.StartAsync(o =>
+        {
+            o.Silos = silos;
+            o.Topics["orders"] = 12;
+            o.Services = s => s.AddSingleton(log);
+            o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
+        });
+
+    private static Task<bool> OwnedBySilosAsync(IPartitionLeaseGrain lease, int silos) =>
+        Poll.UntilAsync(
+            async () => (await lease.GetAssignmentsAsync()).Select(a => a.Owner).Where(o => o is not null).Distinct().Count() == silos,
+            TimeSpan.FromSeconds(30));
+
+    /// <summary>Offsets 50-99 of every partition, after the first 50 were produced and committed.</summary>
+    private static Task ProduceSecondHalfAsync(KafkaTestCluster cluster) =>
+        Task.WhenAll(Enumerable.Range(0, 12).Select(p =>
+            cluster.ProduceAsync("orders", Enumerable.Range(50, 50).Select(i => ((string?)"k", (string?)$"p{p}-{i}")), p)));
 }
