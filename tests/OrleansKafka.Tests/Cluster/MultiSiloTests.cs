@@ -45,10 +45,7 @@ public sealed class MultiSiloTests
         await cluster.ProduceSequencesAsync("orders", 12, 100);
         await cluster.WaitForCommittedAsync("billing", "orders");
 
-        for (var p = 0; p < 12; p++)
-        {
-            Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), log.Of(p).Select(r => r.Offset));
-        }
+        AssertEveryOffsetOnceInOrder(log);
     }
 
     [Fact]
@@ -65,10 +62,7 @@ public sealed class MultiSiloTests
         await ProduceSecondHalfAsync(cluster);
         await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(60));
 
-        for (var p = 0; p < 12; p++)
-        {
-            Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), log.Of(p).Select(r => r.Offset));
-        }
+        AssertEveryOffsetOnceInOrder(log);
     }
 
     [Fact]
@@ -86,10 +80,7 @@ public sealed class MultiSiloTests
         await ProduceSecondHalfAsync(cluster);
         await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(60));
 
-        for (var p = 0; p < 12; p++)
-        {
-            Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), log.Of(p).Select(r => r.Offset));
-        }
+        AssertEveryOffsetOnceInOrder(log);
 
         Assert.All(await lease.GetAssignmentsAsync(), a => Assert.Equal(SiloIdentity.Of(cluster.Cluster.Silos[0].SiloAddress), a.Owner));
     }
@@ -135,4 +126,12 @@ public sealed class MultiSiloTests
     private static Task ProduceSecondHalfAsync(KafkaTestCluster cluster) =>
         Task.WhenAll(Enumerable.Range(0, 12).Select(p =>
             cluster.ProduceAsync("orders", Enumerable.Range(50, 50).Select(i => ((string?)"k", (string?)$"p{p}-{i}")), p)));
+
+    private static void AssertEveryOffsetOnceInOrder(RecordLog log)
+    {
+        for (var p = 0; p < 12; p++)
+        {
+            Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), log.Of(p).Select(r => r.Offset));
+        }
+    }
 }
