@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Runs every test. Installs what the tests need (Debian's kcat, the Kafka client the
-# cross-process test uses) and prints the totals as its last line: "N passed, N failed, N skipped".
+# Runs every test. Installs what the tests need (Debian packages: kcat, the Kafka client the
+# cross-process test uses; redis-server, the membership store of the silo-process tests) and
+# prints the totals as its last line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v kcat >/dev/null 2>&1; then
-  echo "installing kcat (Debian package) for the cross-process test"
+missing=()
+command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (Debian packages) for the process tests"
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq >/dev/null && $sudo_cmd apt-get install -y -qq kcat >/dev/null || { echo "could not install kcat"; exit 1; }
+  $sudo_cmd apt-get update -qq >/dev/null && $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null || { echo "could not install ${missing[*]}"; exit 1; }
 fi
 
 results=artifacts/test-results

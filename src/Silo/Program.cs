@@ -10,6 +10,7 @@ using OrleansKafka.Hosting;
 using OrleansKafka.Kafka;
 using OrleansKafka.Partitions;
 using OrleansKafka.Silo;
+using OrleansKafka.Silo.Clustering;
 using OrleansKafka.Silo.Demo;
 
 // The content root is the program's folder, so appsettings.json is found from any working directory.
@@ -20,8 +21,18 @@ if (args.Length > 0 && args[0] == "kafka")
 }
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-var siloPort = builder.Configuration.GetValue("Silo:SiloPort", 11111);
-var gatewayPort = builder.Configuration.GetValue("Silo:GatewayPort", 30000);
+SiloClusteringSettings clustering;
+try
+{
+    clustering = SiloClusteringSettings.Read(builder.Configuration);
+    await ClusteringSetup.CheckStoreAsync(clustering, CancellationToken.None);
+}
+catch (ClusteringConfigurationException e)
+{
+    await Console.Error.WriteLineAsync($"Start-up failed: {e.Message}");
+    return 2;
+}
+
 builder.WebHost.UseUrls(builder.Configuration.GetValue("Dashboard:Urls", "http://127.0.0.1:8080")!);
 
 builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection("Demo"))
@@ -33,7 +44,7 @@ builder.Services.AddSingleton(sp => new ProducerBuilder<byte[], byte[]>(
 
 builder.UseOrleans(silo =>
 {
-    ClusteringSetup.Configure(silo, builder.Configuration, siloPort, gatewayPort);
+    ClusteringSetup.Configure(silo, clustering, builder.Configuration);
     silo.AddDashboard();
     silo.AddKafkaProcessing(builder.Configuration.GetSection("Kafka"))
         .AddProcessor<OrderTotalsProcessor>("order-totals")

@@ -23,22 +23,14 @@ namespace OrleansKafka.Testing;
 /// </example>
 public sealed class KafkaTestCluster : IAsyncDisposable
 {
-    private readonly KafkaTestClusterOptions _options;
     private readonly bool _ownsKafka;
-    private readonly IProducer<string?, string?> _producer;
 
     private KafkaTestCluster(EmbeddedKafkaCluster kafka, bool ownsKafka, KafkaTestClusterOptions options, InProcessTestCluster cluster)
     {
         Kafka = kafka;
         _ownsKafka = ownsKafka;
-        _options = options;
         Cluster = cluster;
-        _producer = new ProducerBuilder<string?, string?>(new ProducerConfig
-        {
-            BootstrapServers = kafka.BootstrapServers,
-            CompressionType = CompressionType.Lz4,
-            LingerMs = 5,
-        }).Build();
+        Inspector = new KafkaInspector(kafka.BootstrapServers, options.Topics);
     }
 
     /// <summary>The embedded Kafka cluster.</summary>
@@ -105,61 +97,26 @@ public sealed class KafkaTestCluster : IAsyncDisposable
         return new KafkaTestCluster(kafka, ownsKafka, options, cluster);
     }
 
-    /// <summary>Produces string records and waits until Kafka has acknowledged all of them.</summary>
-    public async Task ProduceAsync(string topic, IEnumerable<(string? Key, string? Value)> records, int? partition = null)
-    {
-        var deliveries = new List<Task<DeliveryResult<string?, string?>>>();
-        foreach (var (key, value) in records)
-        {
-            var message = new Message<string?, string?> { Key = key, Value = value };
-            deliveries.Add(partition is { } p
-                ? _producer.ProduceAsync(new TopicPartition(topic, p), message)
-                : _producer.ProduceAsync(topic, message));
-        }
+    /// <summary>Produces to and reads from the embedded Kafka cluster from the outside.</summary>
+    public KafkaInspector Inspector { get; }
 
-        await Task.WhenAll(deliveries);
-    }
+    /// <summary>Produces string records and waits until Kafka has acknowledged all of them.</summary>
+    public Task ProduceAsync(string topic, IEnumerable<(string? Key, string? Value)> records, int? partition = null) =>
+        Inspector.ProduceAsync(topic, records, partition);
 
     /// <summary>The high watermark of every partition of a topic, by partition.</summary>
-    public Task<Dictionary<int, long>> HighWatermarksAsync(string topic) => Task.Run(() =>
-    {
-        using var consumer = NewConsumer("orleanskafka-testkit-watermarks");
-        return Partitions(topic).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(5)).High.Value);
-    });
+    public Task<Dictionary<int, long>> HighWatermarksAsync(string topic) => Inspector.HighWatermarksAsync(topic);
 
     /// <summary>The committed offsets of a group on every partition of a topic (-1 where nothing is committed).</summary>
-    public Task<Dictionary<int, long>> CommittedOffsetsAsync(string group, string topic) => Task.Run(() =>
-    {
-        using var consumer = NewConsumer(group);
-        var committed = consumer.Committed([.. Partitions(topic).Select(p => new TopicPartition(topic, p))], TimeSpan.FromSeconds(5));
-        return committed.ToDictionary(c => c.Partition.Value, c => c.Offset.Value < 0 ? -1 : c.Offset.Value);
-    });
+    public Task<Dictionary<int, long>> CommittedOffsetsAsync(string group, string topic) => Inspector.CommittedOffsetsAsync(group, topic);
 
     /// <summary>Waits until the group has committed every partition of the topic up to its high watermark.</summary>
     /// <exception cref="TimeoutException">Not reached in time; the message shows the offsets seen last.</exception>
-    public async Task WaitForCommittedAsync(string group, string topic, TimeSpan? timeout = null)
-    {
-        var high = await HighWatermarksAsync(topic);
-        await WaitForCommittedAsync(group, topic, high, timeout);
-    }
+    public Task WaitForCommittedAsync(string group, string topic, TimeSpan? timeout = null) => Inspector.WaitForCommittedAsync(group, topic, timeout);
 
     /// <summary>Waits until the group's committed offsets reach <paramref name="expected"/> on every partition listed.</summary>
-    public async Task WaitForCommittedAsync(string group, string topic, IReadOnlyDictionary<int, long> expected, TimeSpan? timeout = null)
-    {
-        Dictionary<int, long> committed = [];
-        var reached = await Poll.UntilAsync(
-            async () =>
-            {
-                committed = await CommittedOffsetsAsync(group, topic);
-                return expected.All(e => e.Value <= 0 || committed.GetValueOrDefault(e.Key, -1) >= e.Value);
-            },
-            timeout ?? TimeSpan.FromSeconds(60));
-        if (!reached)
-        {
-            var detail = string.Join(", ", expected.OrderBy(e => e.Key).Select(e => $"{e.Key}: {committed.GetValueOrDefault(e.Key, -1)}/{e.Value}"));
-            throw new TimeoutException($"Group '{group}' did not commit topic '{topic}' up to the expected offsets in time (committed/expected by partition: {detail}).");
-        }
-    }
+    public Task WaitForCommittedAsync(string group, string topic, IReadOnlyDictionary<int, long> expected, TimeSpan? timeout = null) =>
+        Inspector.WaitForCommittedAsync(group, topic, expected, timeout);
 
     /// <summary>Stops every silo gracefully: partitions are drained and committed.</summary>
     public Task StopSilosAsync() => Cluster.StopAllSilosAsync();
@@ -167,22 +124,11 @@ public sealed class KafkaTestCluster : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        _producer.Dispose();
+        Inspector.Dispose();
         await Cluster.DisposeAsync();
         if (_ownsKafka)
         {
             Kafka.Dispose();
         }
     }
-
-    private IEnumerable<int> Partitions(string topic) =>
-        Enumerable.Range(0, _options.Topics.TryGetValue(topic, out var count) ? count : throw new ArgumentException($"Topic '{topic}' is not one of this test cluster's topics.", nameof(topic)));
-
-    private IConsumer<Ignore, Ignore> NewConsumer(string group) =>
-        new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
-        {
-            BootstrapServers = Kafka.BootstrapServers,
-            GroupId = group,
-            EnableAutoCommit = false,
-        }).Build();
 }

@@ -9,11 +9,11 @@ namespace OrleansKafka.Silo.Demo;
 
 /// <summary>
 /// A sample processor that forwards each record to another topic unchanged, adding headers that
-/// say where it came from: source topic, partition and offset, the processing silo and the lease epoch.
+/// say where it came from: source topic, partition and offset, the processing silo (its endpoint) and the lease epoch.
 /// </summary>
 internal sealed class ForwardingProcessor(IProducer<byte[], byte[]> producer, IOptions<DemoOptions> options, ILocalSiloDetails silo) : IRecordProcessor<byte[], byte[]>
 {
-    private readonly byte[] _silo = Encoding.UTF8.GetBytes(silo.Name);
+    private readonly byte[] _silo = Encoding.UTF8.GetBytes(silo.SiloAddress.Endpoint.ToString());
 
     public async ValueTask ProcessAsync(KafkaRecord<byte[], byte[]> record, CancellationToken cancellationToken)
     {

@@ -1,0 +1,110 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace OrleansKafka.Silo.Clustering;
+
+/// <summary>The host's <c>Silo:*</c> settings, read and checked once at start.</summary>
+internal sealed record SiloClusteringSettings(
+    MembershipStore Store,
+    string Connection,
+    string ClusterId,
+    string ServiceId,
+    IPAddress AdvertisedAddress,
+    int SiloPort,
+    int GatewayPort)
+{
+    /// <summary>How long a membership store may take to answer at start.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    public string ConnectionKey => Store == MembershipStore.Postgres ? "Silo:Postgres" : "Silo:Redis";
+
+    /// <summary>The connection without secrets, for messages.</summary>
+    public string RedactedConnection => Store switch
+    {
+        MembershipStore.Redis => string.Join(",", RedisOptions().EndPoints.Select(e => e.ToString())),
+        MembershipStore.Postgres => Redact(new NpgsqlConnectionStringBuilder(Connection)),
+        _ => string.Empty,
+    };
+
+    public static SiloClusteringSettings Read(IConfiguration configuration)
+    {
+        var clustering = configuration.GetValue("Silo:Clustering", "Localhost")!;
+        if (!Enum.TryParse<MembershipStore>(clustering, ignoreCase: true, out var store) || !Enum.IsDefined(store))
+        {
+            throw new ClusteringConfigurationException($"Silo:Clustering is '{clustering}'; expected Localhost, Redis or Postgres.");
+        }
+
+        var addressText = configuration.GetValue("Silo:AdvertisedAddress", "127.0.0.1")!;
+        if (!IPAddress.TryParse(addressText, out var address))
+        {
+            throw new ClusteringConfigurationException($"Silo:AdvertisedAddress is '{addressText}'; expected an IP address such as 127.0.0.1.");
+        }
+
+        var settings = new SiloClusteringSettings(
+            store,
+            store switch
+            {
+                MembershipStore.Redis => configuration.GetValue("Silo:Redis", "127.0.0.1:6379")!,
+                MembershipStore.Postgres => configuration.GetValue<string>("Silo:Postgres") ?? string.Empty,
+                _ => string.Empty,
+            },
+            configuration.GetValue("Silo:ClusterId", "dev")!,
+            configuration.GetValue("Silo:ServiceId", "dev")!,
+            address,
+            Port(configuration, "Silo:SiloPort", 11111),
+            Port(configuration, "Silo:GatewayPort", 30000));
+        settings.CheckConnection();
+        return settings;
+    }
+
+    public ConfigurationOptions RedisOptions()
+    {
+        var options = ConfigurationOptions.Parse(Connection);
+        options.ConnectTimeout = (int)ConnectTimeout.TotalMilliseconds;
+        return options;
+    }
+
+    private void CheckConnection()
+    {
+        try
+        {
+            if (Store == MembershipStore.Redis)
+            {
+                _ = RedisOptions();
+            }
+            else if (Store == MembershipStore.Postgres)
+            {
+                var builder = new NpgsqlConnectionStringBuilder(Connection);
+                if (string.IsNullOrEmpty(builder.Host))
+                {
+                    throw new ArgumentException("no Host");
+                }
+            }
+        }
+        catch (ArgumentException e)
+        {
+            var expected = Store == MembershipStore.Redis
+                ? "a StackExchange.Redis connection string such as 127.0.0.1:6379"
+                : "an Npgsql connection string such as Host=127.0.0.1;Port=5432;Database=orleans;Username=postgres";
+            throw new ClusteringConfigurationException($"{ConnectionKey} is not valid ({e.Message}); expected {expected}.", e);
+        }
+    }
+
+    private static int Port(IConfiguration configuration, string key, int fallback)
+    {
+        var text = configuration[key];
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        return int.TryParse(text, out var port) && port is > 0 and < 65536
+            ? port
+            : throw new ClusteringConfigurationException($"{key} is '{text}'; expected a port number from 1 to 65535.");
+    }
+
+    private static string Redact(NpgsqlConnectionStringBuilder builder) =>
+        $"Host={builder.Host};Port={builder.Port};Database={builder.Database};Username={builder.Username}";
+}

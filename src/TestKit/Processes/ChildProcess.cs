@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace OrleansKafka.Testing.Processes;
+
+/// <summary>
+/// A program started by a test or benchmark: its output is kept, so a test can wait for a line
+/// and show the tail on failure; it is killed (SIGKILL) when disposed if still running.
+/// </summary>
+public sealed partial class ChildProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly string _name;
+
+    private ChildProcess(string name, Process process)
+    {
+        _name = name;
+        _process = process;
+    }
+
+    /// <summary>The operating-system process id.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>Whether the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The exit code, once ended.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Every line written so far to stdout and stderr, in arrival order.</summary>
+    public IReadOnlyCollection<string> Output => _output;
+
+    /// <summary>Starts <paramref name="fileName"/> with its output captured.</summary>
+    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo(fileName, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var child = new ChildProcess(name, process);
+        process.OutputDataReceived += (_, e) => child.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => child.Append(e.Data);
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"{name}: '{fileName}' did not start.");
+        }
+
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>Waits for an output line that matches <paramref name="pattern"/> and returns its match.</summary>
+    /// <exception cref="TimeoutException">No such line in time, or the process ended first; the message has the output's tail.</exception>
+    public async Task<Match> WaitForOutputAsync(Regex pattern, TimeSpan timeout)
+    {
+        Match? found = null;
+        var seen = await Poll.UntilAsync(
+            () =>
+            {
+                found = _output.Select(line => pattern.Match(line)).FirstOrDefault(m => m.Success);
+                return found is not null || _process.HasExited;
+            },
+            timeout,
+            TimeSpan.FromMilliseconds(50));
+        if (found is null)
+        {
+            var why = !seen ? $"within {timeout.TotalSeconds:0} s" : $"before it exited with code {_process.ExitCode}";
+            throw new TimeoutException($"{_name} wrote no line matching '{pattern}' {why}. Last output:{Environment.NewLine}{Tail()}");
+        }
+
+        return found;
+    }
+
+    /// <summary>Waits for the process to end and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{_name} did not exit within {timeout.TotalSeconds:0} s. Last output:{Environment.NewLine}{Tail()}");
+        }
+
+        return _process.ExitCode;
+    }
+
+    /// <summary>Sends SIGTERM: a graceful stop.</summary>
+    public void Terminate()
+    {
+        if (!_process.HasExited && Kill(_process.Id, SigTerm) != 0)
+        {
+            throw new InvalidOperationException($"{_name}: kill(SIGTERM) failed with errno {Marshal.GetLastPInvokeError()}.");
+        }
+    }
+
+    /// <summary>Sends SIGKILL: the process dies at once, with no chance to clean up.</summary>
+    public void KillHard()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>The last lines of output, for failure messages.</summary>
+    public string Tail(int lines = 30) => string.Join(Environment.NewLine, _output.TakeLast(lines));
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        KillHard();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
+        }
+    }
+
+    private const int SigTerm = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

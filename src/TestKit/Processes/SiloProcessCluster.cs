@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace OrleansKafka.Testing.Processes;
+
+/// <summary>
+/// Silo host processes (<c>src/Silo</c>) on loopback around a Redis membership store and the
+/// embedded Kafka in a process of its own: what <c>deploy/local/cluster.sh</c> runs, for tests
+/// and benchmarks that kill real processes.
+/// </summary>
+public sealed partial class SiloProcessCluster : IAsyncDisposable
+{
+    private readonly List<SiloProcess> _silos = [];
+    private readonly SiloProcessClusterOptions _options;
+    private readonly RedisServer _redis;
+    private readonly ChildProcess _kafka;
+
+    private SiloProcessCluster(SiloProcessClusterOptions options, RedisServer redis, ChildProcess kafka, string bootstrapServers)
+    {
+        _options = options;
+        _redis = redis;
+        _kafka = kafka;
+        BootstrapServers = bootstrapServers;
+    }
+
+    /// <summary>The embedded Kafka's bootstrap servers.</summary>
+    public string BootstrapServers { get; }
+
+    /// <summary>Every silo started so far, killed and stopped ones included, in start order.</summary>
+    public IReadOnlyList<SiloProcess> Silos => _silos;
+
+    /// <summary>Starts the store, Kafka and <see cref="SiloProcessClusterOptions.Silos"/> silos, and waits until each silo is up.</summary>
+    public static async Task<SiloProcessCluster> StartAsync(SiloProcessClusterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var redis = await RedisServer.StartAsync();
+        var topics = options.Topics.ToDictionary(t => $"Kafka__Embedded__Topics__{t.Key}", t => t.Value.ToString(CultureInfo.InvariantCulture));
+        var kafka = ChildProcess.Start("kafka", "dotnet", [SiloAssemblyPath(options), "kafka"], topics);
+        var bootstrap = (await kafka.WaitForOutputAsync(BootstrapLine(), TimeSpan.FromSeconds(30))).Groups[1].Value;
+        var cluster = new SiloProcessCluster(options, redis, kafka, bootstrap);
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, options.Silos).Select(_ => cluster.StartSiloAsync()));
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+
+        return cluster;
+    }
+
+    /// <summary>Starts one more silo and waits until it is up.</summary>
+    public async Task<SiloProcess> StartSiloAsync()
+    {
+        var ports = LoopbackPorts.Free(3);
+        var environment = new Dictionary<string, string>(_options.Settings, StringComparer.Ordinal)
+        {
+            ["Silo__Clustering"] = "Redis",
+            ["Silo__Redis"] = _redis.ConnectionString,
+            ["Silo__SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
+            ["Silo__GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
+            ["Dashboard__Urls"] = $"http://127.0.0.1:{ports[2]}",
+            ["Kafka__BootstrapServers"] = BootstrapServers,
+        };
+        environment.TryAdd("Demo__Enabled", "false");
+        SiloProcess silo;
+        lock (_silos)
+        {
+            var name = $"silo-{_silos.Count}";
+            silo = new SiloProcess(name, $"127.0.0.1:{ports[0]}", ports[1], ChildProcess.Start(name, "dotnet", [SiloAssemblyPath(_options)], environment));
+            _silos.Add(silo);
+        }
+
+        await silo.Process.WaitForOutputAsync(StartedLine(), TimeSpan.FromSeconds(60));
+        return silo;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var silo in _silos)
+        {
+            await silo.Process.DisposeAsync();
+        }
+
+        await _kafka.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    private static string SiloAssemblyPath(SiloProcessClusterOptions options) => options.SiloAssembly ?? SiloHostAssembly.Locate();
+
+    [GeneratedRegex("bootstrap servers: ([^;]+);")]
+    private static partial Regex BootstrapLine();
+
+    [GeneratedRegex("Application started")]
+    private static partial Regex StartedLine();
+}

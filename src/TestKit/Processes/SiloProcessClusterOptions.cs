@@ -1,0 +1,17 @@
+namespace OrleansKafka.Testing.Processes;
+
+/// <summary>What a <see cref="SiloProcessCluster"/> starts.</summary>
+public sealed class SiloProcessClusterOptions
+{
+    /// <summary>Silo processes started at once. Default 2.</summary>
+    public int Silos { get; set; } = 2;
+
+    /// <summary>Topics the embedded Kafka creates, with their partition counts. Default: the silo host's own (demo topics).</summary>
+    public Dictionary<string, int> Topics { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Settings for every silo, as environment variables (<c>Kafka__LeaseDuration</c> = <c>00:00:05</c>). <c>Demo__Enabled</c> is false unless set here.</summary>
+    public Dictionary<string, string> Settings { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Path of <c>OrleansKafka.Silo.dll</c>; default: found from the repository.</summary>
+    public string? SiloAssembly { get; set; }
+}

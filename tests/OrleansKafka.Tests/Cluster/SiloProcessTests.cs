@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using OrleansKafka.Testing;
+using OrleansKafka.Testing.Processes;
+
+namespace OrleansKafka.Tests.Cluster;
+
+/// <summary>Real silo host processes sharing a real Redis membership store, and the embedded Kafka in a process of its own.</summary>
+[Trait("Category", "Kafka")]
+public sealed class SiloProcessTests
+{
+    private const string Source = "demo-orders";
+    private const string Forwarded = "demo-orders-forwarded";
+    private const string ForwarderGroup = "demo-forwarder";
+
+    [Fact]
+    public async Task RedisStore_TwoSilos_SplitThePartitions_AndAfterSigkillTheSurvivorProcessesEverything()
+    {
+        await using var cluster = await SiloProcessCluster.StartAsync(new SiloProcessClusterOptions { Silos = 2 });
+        using var kafka = new KafkaInspector(cluster.BootstrapServers, new Dictionary<string, int> { [Source] = 12, [Forwarded] = 12 });
+        var (first, second) = (cluster.Silos[0], cluster.Silos[1]);
+
+        await kafka.ProduceAsync(Source, Records(0, 600));
+        await WaitForForwarderAsync(kafka, cluster);
+        var before = await ForwardedBySiloAsync(kafka);
+        Assert.Equal([first.Endpoint, second.Endpoint], before.Keys.Order(StringComparer.Ordinal).ToArray());
+
+        second.Process.KillHard();
+        await kafka.ProduceAsync(Source, Records(600, 600));
+        await WaitForForwarderAsync(kafka, cluster);
+
+        var forwarded = await kafka.ReadAllAsync(Forwarded);
+        var sources = forwarded.Select(r => (Partition: Header(r, "x-source-partition"), Offset: Header(r, "x-source-offset"))).ToHashSet();
+        var high = await kafka.HighWatermarksAsync(Source);
+        var missing = high.SelectMany(h => Enumerable.Range(0, (int)h.Value).Select(o => (h.Key.ToString(CultureInfo.InvariantCulture), o.ToString(CultureInfo.InvariantCulture))))
+            .Where(s => !sources.Contains(s)).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} source records never forwarded, e.g. {string.Join(", ", missing.Take(5))}");
+        Assert.Equal(1200, sources.Count);
+        Assert.Contains(first.Endpoint, (await ForwardedBySiloAsync(kafka)).Keys);
+        Assert.False(first.Process.HasExited, first.Process.Tail());
+    }
+
+    [Fact]
+    public async Task Start_RedisStoreUnreachable_ExitsWithinSecondsNamingTheSetting()
+    {
+        var port = LoopbackPorts.Free(1)[0];
+        var clock = Stopwatch.StartNew();
+        await using var silo = ChildProcess.Start("silo", "dotnet", [SiloHostAssembly.Locate()], new Dictionary<string, string>
+        {
+            ["Silo__Clustering"] = "Redis",
+            ["Silo__Redis"] = $"127.0.0.1:{port},password=hunter2",
+            ["Demo__Enabled"] = "false",
+        });
+
+        var exitCode = await silo.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+        var output = string.Join('\n', silo.Output);
+        Assert.Contains($"Silo:Redis = '127.0.0.1:{port}': the Redis membership store did not answer", output);
+        Assert.DoesNotContain("hunter2", output);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"start-up took {clock.Elapsed} to fail");
+    }
+
+    private static IEnumerable<(string?, string?)> Records(int from, int count) =>
+        Enumerable.Range(from, count).Select(i => ((string?)$"key-{i}", (string?)$"value-{i}"));
+
+    private static async Task WaitForForwarderAsync(KafkaInspector kafka, SiloProcessCluster cluster)
+    {
+        try
+        {
+            await kafka.WaitForCommittedAsync(ForwarderGroup, Source, TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}{Environment.NewLine}{string.Join(Environment.NewLine, cluster.Silos.Select(s => $"--- {s.Name}:{Environment.NewLine}{s.Process.Tail()}"))}", e);
+        }
+    }
+
+    private static async Task<Dictionary<string, int>> ForwardedBySiloAsync(KafkaInspector kafka) =>
+        (await kafka.ReadAllAsync(Forwarded)).GroupBy(r => Header(r, "x-silo")).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+
+    private static string Header(ConsumeResult<byte[]?, byte[]?> record, string name) =>
+        Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(name));
+}
