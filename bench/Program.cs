@@ -1,4 +1,5 @@
 using OrleansKafka.Bench;
+using OrleansKafka.Bench.Cluster;
 
 // Each scenario prints its figures as "result <name> <value>" lines, measured in this one run.
 var scenario = args.Length > 0 ? args[0] : "throughput";
@@ -8,11 +9,13 @@ return scenario switch
     "throughput" => await ThroughputScenario.RunAsync(options),
     "scale" => await ScaleScenario.RunAsync(options),
     "latency" => await LatencyScenario.RunAsync(options),
+    "failover" => await FailoverScenario.RunAsync(options),
+    "handoff" => await HandoffScenario.RunAsync(options),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency> [--records N] [--partitions N] [--fetch-consumers N] [--seconds N]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff> [--records N (failover: kills)] [--partitions N] [--fetch-consumers N] [--seconds N]");
     return 2;
 }

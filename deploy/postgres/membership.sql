@@ -20,6 +20,8 @@
 -- Every query below references every parameter the provider binds for it, and each
 -- one is a single statement, so each runs atomically in its own implicit transaction.
 
+SET client_min_messages = warning;   -- quiet "already exists, skipping" on a re-run
+
 BEGIN;
 
 -- Query catalogue read by the provider at start-up.

@@ -46,6 +46,11 @@ host    all       all   127.0.0.1/32   trust
 EOF
   fi
 
+  # Refuse a port where some PostgreSQL already answers: the checks below would talk to it.
+  local state=0
+  "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -t 2 || state=$?
+  if [ "$state" -le 1 ]; then echo "port $port is already used by another PostgreSQL server" >&2; exit 1; fi
+
   # Settings on the command line win over postgresql.conf. Durability is traded for speed.
   as_owner "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -s -o "\
     -c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir' \
@@ -68,6 +73,10 @@ EOF
   done
 
   local psql=("$bin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres)
+  # Make sure the server answering is the one just started in DIR.
+  if [ "$("${psql[@]}" -d postgres -tAc "SHOW data_directory")" != "$data" ]; then
+    echo "the server on 127.0.0.1:$port is not the one in $data" >&2; exit 1
+  fi
   if [ "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'orleans'")" != 1 ]; then
     "${psql[@]}" -d postgres -c "CREATE DATABASE orleans"
   fi

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using OrleansKafka.Testing;
+using OrleansKafka.Testing.Processes;
+
+namespace OrleansKafka.Bench.Cluster;
+
+/// <summary>
+/// Silo host processes on a Redis store and a Kafka process, with records produced at a steady
+/// rate and the forwarder's output watched: the shared set-up of the failover and handoff runs.
+/// </summary>
+internal sealed class ClusterRun : IAsyncDisposable
+{
+    public const string Source = "demo-orders";
+    public const string Forwarded = "demo-orders-forwarded";
+    public const int Partitions = 12;
+
+    private readonly SteadyProducer _producer;
+
+    private ClusterRun(SiloProcessCluster cluster, SteadyProducer producer, ForwardedWatch watch)
+    {
+        Cluster = cluster;
+        _producer = producer;
+        Watch = watch;
+    }
+
+    public SiloProcessCluster Cluster { get; }
+
+    public ForwardedWatch Watch { get; }
+
+    public static async Task<ClusterRun> StartAsync(int silos, int recordsPerSecond)
+    {
+        var cluster = await SiloProcessCluster.StartAsync(new SiloProcessClusterOptions { Silos = silos });
+        var watch = new ForwardedWatch(cluster.BootstrapServers, Forwarded, Partitions);
+        var producer = new SteadyProducer(cluster.BootstrapServers, Source, Partitions, recordsPerSecond);
+        return new ClusterRun(cluster, producer, watch);
+    }
+
+    public IEnumerable<SiloProcess> Live => Cluster.Silos.Where(s => !s.Process.HasExited);
+
+    /// <summary>
+    /// Waits until every partition is being forwarded (a record in the last half second) by a
+    /// live silo and the partitions are spread evenly over the live silos.
+    /// </summary>
+    public async Task WaitForBalanceAsync(TimeSpan timeout)
+    {
+        var live = Live.Select(s => s.Endpoint).ToHashSet(StringComparer.Ordinal);
+        var balanced = await Poll.UntilAsync(
+            () =>
+            {
+                var latest = Watch.Latest();
+                var now = Stopwatch.GetTimestamp();
+                if (latest.Any(a => a is null || !live.Contains(a.Value.Silo) || Stopwatch.GetElapsedTime(a.Value.Timestamp, now) > TimeSpan.FromSeconds(0.5)))
+                {
+                    return false;
+                }
+
+                var counts = live.Select(s => latest.Count(a => a!.Value.Silo == s)).ToArray();
+                return counts.Max() - counts.Min() <= 1;
+            },
+            timeout,
+            TimeSpan.FromMilliseconds(100));
+        if (!balanced)
+        {
+            var latest = Watch.Latest();
+            throw new TimeoutException($"Partitions not spread over the live silos ({string.Join(", ", live)}) in time; latest forwarding silo by partition: {string.Join(", ", latest.Select((a, p) => $"{p}={a?.Silo ?? "none"}"))}");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _producer.DisposeAsync();
+        Watch.Dispose();
+        await Cluster.DisposeAsync();
+    }
+}

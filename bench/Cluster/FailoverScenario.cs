@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace OrleansKafka.Bench.Cluster;
+
+/// <summary>
+/// <c>failover</c>: three silo processes with default options; one is killed with SIGKILL, and
+/// the time is taken from the kill until every partition it owned is forwarded again by another
+/// silo, as seen by a consumer of the output topic. A new silo then takes the dead one's place
+/// and the next kill waits for the partitions to be spread again. Median of the kills.
+/// </summary>
+internal static class FailoverScenario
+{
+    public static async Task<int> RunAsync(BenchOptions options)
+    {
+        var kills = options.Records ?? 5;
+        await using var run = await ClusterRun.StartAsync(silos: 3, recordsPerSecond: 2000);
+        var times = new List<double>();
+        for (var kill = 0; kill < kills; kill++)
+        {
+            await run.WaitForBalanceAsync(TimeSpan.FromSeconds(60));
+            var live = run.Live.ToList();
+            var victim = live[kill % live.Count];
+            var owned = run.Watch.Latest().Select((a, p) => (a, p)).Where(x => x.a?.Silo == victim.Endpoint).Select(x => x.p).ToArray();
+
+            var killedAt = Stopwatch.GetTimestamp();
+            victim.Process.KillHard();
+            var resumed = await WaitForResumeAsync(run.Watch, owned, victim.Endpoint, killedAt, TimeSpan.FromSeconds(60));
+            times.Add(resumed);
+            Report.Note(string.Create(CultureInfo.InvariantCulture, $"kill {kill + 1}: {victim.Name} ({victim.Endpoint}, {owned.Length} partitions) -> processing again elsewhere after {resumed:0.00} s"));
+            await run.Cluster.StartSiloAsync();
+        }
+
+        times.Sort();
+        Report.Result("failover.median_s", times[times.Count / 2]);
+        Report.Result("failover.max_s", times[^1]);
+        Report.Result("failover.min_s", times[0]);
+        return 0;
+    }
+
+    private static async Task<double> WaitForResumeAsync(ForwardedWatch watch, int[] partitions, string dead, long killedAt, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            var firsts = partitions.Select(p => watch.Between(p, killedAt, long.MaxValue).FirstOrDefault(a => a.Silo != dead)).ToArray();
+            if (firsts.All(a => a.Silo is not null))
+            {
+                return firsts.Max(a => Stopwatch.GetElapsedTime(killedAt, a.Timestamp).TotalSeconds);
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"The partitions of {dead} were not processed elsewhere within {timeout.TotalSeconds:0} s.");
+    }
+}

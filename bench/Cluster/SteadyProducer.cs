@@ -1,0 +1,47 @@
+using Confluent.Kafka;
+
+namespace OrleansKafka.Bench.Cluster;
+
+/// <summary>Produces to every partition of a topic in turn at a steady rate, in 10 ms ticks, until disposed.</summary>
+internal sealed class SteadyProducer : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    public SteadyProducer(string bootstrapServers, string topic, int partitions, int recordsPerSecond)
+    {
+        var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = bootstrapServers, LingerMs = 2 }).Build();
+        _loop = Task.Run(() => RunAsync(producer, topic, partitions, Math.Max(1, recordsPerSecond / 100)));
+    }
+
+    private async Task RunAsync(IProducer<string, string> producer, string topic, int partitions, int perTick)
+    {
+        using (producer)
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
+            long n = 0;
+            try
+            {
+                while (await timer.WaitForNextTickAsync(_stop.Token))
+                {
+                    for (var i = 0; i < perTick; i++, n++)
+                    {
+                        producer.Produce(new TopicPartition(topic, (int)(n % partitions)), new Message<string, string> { Key = $"key-{n}", Value = "{\"orderId\":" + n + ",\"customer\":\"c\",\"amount\":1.5}" });
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop;
+        _stop.Dispose();
+    }
+}
