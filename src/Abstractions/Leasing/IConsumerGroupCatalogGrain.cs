@@ -6,7 +6,11 @@ namespace OrleansKafka.Leasing;
 [Alias("OrleansKafka.IConsumerGroupCatalogGrain")]
 public interface IConsumerGroupCatalogGrain : IGrainWithIntegerKey
 {
-    /// <summary>Records that a silo processes a group.</summary>
+    /// <summary>
+    /// Records that a silo processes a group. One-way: every silo sends it with each lease
+    /// heartbeat, so a catalog lost with its silo is whole again within one renew interval.
+    /// </summary>
+    [OneWay]
     Task RegisterAsync(string group);
 
     /// <summary>The groups registered so far, sorted.</summary>

@@ -1,6 +1,6 @@
 namespace OrleansKafka.Leasing;
 
-/// <summary>Keeps the names of the consumer groups silos process; silos re-register periodically, so losing it loses nothing.</summary>
+/// <summary>Keeps the names of the consumer groups silos process; silos re-register with every lease heartbeat, so losing it loses nothing.</summary>
 [GrainType("orleanskafka.catalog")]
 internal sealed class ConsumerGroupCatalogGrain : Grain, IConsumerGroupCatalogGrain
 {

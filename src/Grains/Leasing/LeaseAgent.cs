@@ -153,6 +153,8 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             LeaseResponse response;
             try
             {
+                // The catalog keeps no state of its own: re-registering with every beat rebuilds it after its silo dies.
+                await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_group);
                 response = await _grains.GetGrain<IPartitionLeaseGrain>(_group).HeartbeatAsync(heartbeat);
             }
             catch
@@ -315,7 +317,6 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             try
             {
                 _partitionCounts = await _control.PartitionCountsAsync(_topics, _settings.StartupTimeout);
-                await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_group);
             }
             catch (Exception ex)
             {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.Leasing;
+using OrleansKafka.Partitions;
 using OrleansKafka.Testing;
 using OrleansKafka.Tests.Support;
 
@@ -105,6 +106,34 @@ public sealed class MultiSiloTests
             // At-least-once: after a crash a record may be seen twice, but never skipped, and always in order.
             var offsets = log.Of(p).Select(r => r.Offset).ToArray();
             Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), offsets.Distinct().Order());
+        }
+    }
+
+    [Fact]
+    public async Task SiloHostingTheCatalogGrainKilled_ProcessingGoesOnAndEveryPartitionIsListedAgainWithinSeconds()
+    {
+        var log = new RecordLog();
+        await using var cluster = await StartAsync(log, silos: 2);
+        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
+        Assert.True(await OwnedBySilosAsync(lease, 2), "the partitions were not spread over both silos");
+        await cluster.ProduceSequencesAsync("orders", 12, 50);
+        await cluster.WaitForCommittedAsync("billing", "orders");
+        Assert.Equal(12, (await PartitionDirectory.GetStatusesAsync(cluster.Client)).Count);
+
+        // The catalog grain: the directory starts from it. Kill its silo, wherever Orleans put it.
+        var management = cluster.Client.GetGrain<IManagementGrain>(0);
+        var host = await management.GetActivationAddress(cluster.Client.GetGrain<IConsumerGroupCatalogGrain>(0));
+        var victim = cluster.Cluster.Silos.Single(s => s.SiloAddress.Equals(host));
+        await cluster.Cluster.KillSiloAsync(victim);
+        await ProduceSecondHalfAsync(cluster);
+        await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(90));
+
+        Assert.True(
+            await Poll.UntilAsync(async () => (await PartitionDirectory.GetStatusesAsync(cluster.Client)).Count == 12, TimeSpan.FromSeconds(5)),
+            "after the catalog grain's silo died, the directory did not list the group's partitions again within 5 s");
+        for (var p = 0; p < 12; p++)
+        {
+            Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), log.Of(p).Select(r => r.Offset).Distinct().Order());
         }
     }
 
