@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A local multi-process cluster on loopback: a Redis membership store, the embedded Kafka in a
-# process of its own, and N silo processes (silo 0 also runs the demo traffic).
+# A local multi-process cluster on loopback: a membership store (Redis, or PostgreSQL with
+# STORE=postgres), the embedded Kafka in a process of its own, and N silo processes (silo 0 also
+# runs the demo traffic).
 #   deploy/local/cluster.sh start [N]   start (default 3 silos) and report where each is
 #   deploy/local/cluster.sh status      the partition grains, through silo 0's gateway
 #   deploy/local/cluster.sh stop        stop everything this script started
@@ -8,6 +9,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 run=${ORLEANS_KAFKA_RUN_DIR:-$root/deploy/local/.run}
 redis_port=${REDIS_PORT:-6391}
+postgres_port=${POSTGRES_PORT:-6392}
+store=${STORE:-redis}
 silo_dll=$root/src/Silo/bin/Release/net10.0/OrleansKafka.Silo.dll
 
 wait_for() { # file pattern seconds
@@ -17,16 +20,27 @@ wait_for() { # file pattern seconds
 
 start() {
   local n=${1:-3}
-  [ -e "$run/redis.pid" ] && { echo "already running (see $run); stop it first"; exit 1; }
+  [ -e "$run/kafka.pid" ] && { echo "already running (see $run); stop it first"; exit 1; }
   mkdir -p "$run"
-  if ! command -v redis-server >/dev/null; then
-    echo "installing redis-server (Debian package)"; apt-get install -y -qq redis-server >/dev/null
-  fi
   dotnet build -c Release "$root/src/Silo" -v q -nologo >/dev/null
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
-    --daemonize yes --pidfile "$run/redis.pid" --logfile "$run/redis.log"
-  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  redis-cli -p "$redis_port" flushall >/dev/null
+  local clustering
+  if [ "$store" = postgres ]; then
+    # A fresh database each start: the script's server lives in $run/postgres.
+    rm -rf "$run/postgres"
+    connection=$("$root/deploy/postgres/postgres.sh" start "$run/postgres" "$postgres_port" | tail -1)
+    clustering=(Silo__Clustering=Postgres "Silo__Postgres=$connection")
+    store_line="postgres: $connection (membership)"
+  else
+    if ! command -v redis-server >/dev/null; then
+      echo "installing redis-server (Debian package)"; apt-get install -y -qq redis-server >/dev/null
+    fi
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+      --daemonize yes --pidfile "$run/redis.pid" --logfile "$run/redis.log"
+    for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    redis-cli -p "$redis_port" flushall >/dev/null
+    clustering=(Silo__Clustering=Redis "Silo__Redis=127.0.0.1:$redis_port")
+    store_line="redis:  127.0.0.1:$redis_port (membership)"
+  fi
 
   dotnet "$silo_dll" kafka > "$run/kafka.log" 2>&1 & echo $! > "$run/kafka.pid"
   wait_for "$run/kafka.log" "bootstrap servers" 20
@@ -34,7 +48,7 @@ start() {
   echo "kafka:  bootstrap servers $bootstrap (pid $(cat "$run/kafka.pid"))"
 
   for i in $(seq 0 $(( n - 1 ))); do
-    Silo__Clustering=Redis Silo__Redis="127.0.0.1:$redis_port" \
+    env "${clustering[@]}" \
     Silo__SiloPort=$(( 11111 + i )) Silo__GatewayPort=$(( 30000 + i )) \
     Dashboard__Urls="http://127.0.0.1:$(( 8080 + i ))" Kafka__BootstrapServers="$bootstrap" \
     Demo__Enabled=$([ "$i" -eq 0 ] && echo true || echo false) \
@@ -45,7 +59,7 @@ start() {
     wait_for "$run/silo-$i.log" "Application started" 60
     echo "silo $i: pid $(cat "$run/silo-$i.pid"), silo 127.0.0.1:$(( 11111 + i )), gateway 127.0.0.1:$(( 30000 + i )), dashboard http://127.0.0.1:$(( 8080 + i ))/dashboard, log $run/silo-$i.log"
   done
-  echo "redis:  127.0.0.1:$redis_port (membership); stop all with: $0 stop"
+  echo "$store_line; stop all with: $0 stop"
 }
 
 status() {
@@ -66,6 +80,10 @@ stop() {
   for pidfile in "$run"/silo-*.pid; do stop_pid "$pidfile" 30 & done
   wait
   stop_pid "$run/kafka.pid" 10
+  if [ -d "$run/postgres" ]; then
+    "$root/deploy/postgres/postgres.sh" stop "$run/postgres" >/dev/null 2>&1 || true
+    rm -rf "$run/postgres"
+  fi
   [ -e "$run/redis.pid" ] && { redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; rm -f "$run/redis.pid"; }
   echo "stopped"
 }
