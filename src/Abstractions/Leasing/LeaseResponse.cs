@@ -12,4 +12,10 @@ public sealed record LeaseResponse
 
     /// <summary>The owner of every owned partition of the group, so any silo can place a partition grain at its owner.</summary>
     [Id(2)] public IReadOnlyList<PartitionAssignment> Owners { get; init; } = [];
+
+    /// <summary>
+    /// Set when the lease grain refuses the silo: it reports other topics for the group than the
+    /// group's live silos do. The silo is granted nothing; the text says what differs.
+    /// </summary>
+    [Id(3)] public string? Rejected { get; init; }
 }

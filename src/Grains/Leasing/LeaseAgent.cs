@@ -67,6 +67,16 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         _metadataReadAt = _time.GetUtcNow();
         await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_group);
         LogStarted(_logger, _group, string.Join(", ", _partitionCounts.Select(t => $"{t.Key} ({t.Value} partitions)")));
+        try
+        {
+            // The first heartbeat is part of start-up, so a silo that disagrees with the cluster on the group's topics fails to start.
+            await BeatAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not GroupConfigurationConflictException and not OperationCanceledException)
+        {
+            LogHeartbeatFailed(_logger, ex, _group);
+        }
+
         _loop = Task.Run(RunAsync, CancellationToken.None);
     }
 
@@ -165,6 +175,11 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
                 }
 
                 throw;
+            }
+
+            if (response.Rejected is not null)
+            {
+                throw new GroupConfigurationConflictException($"Consumer group '{_group}': {response.Rejected}");
             }
 
             _owners.Update(_group, response.Owners);

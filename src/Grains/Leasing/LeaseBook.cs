@@ -16,6 +16,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
 {
     private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _topicsBySilo = new(StringComparer.Ordinal);
     private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
 
@@ -32,6 +33,22 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
     {
         var now = time.GetUtcNow();
         var silo = heartbeat.SiloId;
+        Expire(now, membership);
+        var topics = string.Join(", ", heartbeat.Topics.Keys.Order(StringComparer.Ordinal));
+        var other = _lastSeen.Keys.FirstOrDefault(s => s != silo && _topicsBySilo.GetValueOrDefault(s) is { } t && t != topics);
+        if (other is not null && !heartbeat.Leaving)
+        {
+            // Silos that disagree on a group's topics would split it silently: the first ones win.
+            return new LeaseResponse
+            {
+                Grants = [],
+                LeaseDuration = leaseDuration,
+                Rejected = $"this silo processes topic(s) [{topics}] for the group, but silo {other} processes [{_topicsBySilo[other]}]. " +
+                    "Every silo must configure the same topics for a consumer group; this silo is granted none of its partitions.",
+            };
+        }
+
+        _topicsBySilo[silo] = topics;
         if (heartbeat.Leaving)
         {
             _lastSeen.Remove(silo);

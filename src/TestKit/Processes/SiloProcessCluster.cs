@@ -51,11 +51,18 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Starts one more silo and waits until it is up.</summary>
-    public async Task<SiloProcess> StartSiloAsync()
+    /// <summary>Starts one more silo, with <paramref name="settings"/> over the cluster's, and waits until it is up.</summary>
+    /// <exception cref="TimeoutException">The silo exited or did not come up in time; the message has its output's tail.</exception>
+    public async Task<SiloProcess> StartSiloAsync(IReadOnlyDictionary<string, string>? settings = null)
     {
         var ports = LoopbackPorts.Free(3);
-        var environment = new Dictionary<string, string>(_options.Settings, StringComparer.Ordinal)
+        var environment = new Dictionary<string, string>(_options.Settings, StringComparer.Ordinal);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var cluster = new Dictionary<string, string>
         {
             ["Silo__Clustering"] = "Redis",
             ["Silo__Redis"] = _redis.ConnectionString,
@@ -64,6 +71,11 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
             ["Dashboard__Urls"] = $"http://127.0.0.1:{ports[2]}",
             ["Kafka__BootstrapServers"] = BootstrapServers,
         };
+        foreach (var (key, value) in cluster)
+        {
+            environment[key] = value;
+        }
+
         environment.TryAdd("Demo__Enabled", "false");
         SiloProcess silo;
         lock (_silos)

@@ -43,6 +43,23 @@ public sealed class SiloProcessTests
     }
 
     [Fact]
+    public async Task Start_SiloWithOtherTopicsForAGroupThanTheCluster_FailsNamingTheGroupAndTopics()
+    {
+        await using var cluster = await SiloProcessCluster.StartAsync(new SiloProcessClusterOptions { Silos = 1 });
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => cluster.StartSiloAsync(new Dictionary<string, string>
+        {
+            ["Kafka__Processors__forwarder__Topic"] = Forwarded,
+        }));
+
+        Assert.Contains(
+            $"Consumer group 'demo-forwarder': this silo processes topic(s) [{Forwarded}] for the group, but silo {cluster.Silos[0].Endpoint} processes [{Source}]",
+            error.Message);
+        Assert.True(cluster.Silos[1].Process.HasExited, "the misconfigured silo is still running");
+        Assert.False(cluster.Silos[0].Process.HasExited, cluster.Silos[0].Process.Tail());
+    }
+
+    [Fact]
     public async Task Start_RedisStoreUnreachable_ExitsWithinSecondsNamingTheSetting()
     {
         var port = LoopbackPorts.Free(1)[0];

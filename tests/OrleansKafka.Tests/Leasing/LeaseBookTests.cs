@@ -138,6 +138,35 @@ public sealed class LeaseBookTests
         Assert.All(assignments, x => Assert.True(x.Epoch > 0));
     }
 
+    [Fact]
+    public void Heartbeat_SiloWithOtherTopicsForTheGroup_IsRejectedAndGrantedNothing_WhileTheOthersKeepTheirs()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+
+        var b = book.Heartbeat(Beat("b", held: []) with { Topics = new Dictionary<string, int> { ["t"] = 4, ["u"] = 2 } }, Members("a", "b"));
+        var a2 = book.Heartbeat(Beat("a", held: a), Members("a", "b"));
+
+        Assert.Empty(b.Grants);
+        Assert.Equal("this silo processes topic(s) [t, u] for the group, but silo a processes [t]. Every silo must configure the same topics for a consumer group; this silo is granted none of its partitions.", b.Rejected);
+        Assert.Null(a2.Rejected);
+        Assert.Equal(a, a2.Grants);
+    }
+
+    [Fact]
+    public void Heartbeat_SiloWithOtherTopics_IsAcceptedOnceTheSilosItDisagreedWithAreGone()
+    {
+        var book = new LeaseBook(_time, Lease);
+        book.Heartbeat(Beat("a", held: []), Members("a"));
+        var changed = Beat("b", held: []) with { Topics = new Dictionary<string, int> { ["u"] = 2 } };
+        Assert.NotNull(book.Heartbeat(changed, Members("a", "b")).Rejected);
+
+        var after = book.Heartbeat(changed, new MembershipView(Set("b"), Set("a")));
+
+        Assert.Null(after.Rejected);
+        Assert.Equal(2, after.Grants.Count(g => g.Topic == "u"));
+    }
+
     private static SiloHeartbeat Beat(string silo, IReadOnlyList<LeaseGrant> held, IReadOnlyList<LeaseGrant>? released = null) => new()
     {
         SiloId = silo,
