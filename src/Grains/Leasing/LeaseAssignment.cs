@@ -3,15 +3,19 @@ namespace OrleansKafka.Leasing;
 /// <summary>
 /// Computes which silo should own each partition: balanced per topic (counts differ by at most
 /// one), sticky (a partition stays with a live owner that is within its quota), and spreading
-/// the surplus partitions of uneven topics over different silos.
+/// the surplus partitions of uneven topics over different silos. A partition whose home silo
+/// (the one that held it before leaving or dying) is live again is the first its current owner
+/// gives up, and goes back to that silo: a restarted silo gets its own partitions back.
 /// </summary>
 internal static class LeaseAssignment
 {
     public static Dictionary<TopicPartitionKey, string> Compute(
         IReadOnlyCollection<string> silos,
         IEnumerable<TopicPartitionKey> partitions,
-        Func<TopicPartitionKey, string?> currentOwner)
+        Func<TopicPartitionKey, string?> currentOwner,
+        Func<TopicPartitionKey, string?>? home = null)
     {
+        home ??= _ => null;
         var result = new Dictionary<TopicPartitionKey, string>();
         if (silos.Count == 0)
         {
@@ -22,7 +26,7 @@ internal static class LeaseAssignment
         var totals = ordered.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
         foreach (var topic in partitions.GroupBy(p => p.Topic, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            AssignTopic([.. topic.Order()], ordered, totals, currentOwner, result);
+            AssignTopic([.. topic.Order()], ordered, totals, currentOwner, home, result);
         }
 
         return result;
@@ -33,8 +37,11 @@ internal static class LeaseAssignment
         string[] silos,
         Dictionary<string, int> totals,
         Func<TopicPartitionKey, string?> currentOwner,
+        Func<TopicPartitionKey, string?> home,
         Dictionary<TopicPartitionKey, string> result)
     {
+        bool HomeElsewhere(TopicPartitionKey p, string owner) => home(p) is { } h && h != owner && Array.IndexOf(silos, h) >= 0;
+
         var floor = partitions.Length / silos.Length;
         var surplus = partitions.Length % silos.Length;
         var counts = silos.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
@@ -48,7 +55,8 @@ internal static class LeaseAssignment
         var unassigned = new List<TopicPartitionKey>();
         foreach (var owner in held)
         {
-            foreach (var (partition, _) in owner)
+            // Partitions whose home silo is back are kept last, so they are the ones given up.
+            foreach (var (partition, _) in owner.OrderBy(x => HomeElsewhere(x.Partition, owner.Key) ? 1 : 0))
             {
                 var quota = floor + (counts[owner.Key] >= floor && surplus > 0 ? 1 : 0);
                 if (counts[owner.Key] < quota)
@@ -72,10 +80,11 @@ internal static class LeaseAssignment
         unassigned.Sort();
         foreach (var partition in unassigned)
         {
-            // Fill silos below the floor first; the surplus goes to the silos with the fewest partitions overall.
+            // Home first if it has room; then fill silos below the floor; the surplus goes to the silos with the fewest partitions overall.
             var target = silos
                 .Where(s => counts[s] < floor || (counts[s] == floor && surplus > 0))
-                .OrderBy(s => counts[s] < floor ? 0 : 1)
+                .OrderBy(s => s == home(partition) ? 0 : 1)
+                .ThenBy(s => counts[s] < floor ? 0 : 1)
                 .ThenBy(s => totals[s] + counts[s])
                 .ThenBy(s => s, StringComparer.Ordinal)
                 .First();

@@ -71,6 +71,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             var slot = Slot(new TopicPartitionKey(released.Topic, released.Partition));
             if (slot.Owner == silo && slot.Epoch == released.Epoch)
             {
+                slot.Home = heartbeat.Leaving ? silo : slot.Home;
                 slot.Owner = null;
                 slot.Revoking = false;
             }
@@ -93,7 +94,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             || now - _startedAt >= leaseDuration
             || (membership is not null && membership.Active.All(_lastSeen.ContainsKey));
 
-        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys, p => _slots[p].Owner);
+        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys, p => _slots[p].Owner, p => _slots[p].Home);
         var grants = new List<LeaseGrant>();
         foreach (var (partition, slot) in _slots)
         {
@@ -112,6 +113,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             }
             else if (target is not null && _recovered)
             {
+                slot.Home = slot.Home == target ? null : slot.Home;
                 slot.Owner = target;
                 slot.Epoch = Math.Max(slot.Epoch, _epochFloor) + 1;
                 slot.ExpiresAt = now + leaseDuration;
@@ -148,6 +150,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
                 _lastSeen.Remove(silo);
                 foreach (var slot in _slots.Values.Where(s => s.Owner == silo && declaredDead))
                 {
+                    slot.Home = silo;
                     slot.Owner = null;
                     slot.Revoking = false;
                 }
@@ -158,6 +161,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         {
             if (slot.Owner is not null && slot.ExpiresAt <= now)
             {
+                slot.Home = slot.Owner;
                 slot.Owner = null;
                 slot.Revoking = false;
             }

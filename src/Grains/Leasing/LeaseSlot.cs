@@ -12,4 +12,10 @@ internal sealed class LeaseSlot
 
     /// <summary>The owner has been asked to give the partition up and has not yet released it.</summary>
     public bool Revoking { get; set; }
+
+    /// <summary>
+    /// The silo that last lost this partition by leaving or dying rather than by a rebalance:
+    /// when a silo of that identity is back, the partition goes back to it first.
+    /// </summary>
+    public string? Home { get; set; }
 }

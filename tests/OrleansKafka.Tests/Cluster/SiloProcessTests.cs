@@ -25,7 +25,7 @@ public sealed class SiloProcessTests
         await kafka.ProduceAsync(Source, Records(0, 600));
         await WaitForForwarderAsync(kafka, cluster);
         var before = await ForwardedBySiloAsync(kafka);
-        Assert.Equal([first.Endpoint, second.Endpoint], before.Keys.Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(new[] { first.Endpoint, second.Endpoint }.Order(StringComparer.Ordinal), before.Keys.Order(StringComparer.Ordinal));
 
         second.Process.KillHard();
         await kafka.ProduceAsync(Source, Records(600, 600));

@@ -60,4 +60,27 @@ public sealed class LeaseAssignmentTests
     [Fact]
     public void Compute_NoSilos_AssignsNothing() =>
         Assert.Empty(LeaseAssignment.Compute([], Twelve, _ => null));
+
+    [Fact]
+    public void Compute_SiloBackWithItsIdentity_GetsItsOwnPartitionsBack_AndNothingElseMoves()
+    {
+        var before = LeaseAssignment.Compute(["a", "b", "c"], Twelve, _ => null);
+        var cs = before.Where(x => x.Value == "c").Select(x => x.Key).ToHashSet();
+        var withoutC = LeaseAssignment.Compute(["a", "b"], Twelve, p => before[p] == "c" ? null : before[p]);
+
+        var after = LeaseAssignment.Compute(["a", "b", "c"], Twelve, p => withoutC[p], p => cs.Contains(p) ? "c" : null);
+
+        Assert.Equal(cs.Order(), after.Where(x => x.Value == "c").Select(x => x.Key).Order());
+        Assert.All(Twelve.Where(p => !cs.Contains(p)), p => Assert.Equal(before[p], after[p]));
+    }
+
+    [Fact]
+    public void Compute_HomeSiloNotLive_IsIgnored()
+    {
+        var current = LeaseAssignment.Compute(["a", "b"], Twelve, _ => null);
+
+        var after = LeaseAssignment.Compute(["a", "b"], Twelve, p => current[p], _ => "gone");
+
+        Assert.Equal(current, after);
+    }
 }

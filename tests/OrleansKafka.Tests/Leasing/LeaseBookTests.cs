@@ -167,6 +167,26 @@ public sealed class LeaseBookTests
         Assert.Equal(2, after.Grants.Count(g => g.Topic == "u"));
     }
 
+    [Fact]
+    public void Heartbeat_SiloDiesAndRestartsWithItsIdentity_ItsPartitionsAreTheOnesThatMoveBack()
+    {
+        // A fresh lease grain adopts what the silos report: b holds partitions 0 and 1, a holds 2 and 3
+        // (the reverse of what the assignment would pick by itself, so a match below is no accident).
+        var book = new LeaseBook(_time, Lease);
+        LeaseGrant[] ofA = [new("t", 2, 5), new("t", 3, 5)];
+        LeaseGrant[] ofB = [new("t", 0, 5), new("t", 1, 5)];
+        book.Heartbeat(Beat("a", held: ofA), Members("a", "b"));
+        Assert.Equal(ofB, book.Heartbeat(Beat("b", held: ofB), Members("a", "b")).Grants);
+
+        var aAll = book.Heartbeat(Beat("a", held: ofA), new MembershipView(Set("a"), Set("b"))).Grants;
+        Assert.Equal(4, aAll.Count);
+
+        book.Heartbeat(Beat("b", held: []), Members("a", "b"));
+        var aAfter = book.Heartbeat(Beat("a", held: aAll), Members("a", "b")).Grants;
+
+        Assert.Equal([0, 1], aAll.Except(aAfter).Select(g => g.Partition).Order());
+    }
+
     private static SiloHeartbeat Beat(string silo, IReadOnlyList<LeaseGrant> held, IReadOnlyList<LeaseGrant>? released = null) => new()
     {
         SiloId = silo,
