@@ -76,6 +76,12 @@ public sealed partial class ChildProcess : IAsyncDisposable
             TimeSpan.FromMilliseconds(50));
         if (found is null)
         {
+            if (_process.HasExited)
+            {
+                // Ended: wait until its last output lines have been read, for the message.
+                await _process.WaitForExitAsync();
+            }
+
             var why = !seen ? $"within {timeout.TotalSeconds:0} s" : $"before it exited with code {_process.ExitCode}";
             throw new TimeoutException($"{_name} wrote no line matching '{pattern}' {why}. Last output:{Environment.NewLine}{Tail()}");
         }
@@ -89,6 +95,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
         using var deadline = new CancellationTokenSource(timeout);
         try
         {
+            // Also waits until the output is read to its end.
             await _process.WaitForExitAsync(deadline.Token);
         }
         catch (OperationCanceledException)

@@ -47,15 +47,16 @@ public sealed class SiloProcessTests
     {
         await using var cluster = await SiloProcessCluster.StartAsync(new SiloProcessClusterOptions { Silos = 1 });
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(() => cluster.StartSiloAsync(new Dictionary<string, string>
+        await Assert.ThrowsAsync<TimeoutException>(() => cluster.StartSiloAsync(new Dictionary<string, string>
         {
             ["Kafka__Processors__forwarder__Topic"] = Forwarded,
         }));
 
+        var misconfigured = cluster.Silos[1].Process;
+        Assert.NotEqual(0, await misconfigured.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(
             $"Consumer group 'demo-forwarder': this silo processes topic(s) [{Forwarded}] for the group, but silo {cluster.Silos[0].Endpoint} processes [{Source}]",
-            error.Message);
-        Assert.True(cluster.Silos[1].Process.HasExited, "the misconfigured silo is still running");
+            string.Join('\n', misconfigured.Output));
         Assert.False(cluster.Silos[0].Process.HasExited, cluster.Silos[0].Process.Tail());
     }
 
