@@ -137,6 +137,37 @@ public sealed class MultiSiloTests
         }
     }
 
+    [Fact]
+    public async Task ThreeSilos_OneJoinsAndOneLeavesMidStream_NoPartitionEverHasTwoActivationsAtWork()
+    {
+        var log = new RecordLog();
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Silos = 2;
+            o.Topics["orders"] = 12;
+            o.Services = s => s.AddSingleton(log);
+            o.Configure = k => k.MaxBatchSize = 20; // a revoke waits for the batch in flight: keep batches short
+            o.Processors = p => p.AddProcessor<SlowRecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
+        });
+        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
+        Assert.True(await OwnedBySilosAsync(lease, 2), "the partitions were not spread over both silos");
+
+        // About 2 s of work per partition (400 records of 5 ms): the join and the leave happen while records are processed.
+        await cluster.ProduceSequencesAsync("orders", 12, 400);
+        Assert.True(await Poll.UntilAsync(() => log.Count > 12 * 20, TimeSpan.FromSeconds(30)), "processing did not start");
+        await cluster.Cluster.StartAdditionalSiloAsync();
+        Assert.True(await OwnedBySilosAsync(lease, 3), "no partition moved to the third silo");
+        Assert.True(log.Count < 12 * 400, "all records were processed before the move: the test proves nothing");
+        await cluster.Cluster.StopSiloAsync(cluster.Cluster.Silos[1]);
+        await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(90));
+
+        Assert.Equal(0, log.PartitionOverlaps);
+        for (var p = 0; p < 12; p++)
+        {
+            Assert.Equal(Enumerable.Range(0, 400).Select(i => (long)i), log.Of(p).Select(r => r.Offset));
+        }
+    }
+
     private static Task<KafkaTestCluster> StartAsync(RecordLog log, int silos) =>
         KafkaTestCluster.StartAsync(o =>
         {
