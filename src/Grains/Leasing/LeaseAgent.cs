@@ -249,12 +249,16 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private void StartRevoke(PartitionFeed feed)
     {
         var key = feed.Lease.GrainKey;
-        if (_revoking.ContainsKey(key))
+        // Registered before the revoke starts: a revoke that finishes at once (or on another thread
+        // first) removes its entry at the end, and must find it there, or the partition could never
+        // be acquired here again.
+        var start = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_revoking.TryAdd(key, start.Task.Unwrap()))
         {
             return;
         }
 
-        _revoking[key] = RevokeAsync(feed);
+        start.SetResult(RevokeAsync(feed));
     }
 
     private async Task RevokeAsync(PartitionFeed feed)

@@ -84,8 +84,25 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             {
                 // Rebuilding after this grain moved or restarted: the reporting silo still holds a lease we never saw.
                 slot.Owner = silo;
+                slot.Delivered = true;
                 slot.Epoch = held.Epoch;
                 slot.ExpiresAt = now + leaseDuration;
+            }
+        }
+
+        if (!heartbeat.Leaving)
+        {
+            // A silo renews only what it still holds: a slot it was sent and no longer reports (lost
+            // to local expiry, a failed acquire, or an answer it never got) is free again, not
+            // renewed for ever to a silo that processes nothing of it.
+            var held = heartbeat.Held.Select(h => (h.Topic, h.Partition, h.Epoch)).ToHashSet();
+            foreach (var (key, slot) in _slots)
+            {
+                if (slot.Owner == silo && slot.Delivered && !held.Contains((key.Topic, key.Partition, slot.Epoch)))
+                {
+                    slot.Owner = null;
+                    slot.Revoking = false;
+                }
             }
         }
 
@@ -115,6 +132,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             {
                 slot.Home = slot.Home == target ? null : slot.Home;
                 slot.Owner = target;
+                slot.Delivered = false;
                 slot.Epoch = Math.Max(slot.Epoch, _epochFloor) + 1;
                 slot.ExpiresAt = now + leaseDuration;
                 slot.Revoking = false;
@@ -122,6 +140,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
 
             if (slot.Owner == silo && !slot.Revoking)
             {
+                slot.Delivered = true;
                 grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch));
             }
         }

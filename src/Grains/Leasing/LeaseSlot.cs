@@ -10,6 +10,9 @@ internal sealed class LeaseSlot
 
     public DateTimeOffset ExpiresAt { get; set; }
 
+    /// <summary>The owner has been sent the latest grant (grants reach a silo only in answers to its own heartbeats).</summary>
+    public bool Delivered { get; set; }
+
     /// <summary>The owner has been asked to give the partition up and has not yet released it.</summary>
     public bool Revoking { get; set; }
 

@@ -187,6 +187,22 @@ public sealed class LeaseBookTests
         Assert.Equal([0, 1], aAll.Except(aAfter).Select(g => g.Partition).Order());
     }
 
+    [Fact]
+    public void Heartbeat_OwnerNoLongerReportsAPartitionItWasGranted_ItIsGrantedAgainWithAHigherEpochNotRenewed()
+    {
+        var book = new LeaseBook(_time, Lease);
+        book.Heartbeat(Beat("a", held: []), Members("a"));
+        _time.Advance(Lease); // past the lease grain's recovery grace
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+        var lost = a[0];
+
+        // The silo lost partition 0 locally (its lease ran out while the lease grain was unreachable) and reports the rest.
+        var after = book.Heartbeat(Beat("a", held: a.Skip(1).ToArray()), Members("a")).Grants;
+
+        var again = Assert.Single(after, g => g.Partition == lost.Partition);
+        Assert.True(again.Epoch > lost.Epoch, $"partition {lost.Partition} was renewed at epoch {again.Epoch} to a silo that no longer holds it");
+    }
+
     private static SiloHeartbeat Beat(string silo, IReadOnlyList<LeaseGrant> held, IReadOnlyList<LeaseGrant>? released = null) => new()
     {
         SiloId = silo,
