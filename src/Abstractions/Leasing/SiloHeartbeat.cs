@@ -18,4 +18,7 @@ public sealed record SiloHeartbeat
 
     /// <summary>The silo is shutting down: grant it nothing more and give its partitions to others.</summary>
     [Id(4)] public bool Leaving { get; init; }
+
+    /// <summary>Where the lease grain wakes the silo when a grant or revoke is waiting for it; none means it waits for the next heartbeat.</summary>
+    [Id(5)] public ILeaseAgentObserver? Agent { get; init; }
 }

@@ -3,6 +3,8 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using OrleansKafka.Committing;
 using OrleansKafka.Fetching;
+using Polly;
+using Polly.Retry;
 
 namespace OrleansKafka.Leasing;
 
@@ -11,6 +13,11 @@ namespace OrleansKafka.Leasing;
 /// fetching partitions it is granted, drains and commits partitions it is asked to give up
 /// before reporting them released, and stops at once on a lease that has run out.
 /// </summary>
+/// <remarks>
+/// Heartbeats go out every renew interval, and at once when the lease grain wakes the agent
+/// because a grant or a revoke is waiting for it, or when a drained partition can be reported
+/// released: a partition changes hands in a few round trips rather than in renew intervals.
+/// </remarks>
 internal sealed partial class LeaseAgent : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, PartitionFeed> _held = new(StringComparer.Ordinal);
@@ -18,6 +25,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private readonly ConcurrentQueue<LeaseGrant> _released = new();
     private readonly SemaphoreSlim _beat = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
+    private readonly Waker _waker;
     private readonly string _group;
     private readonly string _siloId;
     private readonly IReadOnlyList<string> _topics;
@@ -33,6 +41,10 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private DateTimeOffset _metadataReadAt;
     private Task _loop = Task.CompletedTask;
     private Task _metadataRefresh = Task.CompletedTask;
+    private ILeaseAgentObserver? _wakerReference;
+    private int _beatRequested;
+    private bool _started;
+    private bool _rejected;
 
     public LeaseAgent(
         string group,
@@ -58,6 +70,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         _grains = grains;
         _time = time;
         _logger = logger;
+        _waker = new Waker(this);
     }
 
     /// <summary>Reads the topics' metadata (failing if a topic is missing or Kafka does not answer) and starts heartbeating.</summary>
@@ -65,29 +78,64 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     {
         _partitionCounts = await _control.PartitionCountsAsync(_topics, _settings.StartupTimeout).WaitAsync(cancellationToken);
         _metadataReadAt = _time.GetUtcNow();
-        await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_group);
         LogStarted(_logger, _group, string.Join(", ", _partitionCounts.Select(t => $"{t.Key} ({t.Value} partitions)")));
+
+        // Created off the lifecycle's context: Orleans refuses an object reference made inside a grain's.
+        _wakerReference = await Task.Run(() => _grains.CreateObjectReference<ILeaseAgentObserver>(_waker), cancellationToken);
+
+        // The first heartbeat is part of start-up, so a silo that disagrees with the cluster on the
+        // group's topics fails to start. It is retried while the lease grain is unreachable (its
+        // silo may be dying), but not past the start-up timeout.
         try
         {
-            // The first heartbeat is part of start-up, so a silo that disagrees with the cluster on the group's topics fails to start.
-            await BeatAsync(cancellationToken);
+            await FirstBeatRetry().ExecuteAsync(async token => await BeatAsync(token), cancellationToken);
         }
-        catch (Exception ex) when (ex is not GroupConfigurationConflictException and not OperationCanceledException)
+        catch (Exception ex) when (ex is not GroupConfigurationConflictException && !cancellationToken.IsCancellationRequested)
         {
-            LogHeartbeatFailed(_logger, ex, _group);
+            throw new InvalidOperationException(
+                $"Consumer group '{_group}': the group's lease grain did not answer within {Configuration.KafkaProcessingOptions.SectionName}:StartupTimeout ({_settings.StartupTimeout}); this silo cannot learn which partitions it owns.",
+                ex);
         }
 
+        _started = true;
         _loop = Task.Run(RunAsync, CancellationToken.None);
     }
+
+    private ResiliencePipeline FirstBeatRetry() => new ResiliencePipelineBuilder { TimeProvider = _time }
+        .AddTimeout(_settings.StartupTimeout)
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not GroupConfigurationConflictException and not OperationCanceledException),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = _settings.RenewInterval,
+            OnRetry = args =>
+            {
+                LogFirstHeartbeatRetry(_logger, args.Outcome.Exception, _group, args.AttemptNumber + 1);
+                return ValueTask.CompletedTask;
+            },
+        })
+        .Build();
 
     /// <summary>Gives up every partition gracefully: processors are cancelled, drained work committed, leases released.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         await _loop;
-        foreach (var feed in _held.Values)
+
+        // A heartbeat answer being applied (a wake-up's) finishes first, so no partition is acquired after this.
+        await _beat.WaitAsync();
+        try
         {
-            StartRevoke(feed);
+            foreach (var feed in _held.Values)
+            {
+                StartRevoke(feed);
+            }
+        }
+        finally
+        {
+            _beat.Release();
         }
 
         await Task.WhenAll(_revoking.Values);
@@ -99,6 +147,11 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         {
             // The leases expire on their own; the next owner waits a lease length at most.
             LogReleaseFailed(_logger, ex, _group);
+        }
+
+        if (_wakerReference is not null)
+        {
+            _grains.DeleteObjectReference<ILeaseAgentObserver>(_wakerReference);
         }
 
         _pool.Dispose();
@@ -159,6 +212,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
                 Held = [.. _held.Values.Select(f => f.Lease.ToGrant())],
                 Released = released,
                 Leaving = _stop.IsCancellationRequested,
+                Agent = _wakerReference,
             };
             LeaseResponse response;
             try
@@ -179,7 +233,14 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
 
             if (response.Rejected is not null)
             {
-                throw new GroupConfigurationConflictException($"Consumer group '{_group}': {response.Rejected}");
+                Reject(new GroupConfigurationConflictException($"Consumer group '{_group}': {response.Rejected}"));
+                return;
+            }
+
+            if (_rejected)
+            {
+                _rejected = false;
+                LogAcceptedAgain(_logger, _group);
             }
 
             _owners.Update(_group, response.Owners);
@@ -191,19 +252,84 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The lease grain refused this silo's topics for the group. At start-up that fails the
+    /// start; later (the grain restarted and other silos reported first) the silo drains and gives
+    /// up every partition, and keeps heartbeating so that it is taken back once the silos it
+    /// disagrees with are gone.
+    /// </summary>
+    private void Reject(GroupConfigurationConflictException conflict)
+    {
+        if (!_started)
+        {
+            throw conflict;
+        }
+
+        if (!_rejected)
+        {
+            _rejected = true;
+            LogRejected(_logger, conflict.Message);
+        }
+
+        foreach (var feed in _held.Values)
+        {
+            StartRevoke(feed);
+        }
+    }
+
+    /// <summary>Heartbeats soon, off the caller's thread; requests made while one is pending share it.</summary>
+    private void RequestBeat()
+    {
+        if (_stop.IsCancellationRequested || Interlocked.Exchange(ref _beatRequested, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            await _beat.WaitAsync(_stop.Token).ConfigureAwait(false);
+            _beat.Release();
+            Volatile.Write(ref _beatRequested, 0);
+            try
+            {
+                await BeatAsync(_stop.Token);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                LogHeartbeatFailed(_logger, ex, _group);
+            }
+        });
+    }
+
     private async Task ApplyAsync(LeaseResponse response, DateTimeOffset expiresAt)
     {
         var granted = new HashSet<string>(StringComparer.Ordinal);
         var fresh = new List<LocalLease>();
         foreach (var grant in response.Grants)
         {
+            if (!_partitionCounts.ContainsKey(grant.Topic))
+            {
+                // Not a topic this silo processes for the group: it holds nothing of it, and says so in its next heartbeat.
+                continue;
+            }
+
             var key = Partitions.PartitionGrainKey.Format(_group, grant.Topic, grant.Partition);
             granted.Add(key);
             if (_held.TryGetValue(key, out var feed) && feed.Lease.Epoch == grant.Epoch)
             {
                 feed.Lease.Renew(expiresAt);
             }
-            else if (feed is null && !_revoking.ContainsKey(key))
+            else if (feed is not null)
+            {
+                // Granted again under a newer epoch (the grain took it back meanwhile): the old lease
+                // is no longer current, so it stops without committing; the new one is taken up next beat.
+                feed.Lease.Lose();
+                StartRevoke(feed);
+            }
+            else if (!_revoking.ContainsKey(key))
             {
                 fresh.Add(new LocalLease(_group, new TopicPartition(grant.Topic, grant.Partition), grant.Epoch, expiresAt, _time));
             }
@@ -287,24 +413,8 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             _revoking.TryRemove(lease.GrainKey, out _);
         }
 
-        if (!_stop.IsCancellationRequested)
-        {
-            // Report the release at once rather than at the next tick, so the next owner starts sooner.
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await BeatAsync(_stop.Token);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogHeartbeatFailed(_logger, ex, _group);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-            });
-        }
+        // Report the release at once rather than at the next tick, so the next owner starts sooner.
+        RequestBeat();
     }
 
     private void ExpireLeases(DateTimeOffset now)
@@ -344,6 +454,16 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         });
     }
 
+    /// <summary>What the lease grain calls to wake the agent; the agent keeps it alive (Orleans holds it weakly).</summary>
+    private sealed class Waker(LeaseAgent agent) : ILeaseAgentObserver
+    {
+        public Task WakeAsync()
+        {
+            agent.RequestBeat();
+            return Task.CompletedTask;
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group} started on this silo; topics: {Topics}")]
     private static partial void LogStarted(ILogger logger, string group, string topics);
 
@@ -361,6 +481,15 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease heartbeat of consumer group {Group} failed; leases are kept until they expire")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "First lease heartbeat of consumer group {Group} failed; attempt {Attempt} follows")]
+    private static partial void LogFirstHeartbeatRetry(ILogger logger, Exception? exception, string group, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Conflict} This silo gives up its partitions of the group and is taken back once the silos it disagrees with are gone.")]
+    private static partial void LogRejected(ILogger logger, string conflict);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group}: the lease grain accepts this silo's topics again")]
+    private static partial void LogAcceptedAgain(ILogger logger, string group);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting the released leases of consumer group {Group} at shutdown failed")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, string group);

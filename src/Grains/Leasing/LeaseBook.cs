@@ -34,29 +34,33 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         var now = time.GetUtcNow();
         var silo = heartbeat.SiloId;
         Expire(now, membership);
+        if (heartbeat.Leaving)
+        {
+            // A leaving silo only hands back what it drained; its topics no longer count for the group.
+            _lastSeen.Remove(silo);
+            _topicsBySilo.Remove(silo);
+            Release(silo, heartbeat.Released, home: true);
+            Assign(now, silo, membership);
+            return Answer([]);
+        }
+
         var topics = string.Join(", ", heartbeat.Topics.Keys.Order(StringComparer.Ordinal));
-        var other = _lastSeen.Keys.FirstOrDefault(s => s != silo && _topicsBySilo.GetValueOrDefault(s) is { } t && t != topics);
-        if (other is not null && !heartbeat.Leaving)
+        if (Conflict(silo, topics, heartbeat.Held) is { } other)
         {
             // Silos that disagree on a group's topics would split it silently: the first ones win.
+            // What a refused silo drained and hands back is taken all the same.
+            Release(silo, heartbeat.Released, home: false);
             return new LeaseResponse
             {
                 Grants = [],
                 LeaseDuration = leaseDuration,
-                Rejected = $"this silo processes topic(s) [{topics}] for the group, but silo {other} processes [{_topicsBySilo[other]}]. " +
+                Rejected = $"this silo processes topic(s) [{topics}] for the group, but silo {other.Silo} processes [{other.Topics}]. " +
                     "Every silo must configure the same topics for a consumer group; this silo is granted none of its partitions.",
             };
         }
 
         _topicsBySilo[silo] = topics;
-        if (heartbeat.Leaving)
-        {
-            _lastSeen.Remove(silo);
-        }
-        else
-        {
-            _lastSeen[silo] = now;
-        }
+        _lastSeen[silo] = now;
         foreach (var (topic, count) in heartbeat.Topics)
         {
             _partitionCounts[topic] = Math.Max(count, _partitionCounts.GetValueOrDefault(topic));
@@ -66,18 +70,8 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             }
         }
 
-        foreach (var released in heartbeat.Released)
-        {
-            var slot = Slot(new TopicPartitionKey(released.Topic, released.Partition));
-            if (slot.Owner == silo && slot.Epoch == released.Epoch)
-            {
-                slot.Home = heartbeat.Leaving ? silo : slot.Home;
-                slot.Owner = null;
-                slot.Revoking = false;
-            }
-        }
-
-        foreach (var held in heartbeat.Leaving ? [] : heartbeat.Held)
+        Release(silo, heartbeat.Released, home: false);
+        foreach (var held in heartbeat.Held)
         {
             var slot = Slot(new TopicPartitionKey(held.Topic, held.Partition));
             if (slot.Owner is null && held.Epoch >= slot.Epoch && now - _startedAt < leaseDuration)
@@ -90,23 +84,42 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             }
         }
 
-        if (!heartbeat.Leaving)
+        // A silo renews only what it still holds: a slot it was sent and no longer reports (lost
+        // to local expiry, a failed acquire, or an answer it never got) is free again, not
+        // renewed for ever to a silo that processes nothing of it.
+        var stillHeld = heartbeat.Held.Select(h => (h.Topic, h.Partition, h.Epoch)).ToHashSet();
+        foreach (var (key, slot) in _slots)
         {
-            // A silo renews only what it still holds: a slot it was sent and no longer reports (lost
-            // to local expiry, a failed acquire, or an answer it never got) is free again, not
-            // renewed for ever to a silo that processes nothing of it.
-            var held = heartbeat.Held.Select(h => (h.Topic, h.Partition, h.Epoch)).ToHashSet();
-            foreach (var (key, slot) in _slots)
+            if (slot.Owner == silo && slot.Delivered && !stillHeld.Contains((key.Topic, key.Partition, slot.Epoch)))
             {
-                if (slot.Owner == silo && slot.Delivered && !held.Contains((key.Topic, key.Partition, slot.Epoch)))
-                {
-                    slot.Owner = null;
-                    slot.Revoking = false;
-                }
+                slot.Owner = null;
+                slot.Revoking = false;
             }
         }
 
         Expire(now, membership);
+        return Answer(Assign(now, silo, membership));
+    }
+
+    /// <summary>
+    /// The silos, other than the one that just beat, with news they learn only from their next
+    /// heartbeat: a grant not yet sent to them, or a revoke not yet told. The grain wakes them
+    /// so that a partition changes hands in round trips rather than in renew intervals.
+    /// </summary>
+    public IReadOnlyCollection<string> SilosWithNews(string except) =>
+        [.. _slots.Values
+            .Where(s => s.Owner is not null && s.Owner != except && (!s.Delivered || (s.Revoking && !s.RevokeTold)))
+            .Select(s => s.Owner!)
+            .Distinct(StringComparer.Ordinal)];
+
+    public IReadOnlyList<PartitionAssignment> Assignments()
+    {
+        Expire(time.GetUtcNow(), null);
+        return [.. _slots.Select(kv => new PartitionAssignment(kv.Key.Topic, kv.Key.Partition, kv.Value.Owner, kv.Value.Epoch, kv.Value.Revoking))];
+    }
+
+    private List<LeaseGrant> Assign(DateTimeOffset now, string silo, MembershipView? membership)
+    {
         _recovered = _recovered
             || now - _startedAt >= leaseDuration
             || (membership is not null && membership.Active.All(_lastSeen.ContainsKey));
@@ -116,6 +129,13 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         foreach (var (partition, slot) in _slots)
         {
             var target = desired.GetValueOrDefault(partition);
+            if (slot.Owner is not null && slot.Owner != target && !slot.Delivered)
+            {
+                // Its owner was never sent the grant, so nobody processes it: it is free at once.
+                slot.Owner = null;
+                slot.Revoking = false;
+            }
+
             if (slot.Owner is not null && slot.Owner == target)
             {
                 slot.Revoking = false;
@@ -124,11 +144,12 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
                     slot.ExpiresAt = now + leaseDuration;
                 }
             }
-            else if (slot.Owner is not null)
+            else if (slot.Owner is not null && !slot.Revoking)
             {
                 slot.Revoking = true;
+                slot.RevokeTold = false;
             }
-            else if (target is not null && _recovered)
+            else if (slot.Owner is null && target is not null && _recovered)
             {
                 slot.Home = slot.Home == target ? null : slot.Home;
                 slot.Owner = target;
@@ -138,25 +159,69 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
                 slot.Revoking = false;
             }
 
-            if (slot.Owner == silo && !slot.Revoking)
+            if (slot.Owner == silo && slot.Revoking)
+            {
+                // Left out of this answer: the owner now knows to drain and release it.
+                slot.RevokeTold = true;
+            }
+            else if (slot.Owner == silo)
             {
                 slot.Delivered = true;
                 grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch));
             }
         }
 
-        return new LeaseResponse
-        {
-            Grants = grants,
-            LeaseDuration = leaseDuration,
-            Owners = [.. _slots.Where(kv => kv.Value.Owner is not null).Select(kv => new PartitionAssignment(kv.Key.Topic, kv.Key.Partition, kv.Value.Owner, kv.Value.Epoch, kv.Value.Revoking))],
-        };
+        return grants;
     }
 
-    public IReadOnlyList<PartitionAssignment> Assignments()
+    private LeaseResponse Answer(List<LeaseGrant> grants) => new()
     {
-        Expire(time.GetUtcNow(), null);
-        return [.. _slots.Select(kv => new PartitionAssignment(kv.Key.Topic, kv.Key.Partition, kv.Value.Owner, kv.Value.Epoch, kv.Value.Revoking))];
+        Grants = grants,
+        LeaseDuration = leaseDuration,
+        Owners = [.. _slots.Where(kv => kv.Value.Owner is not null).Select(kv => new PartitionAssignment(kv.Key.Topic, kv.Key.Partition, kv.Value.Owner, kv.Value.Epoch, kv.Value.Revoking))],
+    };
+
+    /// <summary>
+    /// The live silo whose topics for the group differ from the reporting one's, if the
+    /// reporting silo must yield to it. A silo that still holds leases was accepted before (the
+    /// grain may have restarted since); it wins over silos that own nothing, so a misconfigured
+    /// silo that happens to beat first after a restart cannot lock the others out.
+    /// </summary>
+    private (string Silo, string Topics)? Conflict(string silo, string topics, IReadOnlyList<LeaseGrant> held)
+    {
+        var others = _lastSeen.Keys
+            .Where(s => s != silo && _topicsBySilo.GetValueOrDefault(s) is { } t && t != topics)
+            .ToList();
+        if (others.Count == 0)
+        {
+            return null;
+        }
+
+        if (held.Count == 0 || others.Any(s => _slots.Values.Any(slot => slot.Owner == s)))
+        {
+            return (others[0], _topicsBySilo[others[0]]);
+        }
+
+        foreach (var loser in others)
+        {
+            _lastSeen.Remove(loser);
+            _topicsBySilo.Remove(loser);
+        }
+
+        return null;
+    }
+
+    private void Release(string silo, IReadOnlyList<LeaseGrant> released, bool home)
+    {
+        foreach (var grant in released)
+        {
+            if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot) && slot.Owner == silo && slot.Epoch == grant.Epoch)
+            {
+                slot.Home = home ? silo : slot.Home;
+                slot.Owner = null;
+                slot.Revoking = false;
+            }
+        }
     }
 
     private void Expire(DateTimeOffset now, MembershipView? membership)
@@ -180,7 +245,8 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         {
             if (slot.Owner is not null && slot.ExpiresAt <= now)
             {
-                slot.Home = slot.Owner;
+                // A silo that stopped renewing is probably gone; one that was slow to drain a revoked partition is not.
+                slot.Home = slot.Revoking ? slot.Home : slot.Owner;
                 slot.Owner = null;
                 slot.Revoking = false;
             }

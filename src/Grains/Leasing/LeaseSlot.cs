@@ -16,6 +16,9 @@ internal sealed class LeaseSlot
     /// <summary>The owner has been asked to give the partition up and has not yet released it.</summary>
     public bool Revoking { get; set; }
 
+    /// <summary>The owner has had a heartbeat answer that leaves the partition out since it was marked <see cref="Revoking"/>.</summary>
+    public bool RevokeTold { get; set; }
+
     /// <summary>
     /// The silo that last lost this partition by leaving or dying rather than by a rebalance:
     /// when a silo of that identity is back, the partition goes back to it first.

@@ -12,11 +12,31 @@ internal sealed class PartitionLeaseGrain(
     IClusterMembershipService membership) : Grain, IPartitionLeaseGrain
 {
     private readonly LeaseBook _book = new(time, options.Value.LeaseDuration);
+    private readonly Dictionary<string, ILeaseAgentObserver> _agents = new(StringComparer.Ordinal);
 
     public Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
-        return Task.FromResult(_book.Heartbeat(heartbeat, View(membership.CurrentSnapshot)));
+        var response = _book.Heartbeat(heartbeat, View(membership.CurrentSnapshot));
+        if (heartbeat.Leaving || heartbeat.Agent is null)
+        {
+            _agents.Remove(heartbeat.SiloId);
+        }
+        else
+        {
+            _agents[heartbeat.SiloId] = heartbeat.Agent;
+        }
+
+        // One-way: a dead silo's agent costs nothing here, and its leases expire all the same.
+        foreach (var silo in _book.SilosWithNews(heartbeat.SiloId))
+        {
+            if (_agents.TryGetValue(silo, out var agent))
+            {
+                _ = agent.WakeAsync();
+            }
+        }
+
+        return Task.FromResult(response);
     }
 
     public Task<IReadOnlyList<PartitionAssignment>> GetAssignmentsAsync() => Task.FromResult(_book.Assignments());

@@ -203,6 +203,77 @@ public sealed class LeaseBookTests
         Assert.True(again.Epoch > lost.Epoch, $"partition {lost.Partition} was renewed at epoch {again.Epoch} to a silo that no longer holds it");
     }
 
+    [Fact]
+    public void Heartbeat_LeavingSiloWithOtherTopics_IsNotRefusedItsReleasesAndCreatesNoSlots()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+        var leaving = Beat("b", held: []) with { Topics = new Dictionary<string, int> { ["u"] = 2 }, Leaving = true };
+
+        var answer = book.Heartbeat(leaving, Members("a", "b"));
+
+        Assert.Null(answer.Rejected);
+        Assert.Empty(answer.Grants);
+        Assert.DoesNotContain(book.Assignments(), s => s.Topic == "u");
+        Assert.Equal(a, book.Heartbeat(Beat("a", held: a), Members("a")).Grants);
+    }
+
+    [Fact]
+    public void Heartbeat_GrantNeverDeliveredIsTakenBackAtOnce_NotAfterALease()
+    {
+        var book = new LeaseBook(_time, Lease);
+        book.Heartbeat(Beat("a", held: []), Members("a"));
+        _time.Advance(Lease); // past the lease grain's recovery grace
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+        book.Heartbeat(Beat("b", held: []), Members("a", "b"));
+        var kept = book.Heartbeat(Beat("a", held: a), Members("a", "b")).Grants;
+        var released = a.Except(kept).ToArray();
+
+        // a's release hands two partitions to b, which leaves before its next heartbeat could deliver them.
+        book.Heartbeat(Beat("a", held: kept, released: released), Members("a", "b"));
+        book.Heartbeat(Beat("b", held: []) with { Leaving = true }, Members("a", "b"));
+        var after = book.Heartbeat(Beat("a", held: kept), Members("a")).Grants;
+
+        Assert.Equal(4, after.Count);
+    }
+
+    [Fact]
+    public void SilosWithNews_NamesTheOwnerToRevokeFrom_ThenTheSiloGrantedThePartition()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+        Assert.Empty(book.SilosWithNews("a"));
+
+        book.Heartbeat(Beat("b", held: []), Members("a", "b"));
+        Assert.Equal(["a"], book.SilosWithNews("b"));
+
+        var kept = book.Heartbeat(Beat("a", held: a), Members("a", "b")).Grants;
+        Assert.Empty(book.SilosWithNews("a"));
+
+        book.Heartbeat(Beat("a", held: kept, released: a.Except(kept).ToArray()), Members("a", "b"));
+        Assert.Equal(["b"], book.SilosWithNews("a"));
+
+        Assert.Equal(2, book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants.Count);
+        Assert.Empty(book.SilosWithNews("b"));
+    }
+
+    [Fact]
+    public void Heartbeat_AfterGrainRestart_ASiloHoldingLeasesWinsOverAMisconfiguredSiloThatReportedFirst()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var misconfigured = Beat("x", held: []) with { Topics = new Dictionary<string, int> { ["u"] = 2 } };
+        Assert.Null(book.Heartbeat(misconfigured, Members("a", "x")).Rejected);
+
+        LeaseGrant[] held = [new("t", 0, 3), new("t", 1, 3), new("t", 2, 3), new("t", 3, 3)];
+        var a = book.Heartbeat(Beat("a", held: held), Members("a", "x"));
+        var x = book.Heartbeat(misconfigured, Members("a", "x"));
+
+        Assert.Null(a.Rejected);
+        Assert.Equal(held, a.Grants);
+        Assert.NotNull(x.Rejected);
+        Assert.Empty(x.Grants);
+    }
+
     private static SiloHeartbeat Beat(string silo, IReadOnlyList<LeaseGrant> held, IReadOnlyList<LeaseGrant>? released = null) => new()
     {
         SiloId = silo,
