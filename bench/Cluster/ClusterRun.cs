@@ -29,7 +29,15 @@ internal sealed class ClusterRun : IAsyncDisposable
 
     public static async Task<ClusterRun> StartAsync(int silos, int recordsPerSecond)
     {
-        var cluster = await SiloProcessCluster.StartAsync(new SiloProcessClusterOptions { Silos = silos });
+        var options = new SiloProcessClusterOptions { Silos = silos };
+        if (Environment.GetEnvironmentVariable("BENCH_TRACE") == "1")
+        {
+            options.Settings["Logging__Console__FormatterName"] = "simple";
+            options.Settings["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
+            options.Settings["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        }
+
+        var cluster = await SiloProcessCluster.StartAsync(options);
         var watch = new ForwardedWatch(cluster.BootstrapServers, Forwarded, Partitions);
         var producer = new SteadyProducer(cluster.BootstrapServers, Source, Partitions, recordsPerSecond);
         return new ClusterRun(cluster, producer, watch);

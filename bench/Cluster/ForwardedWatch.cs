@@ -71,6 +71,28 @@ internal sealed class ForwardedWatch : IDisposable
         return gap;
     }
 
+    /// <summary>For tracing: the wall-clock time of the longest gap on a partition and the silos either side of it.</summary>
+    public string Describe(int partition, long from, long to)
+    {
+        var arrivals = Between(partition, from, to);
+        var at = 0;
+        for (var i = 1; i + 1 < arrivals.Count; i++)
+        {
+            if (arrivals[i + 1].Timestamp - arrivals[i].Timestamp > arrivals[at + 1].Timestamp - arrivals[at].Timestamp)
+            {
+                at = i;
+            }
+        }
+
+        if (arrivals.Count < 2)
+        {
+            return $"partition {partition}: fewer than two arrivals";
+        }
+
+        var wall = (long ts) => (DateTime.Now - Stopwatch.GetElapsedTime(ts)).ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
+        return $"partition {partition}: gap from {wall(arrivals[at].Timestamp)} ({arrivals[at].Silo}) to {wall(arrivals[at + 1].Timestamp)} ({arrivals[at + 1].Silo})";
+    }
+
     public void Dispose()
     {
         _stop.Cancel();

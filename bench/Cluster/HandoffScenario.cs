@@ -42,6 +42,23 @@ internal static class HandoffScenario
         Report.Result("handoff.unmoved_max_gap_s", unmovedGap);
         Report.Result("handoff.baseline_max_gap_s", baseline);
         Report.Result("handoff.unmoved_pause_s", Math.Max(0, unmovedGap - baseline));
+        if (Environment.GetEnvironmentVariable("BENCH_TRACE") == "1")
+        {
+            foreach (var silo in run.Cluster.Silos)
+            {
+                var lines = silo.Process.Output.ToArray();
+                foreach (var line in lines.Where(l => moved.Any(p => (l.Contains($"demo-forwarder/demo-orders/{p} ", StringComparison.Ordinal) || l.Contains($"demo-forwarder/demo-orders/{p}\n", StringComparison.Ordinal) || l.EndsWith($"demo-forwarder/demo-orders/{p}", StringComparison.Ordinal)))))
+                {
+                    Report.Note($"{silo.Name}: {line}");
+                }
+            }
+
+            foreach (var p in moved)
+            {
+                Report.Note(run.Watch.Describe(p, joinFrom, joinTo));
+            }
+        }
+
         return 0;
     }
 }

@@ -39,6 +39,7 @@ builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection
     .Validate(o => !o.Enabled || o.RecordsPerSecond > 0, "Demo:RecordsPerSecond must be 1 or more when Demo:Enabled is true.")
     .ValidateOnStart();
 builder.Services.AddHostedService<DemoTrafficProducer>();
+builder.Services.AddHostedService<ForwardProducerWarmup>();
 builder.Services.AddSingleton(sp => new ProducerBuilder<byte[], byte[]>(
     sp.GetRequiredService<IKafkaConnection>().ClientSettings(new Dictionary<string, string> { ["linger.ms"] = "5" })).Build());
 

@@ -159,7 +159,8 @@ internal sealed partial class PartitionFeed
 
     private async Task<DeliveryOutcome> DeliverAsync(IPartitionDeliveryGrain grain, Immutable<PartitionDelivery> delivery, CancellationToken token)
     {
-        var delay = TimeSpan.FromMilliseconds(100);
+        // Short at first: a stale activation that answered NotOwner is usually gone within milliseconds.
+        var delay = TimeSpan.FromMilliseconds(10);
         while (true)
         {
             try

@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using OrleansKafka.Committing;
 using OrleansKafka.Fetching;
+using OrleansKafka.Partitions;
 using Polly;
 using Polly.Retry;
 
@@ -316,7 +317,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
                 continue;
             }
 
-            var key = Partitions.PartitionGrainKey.Format(_group, grant.Topic, grant.Partition);
+            var key = PartitionGrainKey.Format(_group, grant.Topic, grant.Partition);
             granted.Add(key);
             if (_held.TryGetValue(key, out var feed) && feed.Lease.Epoch == grant.Epoch)
             {
@@ -413,8 +414,36 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             _revoking.TryRemove(lease.GrainKey, out _);
         }
 
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
         // Report the release at once rather than at the next tick, so the next owner starts sooner.
-        RequestBeat();
+        // The answer names the next owner; then the partition grain's activation here moves there
+        // ahead of the next owner's first delivery, which would otherwise reach this silo.
+        try
+        {
+            await BeatAsync(_stop.Token);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex)
+        {
+            LogHeartbeatFailed(_logger, ex, _group);
+        }
+
+        try
+        {
+            await _grains.GetGrain<IPartitionDeliveryGrain>(lease.GrainKey).ReleaseAsync();
+        }
+        catch (Exception ex)
+        {
+            // Only a shortcut: a stale activation answers the next owner NotOwner and moves there.
+            LogReleaseNoticeFailed(_logger, ex, lease.GrainKey);
+        }
     }
 
     private void ExpireLeases(DateTimeOffset now)
@@ -481,6 +510,9 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease heartbeat of consumer group {Group} failed; leases are kept until they expire")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Telling partition grain {GrainKey} that this silo gave its lease up failed")]
+    private static partial void LogReleaseNoticeFailed(ILogger logger, Exception exception, string grainKey);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "First lease heartbeat of consumer group {Group} failed; attempt {Attempt} follows")]
     private static partial void LogFirstHeartbeatRetry(ILogger logger, Exception? exception, string group, int attempt);

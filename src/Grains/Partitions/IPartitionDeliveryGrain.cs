@@ -11,4 +11,12 @@ internal interface IPartitionDeliveryGrain : IPartitionGrain
     /// skipped, so a delivery resent after a timeout is not processed twice.
     /// </summary>
     Task<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery);
+
+    /// <summary>
+    /// This silo gave the partition's lease up: the activation goes away once idle (unless the
+    /// silo holds the lease again), so the next owner's first delivery activates the grain at
+    /// the next owner instead of reaching this one.
+    /// </summary>
+    [OneWay]
+    Task ReleaseAsync();
 }

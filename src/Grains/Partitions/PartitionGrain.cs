@@ -20,6 +20,7 @@ namespace OrleansKafka.Partitions;
 internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 {
     private readonly LeaseTable _leases;
+    private readonly OwnerDirectory _owners;
     private readonly CommitFlusher _commits;
     private readonly ProcessorCatalog _catalog;
     private readonly IServiceProvider _services;
@@ -41,9 +42,10 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private DateTimeOffset? _lastErrorAt;
     private int _retryAttempt;
 
-    public PartitionGrain(LeaseTable leases, CommitFlusher commits, ProcessorCatalog catalog, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger)
+    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, CommitFlusher commits, ProcessorCatalog catalog, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger)
     {
         _leases = leases;
+        _owners = owners;
         _commits = commits;
         _catalog = catalog;
         _services = services;
@@ -56,6 +58,27 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     {
         (_group, _topic, _partition) = PartitionGrainKey.Parse(this.GetPrimaryKeyString());
         _binding = _catalog.Find(_group, _topic);
+        return Task.CompletedTask;
+    }
+
+    public Task ReleaseAsync()
+    {
+        var key = this.GetPrimaryKeyString();
+        if (_leases.TryGet(key, out _))
+        {
+            return Task.CompletedTask;
+        }
+
+        if (_owners.OwnerOf(key) is { } owner && owner != _silo)
+        {
+            // The placement director puts the new activation at the next owner, ready for its first delivery.
+            this.MigrateOnIdle();
+        }
+        else
+        {
+            DeactivateOnIdle();
+        }
+
         return Task.CompletedTask;
     }
 
