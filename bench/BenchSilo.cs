@@ -8,10 +8,14 @@ using OrleansKafka.Processing;
 
 namespace OrleansKafka.Bench;
 
-/// <summary>A one-silo Orleans host running one processor on the benchmark topic.</summary>
+/// <summary>An Orleans silo host running one processor on the benchmark topic; several form one cluster on loopback.</summary>
 internal static class BenchSilo
 {
-    public static async Task<IHost> StartAsync<TProcessor>(string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services, IReadOnlyDictionary<string, string>? consumerSettings = null)
+    private const int SiloPort = 21111;
+    private const int GatewayPort = 40000;
+
+    /// <summary>Starts silo number <paramref name="index"/>: 0 is the cluster's primary, the others join it.</summary>
+    public static async Task<IHost> StartAsync<TProcessor>(string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services, IReadOnlyDictionary<string, string>? consumerSettings = null, int index = 0)
         where TProcessor : class
     {
         var builder = Host.CreateApplicationBuilder();
@@ -20,7 +24,7 @@ internal static class BenchSilo
         services(builder.Services);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort: 21111, gatewayPort: 40000);
+            silo.UseLocalhostClustering(SiloPort + index, GatewayPort + index, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, SiloPort));
             silo.AddKafkaProcessing(configure: o =>
             {
                 o.BootstrapServers = bootstrap;

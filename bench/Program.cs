@@ -16,6 +16,6 @@ return scenario switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff> [--records N (failover: kills)] [--partitions N] [--fetch-consumers N] [--seconds N]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff> [--records N (failover: kills)] [--partitions N] [--fetch-consumers N (per silo)] [--silos N (throughput)] [--seconds N]");
     return 2;
 }

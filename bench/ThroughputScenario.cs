@@ -1,13 +1,16 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using OrleansKafka.Kafka;
+using OrleansKafka.Testing;
 
 namespace OrleansKafka.Bench;
 
 /// <summary>
 /// Produces N records to 12 partitions, then consumes them three ways in one run: one raw
 /// consumer on all partitions, one raw consumer per partition on its own thread, and the product
-/// with a no-op processor from offset 0 until every offset is committed.
+/// with a no-op processor from offset 0 until every offset is committed. With <c>--silos N</c>
+/// the product runs as a cluster of N silos in this process, which split the partitions.
 /// </summary>
 internal static class ThroughputScenario
 {
@@ -17,7 +20,8 @@ internal static class ThroughputScenario
     {
         var records = options.Records ?? 1_000_000;
         var partitions = options.Partitions ?? 12;
-        var fetchConsumers = options.FetchConsumers ?? partitions;
+        var silos = options.Silos ?? 1;
+        var fetchConsumers = options.FetchConsumers ?? (partitions + silos - 1) / silos;
         using var kafka = EmbeddedKafkaCluster.Start(3);
         kafka.CreateTopic(Topic, partitions);
         Report.Note($"producing {records} records to {partitions} partitions on {kafka.BootstrapServers}");
@@ -32,7 +36,7 @@ internal static class ThroughputScenario
         var productOnly = Environment.GetEnvironmentVariable("BENCH_PRODUCT_ONLY") == "1";
         var single = productOnly ? 1 : RawSingleConsumer(kafka.BootstrapServers, partitions, records);
         var perPartition = productOnly ? 1 : RawConsumerPerPartition(kafka.BootstrapServers, partitions, high);
-        var product = await ProductAsync(kafka.BootstrapServers, partitions, fetchConsumers, high, records);
+        var product = await ProductAsync(kafka.BootstrapServers, partitions, silos, fetchConsumers, high, records);
 
         Report.Result("throughput.ratio", product / Math.Max(single, perPartition));
         Report.Result("throughput.peak_rss_mb", Report.PeakRssMb());
@@ -104,11 +108,16 @@ internal static class ThroughputScenario
         return rate;
     }
 
-    private static async Task<double> ProductAsync(string bootstrap, int partitions, int fetchConsumers, long[] high, int records)
+    private static async Task<double> ProductAsync(string bootstrap, int partitions, int silos, int fetchConsumers, long[] high, int records)
     {
+        const string group = "bench-product";
         var counter = new Counter();
         var measure = new Measure();
-        using var host = await BenchSilo.StartAsync<NoopProcessor>(bootstrap, Topic, "bench-product", fetchConsumers, s => s.AddSingleton(counter));
+        Task<IHost> Start(int index) => BenchSilo.StartAsync<NoopProcessor>(bootstrap, Topic, group, fetchConsumers, s => s.AddSingleton(counter), index: index);
+
+        // All at once, as a deployment starts them: the others join the primary (index 0) as soon as it is up.
+        var hosts = (await Task.WhenAll(Enumerable.Range(0, silos).Select(Start))).ToList();
+        int[] Held() => [.. hosts.Select(h => h.Services.GetRequiredService<Leasing.LeaseTable>().OfGroup(group).Count())];
         var threads = 0;
         var sampler = Task.Run(async () =>
         {
@@ -118,22 +127,47 @@ internal static class ThroughputScenario
                 await Task.Delay(100);
             }
         });
-        await BenchSilo.WaitForCommittedAsync(bootstrap, Topic, "bench-product", partitions, high, TimeSpan.FromMinutes(5));
-        // The silo's own start (about a second) is reported apart: the ratio compares consumption,
-        // from the first record processed to the last offset committed.
-        var consuming = counter.FromFirst!;
-        var rate = records / consuming.Elapsed.TotalSeconds;
+
+        // One silo: from the first record processed (its own start is reported apart). Several:
+        // from when the partitions are spread over all of them, since the first silo up takes
+        // every partition and processes alone until the others have joined.
+        Measure consuming;
+        long measured;
+        if (silos == 1)
+        {
+            await Poll.UntilAsync(() => counter.FromFirst is not null, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(5));
+            consuming = counter.FromFirst!;
+            measured = records;
+        }
+        else
+        {
+            var balanced = await Poll.UntilAsync(() => Held() is var held && held.Sum() == partitions && held.Max() - held.Min() <= 1, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(5));
+            consuming = new Measure();
+            measured = records - counter.Count;
+            Report.Result("product.balanced_after_start_s", measure.Elapsed.TotalSeconds);
+            Report.Note($"partitions spread over the {silos} silos ({string.Join(", ", Held())}) {(balanced ? "" : "NOT ")}with {measured} of {records} records left to process; the rate counts those");
+        }
+
+        await BenchSilo.WaitForCommittedAsync(bootstrap, Topic, group, partitions, high, TimeSpan.FromMinutes(5));
+        var rate = measured / consuming.Elapsed.TotalSeconds;
         Report.Result("product.start_to_committed_s", measure.Elapsed.TotalSeconds);
-        consuming.Stop("product", records);
+        consuming.Stop("product", measured);
         await sampler;
         Report.Result("product.threads", threads);
         Report.Result("product.fetch_consumers", fetchConsumers);
+        Report.Result("product.silos", silos);
         if (counter.Count != records)
         {
             Report.Note($"the processor saw {counter.Count} records, expected {records}");
         }
 
-        await host.StopAsync();
+        // The primary last: it holds the cluster's membership table.
+        foreach (var host in Enumerable.Reverse(hosts))
+        {
+            await host.StopAsync();
+            host.Dispose();
+        }
+
         return rate;
     }
 }
