@@ -21,4 +21,7 @@ public sealed record SiloHeartbeat
 
     /// <summary>Where the lease grain wakes the silo when a grant or revoke is waiting for it; none means it waits for the next heartbeat.</summary>
     [Id(5)] public ILeaseAgentObserver? Agent { get; init; }
+
+    /// <summary>The silo's share of the partitions relative to the others' (0: a standby, used only when no other silo is live).</summary>
+    [Id(6)] public int Weight { get; init; } = 1;
 }

@@ -78,4 +78,11 @@ public sealed class KafkaProcessingOptions
 
     /// <summary>How often partition counts are re-read from Kafka, so added partitions are picked up. Default 30 s.</summary>
     public TimeSpan MetadataRefreshInterval { get; set; } = DefaultMetadataRefreshInterval;
+
+    /// <summary>
+    /// This silo's share of the partitions relative to the other silos, 0 to 1000. Default 1: silos
+    /// of weight 2 get twice the partitions of silos of weight 1. A silo of weight 0 is a standby
+    /// that gets partitions only while every live silo has weight 0.
+    /// </summary>
+    public int SiloWeight { get; set; } = 1;
 }

@@ -19,6 +19,11 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
         Positive(errors, $"{S}:CommitInterval", options.CommitInterval);
         Positive(errors, $"{S}:StartupTimeout", options.StartupTimeout);
         Positive(errors, $"{S}:MetadataRefreshInterval", options.MetadataRefreshInterval);
+        if (options.SiloWeight is < 0 or > 1000)
+        {
+            errors.Add($"{S}:SiloWeight is {options.SiloWeight}; expected a whole number from 0 (a standby) to 1000.");
+        }
+
         if (options.LeaseRenewInterval * 2 > options.LeaseDuration)
         {
             errors.Add($"{S}:LeaseRenewInterval is {options.LeaseRenewInterval} and {S}:LeaseDuration is {options.LeaseDuration}; expected the lease to last at least two renew intervals, so one late heartbeat does not lose every lease.");

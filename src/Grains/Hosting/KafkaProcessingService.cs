@@ -51,7 +51,7 @@ internal sealed partial class KafkaProcessingService(
                 group,
                 siloId,
                 [.. bindings.Select(b => b.Topic)],
-                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval),
+                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.SiloWeight),
                 leases,
                 owners,
                 control,

@@ -214,6 +214,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
                 Released = released,
                 Leaving = _stop.IsCancellationRequested,
                 Agent = _wakerReference,
+                Weight = _settings.Weight,
             };
             LeaseResponse response;
             try

@@ -1,11 +1,12 @@
 namespace OrleansKafka.Leasing;
 
 /// <summary>
-/// Computes which silo should own each partition: balanced per topic (counts differ by at most
-/// one), sticky (a partition stays with a live owner that is within its quota), and spreading
+/// Computes which silo should own each partition: balanced per topic (in proportion to the
+/// silos' weights; counts differ by at most one between silos of equal weight), sticky (a partition stays with a live owner that is within its quota), and spreading
 /// the surplus partitions of uneven topics over different silos. A partition whose home silo
 /// (the one that held it before leaving or dying) is live again is the first its current owner
-/// gives up, and goes back to that silo: a restarted silo gets its own partitions back.
+/// gives up, and goes back to that silo: a restarted silo gets its own partitions back. A silo
+/// of weight 0 is a standby: it gets partitions only while no silo of a higher weight is live.
 /// </summary>
 internal static class LeaseAssignment
 {
@@ -13,7 +14,8 @@ internal static class LeaseAssignment
         IReadOnlyCollection<string> silos,
         IEnumerable<TopicPartitionKey> partitions,
         Func<TopicPartitionKey, string?> currentOwner,
-        Func<TopicPartitionKey, string?>? home = null)
+        Func<TopicPartitionKey, string?>? home = null,
+        Func<string, int>? weight = null)
     {
         home ??= _ => null;
         var result = new Dictionary<TopicPartitionKey, string>();
@@ -24,9 +26,19 @@ internal static class LeaseAssignment
 
         var ordered = silos.Order(StringComparer.Ordinal).ToArray();
         var totals = ordered.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
+        var weights = ordered.ToDictionary(s => s, s => Math.Max(0, weight?.Invoke(s) ?? 1), StringComparer.Ordinal);
+        if (weights.Values.All(w => w == 0))
+        {
+            // Only standbys are live: they share the work as equals.
+            foreach (var silo in ordered)
+            {
+                weights[silo] = 1;
+            }
+        }
+
         foreach (var topic in partitions.GroupBy(p => p.Topic, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            AssignTopic([.. topic.Order()], ordered, totals, currentOwner, home, result);
+            AssignTopic([.. topic.Order()], ordered, weights, totals, currentOwner, home, result);
         }
 
         return result;
@@ -35,6 +47,7 @@ internal static class LeaseAssignment
     private static void AssignTopic(
         TopicPartitionKey[] partitions,
         string[] silos,
+        Dictionary<string, int> weights,
         Dictionary<string, int> totals,
         Func<TopicPartitionKey, string?> currentOwner,
         Func<TopicPartitionKey, string?> home,
@@ -42,9 +55,12 @@ internal static class LeaseAssignment
     {
         bool HomeElsewhere(TopicPartitionKey p, string owner) => home(p) is { } h && h != owner && Array.IndexOf(silos, h) >= 0;
 
-        var floor = partitions.Length / silos.Length;
-        var surplus = partitions.Length % silos.Length;
+        // Each silo's share rounded down; the partitions left over go one each to silos that can take work.
+        var totalWeight = silos.Sum(s => weights[s]);
+        var floor = silos.ToDictionary(s => s, s => partitions.Length * weights[s] / totalWeight, StringComparer.Ordinal);
+        var surplus = partitions.Length - floor.Values.Sum();
         var counts = silos.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
+        bool MayTakeExtra(string silo) => counts[silo] == floor[silo] && surplus > 0 && weights[silo] > 0;
 
         // Silos that already hold more than the floor keep one extra first, so that a change moves the fewest partitions.
         var held = partitions.Select(p => (Partition: p, Owner: currentOwner(p)))
@@ -58,10 +74,9 @@ internal static class LeaseAssignment
             // Partitions whose home silo is back are kept last, so they are the ones given up.
             foreach (var (partition, _) in owner.OrderBy(x => HomeElsewhere(x.Partition, owner.Key) ? 1 : 0))
             {
-                var quota = floor + (counts[owner.Key] >= floor && surplus > 0 ? 1 : 0);
-                if (counts[owner.Key] < quota)
+                if (counts[owner.Key] < floor[owner.Key] || MayTakeExtra(owner.Key))
                 {
-                    if (counts[owner.Key] == floor)
+                    if (counts[owner.Key] == floor[owner.Key])
                     {
                         surplus--;
                     }
@@ -82,13 +97,13 @@ internal static class LeaseAssignment
         {
             // Home first if it has room; then fill silos below the floor; the surplus goes to the silos with the fewest partitions overall.
             var target = silos
-                .Where(s => counts[s] < floor || (counts[s] == floor && surplus > 0))
+                .Where(s => counts[s] < floor[s] || MayTakeExtra(s))
                 .OrderBy(s => s == home(partition) ? 0 : 1)
-                .ThenBy(s => counts[s] < floor ? 0 : 1)
-                .ThenBy(s => totals[s] + counts[s])
+                .ThenBy(s => counts[s] < floor[s] ? 0 : 1)
+                .ThenBy(s => (double)(totals[s] + counts[s]) / weights[s])
                 .ThenBy(s => s, StringComparer.Ordinal)
                 .First();
-            if (counts[target] == floor)
+            if (counts[target] == floor[target])
             {
                 surplus--;
             }

@@ -17,6 +17,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
     private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _topicsBySilo = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _weightBySilo = new(StringComparer.Ordinal);
     private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
 
@@ -60,6 +61,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         }
 
         _topicsBySilo[silo] = topics;
+        _weightBySilo[silo] = heartbeat.Weight;
         _lastSeen[silo] = now;
         foreach (var (topic, count) in heartbeat.Topics)
         {
@@ -124,7 +126,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             || now - _startedAt >= leaseDuration
             || (membership is not null && membership.Active.All(_lastSeen.ContainsKey));
 
-        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys, p => _slots[p].Owner, p => _slots[p].Home);
+        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys, p => _slots[p].Owner, p => _slots[p].Home, s => _weightBySilo.GetValueOrDefault(s, 1));
         var grants = new List<LeaseGrant>();
         foreach (var (partition, slot) in _slots)
         {

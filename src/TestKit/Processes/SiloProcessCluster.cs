@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace OrleansKafka.Testing.Processes;
 
 /// <summary>
-/// Silo host processes (<c>src/Silo</c>) on loopback around a Redis membership store and the
+/// Silo host processes (<c>src/Silo</c>) on loopback around a Redis or PostgreSQL membership store and the
 /// embedded Kafka in a process of its own: what <c>deploy/local/cluster.sh</c> runs, for tests
 /// and benchmarks that kill real processes.
 /// </summary>
@@ -12,13 +12,15 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
 {
     private readonly List<SiloProcess> _silos = [];
     private readonly SiloProcessClusterOptions _options;
-    private readonly RedisServer _redis;
+    private readonly IAsyncDisposable _store;
+    private readonly IReadOnlyDictionary<string, string> _storeSettings;
     private readonly ChildProcess _kafka;
 
-    private SiloProcessCluster(SiloProcessClusterOptions options, RedisServer redis, ChildProcess kafka, string bootstrapServers)
+    private SiloProcessCluster(SiloProcessClusterOptions options, IAsyncDisposable store, IReadOnlyDictionary<string, string> storeSettings, ChildProcess kafka, string bootstrapServers)
     {
         _options = options;
-        _redis = redis;
+        _store = store;
+        _storeSettings = storeSettings;
         _kafka = kafka;
         BootstrapServers = bootstrapServers;
     }
@@ -33,11 +35,11 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
     public static async Task<SiloProcessCluster> StartAsync(SiloProcessClusterOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var redis = await RedisServer.StartAsync();
+        var (store, storeSettings) = await StartStoreAsync(options.Store);
         var topics = options.Topics.ToDictionary(t => $"Kafka__Embedded__Topics__{t.Key}", t => t.Value.ToString(CultureInfo.InvariantCulture));
         var kafka = ChildProcess.Start("kafka", "dotnet", [SiloAssemblyPath(options), "kafka"], topics);
         var bootstrap = (await kafka.WaitForOutputAsync(BootstrapLine(), TimeSpan.FromSeconds(30))).Groups[1].Value;
-        var cluster = new SiloProcessCluster(options, redis, kafka, bootstrap);
+        var cluster = new SiloProcessCluster(options, store, storeSettings, kafka, bootstrap);
         try
         {
             await Task.WhenAll(Enumerable.Range(0, options.Silos).Select(_ => cluster.StartSiloAsync()));
@@ -64,14 +66,12 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
 
         var cluster = new Dictionary<string, string>
         {
-            ["Silo__Clustering"] = "Redis",
-            ["Silo__Redis"] = _redis.ConnectionString,
             ["Silo__SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
             ["Silo__GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
             ["Dashboard__Urls"] = $"http://127.0.0.1:{ports[2]}",
             ["Kafka__BootstrapServers"] = BootstrapServers,
         };
-        foreach (var (key, value) in cluster)
+        foreach (var (key, value) in cluster.Concat(_storeSettings))
         {
             environment[key] = value;
         }
@@ -98,7 +98,19 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
         }
 
         await _kafka.DisposeAsync();
-        await _redis.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    private static async Task<(IAsyncDisposable Store, IReadOnlyDictionary<string, string> Settings)> StartStoreAsync(SiloProcessStore store)
+    {
+        if (store == SiloProcessStore.Postgres)
+        {
+            var postgres = await PostgresServer.StartAsync();
+            return (postgres, new Dictionary<string, string> { ["Silo__Clustering"] = "Postgres", ["Silo__Postgres"] = postgres.ConnectionString });
+        }
+
+        var redis = await RedisServer.StartAsync();
+        return (redis, new Dictionary<string, string> { ["Silo__Clustering"] = "Redis", ["Silo__Redis"] = redis.ConnectionString });
     }
 
     private static string SiloAssemblyPath(SiloProcessClusterOptions options) => options.SiloAssembly ?? SiloHostAssembly.Locate();

@@ -12,6 +12,9 @@ public sealed class SiloProcessClusterOptions
     /// <summary>Settings for every silo, as environment variables (<c>Kafka__LeaseDuration</c> = <c>00:00:05</c>). <c>Demo__Enabled</c> is false unless set here.</summary>
     public Dictionary<string, string> Settings { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The membership store the silos share: <c>Redis</c> (default) or <c>Postgres</c>.</summary>
+    public SiloProcessStore Store { get; set; } = SiloProcessStore.Redis;
+
     /// <summary>Path of <c>OrleansKafka.Silo.dll</c>; default: found from the repository.</summary>
     public string? SiloAssembly { get; set; }
 }

@@ -43,6 +43,29 @@ public sealed class SiloProcessTests
     }
 
     [Fact]
+    public async Task PostgresStore_StandbyOfWeightZero_ProcessesNothing_UntilTheOtherSiloIsKilled()
+    {
+        var options = Options(silos: 1);
+        options.Store = SiloProcessStore.Postgres;
+        await using var cluster = await SiloProcessCluster.StartAsync(options);
+        using var kafka = new KafkaInspector(cluster.BootstrapServers, new Dictionary<string, int> { [Source] = 12, [Forwarded] = 12 });
+        var worker = cluster.Silos[0];
+        var standby = await cluster.StartSiloAsync(new Dictionary<string, string> { ["Kafka__SiloWeight"] = "0" });
+
+        await kafka.ProduceAsync(Source, Records(0, 600));
+        await WaitForForwarderAsync(kafka, cluster);
+        Assert.Equal([worker.Endpoint], (await ForwardedBySiloAsync(kafka)).Keys);
+
+        worker.Process.KillHard();
+        await kafka.ProduceAsync(Source, Records(600, 600));
+        await WaitForForwarderAsync(kafka, cluster);
+
+        var bySilo = await ForwardedBySiloAsync(kafka);
+        Assert.True(bySilo.GetValueOrDefault(standby.Endpoint) >= 600, $"forwarded by silo: {string.Join(", ", bySilo.Select(s => $"{s.Key}={s.Value}"))}");
+        Assert.False(standby.Process.HasExited, standby.Process.Tail());
+    }
+
+    [Fact]
     public async Task Start_SiloWithOtherTopicsForAGroupThanTheCluster_FailsNamingTheGroupAndTopics()
     {
         await using var cluster = await SiloProcessCluster.StartAsync(Options(silos: 1));

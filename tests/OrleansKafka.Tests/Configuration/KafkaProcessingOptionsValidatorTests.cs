@@ -22,6 +22,19 @@ public sealed class KafkaProcessingOptionsValidatorTests
         Assert.Equal("Kafka:Embedded:Topics:orders is 0; expected a partition count of 1 or more.", failure);
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1001)]
+    public void Validate_SiloWeightOutOfRange_NamesTheSettingAndTheRange(int weight)
+    {
+        var options = Valid();
+        options.SiloWeight = weight;
+
+        var failure = Assert.Single(Validator.Validate(null, options).Failures!);
+
+        Assert.Equal($"Kafka:SiloWeight is {weight}; expected a whole number from 0 (a standby) to 1000.", failure);
+    }
+
     [Fact]
     public void Validate_UnregisteredProcessor_NamesItAndTheRegisteredOnes()
     {

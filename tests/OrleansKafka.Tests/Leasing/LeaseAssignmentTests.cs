@@ -25,6 +25,35 @@ public sealed class LeaseAssignmentTests
     }
 
     [Fact]
+    public void Compute_Weights_SplitInProportion()
+    {
+        var result = LeaseAssignment.Compute(["a", "b", "c"], Twelve, _ => null, weight: s => s == "a" ? 2 : 1);
+
+        Assert.Equal([6, 3, 3], new[] { "a", "b", "c" }.Select(s => result.Values.Count(v => v == s)));
+    }
+
+    [Fact]
+    public void Compute_StandbyOfWeightZero_GetsNothingWhileAWeightedSiloLives_AndEverythingAlone()
+    {
+        var both = LeaseAssignment.Compute(["a", "standby"], Twelve, _ => null, weight: s => s == "standby" ? 0 : 1);
+        var alone = LeaseAssignment.Compute(["standby"], Twelve, p => null, weight: _ => 0);
+
+        Assert.All(both.Values, v => Assert.Equal("a", v));
+        Assert.Equal(12, alone.Values.Count(v => v == "standby"));
+    }
+
+    [Fact]
+    public void Compute_HeavierSiloJoins_MovesOnlyItsShare()
+    {
+        var before = LeaseAssignment.Compute(["a", "b"], Twelve, _ => null);
+
+        var after = LeaseAssignment.Compute(["a", "b", "c"], Twelve, p => before[p], weight: s => s == "c" ? 2 : 1);
+
+        Assert.Equal(6, after.Values.Count(v => v == "c"));
+        Assert.Equal(6, Twelve.Count(p => before[p] != after[p]));
+    }
+
+    [Fact]
     public void Compute_SiloJoins_MovesOnlyWhatBalanceNeeds()
     {
         var before = LeaseAssignment.Compute(["a", "b", "c"], Twelve, _ => null);

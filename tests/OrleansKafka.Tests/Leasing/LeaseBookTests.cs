@@ -274,6 +274,19 @@ public sealed class LeaseBookTests
         Assert.Empty(x.Grants);
     }
 
+    [Fact]
+    public void Heartbeat_SiloReportsAWeight_GetsThatShareOfThePartitions()
+    {
+        var book = new LeaseBook(_time, Lease);
+        book.Heartbeat(Beat("a", held: []), Members("a", "b"));
+
+        var b = book.Heartbeat(Beat("b", held: []) with { Weight = 3 }, Members("a", "b")).Grants;
+        var a = book.Heartbeat(Beat("a", held: []), Members("a", "b")).Grants;
+
+        Assert.Single(a);
+        Assert.Equal(3, b.Count);
+    }
+
     private static SiloHeartbeat Beat(string silo, IReadOnlyList<LeaseGrant> held, IReadOnlyList<LeaseGrant>? released = null) => new()
     {
         SiloId = silo,
