@@ -50,7 +50,7 @@ internal sealed partial class KafkaProcessingService(
             var agent = new LeaseAgent(
                 group,
                 siloId,
-                [.. bindings.Select(b => b.Topic)],
+                bindings.ToDictionary(b => b.Name, b => b.Topic, StringComparer.Ordinal),
                 new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.SiloWeight),
                 leases,
                 owners,

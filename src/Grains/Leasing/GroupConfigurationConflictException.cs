@@ -1,4 +1,7 @@
 namespace OrleansKafka.Leasing;
 
-/// <summary>This silo's topics for a consumer group differ from those of the group's other live silos.</summary>
+/// <summary>
+/// This silo's configuration of a consumer group disagrees with the live silos': other topics
+/// for the group, or a processor in another group or on another topic.
+/// </summary>
 public sealed class GroupConfigurationConflictException(string message) : Exception(message);

@@ -30,6 +30,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private readonly string _group;
     private readonly string _siloId;
     private readonly IReadOnlyList<string> _topics;
+    private readonly GroupRegistration _registration;
     private readonly LeaseAgentSettings _settings;
     private readonly LeaseTable _table;
     private readonly OwnerDirectory _owners;
@@ -50,7 +51,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     public LeaseAgent(
         string group,
         string siloId,
-        IReadOnlyList<string> topics,
+        IReadOnlyDictionary<string, string> processors,
         LeaseAgentSettings settings,
         LeaseTable table,
         OwnerDirectory owners,
@@ -62,7 +63,8 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     {
         _group = group;
         _siloId = siloId;
-        _topics = topics;
+        _topics = [.. processors.Values.Distinct(StringComparer.Ordinal)];
+        _registration = new GroupRegistration { Group = group, SiloId = siloId, Processors = processors };
         _settings = settings;
         _table = table;
         _owners = owners;
@@ -84,17 +86,28 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         // Created off the lifecycle's context: Orleans refuses an object reference made inside a grain's.
         _wakerReference = await Task.Run(() => _grains.CreateObjectReference<ILeaseAgentObserver>(_waker), cancellationToken);
 
-        // The first heartbeat is part of start-up, so a silo that disagrees with the cluster on the
-        // group's topics fails to start. It is retried while the lease grain is unreachable (its
-        // silo may be dying), but not past the start-up timeout.
+        // The processor check and the first heartbeat are part of start-up, so a silo that
+        // disagrees with the cluster on a processor's group or the group's topics fails to start.
+        // They are retried while the grains are unreachable (their silo may be dying), but not
+        // past the start-up timeout.
         try
         {
-            await FirstBeatRetry().ExecuteAsync(async token => await BeatAsync(token), cancellationToken);
+            await FirstBeatRetry().ExecuteAsync(
+                async token =>
+                {
+                    if (await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).CheckAsync(_registration).WaitAsync(token) is { } conflict)
+                    {
+                        throw new GroupConfigurationConflictException($"Consumer group '{_group}': {conflict}");
+                    }
+
+                    await BeatAsync(token);
+                },
+                cancellationToken);
         }
         catch (Exception ex) when (ex is not GroupConfigurationConflictException && !cancellationToken.IsCancellationRequested)
         {
             throw new InvalidOperationException(
-                $"Consumer group '{_group}': the group's lease grain did not answer within {Configuration.KafkaProcessingOptions.SectionName}:StartupTimeout ({_settings.StartupTimeout}); this silo cannot learn which partitions it owns.",
+                $"Consumer group '{_group}': the cluster's group catalog or the group's lease grain did not answer within {Configuration.KafkaProcessingOptions.SectionName}:StartupTimeout ({_settings.StartupTimeout}); this silo cannot learn which partitions it owns.",
                 ex);
         }
 
@@ -220,7 +233,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             try
             {
                 // The catalog keeps no state of its own: re-registering with every beat rebuilds it after its silo dies.
-                await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_group);
+                await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_registration);
                 response = await _grains.GetGrain<IPartitionLeaseGrain>(_group).HeartbeatAsync(heartbeat);
             }
             catch

@@ -66,7 +66,7 @@ public sealed class SiloProcessTests
     }
 
     [Fact]
-    public async Task Start_SiloWithOtherTopicsForAGroupThanTheCluster_FailsNamingTheGroupAndTopics()
+    public async Task Start_SiloWithAProcessorOnAnotherTopicThanTheCluster_FailsNamingTheProcessorAndBothTopics()
     {
         await using var cluster = await SiloProcessCluster.StartAsync(Options(silos: 1));
 
@@ -78,7 +78,25 @@ public sealed class SiloProcessTests
         var misconfigured = cluster.Silos[1].Process;
         Assert.NotEqual(0, await misconfigured.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(
-            $"Consumer group 'demo-forwarder': this silo processes topic(s) [{Forwarded}] for the group, but silo {cluster.Silos[0].Endpoint} processes [{Source}]",
+            $"Consumer group '{ForwarderGroup}': processor 'forwarder' reads topic {Forwarded} in consumer group '{ForwarderGroup}' on this silo, but topic {Source} in consumer group '{ForwarderGroup}' on silo {cluster.Silos[0].Endpoint}",
+            string.Join('\n', misconfigured.Output));
+        Assert.False(cluster.Silos[0].Process.HasExited, cluster.Silos[0].Process.Tail());
+    }
+
+    [Fact]
+    public async Task Start_SiloWithAProcessorInAnotherGroupThanTheCluster_FailsNamingTheProcessorAndBothGroups()
+    {
+        await using var cluster = await SiloProcessCluster.StartAsync(Options(silos: 1));
+
+        await Assert.ThrowsAsync<TimeoutException>(() => cluster.StartSiloAsync(new Dictionary<string, string>
+        {
+            ["Kafka__Processors__forwarder__Group"] = "forwarder-renamed",
+        }));
+
+        var misconfigured = cluster.Silos[1].Process;
+        Assert.NotEqual(0, await misconfigured.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(
+            $"Consumer group 'forwarder-renamed': processor 'forwarder' reads topic {Source} in consumer group 'forwarder-renamed' on this silo, but topic {Source} in consumer group '{ForwarderGroup}' on silo {cluster.Silos[0].Endpoint}",
             string.Join('\n', misconfigured.Output));
         Assert.False(cluster.Silos[0].Process.HasExited, cluster.Silos[0].Process.Tail());
     }

@@ -1,0 +1,15 @@
+namespace OrleansKafka.Leasing;
+
+/// <summary>One silo's processors of one consumer group, as it registers them in the cluster's catalog.</summary>
+[GenerateSerializer, Immutable, Alias("OrleansKafka.GroupRegistration")]
+public sealed record GroupRegistration
+{
+    /// <summary>The consumer group.</summary>
+    [Id(0)] public required string Group { get; init; }
+
+    /// <summary>The registering silo's identity (its endpoint).</summary>
+    [Id(1)] public required string SiloId { get; init; }
+
+    /// <summary>The silo's processors in this group: processor name and the topic it reads.</summary>
+    [Id(2)] public required IReadOnlyDictionary<string, string> Processors { get; init; }
+}
