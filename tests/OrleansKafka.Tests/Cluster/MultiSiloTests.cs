@@ -67,6 +67,31 @@ public sealed class MultiSiloTests
     }
 
     [Fact]
+    public async Task SiloJoins_PartitionsMoveOnWakeUps_WithoutWaitingForTheRenewInterval()
+    {
+        // Renewals every 2 minutes: within this test only wake-ups from the lease grain can move a partition.
+        var log = new RecordLog();
+        await using var cluster = await StartAsync(log, silos: 1, o =>
+        {
+            o.LeaseRenewInterval = TimeSpan.FromMinutes(2);
+            o.LeaseDuration = TimeSpan.FromMinutes(5);
+        });
+        await cluster.ProduceSequencesAsync("orders", 12, 50);
+        await cluster.WaitForCommittedAsync("billing", "orders");
+
+        await cluster.Cluster.StartAdditionalSiloAsync();
+        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
+        var split = await Poll.UntilAsync(
+            async () => (await lease.GetAssignmentsAsync()).Where(a => !a.Revoking).GroupBy(a => a.Owner).Count(g => g.Key is not null && g.Count() == 6) == 2,
+            TimeSpan.FromSeconds(30));
+        Assert.True(split, "the partitions were not split 6/6 within 30 s, a quarter of the renew interval");
+        await ProduceSecondHalfAsync(cluster);
+        await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(30));
+
+        AssertEveryOffsetOnceInOrder(log);
+    }
+
+    [Fact]
     public async Task SiloStopsGracefully_ItsPartitionsGoOnElsewhereWithNothingLostOrRepeated()
     {
         var log = new RecordLog();
@@ -149,10 +174,11 @@ public sealed class MultiSiloTests
         }
     }
 
-    private static Task<KafkaTestCluster> StartAsync(RecordLog log, int silos) =>
+    private static Task<KafkaTestCluster> StartAsync(RecordLog log, int silos, Action<OrleansKafka.Configuration.KafkaProcessingOptions>? configure = null) =>
         KafkaTestCluster.StartAsync(o =>
         {
             o.Silos = silos;
+            o.Configure = configure;
             o.Topics["orders"] = 12;
             o.Services = s => s.AddSingleton(log);
             o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
