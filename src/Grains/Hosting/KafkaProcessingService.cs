@@ -7,6 +7,7 @@ using OrleansKafka.Configuration;
 using OrleansKafka.Fetching;
 using OrleansKafka.Kafka;
 using OrleansKafka.Leasing;
+using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
 
 namespace OrleansKafka.Hosting;
@@ -21,6 +22,7 @@ internal sealed partial class KafkaProcessingService(
     KafkaConnection connection,
     LeaseTable leases,
     OwnerDirectory owners,
+    PartitionActivations activations,
     CommitFlusher flusher,
     IGrainFactory grains,
     ILocalSiloDetails silo,
@@ -54,6 +56,7 @@ internal sealed partial class KafkaProcessingService(
                 new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.SiloWeight),
                 leases,
                 owners,
+                activations,
                 control,
                 pool,
                 grains,

@@ -40,6 +40,7 @@ public static class KafkaSiloBuilderExtensions
         services.TryAddSingleton<IKafkaConnection>(sp => sp.GetRequiredService<KafkaConnection>());
         services.TryAddSingleton<LeaseTable>();
         services.TryAddSingleton<OwnerDirectory>();
+        services.TryAddSingleton<PartitionActivations>();
         services.TryAddSingleton<CommitFlusher>();
         services.TryAddSingleton<ProcessorCatalog>();
         if (!services.Any(s => s.ServiceType == typeof(KafkaProcessingService)))

@@ -34,6 +34,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private readonly LeaseAgentSettings _settings;
     private readonly LeaseTable _table;
     private readonly OwnerDirectory _owners;
+    private readonly PartitionActivations _activations;
     private readonly GroupControlClient _control;
     private readonly FetchPool _pool;
     private readonly IGrainFactory _grains;
@@ -55,6 +56,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         LeaseAgentSettings settings,
         LeaseTable table,
         OwnerDirectory owners,
+        PartitionActivations activations,
         GroupControlClient control,
         FetchPool pool,
         IGrainFactory grains,
@@ -68,6 +70,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         _settings = settings;
         _table = table;
         _owners = owners;
+        _activations = activations;
         _control = control;
         _pool = pool;
         _grains = grains;
@@ -447,6 +450,12 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         catch (Exception ex)
         {
             LogHeartbeatFailed(_logger, ex, _group);
+        }
+
+        if (!_activations.Contains(lease.GrainKey))
+        {
+            // No activation here to move, and calling the grain would create one.
+            return;
         }
 
         try

@@ -21,6 +21,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 {
     private readonly LeaseTable _leases;
     private readonly OwnerDirectory _owners;
+    private readonly PartitionActivations _activations;
     private readonly CommitFlusher _commits;
     private readonly ProcessorCatalog _catalog;
     private readonly IServiceProvider _services;
@@ -42,10 +43,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private DateTimeOffset? _lastErrorAt;
     private int _retryAttempt;
 
-    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, CommitFlusher commits, ProcessorCatalog catalog, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger)
+    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, ProcessorCatalog catalog, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger)
     {
         _leases = leases;
         _owners = owners;
+        _activations = activations;
         _commits = commits;
         _catalog = catalog;
         _services = services;
@@ -58,28 +60,40 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     {
         (_group, _topic, _partition) = PartitionGrainKey.Parse(this.GetPrimaryKeyString());
         _binding = _catalog.Find(_group, _topic);
+        _activations.Add(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _activations.Remove(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 
     public Task ReleaseAsync()
     {
-        var key = this.GetPrimaryKeyString();
-        if (_leases.TryGet(key, out _))
-        {
-            return Task.CompletedTask;
-        }
-
-        if (_owners.OwnerOf(key) is { } owner && owner != _silo)
-        {
-            // The placement director puts the new activation at the next owner, ready for its first delivery.
-            this.MigrateOnIdle();
-        }
-        else
+        if (!MoveToOwner())
         {
             DeactivateOnIdle();
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// When this silo holds no lease on the partition and another silo is known to own it, moves
+    /// this activation there (the placement director picks the owner).
+    /// </summary>
+    private bool MoveToOwner()
+    {
+        var key = this.GetPrimaryKeyString();
+        if (_leases.TryGet(key, out _) || _owners.OwnerOf(key) is not { } owner || owner == _silo)
+        {
+            return false;
+        }
+
+        this.MigrateOnIdle();
+        return true;
     }
 
     public async Task<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery)
@@ -181,6 +195,13 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     public Task<PartitionStatus> GetStatusAsync()
     {
         var held = _leases.TryGet(this.GetPrimaryKeyString(), out var lease) && lease.IsCurrent;
+        if (!held)
+        {
+            // A stale activation (its partition moved, or a call placed it before the owner was
+            // known) answers this query as NotOwner, then goes to the owner for the next one.
+            MoveToOwner();
+        }
+
         var state = !held ? PartitionState.NotOwner
             : _retryAttempt > 0 ? PartitionState.Retrying
             : _inFlightOffset >= 0 ? PartitionState.Processing

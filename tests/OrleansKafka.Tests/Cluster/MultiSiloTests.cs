@@ -10,20 +10,20 @@ namespace OrleansKafka.Tests.Cluster;
 public sealed class MultiSiloTests
 {
     [Fact]
-    public async Task TwoSilos_SplitThePartitionsAndProcessEveryRecordOnceInOrder()
+    public async Task ThreeSilos_SplitThePartitionsAndProcessEveryRecordOnceInOrder()
     {
         var log = new RecordLog();
-        await using var cluster = await StartAsync(log, silos: 2);
+        await using var cluster = await StartAsync(log, silos: 3);
 
         var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
         var balanced = await Poll.UntilAsync(
             async () =>
             {
                 var owners = (await lease.GetAssignmentsAsync()).GroupBy(a => a.Owner).ToDictionary(g => g.Key ?? "-", g => g.Count());
-                return owners.Count == 2 && owners.Values.All(c => c == 6);
+                return owners.Count == 3 && owners.Values.All(c => c == 4);
             },
             TimeSpan.FromSeconds(30));
-        Assert.True(balanced, "the two silos did not settle on six partitions each");
+        Assert.True(balanced, "the three silos did not settle on four partitions each");
 
         // Before any record, no partition grain is active. A status query through the client's
         // gateway must activate each one at its lease holder, once every silo knows the owners.
@@ -50,20 +50,28 @@ public sealed class MultiSiloTests
     }
 
     [Fact]
-    public async Task SiloJoins_MovedPartitionsGoOnOnTheNewSiloWithNothingLostOrRepeated()
+    public async Task ThirdSiloJoins_AboutAThirdMoves_UnmovedPartitionsAreNeverRevoked_NothingLostOrRepeated()
     {
         var log = new RecordLog();
-        await using var cluster = await StartAsync(log, silos: 1);
-        await cluster.ProduceSequencesAsync("orders", 12, 50);
-        await cluster.WaitForCommittedAsync("billing", "orders");
+        await using var cluster = await StartSilosWithFirstHalfAsync(log, silos: 2);
+        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
+        var before = (await lease.GetAssignmentsAsync()).ToDictionary(a => a.Partition, a => a.Owner);
 
         await cluster.Cluster.StartAdditionalSiloAsync();
-        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
-        Assert.True(await OwnedBySilosAsync(lease, 2), "no partition moved to the new silo");
+        Assert.True(await OwnedBySilosAsync(lease, 3), "no partition moved to the new silo");
         await ProduceSecondHalfAsync(cluster);
         await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(60));
 
         AssertEveryOffsetOnceInOrder(log);
+        var after = (await lease.GetAssignmentsAsync()).ToDictionary(a => a.Partition, a => a.Owner);
+        var moved = Enumerable.Range(0, 12).Where(p => before[p] != after[p]).ToArray();
+        Assert.Equal(4, moved.Length);
+        Assert.All(Enumerable.Range(0, 12).GroupBy(p => after[p]), g => Assert.Equal(4, g.Count()));
+
+        // An unmoved partition keeps its lease (one epoch throughout): the join never paused it.
+        // A moved one was processed under its old lease, then under a higher one.
+        Assert.All(Enumerable.Range(0, 12).Except(moved), p => Assert.Single(log.EpochsOf(p)));
+        Assert.All(moved, p => Assert.True(log.EpochsOf(p) is [var old, var fresh] && fresh > old, $"partition {p}: epochs {string.Join(", ", log.EpochsOf(p))}"));
     }
 
     [Fact]
@@ -95,7 +103,7 @@ public sealed class MultiSiloTests
     public async Task SiloStopsGracefully_ItsPartitionsGoOnElsewhereWithNothingLostOrRepeated()
     {
         var log = new RecordLog();
-        await using var cluster = await StartTwoSilosWithFirstHalfAsync(log);
+        await using var cluster = await StartSilosWithFirstHalfAsync(log);
         var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
 
         var leaving = cluster.Cluster.Silos.First(s => s.SiloAddress != cluster.Cluster.Silos[0].SiloAddress);
@@ -105,14 +113,17 @@ public sealed class MultiSiloTests
 
         AssertEveryOffsetOnceInOrder(log);
 
-        Assert.All(await lease.GetAssignmentsAsync(), a => Assert.Equal(SiloIdentity.Of(cluster.Cluster.Silos[0].SiloAddress), a.Owner));
+        var remaining = cluster.Cluster.Silos.Where(s => s != leaving).Select(s => SiloIdentity.Of(s.SiloAddress)).Order(StringComparer.Ordinal);
+        var owners = (await lease.GetAssignmentsAsync()).GroupBy(a => a.Owner).ToDictionary(g => g.Key ?? "-", g => g.Count());
+        Assert.Equal(remaining, owners.Keys.Order(StringComparer.Ordinal));
+        Assert.All(owners.Values, count => Assert.Equal(6, count));
     }
 
     [Fact]
     public async Task SiloKilled_ItsPartitionsResumeElsewhereFromTheCommittedOffsetsWithNothingLost()
     {
         var log = new RecordLog();
-        await using var cluster = await StartTwoSilosWithFirstHalfAsync(log);
+        await using var cluster = await StartSilosWithFirstHalfAsync(log);
 
         var victim = cluster.Cluster.Silos[^1];
         await cluster.Cluster.KillSiloAsync(victim);
@@ -126,7 +137,7 @@ public sealed class MultiSiloTests
     public async Task SiloHostingTheCatalogGrainKilled_ProcessingGoesOnAndEveryPartitionIsListedAgainWithinSeconds()
     {
         var log = new RecordLog();
-        await using var cluster = await StartTwoSilosWithFirstHalfAsync(log);
+        await using var cluster = await StartSilosWithFirstHalfAsync(log);
         Assert.Equal(12, (await PartitionDirectory.GetStatusesAsync(cluster.Client)).Count);
 
         // The catalog grain: the directory starts from it. Kill its silo, wherever Orleans put it.
@@ -184,11 +195,11 @@ public sealed class MultiSiloTests
             o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
         });
 
-    /// <summary>Two silos with the partitions spread over both, and offsets 0-49 of every partition produced and committed.</summary>
-    private static async Task<KafkaTestCluster> StartTwoSilosWithFirstHalfAsync(RecordLog log)
+    /// <summary>Silos with the partitions spread over all of them, and offsets 0-49 of every partition produced and committed.</summary>
+    private static async Task<KafkaTestCluster> StartSilosWithFirstHalfAsync(RecordLog log, int silos = 3)
     {
-        var cluster = await StartAsync(log, silos: 2);
-        Assert.True(await OwnedBySilosAsync(cluster.Client.GetGrain<IPartitionLeaseGrain>("billing"), 2), "the partitions were not spread over both silos");
+        var cluster = await StartAsync(log, silos);
+        Assert.True(await OwnedBySilosAsync(cluster.Client.GetGrain<IPartitionLeaseGrain>("billing"), silos), $"the partitions were not spread over all {silos} silos");
         await cluster.ProduceSequencesAsync("orders", 12, 50);
         await cluster.WaitForCommittedAsync("billing", "orders");
         return cluster;

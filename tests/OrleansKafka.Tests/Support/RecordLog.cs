@@ -7,6 +7,7 @@ namespace OrleansKafka.Tests.Support;
 public sealed class RecordLog
 {
     private readonly ConcurrentDictionary<int, ConcurrentQueue<(long Offset, string? Value)>> _byPartition = new();
+    private readonly ConcurrentDictionary<int, ConcurrentQueue<long>> _epochsByPartition = new();
     private readonly ConcurrentDictionary<int, StrongBox<int>> _activeByPartition = new();
     private int _active;
     private int _maxActive;
@@ -21,8 +22,15 @@ public sealed class RecordLog
     /// <summary>How many times a record of a partition started while another of the same partition was being processed.</summary>
     public int PartitionOverlaps => Volatile.Read(ref _overlaps);
 
-    public void Add(int partition, long offset, string? value) =>
+    public void Add(int partition, long offset, string? value, long epoch = 0)
+    {
         _byPartition.GetOrAdd(partition, _ => new ConcurrentQueue<(long, string?)>()).Enqueue((offset, value));
+        _epochsByPartition.GetOrAdd(partition, _ => new ConcurrentQueue<long>()).Enqueue(epoch);
+    }
+
+    /// <summary>The lease epochs a partition's records were processed under, in order, each once.</summary>
+    public IReadOnlyList<long> EpochsOf(int partition) =>
+        _epochsByPartition.TryGetValue(partition, out var q) ? [.. q.Distinct()] : [];
 
     public IReadOnlyList<(long Offset, string? Value)> Of(int partition) =>
         _byPartition.TryGetValue(partition, out var q) ? [.. q] : [];

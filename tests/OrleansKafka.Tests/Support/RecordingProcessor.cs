@@ -18,7 +18,7 @@ public sealed class RecordingProcessor(RecordLog log) : IRecordProcessor<string,
                 await global::OrleansKafka.Testing.Poll.UntilAsync(() => log.MaxConcurrent > 1, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(5));
             }
 
-            log.Add(record.Context.Partition, record.Context.Offset, record.Value);
+            log.Add(record.Context.Partition, record.Context.Offset, record.Value, record.Context.LeaseEpoch);
         }
     }
 }
