@@ -113,13 +113,16 @@ public sealed class SiloProcessTests
             ["Demo__Enabled"] = "false",
         });
 
-        var exitCode = await silo.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var exitCode = await silo.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, exitCode);
         var output = string.Join('\n', silo.Output);
         Assert.Contains($"Silo:Redis = '127.0.0.1:{port}': the Redis membership store did not answer", output);
         Assert.DoesNotContain("hunter2", output);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"start-up took {clock.Elapsed} to fail");
+        // The host gives the store 5 s; the rest is a .NET process starting, which on two cores
+        // shared with the other test classes has taken up to 15.5 s. Without the check Orleans
+        // retries the store for minutes.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"start-up took {clock.Elapsed} to fail");
     }
 
     /// <summary>Only the forwarder: the order-totals sample would hold these non-JSON records as poison and fill the logs.</summary>
