@@ -12,4 +12,7 @@ public sealed record GroupRegistration
 
     /// <summary>The silo's processors in this group: processor name and the topic it reads.</summary>
     [Id(2)] public required IReadOnlyDictionary<string, string> Processors { get; init; }
+
+    /// <summary>This run of the silo (its address with generation): a restart on the same endpoint has another.</summary>
+    [Id(3)] public required string Instance { get; init; }
 }

@@ -52,7 +52,13 @@ internal sealed partial class KafkaProcessingService(
             var agent = new LeaseAgent(
                 group,
                 siloId,
-                bindings.ToDictionary(b => b.Name, b => b.Topic, StringComparer.Ordinal),
+                new GroupRegistration
+                {
+                    Group = group,
+                    SiloId = siloId,
+                    Instance = silo.SiloAddress.ToString(),
+                    Processors = bindings.ToDictionary(b => b.Name, b => b.Topic, StringComparer.Ordinal),
+                },
                 new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.SiloWeight),
                 leases,
                 owners,

@@ -45,14 +45,15 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private Task _metadataRefresh = Task.CompletedTask;
     private ILeaseAgentObserver? _wakerReference;
-    private int _beatRequested;
+    private readonly Lock _nextBeatLock = new();
+    private Task? _nextBeat;
     private bool _started;
     private bool _rejected;
 
     public LeaseAgent(
         string group,
         string siloId,
-        IReadOnlyDictionary<string, string> processors,
+        GroupRegistration registration,
         LeaseAgentSettings settings,
         LeaseTable table,
         OwnerDirectory owners,
@@ -65,8 +66,8 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     {
         _group = group;
         _siloId = siloId;
-        _topics = [.. processors.Values.Distinct(StringComparer.Ordinal)];
-        _registration = new GroupRegistration { Group = group, SiloId = siloId, Processors = processors };
+        _topics = [.. registration.Processors.Values.Distinct(StringComparer.Ordinal)];
+        _registration = registration;
         _settings = settings;
         _table = table;
         _owners = owners;
@@ -237,7 +238,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             {
                 // The catalog keeps no state of its own: re-registering with every beat rebuilds it after its silo dies.
                 await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_registration);
-                response = await _grains.GetGrain<IPartitionLeaseGrain>(_group).HeartbeatAsync(heartbeat);
+                response = await _grains.GetGrain<IPartitionLeaseGrain>(_group).HeartbeatAsync(heartbeat).WaitAsync(cancellationToken);
             }
             catch
             {
@@ -295,31 +296,43 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         }
     }
 
-    /// <summary>Heartbeats soon, off the caller's thread; requests made while one is pending share it.</summary>
-    private void RequestBeat()
+    /// <summary>
+    /// A heartbeat soon, off the caller's thread, that starts after this call: requests made
+    /// before it starts share it (several partitions released together report in one beat). The
+    /// task completes when the beat is done, failed or not.
+    /// </summary>
+    private Task BeatSoonAsync()
     {
-        if (_stop.IsCancellationRequested || Interlocked.Exchange(ref _beatRequested, 1) == 1)
+        lock (_nextBeatLock)
         {
-            return;
-        }
+            if (_stop.IsCancellationRequested)
+            {
+                return Task.CompletedTask;
+            }
 
-        _ = Task.Run(async () =>
-        {
-            await _beat.WaitAsync(_stop.Token).ConfigureAwait(false);
-            _beat.Release();
-            Volatile.Write(ref _beatRequested, 0);
-            try
+            return _nextBeat ??= Task.Run(async () =>
             {
-                await BeatAsync(_stop.Token);
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-            }
-            catch (Exception ex)
-            {
-                LogHeartbeatFailed(_logger, ex, _group);
-            }
-        });
+                try
+                {
+                    // Once the beat in progress (if any) is done, requests from now on need another beat.
+                    await _beat.WaitAsync(_stop.Token);
+                    _beat.Release();
+                    lock (_nextBeatLock)
+                    {
+                        _nextBeat = null;
+                    }
+
+                    await BeatAsync(_stop.Token);
+                }
+                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+                {
+                }
+                catch (Exception ex)
+                {
+                    LogHeartbeatFailed(_logger, ex, _group);
+                }
+            });
+        }
     }
 
     private async Task ApplyAsync(LeaseResponse response, DateTimeOffset expiresAt)
@@ -361,7 +374,16 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             }
         }
 
-        if (fresh.Count > 0 && !_stop.IsCancellationRequested)
+        if (fresh.Count > 0 && _stop.IsCancellationRequested)
+        {
+            // Granted as this silo began to stop: handed straight back (nothing was processed),
+            // so the final heartbeat frees them rather than leaving them to expire.
+            foreach (var lease in fresh)
+            {
+                _released.Enqueue(lease.ToGrant());
+            }
+        }
+        else if (fresh.Count > 0)
         {
             await AcquireAsync(fresh);
         }
@@ -439,19 +461,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         // Report the release at once rather than at the next tick, so the next owner starts sooner.
         // The answer names the next owner; then the partition grain's activation here moves there
         // ahead of the next owner's first delivery, which would otherwise reach this silo.
-        try
-        {
-            await BeatAsync(_stop.Token);
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            return;
-        }
-        catch (Exception ex)
-        {
-            LogHeartbeatFailed(_logger, ex, _group);
-        }
-
+        await BeatSoonAsync();
         if (!_activations.Contains(lease.GrainKey))
         {
             // No activation here to move, and calling the grain would create one.
@@ -511,7 +521,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     {
         public Task WakeAsync()
         {
-            agent.RequestBeat();
+            _ = agent.BeatSoonAsync();
             return Task.CompletedTask;
         }
     }

@@ -58,6 +58,7 @@ internal static class LeaseAssignment
         // Each silo's share rounded down; the partitions left over go one each to silos that can take work.
         var totalWeight = silos.Sum(s => weights[s]);
         var floor = silos.ToDictionary(s => s, s => partitions.Length * weights[s] / totalWeight, StringComparer.Ordinal);
+        var remainder = silos.ToDictionary(s => s, s => partitions.Length * weights[s] % totalWeight, StringComparer.Ordinal);
         var surplus = partitions.Length - floor.Values.Sum();
         var counts = silos.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
         bool MayTakeExtra(string silo) => counts[silo] == floor[silo] && surplus > 0 && weights[silo] > 0;
@@ -100,6 +101,7 @@ internal static class LeaseAssignment
                 .Where(s => counts[s] < floor[s] || MayTakeExtra(s))
                 .OrderBy(s => s == home(partition) ? 0 : 1)
                 .ThenBy(s => counts[s] < floor[s] ? 0 : 1)
+                .ThenByDescending(s => remainder[s])
                 .ThenBy(s => (double)(totals[s] + counts[s]) / weights[s])
                 .ThenBy(s => s, StringComparer.Ordinal)
                 .First();

@@ -49,8 +49,9 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         if (Conflict(silo, topics, heartbeat.Held) is { } other)
         {
             // Silos that disagree on a group's topics would split it silently: the first ones win.
-            // What a refused silo drained and hands back is taken all the same.
+            // What a refused silo drained and hands back is taken all the same, and goes on at once.
             Release(silo, heartbeat.Released, home: false);
+            Assign(now, silo, membership);
             return new LeaseResponse
             {
                 Grants = [],
@@ -88,11 +89,12 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
 
         // A silo renews only what it still holds: a slot it was sent and no longer reports (lost
         // to local expiry, a failed acquire, or an answer it never got) is free again, not
-        // renewed for ever to a silo that processes nothing of it.
-        var stillHeld = heartbeat.Held.Select(h => (h.Topic, h.Partition, h.Epoch)).ToHashSet();
+        // renewed for ever to a silo that processes nothing of it. One it still reports under an
+        // older epoch is being taken up under the new one (the old feed stops first).
+        var stillHeld = heartbeat.Held.Select(h => (h.Topic, h.Partition)).ToHashSet();
         foreach (var (key, slot) in _slots)
         {
-            if (slot.Owner == silo && slot.Delivered && !stillHeld.Contains((key.Topic, key.Partition, slot.Epoch)))
+            if (slot.Owner == silo && slot.Delivered && !stillHeld.Contains((key.Topic, key.Partition)))
             {
                 slot.Owner = null;
                 slot.Revoking = false;

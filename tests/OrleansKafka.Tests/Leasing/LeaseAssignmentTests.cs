@@ -43,6 +43,16 @@ public sealed class LeaseAssignmentTests
     }
 
     [Fact]
+    public void Compute_LeftOverPartitionsGoToTheLargestShares()
+    {
+        TopicPartitionKey[] two = [new("t", 0), new("t", 1)];
+
+        var result = LeaseAssignment.Compute(["heavy", "light"], two, _ => null, weight: s => s == "heavy" ? 1000 : 1);
+
+        Assert.All(result.Values, v => Assert.Equal("heavy", v));
+    }
+
+    [Fact]
     public void Compute_HeavierSiloJoins_MovesOnlyItsShare()
     {
         var before = LeaseAssignment.Compute(["a", "b"], Twelve, _ => null);

@@ -275,6 +275,21 @@ public sealed class LeaseBookTests
     }
 
     [Fact]
+    public void Heartbeat_SiloStillReportsAnOlderEpochOfAPartitionGrantedAgain_KeepsTheNewGrant()
+    {
+        var book = new LeaseBook(_time, Lease);
+        book.Heartbeat(Beat("a", held: []), Members("a"));
+        _time.Advance(Lease); // past the lease grain's recovery grace
+        var first = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+
+        // Partition 0 is granted again under a newer epoch while a still reports the old one (its old feed is stopping).
+        var lost = book.Heartbeat(Beat("a", held: first.Skip(1).ToArray()), Members("a")).Grants.Single(g => g.Partition == 0);
+        var next = book.Heartbeat(Beat("a", held: [.. first.Skip(1), first[0]]), Members("a")).Grants.Single(g => g.Partition == 0);
+
+        Assert.Equal(lost.Epoch, next.Epoch);
+    }
+
+    [Fact]
     public void Heartbeat_SiloReportsAWeight_GetsThatShareOfThePartitions()
     {
         var book = new LeaseBook(_time, Lease);
