@@ -362,7 +362,14 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             }
             else if (!_revoking.ContainsKey(key))
             {
-                fresh.Add(new LocalLease(_group, new TopicPartition(grant.Topic, grant.Partition), grant.Epoch, expiresAt, _time));
+                var lease = new LocalLease(_group, new TopicPartition(grant.Topic, grant.Partition), grant.Epoch, expiresAt, _time);
+                if (grant.Offset >= 0)
+                {
+                    // The last owner's committed offset, handed over with the grant.
+                    lease.MarkCommitted(grant.Offset);
+                }
+
+                fresh.Add(lease);
             }
         }
 
@@ -380,7 +387,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             // so the final heartbeat frees them rather than leaving them to expire.
             foreach (var lease in fresh)
             {
-                _released.Enqueue(lease.ToGrant());
+                _released.Enqueue(lease.ToGrant() with { Offset = lease.CommittedOffset });
             }
         }
         else if (fresh.Count > 0)
@@ -391,11 +398,13 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
 
     private async Task AcquireAsync(List<LocalLease> leases)
     {
-        var committed = await _control.CommittedAsync(leases.Select(l => l.Partition), _settings.StartupTimeout);
+        // Kafka is asked only for partitions whose committed offset was not handed over.
+        var unknown = leases.Where(l => l.CommittedOffset < 0).Select(l => l.Partition).ToList();
+        var committed = unknown.Count > 0 ? await _control.CommittedAsync(unknown, _settings.StartupTimeout) : [];
         var starts = committed.ToDictionary(c => c.TopicPartition, c => c.Offset);
         foreach (var lease in leases)
         {
-            var start = starts.GetValueOrDefault(lease.Partition, Offset.Unset);
+            var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : starts.GetValueOrDefault(lease.Partition, Offset.Unset);
             if (start.Value >= 0)
             {
                 lease.MarkCommitted(start.Value);
@@ -438,7 +447,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             LogRevoked(_logger, lease.GrainKey, lease.Epoch, lease.CommittedOffset);
             if (lease.CanCommit)
             {
-                _released.Enqueue(lease.ToGrant());
+                _released.Enqueue(lease.ToGrant() with { Offset = lease.CommittedOffset });
             }
         }
         catch (Exception ex)

@@ -97,6 +97,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             if (slot.Owner == silo && slot.Delivered && !stillHeld.Contains((key.Topic, key.Partition)))
             {
                 slot.Owner = null;
+                slot.HandOff = -1;
                 slot.Revoking = false;
             }
         }
@@ -171,7 +172,8 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             else if (slot.Owner == silo)
             {
                 slot.Delivered = true;
-                grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch));
+                grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch, slot.HandOff));
+                slot.HandOff = -1;
             }
         }
 
@@ -222,6 +224,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot) && slot.Owner == silo && slot.Epoch == grant.Epoch)
             {
                 slot.Home = home ? silo : slot.Home;
+                slot.HandOff = grant.Offset;
                 slot.Owner = null;
                 slot.Revoking = false;
             }
@@ -240,6 +243,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
                 {
                     slot.Home = silo;
                     slot.Owner = null;
+                    slot.HandOff = -1;
                     slot.Revoking = false;
                 }
             }
@@ -252,6 +256,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
                 // A silo that stopped renewing is probably gone; one that was slow to drain a revoked partition is not.
                 slot.Home = slot.Revoking ? slot.Home : slot.Owner;
                 slot.Owner = null;
+                slot.HandOff = -1;
                 slot.Revoking = false;
             }
         }

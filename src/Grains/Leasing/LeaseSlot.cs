@@ -20,6 +20,12 @@ internal sealed class LeaseSlot
     public bool RevokeTold { get; set; }
 
     /// <summary>
+    /// The offset its last owner committed when it released the partition, handed to the next
+    /// owner with the grant; -1 when the partition was freed any other way (nothing to trust).
+    /// </summary>
+    public long HandOff { get; set; } = -1;
+
+    /// <summary>
     /// The silo that last lost this partition by leaving or dying rather than by a rebalance:
     /// when a silo of that identity is back, the partition goes back to it first.
     /// </summary>

@@ -290,6 +290,29 @@ public sealed class LeaseBookTests
     }
 
     [Fact]
+    public void Heartbeat_ReleasedPartition_IsGrantedWithTheReleasedCommittedOffset_ButNotAfterAnExpiry()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+        book.Heartbeat(Beat("b", held: []), Members("a", "b"));
+        var kept = book.Heartbeat(Beat("a", held: a), Members("a", "b")).Grants;
+        var released = a.Except(kept).Select((g, i) => g with { Offset = 40 + i }).ToArray();
+
+        book.Heartbeat(Beat("a", held: kept, released: released), Members("a", "b"));
+        var b = book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants;
+        var renewed = book.Heartbeat(Beat("b", held: b), Members("a", "b")).Grants;
+
+        Assert.Equal(released.Select(r => (r.Partition, r.Offset)), b.Select(g => (g.Partition, g.Offset)));
+        Assert.All(renewed, g => Assert.Equal(-1, g.Offset));
+
+        // a stops reporting: its partitions expire and go to b with nothing handed over.
+        _time.Advance(Lease);
+        var afterExpiry = book.Heartbeat(Beat("b", held: renewed), Members("a", "b")).Grants;
+        Assert.Equal(4, afterExpiry.Count);
+        Assert.All(afterExpiry, g => Assert.Equal(-1, g.Offset));
+    }
+
+    [Fact]
     public void Heartbeat_SiloReportsAWeight_GetsThatShareOfThePartitions()
     {
         var book = new LeaseBook(_time, Lease);
