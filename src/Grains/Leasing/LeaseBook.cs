@@ -129,7 +129,12 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             || now - _startedAt >= leaseDuration
             || (membership is not null && membership.Active.All(_lastSeen.ContainsKey));
 
-        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys, p => _slots[p].Owner, p => _slots[p].Home, s => _weightBySilo.GetValueOrDefault(s, 1));
+        // Partitions of topics no live silo processes (the group's topics were changed) are not
+        // handed out: nobody would process them, and each grant would be freed again at once.
+        var liveTopics = _lastSeen.Keys
+            .SelectMany(s => _topicsBySilo.GetValueOrDefault(s, string.Empty).Split(", ", StringSplitOptions.RemoveEmptyEntries))
+            .ToHashSet(StringComparer.Ordinal);
+        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys.Where(p => liveTopics.Contains(p.Topic)), p => _slots[p].Owner, p => _slots[p].Home, s => _weightBySilo.GetValueOrDefault(s, 1));
         var grants = new List<LeaseGrant>();
         foreach (var (partition, slot) in _slots)
         {

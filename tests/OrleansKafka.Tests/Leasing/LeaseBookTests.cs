@@ -313,6 +313,21 @@ public sealed class LeaseBookTests
     }
 
     [Fact]
+    public void Heartbeat_TopicNoLiveSiloProcessesAnyMore_IsNotGranted_AndWakesNobody()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+        book.Heartbeat(Beat("a", held: []) with { Leaving = true, Released = a }, Members("a"));
+        var onlyU = new Dictionary<string, int> { ["u"] = 2 };
+
+        var b = book.Heartbeat(Beat("b", held: []) with { Topics = onlyU }, Members("b")).Grants;
+        var c = book.Heartbeat(Beat("c", held: []) with { Topics = onlyU }, Members("b", "c")).Grants;
+
+        Assert.All(b.Concat(c), g => Assert.Equal("u", g.Topic));
+        Assert.DoesNotContain(book.Assignments(), x => x.Topic == "t" && x.Owner is not null);
+    }
+
+    [Fact]
     public void Heartbeat_SiloReportsAWeight_GetsThatShareOfThePartitions()
     {
         var book = new LeaseBook(_time, Lease);
