@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using OrleansKafka.Leasing;
 using OrleansKafka.Partitions;
+using Polly;
+using Polly.Retry;
 
 namespace OrleansKafka.Fetching;
 
@@ -21,6 +23,7 @@ internal sealed partial class PartitionFeed
     private readonly int _maxBytes;
     private readonly int _maxBatch;
     private readonly Orleans.Runtime.SiloAddress? _silo;
+    private readonly ResiliencePipeline<DeliveryOutcome> _resend;
     private List<ConsumeResult<byte[], byte[]>> _buffer = [];
     private long _bytes;
     private long _nextExpected;
@@ -39,6 +42,7 @@ internal sealed partial class PartitionFeed
         _maxBytes = maxBytes;
         _maxBatch = maxBatch;
         _silo = silo;
+        _resend = BuildResend();
     }
 
     public LocalLease Lease { get; }
@@ -157,32 +161,38 @@ internal sealed partial class PartitionFeed
         }
     }
 
-    private async Task<DeliveryOutcome> DeliverAsync(IPartitionDeliveryGrain grain, Immutable<PartitionDelivery> delivery, CancellationToken token)
-    {
-        // Short at first: a stale activation that answered NotOwner is usually gone within milliseconds.
-        var delay = TimeSpan.FromMilliseconds(10);
-        while (true)
+    private ValueTask<DeliveryOutcome> DeliverAsync(IPartitionDeliveryGrain grain, Immutable<PartitionDelivery> delivery, CancellationToken token) =>
+        _resend.ExecuteAsync(static async (state, _) => await state.grain.DeliverAsync(state.delivery), (grain, delivery), token);
+
+    /// <summary>
+    /// Resends a delivery that failed (a timeout or a lost activation: safe, because the grain
+    /// skips offsets it has done) or reached an activation without the lease, until the lease
+    /// ends. Short at first: a stale activation that answered NotOwner is usually gone within
+    /// milliseconds.
+    /// </summary>
+    private ResiliencePipeline<DeliveryOutcome> BuildResend() => new ResiliencePipelineBuilder<DeliveryOutcome> { TimeProvider = _time }
+        .AddRetry(new RetryStrategyOptions<DeliveryOutcome>
         {
-            try
+            ShouldHandle = new PredicateBuilder<DeliveryOutcome>().Handle<Exception>().HandleResult(DeliveryOutcome.NotOwner),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromMilliseconds(10),
+            MaxDelay = TimeSpan.FromSeconds(5),
+            OnRetry = args =>
             {
-                var outcome = await grain.DeliverAsync(delivery);
-                if (outcome != DeliveryOutcome.NotOwner)
+                if (args.Outcome.Exception is { } ex)
                 {
-                    return outcome;
+                    LogDeliveryFailed(_logger, ex, Lease.GrainKey, args.RetryDelay);
+                }
+                else
+                {
+                    LogNotOwner(_logger, Lease.GrainKey);
                 }
 
-                LogNotOwner(_logger, Lease.GrainKey);
-            }
-            catch (Exception ex) when (!token.IsCancellationRequested)
-            {
-                // A timeout or a lost activation: resending is safe because the grain skips offsets it has done.
-                LogDeliveryFailed(_logger, ex, Lease.GrainKey, delay);
-            }
-
-            await Task.Delay(delay, _time, token);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
-        }
-    }
+                return ValueTask.CompletedTask;
+            },
+        })
+        .Build();
 
     private async Task<List<ConsumeResult<byte[], byte[]>>?> TakeAsync(CancellationToken token)
     {
