@@ -15,8 +15,7 @@ namespace OrleansKafka.Leasing;
 internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
 {
     private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _topicsBySilo = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string[]> _topicsBySilo = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _weightBySilo = new(StringComparer.Ordinal);
     private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
@@ -45,7 +44,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             return Answer([]);
         }
 
-        var topics = string.Join(", ", heartbeat.Topics.Keys.Order(StringComparer.Ordinal));
+        string[] topics = [.. heartbeat.Topics.Keys.Order(StringComparer.Ordinal)];
         if (Conflict(silo, topics, heartbeat.Held) is { } other)
         {
             // Silos that disagree on a group's topics would split it silently: the first ones win.
@@ -56,7 +55,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             {
                 Grants = [],
                 LeaseDuration = leaseDuration,
-                Rejected = $"this silo processes topic(s) [{topics}] for the group, but silo {other.Silo} processes [{other.Topics}]. " +
+                Rejected = $"this silo processes topic(s) [{string.Join(", ", topics)}] for the group, but silo {other} processes [{string.Join(", ", _topicsBySilo[other])}]. " +
                     "Every silo must configure the same topics for a consumer group; this silo is granted none of its partitions.",
             };
         }
@@ -66,7 +65,6 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         _lastSeen[silo] = now;
         foreach (var (topic, count) in heartbeat.Topics)
         {
-            _partitionCounts[topic] = Math.Max(count, _partitionCounts.GetValueOrDefault(topic));
             for (var p = 0; p < count; p++)
             {
                 Slot(new TopicPartitionKey(topic, p));
@@ -96,9 +94,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         {
             if (slot.Owner == silo && slot.Delivered && !stillHeld.Contains((key.Topic, key.Partition)))
             {
-                slot.Owner = null;
-                slot.HandOff = -1;
-                slot.Revoking = false;
+                slot.Free();
             }
         }
 
@@ -120,8 +116,11 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
     public IReadOnlyList<PartitionAssignment> Assignments()
     {
         Expire(time.GetUtcNow(), null);
-        return [.. _slots.Select(kv => new PartitionAssignment(kv.Key.Topic, kv.Key.Partition, kv.Value.Owner, kv.Value.Epoch, kv.Value.Revoking))];
+        return [.. _slots.Select(Assignment)];
     }
+
+    private static PartitionAssignment Assignment(KeyValuePair<TopicPartitionKey, LeaseSlot> slot) =>
+        new(slot.Key.Topic, slot.Key.Partition, slot.Value.Owner, slot.Value.Epoch, slot.Value.Revoking);
 
     private List<LeaseGrant> Assign(DateTimeOffset now, string silo, MembershipView? membership)
     {
@@ -131,9 +130,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
 
         // Partitions of topics no live silo processes (the group's topics were changed) are not
         // handed out: nobody would process them, and each grant would be freed again at once.
-        var liveTopics = _lastSeen.Keys
-            .SelectMany(s => _topicsBySilo.GetValueOrDefault(s, string.Empty).Split(", ", StringSplitOptions.RemoveEmptyEntries))
-            .ToHashSet(StringComparer.Ordinal);
+        var liveTopics = _lastSeen.Keys.SelectMany(s => _topicsBySilo.GetValueOrDefault(s, [])).ToHashSet(StringComparer.Ordinal);
         var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys.Where(p => liveTopics.Contains(p.Topic)), p => _slots[p].Owner, p => _slots[p].Home, s => _weightBySilo.GetValueOrDefault(s, 1));
         var grants = new List<LeaseGrant>();
         foreach (var (partition, slot) in _slots)
@@ -141,9 +138,9 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             var target = desired.GetValueOrDefault(partition);
             if (slot.Owner is not null && slot.Owner != target && !slot.Delivered)
             {
-                // Its owner was never sent the grant, so nobody processes it: it is free at once.
-                slot.Owner = null;
-                slot.Revoking = false;
+                // Its owner was never sent the grant, so nobody processes it: it is free at once,
+                // and what was handed over with it still holds.
+                slot.Free(slot.HandOff);
             }
 
             if (slot.Owner is not null && slot.Owner == target)
@@ -189,7 +186,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
     {
         Grants = grants,
         LeaseDuration = leaseDuration,
-        Owners = [.. _slots.Where(kv => kv.Value.Owner is not null).Select(kv => new PartitionAssignment(kv.Key.Topic, kv.Key.Partition, kv.Value.Owner, kv.Value.Epoch, kv.Value.Revoking))],
+        Owners = [.. _slots.Where(kv => kv.Value.Owner is not null).Select(Assignment)],
     };
 
     /// <summary>
@@ -198,10 +195,10 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
     /// grain may have restarted since); it wins over silos that own nothing, so a misconfigured
     /// silo that happens to beat first after a restart cannot lock the others out.
     /// </summary>
-    private (string Silo, string Topics)? Conflict(string silo, string topics, IReadOnlyList<LeaseGrant> held)
+    private string? Conflict(string silo, string[] topics, IReadOnlyList<LeaseGrant> held)
     {
         var others = _lastSeen.Keys
-            .Where(s => s != silo && _topicsBySilo.GetValueOrDefault(s) is { } t && t != topics)
+            .Where(s => s != silo && _topicsBySilo.GetValueOrDefault(s) is { } t && !t.SequenceEqual(topics, StringComparer.Ordinal))
             .ToList();
         if (others.Count == 0)
         {
@@ -210,7 +207,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
 
         if (held.Count == 0 || others.Any(s => _slots.Values.Any(slot => slot.Owner == s)))
         {
-            return (others[0], _topicsBySilo[others[0]]);
+            return others[0];
         }
 
         foreach (var loser in others)
@@ -229,9 +226,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot) && slot.Owner == silo && slot.Epoch == grant.Epoch)
             {
                 slot.Home = home ? silo : slot.Home;
-                slot.HandOff = grant.Offset;
-                slot.Owner = null;
-                slot.Revoking = false;
+                slot.Free(grant.Offset);
             }
         }
     }
@@ -247,9 +242,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
                 foreach (var slot in _slots.Values.Where(s => s.Owner == silo && declaredDead))
                 {
                     slot.Home = silo;
-                    slot.Owner = null;
-                    slot.HandOff = -1;
-                    slot.Revoking = false;
+                    slot.Free();
                 }
             }
         }
@@ -260,9 +253,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             {
                 // A silo that stopped renewing is probably gone; one that was slow to drain a revoked partition is not.
                 slot.Home = slot.Revoking ? slot.Home : slot.Owner;
-                slot.Owner = null;
-                slot.HandOff = -1;
-                slot.Revoking = false;
+                slot.Free();
             }
         }
     }

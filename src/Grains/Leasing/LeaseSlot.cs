@@ -26,6 +26,17 @@ internal sealed class LeaseSlot
     public long HandOff { get; set; } = -1;
 
     /// <summary>
+    /// No owner any more. <paramref name="handOff"/> is the committed offset the next owner may
+    /// start from: only a release (or a grant taken back before anyone saw it) has one.
+    /// </summary>
+    public void Free(long handOff = -1)
+    {
+        Owner = null;
+        Revoking = false;
+        HandOff = handOff;
+    }
+
+    /// <summary>
     /// The silo that last lost this partition by leaving or dying rather than by a rebalance:
     /// when a silo of that identity is back, the partition goes back to it first.
     /// </summary>
