@@ -50,8 +50,6 @@ internal sealed partial class KafkaProcessingService(
             flusher.Register(group, control);
             var pool = new FetchPool(group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize, silo.SiloAddress);
             var agent = new LeaseAgent(
-                group,
-                siloId,
                 new GroupRegistration
                 {
                     Group = group,

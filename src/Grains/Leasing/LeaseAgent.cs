@@ -28,7 +28,6 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Waker _waker;
     private readonly string _group;
-    private readonly string _siloId;
     private readonly IReadOnlyList<string> _topics;
     private readonly GroupRegistration _registration;
     private readonly LeaseAgentSettings _settings;
@@ -51,8 +50,6 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private bool _rejected;
 
     public LeaseAgent(
-        string group,
-        string siloId,
         GroupRegistration registration,
         LeaseAgentSettings settings,
         LeaseTable table,
@@ -64,8 +61,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         TimeProvider time,
         ILogger<LeaseAgent> logger)
     {
-        _group = group;
-        _siloId = siloId;
+        _group = registration.Group;
         _topics = [.. registration.Processors.Values.Distinct(StringComparer.Ordinal)];
         _registration = registration;
         _settings = settings;
@@ -181,20 +177,25 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         using var timer = new PeriodicTimer(_settings.RenewInterval, _time);
         do
         {
-            try
-            {
-                await BeatAsync(_stop.Token);
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                LogHeartbeatFailed(_logger, ex, _group);
-            }
+            await BeatOrLogAsync();
         }
         while (await WaitAsync(timer));
+    }
+
+    /// <summary>A heartbeat while running: a failure is logged (leases are kept until they expire), stopping ends it quietly.</summary>
+    private async Task BeatOrLogAsync()
+    {
+        try
+        {
+            await BeatAsync(_stop.Token);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogHeartbeatFailed(_logger, ex, _group);
+        }
     }
 
     private async Task<bool> WaitAsync(PeriodicTimer timer)
@@ -225,7 +226,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
 
             var heartbeat = new SiloHeartbeat
             {
-                SiloId = _siloId,
+                SiloId = _registration.SiloId,
                 Topics = _partitionCounts,
                 Held = [.. _held.Values.Select(f => f.Lease.ToGrant())],
                 Released = released,
@@ -317,20 +318,18 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
                     // Once the beat in progress (if any) is done, requests from now on need another beat.
                     await _beat.WaitAsync(_stop.Token);
                     _beat.Release();
-                    lock (_nextBeatLock)
-                    {
-                        _nextBeat = null;
-                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
 
-                    await BeatAsync(_stop.Token);
-                }
-                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+                lock (_nextBeatLock)
                 {
+                    _nextBeat = null;
                 }
-                catch (Exception ex)
-                {
-                    LogHeartbeatFailed(_logger, ex, _group);
-                }
+
+                await BeatOrLogAsync();
             });
         }
     }
@@ -387,7 +386,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             // so the final heartbeat frees them rather than leaving them to expire.
             foreach (var lease in fresh)
             {
-                _released.Enqueue(lease.ToGrant() with { Offset = lease.CommittedOffset });
+                _released.Enqueue(lease.ToRelease());
             }
         }
         else if (fresh.Count > 0)
@@ -398,23 +397,23 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
 
     private async Task AcquireAsync(List<LocalLease> leases)
     {
-        // Kafka is asked only for partitions whose committed offset was not handed over.
-        var unknown = leases.Where(l => l.CommittedOffset < 0).Select(l => l.Partition).ToList();
-        var committed = unknown.Count > 0 ? await _control.CommittedAsync(unknown, _settings.StartupTimeout) : [];
-        var starts = committed.ToDictionary(c => c.TopicPartition, c => c.Offset);
+        // Kafka is asked only for partitions whose committed offset was not handed over with the grant.
+        var unknown = leases.Where(l => l.CommittedOffset < 0).ToDictionary(l => l.Partition);
+        if (unknown.Count > 0)
+        {
+            foreach (var committed in await _control.CommittedAsync(unknown.Keys, _settings.StartupTimeout))
+            {
+                if (committed.Offset.Value >= 0 && unknown.TryGetValue(committed.TopicPartition, out var lease))
+                {
+                    lease.MarkCommitted(committed.Offset.Value);
+                }
+            }
+        }
+
         foreach (var lease in leases)
         {
-            var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : starts.GetValueOrDefault(lease.Partition, Offset.Unset);
-            if (start.Value >= 0)
-            {
-                lease.MarkCommitted(start.Value);
-            }
-            else
-            {
-                // Nothing committed yet: the consumer's auto.offset.reset decides where to begin.
-                start = Offset.Stored;
-            }
-
+            // Nothing committed yet: the consumer's auto.offset.reset decides where to begin.
+            var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : Offset.Stored;
             _table.Add(lease);
             _held[lease.GrainKey] = _pool.Start(lease, start);
             LogAcquired(_logger, lease.GrainKey, lease.Epoch, start.Value >= 0 ? $"committed offset {start.Value}" : "the auto.offset.reset position (nothing committed yet)");
@@ -447,7 +446,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             LogRevoked(_logger, lease.GrainKey, lease.Epoch, lease.CommittedOffset);
             if (lease.CanCommit)
             {
-                _released.Enqueue(lease.ToGrant() with { Offset = lease.CommittedOffset });
+                _released.Enqueue(lease.ToRelease());
             }
         }
         catch (Exception ex)

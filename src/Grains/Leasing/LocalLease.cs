@@ -89,4 +89,7 @@ internal sealed class LocalLease(string group, TopicPartition partition, long ep
     }
 
     public LeaseGrant ToGrant() => new(Partition.Topic, Partition.Partition.Value, Epoch);
+
+    /// <summary>The lease as reported when given up: with the committed offset, for the lease grain to hand to the next owner.</summary>
+    public LeaseGrant ToRelease() => ToGrant() with { Offset = CommittedOffset };
 }
