@@ -65,39 +65,21 @@ public sealed class SiloProcessTests
         Assert.False(standby.Process.HasExited, standby.Process.Tail());
     }
 
-    [Fact]
-    public async Task Start_SiloWithAProcessorOnAnotherTopicThanTheCluster_FailsNamingTheProcessorAndBothTopics()
+    [Theory]
+    [InlineData("Topic", Forwarded, $"Consumer group '{ForwarderGroup}': processor 'forwarder' reads topic {Forwarded} in consumer group '{ForwarderGroup}' on this silo, but topic {Source} in consumer group '{ForwarderGroup}' on silo {{0}}")]
+    [InlineData("Group", "forwarder-renamed", $"Consumer group 'forwarder-renamed': processor 'forwarder' reads topic {Source} in consumer group 'forwarder-renamed' on this silo, but topic {Source} in consumer group '{ForwarderGroup}' on silo {{0}}")]
+    public async Task Start_SiloWithAProcessorOnAnotherTopicOrGroupThanTheCluster_FailsNamingTheProcessorAndBoth(string setting, string value, string expected)
     {
         await using var cluster = await SiloProcessCluster.StartAsync(Options(silos: 1));
 
         await Assert.ThrowsAsync<TimeoutException>(() => cluster.StartSiloAsync(new Dictionary<string, string>
         {
-            ["Kafka__Processors__forwarder__Topic"] = Forwarded,
+            [$"Kafka__Processors__forwarder__{setting}"] = value,
         }));
 
         var misconfigured = cluster.Silos[1].Process;
         Assert.NotEqual(0, await misconfigured.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Contains(
-            $"Consumer group '{ForwarderGroup}': processor 'forwarder' reads topic {Forwarded} in consumer group '{ForwarderGroup}' on this silo, but topic {Source} in consumer group '{ForwarderGroup}' on silo {cluster.Silos[0].Endpoint}",
-            string.Join('\n', misconfigured.Output));
-        Assert.False(cluster.Silos[0].Process.HasExited, cluster.Silos[0].Process.Tail());
-    }
-
-    [Fact]
-    public async Task Start_SiloWithAProcessorInAnotherGroupThanTheCluster_FailsNamingTheProcessorAndBothGroups()
-    {
-        await using var cluster = await SiloProcessCluster.StartAsync(Options(silos: 1));
-
-        await Assert.ThrowsAsync<TimeoutException>(() => cluster.StartSiloAsync(new Dictionary<string, string>
-        {
-            ["Kafka__Processors__forwarder__Group"] = "forwarder-renamed",
-        }));
-
-        var misconfigured = cluster.Silos[1].Process;
-        Assert.NotEqual(0, await misconfigured.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Contains(
-            $"Consumer group 'forwarder-renamed': processor 'forwarder' reads topic {Source} in consumer group 'forwarder-renamed' on this silo, but topic {Source} in consumer group '{ForwarderGroup}' on silo {cluster.Silos[0].Endpoint}",
-            string.Join('\n', misconfigured.Output));
+        Assert.Contains(string.Format(CultureInfo.InvariantCulture, expected, cluster.Silos[0].Endpoint), string.Join('\n', misconfigured.Output));
         Assert.False(cluster.Silos[0].Process.HasExited, cluster.Silos[0].Process.Tail());
     }
 
