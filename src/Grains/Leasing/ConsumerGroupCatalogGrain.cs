@@ -38,7 +38,7 @@ internal sealed class ConsumerGroupCatalogGrain(
         Prune();
 
         // What an earlier run on the same endpoint registered no longer counts.
-        foreach (var (key, entry) in _registrations.Where(r => r.Key.Silo == registration.SiloId && r.Value.Registration.Instance != registration.Instance).ToList())
+        foreach (var key in _registrations.Where(r => r.Key.Silo == registration.SiloId && r.Value.Registration.Instance != registration.Instance).Select(r => r.Key).ToList())
         {
             _registrations.Remove(key);
         }
