@@ -8,7 +8,8 @@ public static class Poll
     public static async Task<bool> UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, TimeSpan? interval = null)
     {
         ArgumentNullException.ThrowIfNull(condition);
-        var deadline = DateTime.UtcNow + timeout;
+        // Monotonic: a wall-clock step must not cut a wait short or stretch it.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         while (true)
         {
             if (await condition())
@@ -16,7 +17,7 @@ public static class Poll
                 return true;
             }
 
-            if (DateTime.UtcNow >= deadline)
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) >= timeout)
             {
                 return false;
             }

@@ -48,8 +48,8 @@ internal sealed partial class GroupControlClient : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Commits every processed offset of the group now.</summary>
-    public Task FlushAsync() => RunAsync(() => true);
+    /// <summary>Commits every processed offset of the group now; fails when Kafka refuses the commit.</summary>
+    public Task FlushAsync() => RunAsync(() => CommitProcessed(throwOnFailure: true));
 
     /// <summary>The committed offsets of these partitions; <see cref="Offset.Unset"/> where none.</summary>
     public Task<List<TopicPartitionOffset>> CommittedAsync(IEnumerable<TopicPartition> partitions, TimeSpan timeout) =>
@@ -97,7 +97,10 @@ internal sealed partial class GroupControlClient : IDisposable
             try
             {
                 var result = action();
-                CommitProcessed(throwOnFailure: true);
+
+                // Commits are due also while work keeps arriving; a failed one is logged and tried
+                // again, and does not fail the work that succeeded (reading offsets or metadata).
+                CommitProcessed();
                 done.SetResult(result);
             }
             catch (Exception ex)
@@ -137,7 +140,7 @@ internal sealed partial class GroupControlClient : IDisposable
         CommitProcessed();
     }
 
-    private void CommitProcessed(bool throwOnFailure = false)
+    private bool CommitProcessed(bool throwOnFailure = false)
     {
         var due = new List<(LocalLease Lease, long Offset)>();
         foreach (var lease in _leases())
@@ -151,7 +154,7 @@ internal sealed partial class GroupControlClient : IDisposable
 
         if (due.Count == 0)
         {
-            return;
+            return true;
         }
 
         try
@@ -170,7 +173,11 @@ internal sealed partial class GroupControlClient : IDisposable
             {
                 throw;
             }
+
+            return false;
         }
+
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets of {Partitions} partitions for consumer group {Group} failed; retrying at the next interval")]

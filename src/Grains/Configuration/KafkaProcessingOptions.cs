@@ -17,11 +17,11 @@ public sealed class KafkaProcessingOptions
     /// <summary>Default for <see cref="PartitionBufferBytes"/>: 16 MiB.</summary>
     public const int DefaultPartitionBufferBytes = 16 << 20;
 
-    /// <summary>Default for <see cref="LeaseDuration"/>.</summary>
-    public static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromSeconds(10);
+    /// <summary>Default for <see cref="LeaseDuration"/>: 2 s (see docs/configuration.md for the trade-off).</summary>
+    public static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromSeconds(2);
 
-    /// <summary>Default for <see cref="LeaseRenewInterval"/>.</summary>
-    public static readonly TimeSpan DefaultLeaseRenewInterval = TimeSpan.FromSeconds(1);
+    /// <summary>Default for <see cref="LeaseRenewInterval"/>: 500 ms, four renewals per lease.</summary>
+    public static readonly TimeSpan DefaultLeaseRenewInterval = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Default for <see cref="CommitInterval"/>.</summary>
     public static readonly TimeSpan DefaultCommitInterval = TimeSpan.FromMilliseconds(500);
@@ -64,10 +64,15 @@ public sealed class KafkaProcessingOptions
     /// </summary>
     public int PartitionBufferBytes { get; set; } = DefaultPartitionBufferBytes;
 
-    /// <summary>How long a lease lasts unless renewed. Default 10 s.</summary>
+    /// <summary>
+    /// How long a lease lasts unless renewed. Default 2 s. A partition whose owner dies or freezes
+    /// is granted again only after this (plus a twentieth) has passed since its last renewal, so it
+    /// bounds failover; a silo that cannot renew for this long (a stall, a long GC pause, a lost
+    /// network) stops processing its partitions.
+    /// </summary>
     public TimeSpan LeaseDuration { get; set; } = DefaultLeaseDuration;
 
-    /// <summary>How often a silo renews its leases (and learns of grants and revocations). Default 1 s.</summary>
+    /// <summary>How often a silo renews its leases (and learns of grants and revocations). Default 500 ms.</summary>
     public TimeSpan LeaseRenewInterval { get; set; } = DefaultLeaseRenewInterval;
 
     /// <summary>How often processed offsets are committed to Kafka (at-least-once). Default 500 ms.</summary>

@@ -35,7 +35,7 @@ internal sealed class FetchPool(
             if (worker is null || (worker.PartitionCount > 0 && _workers.Count < maxWorkers))
             {
                 var index = _workers.Count;
-                worker = new FetchWorker($"kafka-fetch-{group}-{index}", settings(index), _workerLogger);
+                worker = new FetchWorker($"kafka-fetch-{group}-{index}", settings(index), _workerLogger, time);
                 _workers.Add(worker);
             }
         }

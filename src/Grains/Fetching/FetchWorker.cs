@@ -10,73 +10,141 @@ namespace OrleansKafka.Fetching;
 /// partitions of one group. Partitions are added and removed with incremental assignment; the
 /// group's coordinator is never involved, because the lease grain, not Kafka, decides ownership.
 /// </summary>
+/// <remarks>
+/// A failing consume backs off (10 ms doubling to 1 s, on the injected clock) rather than
+/// spinning. A fatal error leaves a librdkafka client unusable for good, so the consumer is then
+/// rebuilt and every partition assigned again from the next offset its feed expects.
+/// </remarks>
 internal sealed partial class FetchWorker : IDisposable
 {
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
     private readonly ConcurrentDictionary<TopicPartition, PartitionFeed> _feeds = new();
-    private readonly IConsumer<byte[], byte[]> _consumer;
+    private readonly Func<Action<Error>, IConsumer<byte[], byte[]>> _createConsumer;
+    private readonly Lock _consumerLock = new();
+    private readonly ManualResetEventSlim _stopped = new();
     private readonly Thread _thread;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _name;
+    private IConsumer<byte[], byte[]> _consumer;
     private volatile bool _stopping;
+    private volatile bool _fatal;
+    private int _failures;
 
-    public FetchWorker(string name, IDictionary<string, string> settings, ILogger logger)
+    public FetchWorker(string name, IDictionary<string, string> settings, ILogger logger, TimeProvider? time = null)
+        : this(name, onError => new ConsumerBuilder<byte[], byte[]>(settings).WithLogging(logger, name, onError).Build(), logger, time)
+    {
+    }
+
+    /// <param name="name">The worker's name, also its thread's.</param>
+    /// <param name="createConsumer">Builds the consumer, passing every error it reports to the given callback.</param>
+    /// <param name="logger">Where consume failures go.</param>
+    /// <param name="time">The clock the backoff runs on.</param>
+    public FetchWorker(string name, Func<Action<Error>, IConsumer<byte[], byte[]>> createConsumer, ILogger logger, TimeProvider? time = null)
     {
         _name = name;
         _logger = logger;
-        _consumer = new ConsumerBuilder<byte[], byte[]>(settings).WithLogging(logger, name).Build();
+        _time = time ?? TimeProvider.System;
+        _createConsumer = createConsumer;
+        _consumer = createConsumer(OnError);
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
 
     public int PartitionCount => _feeds.Count;
 
+    /// <summary>Consume calls that failed so far.</summary>
+    public int ConsumeFailures => Volatile.Read(ref _failures);
+
+    /// <summary>How many times the consumer was rebuilt after a fatal error.</summary>
+    public int Rebuilds { get; private set; }
+
     public void Assign(PartitionFeed feed, Offset start)
     {
-        _feeds[feed.Partition] = feed;
-        _consumer.IncrementalAssign([new TopicPartitionOffset(feed.Partition, start)]);
+        lock (_consumerLock)
+        {
+            _feeds[feed.Partition] = feed;
+            _consumer.IncrementalAssign([new TopicPartitionOffset(feed.Partition, start)]);
+        }
     }
 
     public void Unassign(PartitionFeed feed)
     {
-        if (_feeds.TryRemove(new KeyValuePair<TopicPartition, PartitionFeed>(feed.Partition, feed)))
+        lock (_consumerLock)
         {
-            _consumer.IncrementalUnassign([feed.Partition]);
+            if (_feeds.TryRemove(new KeyValuePair<TopicPartition, PartitionFeed>(feed.Partition, feed)))
+            {
+                _consumer.IncrementalUnassign([feed.Partition]);
+            }
         }
 
         feed.Close();
     }
 
-    public void Pause(TopicPartition partition) => _consumer.Pause([partition]);
+    public void Pause(TopicPartition partition)
+    {
+        lock (_consumerLock)
+        {
+            _consumer.Pause([partition]);
+        }
+    }
 
-    public void Resume(TopicPartition partition) => _consumer.Resume([partition]);
+    public void Resume(TopicPartition partition)
+    {
+        lock (_consumerLock)
+        {
+            _consumer.Resume([partition]);
+        }
+    }
 
     /// <summary>The high watermark from the latest fetch response (no broker round trip); -1 when unknown.</summary>
     public long HighWatermark(TopicPartition partition)
     {
-        var high = _consumer.GetWatermarkOffsets(partition).High;
-        return high == Offset.Unset ? -1 : high.Value;
+        lock (_consumerLock)
+        {
+            var high = _consumer.GetWatermarkOffsets(partition).High;
+            return high == Offset.Unset ? -1 : high.Value;
+        }
     }
 
     public void Dispose()
     {
         _stopping = true;
+        _stopped.Set();
         _thread.Join();
         _consumer.Close();
         _consumer.Dispose();
+        _stopped.Dispose();
+    }
+
+    private void OnError(Error error)
+    {
+        if (error.IsFatal)
+        {
+            _fatal = true;
+        }
     }
 
     private void Run()
     {
         PartitionFeed? last = null;
         var unsignalled = new List<PartitionFeed>();
+        var consecutiveFailures = 0;
         while (!_stopping)
         {
             try
             {
+                if (_fatal)
+                {
+                    Rebuild();
+                }
+
                 // While records wait unsignalled, only peek: as soon as the consumer has nothing
                 // ready, the pumps are woken with everything that arrived in this fetch.
                 var result = _consumer.Consume(unsignalled.Count > 0 ? TimeSpan.Zero : PollTimeout);
+                consecutiveFailures = 0;
                 if (result is null || result.IsPartitionEOF)
                 {
                     SignalAll(unsignalled);
@@ -100,19 +168,59 @@ internal sealed partial class FetchWorker : IDisposable
                     last.Signal();
                 }
             }
-            catch (ConsumeException ex)
-            {
-                SignalAll(unsignalled);
-                last = null;
-                LogConsumeFailed(_logger, ex, _name, ex.Error.Code.ToString());
-            }
             catch (Exception ex) when (!_stopping)
             {
                 SignalAll(unsignalled);
                 last = null;
-                LogConsumeFailed(_logger, ex, _name, "unexpected");
+                Interlocked.Increment(ref _failures);
+                var error = (ex as KafkaException)?.Error;
+                _fatal |= error?.IsFatal == true || error?.Code == Confluent.Kafka.ErrorCode.Local_Fatal;
+                LogConsumeFailed(_logger, ex, _name, error?.Code.ToString() ?? ex.GetType().Name, _fatal);
+                if (!_fatal)
+                {
+                    Backoff(consecutiveFailures++);
+                }
             }
         }
+    }
+
+    /// <summary>Waits before the next consume after a failure, or until the worker stops.</summary>
+    private void Backoff(int attempt)
+    {
+        var delay = TimeSpan.FromTicks(Math.Min(FirstBackoff.Ticks << Math.Min(attempt, 16), MaxBackoff.Ticks));
+        using var elapsed = new ManualResetEventSlim();
+        using var timer = _time.CreateTimer(static state => ((ManualResetEventSlim)state!).Set(), elapsed, delay, Timeout.InfiniteTimeSpan);
+        WaitHandle.WaitAny([elapsed.WaitHandle, _stopped.WaitHandle]);
+    }
+
+    /// <summary>
+    /// Replaces a consumer that hit a fatal error. Each partition resumes at the next offset its
+    /// feed expects (records buffered but not yet processed are not fetched twice), and stays
+    /// paused if its feed had paused it.
+    /// </summary>
+    private void Rebuild()
+    {
+        var fresh = _createConsumer(OnError);
+        IConsumer<byte[], byte[]> broken;
+        lock (_consumerLock)
+        {
+            _fatal = false;
+            broken = _consumer;
+            _consumer = fresh;
+            var feeds = _feeds.Values.ToList();
+            fresh.IncrementalAssign(feeds.Select(f => new TopicPartitionOffset(f.Partition, f.NextOffset)));
+            var paused = feeds.Where(f => f.IsPaused).Select(f => f.Partition).ToList();
+            if (paused.Count > 0)
+            {
+                fresh.Pause(paused);
+            }
+
+            Rebuilds++;
+            LogRebuilt(_logger, _name, feeds.Count);
+        }
+
+        // Close would talk to the brokers through a client that can no longer be used.
+        broken.Dispose();
     }
 
     private static void SignalAll(List<PartitionFeed> feeds)
@@ -125,6 +233,9 @@ internal sealed partial class FetchWorker : IDisposable
         feeds.Clear();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch worker {Worker} failed to consume ({Code}); polling on")]
-    private static partial void LogConsumeFailed(ILogger logger, Exception exception, string worker, string code);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch worker {Worker} failed to consume ({Code}, fatal: {Fatal}); polling on")]
+    private static partial void LogConsumeFailed(ILogger logger, Exception exception, string worker, string code, bool fatal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch worker {Worker} rebuilt its Kafka consumer after a fatal error; {Partitions} partitions assigned again from their next offsets")]
+    private static partial void LogRebuilt(ILogger logger, string worker, int partitions);
 }

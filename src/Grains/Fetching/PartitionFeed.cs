@@ -27,7 +27,7 @@ internal sealed partial class PartitionFeed
     private List<ConsumeResult<byte[], byte[]>> _buffer = [];
     private long _bytes;
     private long _nextExpected;
-    private bool _paused;
+    private volatile bool _paused;
     private volatile bool _closed;
     private TaskCompletionSource? _waiter;
 
@@ -64,6 +64,19 @@ internal sealed partial class PartitionFeed
     }
 
     public TopicPartition Partition => Lease.Partition;
+
+    /// <summary>
+    /// The offset of the next record this feed expects from the consumer. Read without the lock:
+    /// only the worker's thread writes it, and only that thread asks (when rebuilding its consumer).
+    /// </summary>
+    public long NextOffset => Volatile.Read(ref _nextExpected);
+
+    /// <summary>
+    /// True while the full buffer keeps the partition paused at the consumer. Read without the
+    /// lock, so that the worker can ask while holding its consumer's lock (the pump takes the two
+    /// the other way round).
+    /// </summary>
+    public bool IsPaused => _paused;
 
     /// <summary>Completes when the pump has stopped and no delivery is in flight.</summary>
     public Task Completion { get; private set; } = Task.CompletedTask;

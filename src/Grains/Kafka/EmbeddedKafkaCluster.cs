@@ -51,7 +51,7 @@ public sealed unsafe class EmbeddedKafkaCluster : IDisposable
         }
 
         var bootstraps = Marshal.PtrToStringUTF8((IntPtr)api.MockClusterBootstraps(cluster)) ?? string.Empty;
-        return new EmbeddedKafkaCluster(client, cluster, bootstraps);
+        return new EmbeddedKafkaCluster(client, cluster, bootstraps) { Brokers = brokers };
     }
 
     /// <summary>Creates a topic with <paramref name="partitions"/> partitions.</summary>
@@ -72,6 +72,86 @@ public sealed unsafe class EmbeddedKafkaCluster : IDisposable
             if (error != 0)
             {
                 throw new InvalidOperationException($"The embedded Kafka cluster refused to create topic '{topic}' with {partitions} partitions (librdkafka error code {error}).");
+            }
+        }
+    }
+
+    /// <summary>The number of brokers; their ids are 1 to this.</summary>
+    public int Brokers { get; private init; }
+
+    /// <summary>
+    /// Takes every broker down (<paramref name="up"/> false: connections are closed and new ones
+    /// refused, as when the Kafka cluster is unreachable) or brings them back up.
+    /// </summary>
+    public void SetBrokersUp(bool up)
+    {
+        for (var id = 1; id <= Brokers; id++)
+        {
+            SetBrokerUp(id, up);
+        }
+    }
+
+    /// <summary>Takes one broker (1 to <see cref="Brokers"/>) down or brings it back up. For tests of partial outages.</summary>
+    internal void SetBrokerUp(int brokerId, bool up) =>
+        Run(c => up ? LibrdkafkaNative.Api.MockBrokerSetUp(c, brokerId) : LibrdkafkaNative.Api.MockBrokerSetDown(c, brokerId), $"set broker {brokerId} {(up ? "up" : "down")}");
+
+    /// <summary>Makes one broker the coordinator of a consumer group (where its offsets are committed and read).</summary>
+    internal void SetGroupCoordinator(string group, int brokerId)
+    {
+        var type = Encoding.UTF8.GetBytes("group\0");
+        var key = Encoding.UTF8.GetBytes(group + "\0");
+        Run(
+            c =>
+            {
+                fixed (byte* t = type, k = key)
+                {
+                    return LibrdkafkaNative.Api.MockCoordinatorSet(c, t, k, brokerId);
+                }
+            },
+            $"make broker {brokerId} the coordinator of group '{group}'");
+    }
+
+    /// <summary>Makes one broker the leader of a partition (where it is fetched from).</summary>
+    internal void SetPartitionLeader(string topic, int partition, int brokerId)
+    {
+        var name = Encoding.UTF8.GetBytes(topic + "\0");
+        Run(
+            c =>
+            {
+                fixed (byte* t = name)
+                {
+                    return LibrdkafkaNative.Api.MockPartitionSetLeader(c, t, partition, brokerId);
+                }
+            },
+            $"make broker {brokerId} the leader of {topic}/{partition}");
+    }
+
+    private void Run(Func<IntPtr, int> call, string what)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_cluster == IntPtr.Zero, this);
+            var error = call(_cluster);
+            if (error != 0)
+            {
+                throw new InvalidOperationException($"The embedded Kafka cluster could not {what} (librdkafka error code {error}).");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes the next requests of one kind fail: the brokers answer the next
+    /// <paramref name="errors"/>.Length requests with Kafka API key <paramref name="apiKey"/> (8 is
+    /// OffsetCommit) with these Kafka error codes, in order. For tests of error handling.
+    /// </summary>
+    internal void FailNextRequests(short apiKey, params int[] errors)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_cluster == IntPtr.Zero, this);
+            fixed (int* p = errors)
+            {
+                LibrdkafkaNative.Api.MockPushRequestErrors(_cluster, apiKey, (nuint)errors.Length, p);
             }
         }
     }

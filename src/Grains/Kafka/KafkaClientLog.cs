@@ -6,10 +6,15 @@ namespace OrleansKafka.Kafka;
 /// <summary>Routes librdkafka's own log lines and errors into <see cref="ILogger"/>.</summary>
 internal static partial class KafkaClientLog
 {
-    public static ConsumerBuilder<TKey, TValue> WithLogging<TKey, TValue>(this ConsumerBuilder<TKey, TValue> builder, ILogger logger, string client) =>
+    /// <summary>Logs the client's log lines and errors; <paramref name="onError"/> also sees each error (a fatal one means the client must be rebuilt).</summary>
+    public static ConsumerBuilder<TKey, TValue> WithLogging<TKey, TValue>(this ConsumerBuilder<TKey, TValue> builder, ILogger logger, string client, Action<Error>? onError = null) =>
         builder
             .SetLogHandler((_, m) => Write(logger, client, m))
-            .SetErrorHandler((_, e) => LogError(logger, client, e.Code.ToString(), e.Reason, e.IsFatal));
+            .SetErrorHandler((_, e) =>
+            {
+                LogError(logger, client, e.Code.ToString(), e.Reason, e.IsFatal);
+                onError?.Invoke(e);
+            });
 
     private static void Write(ILogger logger, string client, LogMessage message)
     {

@@ -72,5 +72,23 @@ internal static unsafe class LibrdkafkaNative
 
         public readonly delegate* unmanaged<IntPtr, byte*, int, int, int> MockTopicCreate =
             (delegate* unmanaged<IntPtr, byte*, int, int, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_topic_create");
+
+        public readonly delegate* unmanaged<IntPtr, int, int> MockBrokerSetDown =
+            (delegate* unmanaged<IntPtr, int, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_broker_set_down");
+
+        public readonly delegate* unmanaged<IntPtr, int, int> MockBrokerSetUp =
+            (delegate* unmanaged<IntPtr, int, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_broker_set_up");
+
+        public readonly delegate* unmanaged<IntPtr, byte*, byte*, int, int> MockCoordinatorSet =
+            (delegate* unmanaged<IntPtr, byte*, byte*, int, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_coordinator_set");
+
+        public readonly delegate* unmanaged<IntPtr, byte*, int, int, int> MockPartitionSetLeader =
+            (delegate* unmanaged<IntPtr, byte*, int, int, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_partition_set_leader");
+
+        public readonly delegate* unmanaged<IntPtr, short, nuint, int*, void> MockPushRequestErrors =
+            (delegate* unmanaged<IntPtr, short, nuint, int*, void>)NativeLibrary.GetExport(library, "rd_kafka_mock_push_request_errors_array");
+
+        public readonly delegate* unmanaged<IntPtr, int, byte*, int> TestFatalError =
+            (delegate* unmanaged<IntPtr, int, byte*, int>)NativeLibrary.GetExport(library, "rd_kafka_test_fatal_error");
     }
 }

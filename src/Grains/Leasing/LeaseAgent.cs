@@ -22,6 +22,7 @@ namespace OrleansKafka.Leasing;
 internal sealed partial class LeaseAgent : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, PartitionFeed> _held = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LocalLease> _acquiring = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _revoking = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<LeaseGrant> _released = new();
     private readonly SemaphoreSlim _beat = new(1, 1);
@@ -40,12 +41,13 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
-    private DateTimeOffset _metadataReadAt;
+    private long _metadataReadAt;
     private Task _loop = Task.CompletedTask;
     private Task _metadataRefresh = Task.CompletedTask;
     private ILeaseAgentObserver? _wakerReference;
     private readonly Lock _nextBeatLock = new();
     private Task? _nextBeat;
+    private readonly List<Task> _acquisitions = [];
     private bool _started;
     private bool _rejected;
 
@@ -80,7 +82,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _partitionCounts = await _control.PartitionCountsAsync(_topics, _settings.StartupTimeout).WaitAsync(cancellationToken);
-        _metadataReadAt = _time.GetUtcNow();
+        _metadataReadAt = _time.GetTimestamp();
         LogStarted(_logger, _group, string.Join(", ", _partitionCounts.Select(t => $"{t.Key} ({t.Value} partitions)")));
 
         // Created off the lifecycle's context: Orleans refuses an object reference made inside a grain's.
@@ -139,6 +141,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         await _loop;
 
         // A heartbeat answer being applied (a wake-up's) finishes first, so no partition is acquired after this.
+        Task[] acquisitions;
         await _beat.WaitAsync();
         try
         {
@@ -146,12 +149,16 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             {
                 StartRevoke(feed);
             }
+
+            acquisitions = [.. _acquisitions];
         }
         finally
         {
             _beat.Release();
         }
 
+        // Acquisitions still reading offsets hand their leases back, for the final heartbeat to report.
+        await Task.WhenAll(acquisitions);
         await Task.WhenAll(_revoking.Values);
         try
         {
@@ -215,8 +222,9 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         await _beat.WaitAsync(cancellationToken);
         try
         {
-            var sentAt = _time.GetUtcNow();
-            ExpireLeases(sentAt);
+            // The leases this beat renews run from now, on this silo's monotonic clock.
+            var sentAt = _time.GetTimestamp();
+            ExpireLeases();
             StartMetadataRefresh(sentAt);
             var released = new List<LeaseGrant>();
             while (_released.TryDequeue(out var grant))
@@ -228,7 +236,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             {
                 SiloId = _registration.SiloId,
                 Topics = _partitionCounts,
-                Held = [.. _held.Values.Select(f => f.Lease.ToGrant())],
+                Held = [.. _held.Values.Select(f => f.Lease.ToGrant()), .. _acquiring.Values.Select(l => l.ToGrant())],
                 Released = released,
                 Leaving = _stop.IsCancellationRequested,
                 Agent = _wakerReference,
@@ -239,7 +247,9 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             {
                 // The catalog keeps no state of its own: re-registering with every beat rebuilds it after its silo dies.
                 await _grains.GetGrain<IConsumerGroupCatalogGrain>(0).RegisterAsync(_registration);
-                response = await _grains.GetGrain<IPartitionLeaseGrain>(_group).HeartbeatAsync(heartbeat).WaitAsync(cancellationToken);
+                // Bounded: a lease grain on a silo that died (or froze) does not answer until membership
+                // says so, and every later beat would wait behind this one while the leases run out.
+                response = await _grains.GetGrain<IPartitionLeaseGrain>(_group).HeartbeatAsync(heartbeat).WaitAsync(_settings.HeartbeatTimeout, _time, cancellationToken);
             }
             catch
             {
@@ -264,7 +274,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             }
 
             _owners.Update(_group, response.Owners);
-            await ApplyAsync(response, sentAt + response.LeaseDuration);
+            Apply(response, sentAt + (long)(response.LeaseDuration.TotalSeconds * _time.TimestampFrequency));
         }
         finally
         {
@@ -334,7 +344,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         }
     }
 
-    private async Task ApplyAsync(LeaseResponse response, DateTimeOffset expiresAt)
+    private void Apply(LeaseResponse response, long expiresAt)
     {
         var granted = new HashSet<string>(StringComparer.Ordinal);
         var fresh = new List<LocalLease>();
@@ -348,16 +358,30 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
 
             var key = PartitionGrainKey.Format(_group, grant.Topic, grant.Partition);
             granted.Add(key);
-            if (_held.TryGetValue(key, out var feed) && feed.Lease.Epoch == grant.Epoch)
+            var current = _held.TryGetValue(key, out var feed) ? feed.Lease : _acquiring.GetValueOrDefault(key);
+            if (current is not null && current.Epoch == grant.Epoch)
             {
-                feed.Lease.Renew(expiresAt);
+                if (!current.Renew(expiresAt) && !current.IsLost)
+                {
+                    // The lease ran out before this answer came: its processing has stopped, so it
+                    // is given up (not reported again) and granted anew under a new epoch.
+                    LogExpired(_logger, key, current.Epoch);
+                    current.Lose();
+                    if (feed is not null)
+                    {
+                        StartRevoke(feed);
+                    }
+                }
             }
-            else if (feed is not null)
+            else if (current is not null)
             {
                 // Granted again under a newer epoch (the grain took it back meanwhile): the old lease
                 // is no longer current, so it stops without committing; the new one is taken up next beat.
-                feed.Lease.Lose();
-                StartRevoke(feed);
+                current.Lose();
+                if (feed is not null)
+                {
+                    StartRevoke(feed);
+                }
             }
             else if (!_revoking.ContainsKey(key))
             {
@@ -380,6 +404,15 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             }
         }
 
+        foreach (var lease in _acquiring.Values)
+        {
+            if (!granted.Contains(lease.GrainKey))
+            {
+                // Taken back before it started: the acquisition hands it back when it finishes.
+                lease.Revoke();
+            }
+        }
+
         if (fresh.Count > 0 && _stop.IsCancellationRequested)
         {
             // Granted as this silo began to stop: handed straight back (nothing was processed),
@@ -391,32 +424,81 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         }
         else if (fresh.Count > 0)
         {
-            await AcquireAsync(fresh);
+            // Off the heartbeat: reading committed offsets may wait on a slow group coordinator
+            // for as long as a lease, and the other leases must be renewed meanwhile.
+            foreach (var lease in fresh)
+            {
+                _acquiring[lease.GrainKey] = lease;
+            }
+
+            var acquisition = AcquireAsync(fresh);
+            _acquisitions.Add(acquisition);
+            _acquisitions.RemoveAll(t => t.IsCompleted);
         }
     }
 
     private async Task AcquireAsync(List<LocalLease> leases)
     {
-        // Kafka is asked only for partitions whose committed offset was not handed over with the grant.
-        var unknown = leases.Where(l => l.CommittedOffset < 0).ToDictionary(l => l.Partition);
-        if (unknown.Count > 0)
+        try
         {
-            foreach (var committed in await _control.CommittedAsync(unknown.Keys, _settings.StartupTimeout))
+            // Kafka is asked only for partitions whose committed offset was not handed over with the grant.
+            var unknown = leases.Where(l => l.CommittedOffset < 0).ToDictionary(l => l.Partition);
+            if (unknown.Count > 0)
             {
-                if (committed.Offset.Value >= 0 && unknown.TryGetValue(committed.TopicPartition, out var lease))
+                foreach (var committed in await _control.CommittedAsync(unknown.Keys, _settings.StartupTimeout))
                 {
-                    lease.MarkCommitted(committed.Offset.Value);
+                    if (committed.Offset.Value >= 0 && unknown.TryGetValue(committed.TopicPartition, out var lease))
+                    {
+                        lease.MarkCommitted(committed.Offset.Value);
+                    }
                 }
             }
         }
-
-        foreach (var lease in leases)
+        catch (Exception ex)
         {
-            // Nothing committed yet: the consumer's auto.offset.reset decides where to begin.
-            var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : Offset.Stored;
-            _table.Add(lease);
-            _held[lease.GrainKey] = _pool.Start(lease, start);
-            LogAcquired(_logger, lease.GrainKey, lease.Epoch, start.Value >= 0 ? $"committed offset {start.Value}" : "the auto.offset.reset position (nothing committed yet)");
+            // Not reported as held from the next beat on, so the lease grain grants them again.
+            LogAcquireFailed(_logger, ex, _group, leases.Count);
+            foreach (var lease in leases)
+            {
+                lease.Lose();
+                _acquiring.TryRemove(new KeyValuePair<string, LocalLease>(lease.GrainKey, lease));
+            }
+
+            return;
+        }
+
+        // Under the beat lock, so no heartbeat sees a lease in neither list and shutdown sees every feed.
+        await _beat.WaitAsync();
+        try
+        {
+            foreach (var lease in leases)
+            {
+                _acquiring.TryRemove(new KeyValuePair<string, LocalLease>(lease.GrainKey, lease));
+                if (lease.IsLost)
+                {
+                    // Ran out (or was granted anew) while its offset was read: nothing to hand back.
+                    continue;
+                }
+
+                if (!lease.IsCurrent || _stop.IsCancellationRequested)
+                {
+                    // Taken back, or the silo is stopping: nothing was processed, hand it straight back.
+                    _released.Enqueue(lease.ToRelease());
+                    lease.Lose();
+                    _ = BeatSoonAsync();
+                    continue;
+                }
+
+                // Nothing committed yet: the consumer's auto.offset.reset decides where to begin.
+                var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : Offset.Stored;
+                _table.Add(lease);
+                _held[lease.GrainKey] = _pool.Start(lease, start);
+                LogAcquired(_logger, lease.GrainKey, lease.Epoch, start.Value >= 0 ? $"committed offset {start.Value}" : "the auto.offset.reset position (nothing committed yet)");
+            }
+        }
+        finally
+        {
+            _beat.Release();
         }
     }
 
@@ -487,12 +569,12 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         }
     }
 
-    private void ExpireLeases(DateTimeOffset now)
+    private void ExpireLeases()
     {
         foreach (var feed in _held.Values)
         {
             var lease = feed.Lease;
-            if (lease.ExpiresAt <= now && !lease.IsLost)
+            if (lease.IsExpired && !lease.IsLost)
             {
                 // Not renewed in time: another silo may own it by now, so stop without committing.
                 LogExpired(_logger, lease.GrainKey, lease.Epoch);
@@ -500,12 +582,20 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
                 StartRevoke(feed);
             }
         }
+
+        foreach (var lease in _acquiring.Values)
+        {
+            if (lease.IsExpired)
+            {
+                lease.Lose();
+            }
+        }
     }
 
     /// <summary>Re-reads partition counts in the background: a slow broker must not delay lease renewal.</summary>
-    private void StartMetadataRefresh(DateTimeOffset now)
+    private void StartMetadataRefresh(long now)
     {
-        if (now - _metadataReadAt < _settings.MetadataRefreshInterval || !_metadataRefresh.IsCompleted)
+        if (_time.GetElapsedTime(_metadataReadAt, now) < _settings.MetadataRefreshInterval || !_metadataRefresh.IsCompleted)
         {
             return;
         }
@@ -545,6 +635,9 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease on partition {GrainKey} (epoch {Epoch}) expired before it was renewed; processing stopped without a commit")]
     private static partial void LogExpired(ILogger logger, string grainKey, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the committed offsets of {Count} partitions granted to this silo in consumer group {Group} failed; they are handed back and granted again")]
+    private static partial void LogAcquireFailed(ILogger logger, Exception exception, string group, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Giving up partition {GrainKey} failed")]
     private static partial void LogRevokeFailed(ILogger logger, Exception exception, string grainKey);

@@ -5,33 +5,69 @@ namespace OrleansKafka.Leasing;
 /// it can be tested on a fake clock.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The lease rule: a partition is granted again only once every earlier grant of it has run out
+/// at its holder. A holder's lease runs from when it sent the heartbeat that renewed it; this
+/// book counts from when it handled that heartbeat (later), plus a margin for the two clocks
+/// running at slightly different rates, on its monotonic clock. So whatever freed a slot
+/// (silence, a death declared by membership, a grain restart), the slot waits for that deadline.
+/// Membership only stops this book waiting for a silo's report; it never shortens a lease: a
+/// silo declared dead may merely be frozen, and resume. The one fast path is a release the holder
+/// reported itself, and a report that no longer lists a partition (its holder stopped it).
+/// </para>
+/// <para>
 /// A partition moves in two steps: its owner is first left out of its heartbeat answer (it
 /// stops, drains and commits, then reports the release), and only then is it granted to the new
-/// owner with a higher epoch. A silo that stops reporting loses its leases when they expire;
-/// one that membership declares dead loses them at once. After the grain itself (re)activates,
-/// it grants nothing new until every live silo has reported what it holds or a lease length has
-/// passed, so that it never hands out a partition some silo still holds.
+/// owner with a higher epoch. After the grain itself (re)activates, it grants nothing that no
+/// silo reports until a lease and the margin have passed (an earlier activation's grants have
+/// run out by then), unless membership knows of nothing but active silos that have all reported.
+/// </para>
 /// </remarks>
-internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
+internal sealed class LeaseBook
 {
-    private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TimeSpan> _lastSeen = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string[]> _topicsBySilo = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _weightBySilo = new(StringComparer.Ordinal);
     private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
-    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _leaseDuration;
+    private readonly long _origin;
 
     // Epochs must grow across activations of the lease grain too, also for a partition whose
     // last owner died and reports nothing: every grant of this activation is above a floor
-    // taken from the clock (a million grants per partition per second of the activation's
-    // start), so it is above every epoch an earlier activation handed out.
-    private readonly long _epochFloor = time.GetUtcNow().ToUnixTimeSeconds() * 1_000_000;
+    // taken from the wall clock (a thousand grants per partition per millisecond of the
+    // activation's start), so it is above every epoch an earlier activation handed out, as long
+    // as the wall clock did not step back between the two.
+    private readonly long _epochFloor;
     private bool _recovered;
 
-    public TimeSpan LeaseDuration => leaseDuration;
+    public LeaseBook(TimeProvider time, TimeSpan leaseDuration)
+    {
+        _time = time;
+        _leaseDuration = leaseDuration;
+        _origin = time.GetTimestamp();
+        _epochFloor = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000;
+        Margin = DriftMargin(leaseDuration);
+    }
+
+    public TimeSpan LeaseDuration => _leaseDuration;
+
+    /// <summary>
+    /// What this book adds to a lease before it counts it as run out at the holder: a twentieth
+    /// of the lease, at least 50 ms. Clock rates differ by well under a thousandth (NTP slews
+    /// monotonic clocks by at most 0.05 %); the rest covers a holder noticing its own deadline late.
+    /// </summary>
+    public TimeSpan Margin { get; }
+
+    public static TimeSpan DriftMargin(TimeSpan leaseDuration) =>
+        TimeSpan.FromTicks(Math.Max(leaseDuration.Ticks / 20, TimeSpan.FromMilliseconds(50).Ticks));
+
+    /// <summary>Monotonic time since this book started.</summary>
+    private TimeSpan Now() => _time.GetElapsedTime(_origin);
 
     public LeaseResponse Heartbeat(SiloHeartbeat heartbeat, MembershipView? membership = null)
     {
-        var now = time.GetUtcNow();
+        var now = Now();
         var silo = heartbeat.SiloId;
         Expire(now, membership);
         if (heartbeat.Leaving)
@@ -54,7 +90,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
             return new LeaseResponse
             {
                 Grants = [],
-                LeaseDuration = leaseDuration,
+                LeaseDuration = _leaseDuration,
                 Rejected = $"this silo processes topic(s) [{string.Join(", ", topics)}] for the group, but silo {other} processes [{string.Join(", ", _topicsBySilo[other])}]. " +
                     "Every silo must configure the same topics for a consumer group; this silo is granted none of its partitions.",
             };
@@ -75,13 +111,13 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         foreach (var held in heartbeat.Held)
         {
             var slot = Slot(new TopicPartitionKey(held.Topic, held.Partition));
-            if (slot.Owner is null && held.Epoch >= slot.Epoch && now - _startedAt < leaseDuration)
+            if (slot.Owner is null && held.Epoch >= slot.Epoch && !_recovered)
             {
                 // Rebuilding after this grain moved or restarted: the reporting silo still holds a lease we never saw.
                 slot.Owner = silo;
                 slot.Delivered = true;
                 slot.Epoch = held.Epoch;
-                slot.ExpiresAt = now + leaseDuration;
+                slot.ExpiresAt = now + _leaseDuration + Margin;
             }
         }
 
@@ -109,24 +145,27 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
     /// </summary>
     public IReadOnlyCollection<string> SilosWithNews(string except) =>
         [.. _slots.Values
-            .Where(s => s.Owner is not null && s.Owner != except && (!s.Delivered || (s.Revoking && !s.RevokeTold)))
+            .Where(s => s.Owner is not null && s.Owner != except && _lastSeen.ContainsKey(s.Owner) && (!s.Delivered || (s.Revoking && !s.RevokeTold)))
             .Select(s => s.Owner!)
             .Distinct(StringComparer.Ordinal)];
 
     public IReadOnlyList<PartitionAssignment> Assignments()
     {
-        Expire(time.GetUtcNow(), null);
+        Expire(Now(), null);
         return [.. _slots.Select(Assignment)];
     }
 
     private static PartitionAssignment Assignment(KeyValuePair<TopicPartitionKey, LeaseSlot> slot) =>
         new(slot.Key.Topic, slot.Key.Partition, slot.Value.Owner, slot.Value.Epoch, slot.Value.Revoking);
 
-    private List<LeaseGrant> Assign(DateTimeOffset now, string silo, MembershipView? membership)
+    private List<LeaseGrant> Assign(TimeSpan now, string silo, MembershipView? membership)
     {
+        // After a lease and the margin, every grant of an earlier activation has run out. Sooner
+        // only when membership knows of no silo but active ones and each has reported (a cluster's
+        // first start): a silo declared dead, joining or leaving may still hold leases we never saw.
         _recovered = _recovered
-            || now - _startedAt >= leaseDuration
-            || (membership is not null && membership.Active.All(_lastSeen.ContainsKey));
+            || now >= _leaseDuration + Margin
+            || (membership is not null && membership.Settled && membership.Active.All(_lastSeen.ContainsKey));
 
         // Partitions of topics no live silo processes (the group's topics were changed) are not
         // handed out: nobody would process them, and each grant would be freed again at once.
@@ -148,7 +187,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
                 slot.Revoking = false;
                 if (slot.Owner == silo)
                 {
-                    slot.ExpiresAt = now + leaseDuration;
+                    slot.ExpiresAt = now + _leaseDuration + Margin;
                 }
             }
             else if (slot.Owner is not null && !slot.Revoking)
@@ -162,7 +201,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
                 slot.Owner = target;
                 slot.Delivered = false;
                 slot.Epoch = Math.Max(slot.Epoch, _epochFloor) + 1;
-                slot.ExpiresAt = now + leaseDuration;
+                slot.ExpiresAt = now + _leaseDuration + Margin;
                 slot.Revoking = false;
             }
 
@@ -185,7 +224,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
     private LeaseResponse Answer(List<LeaseGrant> grants) => new()
     {
         Grants = grants,
-        LeaseDuration = leaseDuration,
+        LeaseDuration = _leaseDuration,
         Owners = [.. _slots.Where(kv => kv.Value.Owner is not null).Select(Assignment)],
     };
 
@@ -231,19 +270,15 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         }
     }
 
-    private void Expire(DateTimeOffset now, MembershipView? membership)
+    private void Expire(TimeSpan now, MembershipView? membership)
     {
         foreach (var (silo, seen) in _lastSeen.ToArray())
         {
-            var declaredDead = membership is not null && membership.Dead.Contains(silo);
-            if (declaredDead || now - seen >= leaseDuration)
+            // A silo declared dead or silent for a lease no longer counts for the assignment, but
+            // keeps what it holds until its leases have run out: it may only be frozen.
+            if ((membership is not null && membership.Dead.Contains(silo)) || now - seen >= _leaseDuration)
             {
                 _lastSeen.Remove(silo);
-                foreach (var slot in _slots.Values.Where(s => s.Owner == silo && declaredDead))
-                {
-                    slot.Home = silo;
-                    slot.Free();
-                }
             }
         }
 
@@ -251,8 +286,9 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
         {
             if (slot.Owner is not null && slot.ExpiresAt <= now)
             {
-                // A silo that stopped renewing is probably gone; one that was slow to drain a revoked partition is not.
-                slot.Home = slot.Revoking ? slot.Home : slot.Owner;
+                // A silo that is gone gets its partitions back first if it returns; one that was
+                // merely slow to drain a revoked partition does not.
+                slot.Home = slot.Revoking && _lastSeen.ContainsKey(slot.Owner) ? slot.Home : slot.Owner;
                 slot.Free();
             }
         }

@@ -8,7 +8,8 @@ internal sealed class LeaseSlot
     /// <summary>The epoch of the latest grant; only grows.</summary>
     public long Epoch { get; set; }
 
-    public DateTimeOffset ExpiresAt { get; set; }
+    /// <summary>When the lease runs out at the latest at its holder, on the lease book's monotonic clock.</summary>
+    public TimeSpan ExpiresAt { get; set; }
 
     /// <summary>The owner has been sent the latest grant (grants reach a silo only in answers to its own heartbeats).</summary>
     public bool Delivered { get; set; }

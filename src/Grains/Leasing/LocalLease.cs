@@ -7,39 +7,67 @@ namespace OrleansKafka.Leasing;
 /// the token processors see, and the offsets waiting to be committed.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The deadline is on this silo's monotonic clock (<see cref="TimeProvider.GetTimestamp"/>),
+/// counted from when the renewing heartbeat was sent, so a wall-clock jump cannot stretch it
+/// and the lease grain, counting from when it received that heartbeat, always ends it later.
+/// At the deadline the token fires by itself; nothing is committed after it, and a renewal
+/// that arrives after it is refused: the lease is over, and the partition is granted again
+/// under a new epoch.
+/// </para>
+/// <para>
 /// Two stages of letting go: <see cref="Revoke"/> tells processors to stop (the token fires) but
 /// still lets the drained work be committed; <see cref="Lose"/> (expiry, release) fences the
 /// lease so nothing is committed under it again.
+/// </para>
 /// </remarks>
-internal sealed class LocalLease(string group, TopicPartition partition, long epoch, DateTimeOffset expiresAt, TimeProvider time)
+internal sealed class LocalLease
 {
-    private readonly CancellationTokenSource _stop = new();
-    private long _expiresAtTicks = expiresAt.UtcTicks;
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _stop;
+    private readonly TimeProvider _time;
+    private long _expiresAt;
     private long _processedOffset = -1;
     private long _committedOffset = -1;
     private long _highWatermark = -1;
     private volatile bool _lost;
 
-    public string Group { get; } = group;
+    /// <summary>A lease whose deadline <paramref name="expiresAt"/> is a <see cref="TimeProvider.GetTimestamp"/> value of <paramref name="time"/>.</summary>
+    public LocalLease(string group, TopicPartition partition, long epoch, long expiresAt, TimeProvider time)
+    {
+        Group = group;
+        Partition = partition;
+        Epoch = epoch;
+        GrainKey = Partitions.PartitionGrainKey.Format(group, partition.Topic, partition.Partition.Value);
+        _time = time;
+        _expiresAt = expiresAt;
+        _stop = new CancellationTokenSource(Remaining(expiresAt), time);
+    }
 
-    public TopicPartition Partition { get; } = partition;
+    public string Group { get; }
 
-    public long Epoch { get; } = epoch;
+    public TopicPartition Partition { get; }
 
-    public string GrainKey { get; } = Partitions.PartitionGrainKey.Format(group, partition.Topic, partition.Partition.Value);
+    public long Epoch { get; }
 
-    /// <summary>Fires when the lease is revoked, lost, or the silo shuts down.</summary>
+    public string GrainKey { get; }
+
+    /// <summary>Fires when the lease is revoked, lost, runs out, or the silo shuts down.</summary>
     public CancellationToken Token => _stop.Token;
 
-    public DateTimeOffset ExpiresAt => new(Interlocked.Read(ref _expiresAtTicks), TimeSpan.Zero);
+    /// <summary>The deadline, a <see cref="TimeProvider.GetTimestamp"/> value.</summary>
+    public long ExpiresAt => Interlocked.Read(ref _expiresAt);
 
     public bool IsLost => _lost;
+
+    /// <summary>True once the deadline has passed on this silo's monotonic clock.</summary>
+    public bool IsExpired => _time.GetTimestamp() >= ExpiresAt;
 
     /// <summary>True while processing may go on: not revoked, not lost, not expired.</summary>
     public bool IsCurrent => !_stop.IsCancellationRequested && CanCommit;
 
     /// <summary>True while offsets may still be committed under this lease: not lost and not expired.</summary>
-    public bool CanCommit => !_lost && time.GetUtcNow() < ExpiresAt;
+    public bool CanCommit => !_lost && !IsExpired;
 
     /// <summary>The next offset to process, as last reported by the partition grain; -1 until then.</summary>
     public long ProcessedOffset => Interlocked.Read(ref _processedOffset);
@@ -49,7 +77,29 @@ internal sealed class LocalLease(string group, TopicPartition partition, long ep
 
     public long HighWatermark => Interlocked.Read(ref _highWatermark);
 
-    public void Renew(DateTimeOffset expiresAt) => Interlocked.Exchange(ref _expiresAtTicks, expiresAt.UtcTicks);
+    /// <summary>
+    /// Moves the deadline to <paramref name="expiresAt"/>. Refused (false) once the lease has run
+    /// out, was lost or revoked: its processing has stopped, so a late answer must not make it
+    /// current again with nothing running under it.
+    /// </summary>
+    public bool Renew(long expiresAt)
+    {
+        lock (_gate)
+        {
+            if (_lost || _stop.IsCancellationRequested || IsExpired)
+            {
+                return false;
+            }
+
+            if (expiresAt > _expiresAt)
+            {
+                Interlocked.Exchange(ref _expiresAt, expiresAt);
+                _stop.CancelAfter(Remaining(expiresAt));
+            }
+
+            return true;
+        }
+    }
 
     public void StoreProcessed(long nextOffset)
     {
@@ -72,6 +122,8 @@ internal sealed class LocalLease(string group, TopicPartition partition, long ep
 
     public void Revoke()
     {
+        // Not under the gate: processors' cancellation callbacks run here. A renewal racing with it
+        // only moves the timer of a source that is already cancelled.
         try
         {
             _stop.Cancel();
@@ -92,4 +144,14 @@ internal sealed class LocalLease(string group, TopicPartition partition, long ep
 
     /// <summary>The lease as reported when given up: with the committed offset, for the lease grain to hand to the next owner.</summary>
     public LeaseGrant ToRelease() => ToGrant() with { Offset = CommittedOffset };
+
+    private TimeSpan Remaining(long expiresAt)
+    {
+        var remaining = _time.GetElapsedTime(_time.GetTimestamp(), expiresAt);
+
+        // A timer cannot run longer than about 49 days; a lease that long (tests) never runs out.
+        return remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining > MaxTimer ? Timeout.InfiniteTimeSpan : remaining;
+    }
+
+    private static readonly TimeSpan MaxTimer = TimeSpan.FromDays(30);
 }

@@ -45,21 +45,23 @@ internal sealed class PartitionLeaseGrain(
     {
         var active = new HashSet<string>(StringComparer.Ordinal);
         var dead = new HashSet<string>(StringComparer.Ordinal);
+        var changing = new HashSet<string>(StringComparer.Ordinal);
         foreach (var member in snapshot.Members.Values)
         {
             var id = SiloIdentity.Of(member.SiloAddress);
-            if (member.Status == SiloStatus.Active)
+            var set = member.Status switch
             {
-                active.Add(id);
-            }
-            else if (member.Status == SiloStatus.Dead)
-            {
-                dead.Add(id);
-            }
+                SiloStatus.Active => active,
+                SiloStatus.Dead => dead,
+                SiloStatus.None => null,
+                _ => changing,
+            };
+            set?.Add(id);
         }
 
         // A restarted silo reuses its endpoint: its old generation is dead but the identity lives on.
         dead.ExceptWith(active);
-        return new MembershipView(active, dead);
+        changing.ExceptWith(active);
+        return new MembershipView(active, dead, changing);
     }
 }

@@ -152,13 +152,15 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             }
         }
 
-        var token = lease.Token;
         var atLeastOnce = _binding.Options.Delivery == DeliveryGuarantee.AtLeastOnce;
         try
         {
             while (index < records.Count)
             {
-                if (token.IsCancellationRequested)
+                // Checked against the clock before each record, not only through the token: a silo
+                // that resumes from a freeze past its deadline must not start another record before
+                // the token's timer has had its turn.
+                if (!lease.IsCurrent)
                 {
                     return DeliveryOutcome.Stopped;
                 }

@@ -43,6 +43,44 @@ public sealed class SiloProcessTests
     }
 
     [Fact]
+    public async Task ThreeSilos_TwoKilledAtOnce_TheSurvivorProcessesEveryPartitionWithinThirtySeconds()
+    {
+        // Losing a majority at once (a rack, a zone): the survivor cannot outvote the dead, so
+        // it evicts them only once their "I am alive" rows are stale; then the lease grain comes
+        // back on the survivor and grants it everything once the dead silos' leases have run out.
+        await using var cluster = await SiloProcessCluster.StartAsync(Options(silos: 3));
+        using var kafka = new KafkaInspector(cluster.BootstrapServers, new Dictionary<string, int> { [Source] = 12, [Forwarded] = 12 });
+        await kafka.ProduceAsync(Source, Records(0, 600));
+        await WaitForForwarderAsync(kafka, cluster);
+        var survivor = cluster.Silos[0];
+
+        var killedAt = Stopwatch.GetTimestamp();
+        cluster.Silos[1].Process.KillHard();
+        cluster.Silos[2].Process.KillHard();
+        var high = await kafka.HighWatermarksAsync(Source);
+        await kafka.ProduceAsync(Source, Records(600, 600));
+
+        // Every partition has a record forwarded by the survivor from past the kill.
+        var resumed = await Poll.UntilAsync(
+            async () =>
+            {
+                var bySurvivor = (await kafka.ReadAllAsync(Forwarded))
+                    .Where(r => Header(r, "x-silo") == survivor.Endpoint)
+                    .Select(r => (Partition: int.Parse(Header(r, "x-source-partition"), CultureInfo.InvariantCulture), Offset: long.Parse(Header(r, "x-source-offset"), CultureInfo.InvariantCulture)))
+                    .Where(r => r.Offset >= high[r.Partition])
+                    .Select(r => r.Partition)
+                    .ToHashSet();
+                return bySurvivor.Count == 12;
+            },
+            TimeSpan.FromSeconds(30) - Stopwatch.GetElapsedTime(killedAt),
+            TimeSpan.FromMilliseconds(500));
+
+        Assert.True(resumed, $"not every partition was processed on the survivor within 30 s of the kills; survivor's last lines:{Environment.NewLine}{survivor.Process.Tail(60)}");
+        await WaitForForwarderAsync(kafka, cluster);
+        Assert.False(survivor.Process.HasExited, survivor.Process.Tail());
+    }
+
+    [Fact]
     public async Task PostgresStore_StandbyOfWeightZero_ProcessesNothing_UntilTheOtherSiloIsKilled()
     {
         var options = Options(silos: 1);

@@ -9,13 +9,15 @@ namespace OrleansKafka.Tests.Committing;
 [Trait("Category", "Kafka")]
 public sealed class GroupControlClientTests
 {
+    private const short ApiKeyOffsetCommit = 8;
+
     [Fact]
     public async Task FlushAsync_CommitsCurrentLeasesAndRefusesALostOne()
     {
         using var kafka = EmbeddedKafkaCluster.Start(1);
         kafka.CreateTopic("t", 2);
-        var current = new LocalLease("g", new TopicPartition("t", 0), 1, DateTimeOffset.MaxValue, TimeProvider.System);
-        var stale = new LocalLease("g", new TopicPartition("t", 1), 1, DateTimeOffset.MaxValue, TimeProvider.System);
+        var current = new LocalLease("g", new TopicPartition("t", 0), 1, long.MaxValue, TimeProvider.System);
+        var stale = new LocalLease("g", new TopicPartition("t", 1), 1, long.MaxValue, TimeProvider.System);
         current.StoreProcessed(7);
         stale.StoreProcessed(9);
         stale.Lose();
@@ -31,12 +33,54 @@ public sealed class GroupControlClientTests
     }
 
     [Fact]
+    public async Task CommitFailsAlongsideOtherWork_TheOtherWorkStillSucceeds_AndTheOffsetIsCommittedLater()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        var (lease, control) = await WithNextCommitRefusedAsync(kafka);
+        using (control)
+        {
+            var counts = await control.PartitionCountsAsync(["t"], TimeSpan.FromSeconds(5));
+
+            Assert.Equal(1, counts["t"]);
+            Assert.Equal(-1, lease.CommittedOffset);
+            await control.FlushAsync();
+            Assert.Equal(3, lease.CommittedOffset);
+        }
+    }
+
+    [Fact]
+    public async Task FlushAsync_CommitRefused_Fails()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        var (lease, control) = await WithNextCommitRefusedAsync(kafka);
+        using (control)
+        {
+            await Assert.ThrowsAnyAsync<KafkaException>(control.FlushAsync);
+            Assert.Equal(-1, lease.CommittedOffset);
+        }
+    }
+
+    /// <summary>A control client with offset 3 of t/0 processed and the brokers set to refuse the next commit (GROUP_AUTHORIZATION_FAILED).</summary>
+    private static async Task<(LocalLease Lease, GroupControlClient Control)> WithNextCommitRefusedAsync(EmbeddedKafkaCluster kafka)
+    {
+        kafka.CreateTopic("t", 1);
+        var lease = new LocalLease("g", new TopicPartition("t", 0), 1, long.MaxValue, TimeProvider.System);
+        var control = new GroupControlClient("g", new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers }, () => [lease], TimeSpan.FromMinutes(1), NullLogger.Instance);
+
+        // Once the group's coordinator is known, only the commit itself meets the refusal.
+        await control.CommittedAsync([lease.Partition], TimeSpan.FromSeconds(5));
+        lease.StoreProcessed(3);
+        kafka.FailNextRequests(ApiKeyOffsetCommit, 30);
+        return (lease, control);
+    }
+
+    [Fact]
     public async Task FlushAsync_ExpiredLease_IsNotCommitted()
     {
         using var kafka = EmbeddedKafkaCluster.Start(1);
         kafka.CreateTopic("t", 1);
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        var lease = new LocalLease("g", new TopicPartition("t", 0), 1, time.GetUtcNow() + TimeSpan.FromSeconds(10), time);
+        var lease = new LocalLease("g", new TopicPartition("t", 0), 1, time.GetTimestamp() + TimeSpan.FromSeconds(10).Ticks, time);
         lease.StoreProcessed(5);
         time.Advance(TimeSpan.FromSeconds(10));
         using var control = new GroupControlClient("g", new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers }, () => [lease], TimeSpan.FromMinutes(1), NullLogger.Instance);

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using OrleansKafka.Fetching;
 using OrleansKafka.Kafka;
 using OrleansKafka.Leasing;
@@ -37,8 +38,85 @@ public sealed class FetchWorkerTests
         Assert.True(await Poll.UntilAsync(() => second.BufferedCount == 5, TimeSpan.FromSeconds(10)), $"the re-granted partition's feed got {second.BufferedCount} of 5 records");
     }
 
+    [Fact]
+    public async Task FatalConsumerError_ConsumerIsRebuilt_AndThePartitionGoesOnFromItsNextOffset()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        kafka.CreateTopic("t", 1);
+        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build();
+        var consumers = new List<IConsumer<byte[], byte[]>>();
+        using var worker = new FetchWorker(
+            "test-worker",
+            onError =>
+            {
+                var consumer = new ConsumerBuilder<byte[], byte[]>(Settings(kafka)).WithLogging(NullLogger.Instance, "test-worker", onError).Build();
+                lock (consumers)
+                {
+                    consumers.Add(consumer);
+                }
+
+                return consumer;
+            },
+            NullLogger.Instance);
+        var partition = new TopicPartition("t", 0);
+        var feed = NewFeed(worker, partition, epoch: 1, start: 0);
+        worker.Assign(feed, 0);
+        await ProduceAsync(producer, 5);
+        Assert.True(await Poll.UntilAsync(() => feed.BufferedCount == 5, TimeSpan.FromSeconds(10)), $"feed got {feed.BufferedCount} of 5");
+
+        KafkaFaultInjection.RaiseFatalError(consumers[0], "fetch worker test");
+        Assert.True(await Poll.UntilAsync(() => worker.Rebuilds == 1, TimeSpan.FromSeconds(10)), "the consumer was not rebuilt after a fatal error");
+        await ProduceAsync(producer, 5);
+
+        Assert.True(await Poll.UntilAsync(() => feed.BufferedCount == 10, TimeSpan.FromSeconds(10)), $"after the fatal error the feed got {feed.BufferedCount} of 10 records");
+        Assert.Equal(10, feed.NextOffset);
+    }
+
+    [Fact]
+    public async Task ConsumeFailsOverAndOver_RetriesBackOffOnTheClock_InsteadOfSpinning()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        kafka.CreateTopic("t", 1);
+        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build();
+        await ProduceAsync(producer, 20);
+        var time = new FakeTimeProvider();
+
+        // Every record fails to deserialize: twenty consume failures in a row.
+        using var worker = new FetchWorker(
+            "test-worker",
+            _ => new ConsumerBuilder<byte[], byte[]>(Settings(kafka)).SetValueDeserializer(new FailingDeserializer()).Build(),
+            NullLogger.Instance,
+            time);
+        worker.Assign(NewFeed(worker, new TopicPartition("t", 0), epoch: 1, start: 0), 0);
+
+        Assert.True(await Poll.UntilAsync(() => worker.ConsumeFailures >= 1, TimeSpan.FromSeconds(10)), "the first consume did not fail");
+        Assert.False(await Poll.UntilAsync(() => worker.ConsumeFailures > 1, TimeSpan.FromMilliseconds(500)), $"{worker.ConsumeFailures} consume failures while the clock stood still: no backoff");
+
+        Assert.True(await Poll.UntilAsync(
+            () =>
+            {
+                time.Advance(TimeSpan.FromMilliseconds(10));
+                return worker.ConsumeFailures >= 3;
+            },
+            TimeSpan.FromSeconds(10)),
+            "consuming did not go on once the backoff had passed");
+    }
+
+    private static Dictionary<string, string> Settings(EmbeddedKafkaCluster kafka) => new()
+    {
+        ["bootstrap.servers"] = kafka.BootstrapServers,
+        ["group.id"] = "g",
+        ["enable.auto.commit"] = "false",
+    };
+
+    private sealed class FailingDeserializer : IDeserializer<byte[]>
+    {
+        public byte[] Deserialize(ReadOnlySpan<byte> data, bool isNull, SerializationContext context) =>
+            throw new FormatException("this test's records cannot be read");
+    }
+
     private static PartitionFeed NewFeed(FetchWorker worker, TopicPartition partition, long epoch, long start) =>
-        new(new LocalLease("g", partition, epoch, DateTimeOffset.MaxValue, TimeProvider.System), worker, start, null!, TimeProvider.System, NullLogger.Instance, 1 << 20, 1000);
+        new(new LocalLease("g", partition, epoch, long.MaxValue, TimeProvider.System), worker, start, null!, TimeProvider.System, NullLogger.Instance, 1 << 20, 1000);
 
     private static async Task ProduceAsync(IProducer<Null, string> producer, int count)
     {

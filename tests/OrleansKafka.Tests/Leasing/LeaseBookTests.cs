@@ -6,6 +6,7 @@ namespace OrleansKafka.Tests.Leasing;
 public sealed class LeaseBookTests
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Margin = LeaseBook.DriftMargin(Lease);
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
@@ -48,10 +49,11 @@ public sealed class LeaseBookTests
         var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
         book.Heartbeat(Beat("b", held: []), Members("a", "b"));
 
-        _time.Advance(Lease - TimeSpan.FromSeconds(1));
+        // The lease book counts a lease from when it handled the renewal, plus a margin for clock drift.
+        _time.Advance(Lease + Margin - TimeSpan.FromMilliseconds(1));
         Assert.Empty(book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants);
 
-        _time.Advance(TimeSpan.FromSeconds(1));
+        _time.Advance(TimeSpan.FromMilliseconds(1));
         var b = book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants;
 
         Assert.Equal(4, b.Count);
@@ -60,14 +62,51 @@ public sealed class LeaseBookTests
     }
 
     [Fact]
-    public void Heartbeat_OwnerDeclaredDead_PartitionsMoveAtOnce()
+    public void Heartbeat_OwnerDeclaredDead_PartitionsWaitUntilItsLeaseHasRunOut()
+    {
+        // A silo declared dead may only be frozen: it holds its leases until they run out, and
+        // would go on processing if it resumed before then.
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+
+        _time.Advance(Lease / 2);
+        Assert.Empty(book.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants);
+        _time.Advance(Lease / 2 + Margin - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(book.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        var b = book.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants;
+
+        Assert.Equal(4, b.Count);
+        Assert.All(b, g => Assert.True(g.Epoch > a[0].Epoch));
+    }
+
+    [Fact]
+    public void Heartbeat_OwnerDeclaredDeadAndSilent_IsNotWokenForItsRevokes()
     {
         var book = new LeaseBook(_time, Lease);
         book.Heartbeat(Beat("a", held: []), Members("a"));
 
-        var b = book.Heartbeat(Beat("b", held: []), new MembershipView(Set("b"), Set("a"))).Grants;
+        book.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a"));
 
-        Assert.Equal(4, b.Count);
+        Assert.Empty(book.SilosWithNews("b"));
+    }
+
+    [Fact]
+    public void Heartbeat_NewGrainActivation_WithADeadMember_GrantsNothingUnreportedUntilEarlierGrantsHaveRunOut()
+    {
+        var first = new LeaseBook(_time, Lease);
+        first.Heartbeat(Beat("a", held: []), Members("a"));
+
+        // The grain moves while a (declared dead, perhaps only frozen) may still hold every partition.
+        _time.Advance(Lease / 2);
+        var second = new LeaseBook(_time, Lease);
+        Assert.Empty(second.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants);
+        _time.Advance(Lease + Margin - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(second.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(4, second.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants.Count);
     }
 
     [Fact]
@@ -104,10 +143,11 @@ public sealed class LeaseBookTests
         var first = new LeaseBook(_time, Lease);
         var before = first.Heartbeat(Beat("a", held: []), Members("a")).Grants;
 
-        // Silo a dies with the lease grain; a new activation starts and only b reports.
-        _time.Advance(Lease);
+        // Silo a dies with the lease grain; a new activation starts a moment later and only b reports.
+        _time.Advance(TimeSpan.FromMilliseconds(1));
         var second = new LeaseBook(_time, Lease);
-        var after = second.Heartbeat(Beat("b", held: []), new MembershipView(Set("b"), Set("a"))).Grants;
+        _time.Advance(Lease + Margin);
+        var after = second.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants;
 
         Assert.Equal(4, after.Count);
         Assert.All(after, g => Assert.True(g.Epoch > before.Max(x => x.Epoch), $"epoch {g.Epoch} is not above {before.Max(x => x.Epoch)}"));
@@ -161,7 +201,7 @@ public sealed class LeaseBookTests
         var changed = Beat("b", held: []) with { Topics = new Dictionary<string, int> { ["u"] = 2 } };
         Assert.NotNull(book.Heartbeat(changed, Members("a", "b")).Rejected);
 
-        var after = book.Heartbeat(changed, new MembershipView(Set("b"), Set("a")));
+        var after = book.Heartbeat(changed, Dead(active: "b", dead: "a"));
 
         Assert.Null(after.Rejected);
         Assert.Equal(2, after.Grants.Count(g => g.Topic == "u"));
@@ -178,7 +218,11 @@ public sealed class LeaseBookTests
         book.Heartbeat(Beat("a", held: ofA), Members("a", "b"));
         Assert.Equal(ofB, book.Heartbeat(Beat("b", held: ofB), Members("a", "b")).Grants);
 
-        var aAll = book.Heartbeat(Beat("a", held: ofA), new MembershipView(Set("a"), Set("b"))).Grants;
+        // b dies; a renews its own halfway, and gets b's once b's leases have run out.
+        _time.Advance(Lease / 2);
+        book.Heartbeat(Beat("a", held: ofA), Dead(active: "a", dead: "b"));
+        _time.Advance(Lease / 2 + Margin);
+        var aAll = book.Heartbeat(Beat("a", held: ofA), Dead(active: "a", dead: "b")).Grants;
         Assert.Equal(4, aAll.Count);
 
         book.Heartbeat(Beat("b", held: []), Members("a", "b"));
@@ -306,7 +350,7 @@ public sealed class LeaseBookTests
         Assert.All(renewed, g => Assert.Equal(-1, g.Offset));
 
         // a stops reporting: its partitions expire and go to b with nothing handed over.
-        _time.Advance(Lease);
+        _time.Advance(Lease + Margin);
         var afterExpiry = book.Heartbeat(Beat("b", held: renewed), Members("a", "b")).Grants;
         Assert.Equal(4, afterExpiry.Count);
         Assert.All(afterExpiry, g => Assert.Equal(-1, g.Offset));
@@ -348,7 +392,9 @@ public sealed class LeaseBookTests
         Released = released ?? [],
     };
 
-    private static MembershipView Members(params string[] active) => new(Set(active), Set());
+    private static MembershipView Members(params string[] active) => new(Set(active), Set(), Set());
+
+    private static MembershipView Dead(string active, string dead) => new(Set(active), Set(dead), Set());
 
     private static HashSet<string> Set(params string[] items) => new(items, StringComparer.Ordinal);
 }

@@ -32,6 +32,20 @@ public sealed class RecordLog
     public IReadOnlyList<long> EpochsOf(int partition) =>
         _epochsByPartition.TryGetValue(partition, out var q) ? [.. q.Distinct()] : [];
 
+    /// <summary>Records of a partition processed under an older epoch after a newer epoch had been seen: the work of a stale owner.</summary>
+    public int StaleRecords(int partition)
+    {
+        var stale = 0;
+        var newest = long.MinValue;
+        foreach (var epoch in _epochsByPartition.TryGetValue(partition, out var q) ? q.ToArray() : [])
+        {
+            stale += epoch < newest ? 1 : 0;
+            newest = Math.Max(newest, epoch);
+        }
+
+        return stale;
+    }
+
     public IReadOnlyList<(long Offset, string? Value)> Of(int partition) =>
         _byPartition.TryGetValue(partition, out var q) ? [.. q] : [];
 
