@@ -4,14 +4,34 @@ namespace OrleansKafka.Bench;
 
 internal sealed record BenchOptions(int? Records, int? Partitions, int? FetchConsumers, int? Seconds, int? Silos)
 {
+    /// <summary>chaos: rounds of faults, one every 10 s.</summary>
+    public int? Rounds { get; init; }
+
+    /// <summary>chaos: <c>kill</c>, <c>freeze</c> or <c>mixed</c>.</summary>
+    public string? Mode { get; init; }
+
+    /// <summary>chaos: comma-separated freeze lengths in seconds, used in turn.</summary>
+    public string? FreezeSeconds { get; init; }
+
+    /// <summary>chaos: the seed of the choice of silos.</summary>
+    public int? Seed { get; init; }
+
     public static BenchOptions Parse(string[] args)
     {
-        int? Get(string name)
+        string? Text(string name)
         {
             var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : null;
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
         }
 
-        return new BenchOptions(Get("--records"), Get("--partitions"), Get("--fetch-consumers"), Get("--seconds"), Get("--silos"));
+        int? Get(string name) => Text(name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : null;
+
+        return new BenchOptions(Get("--records"), Get("--partitions"), Get("--fetch-consumers"), Get("--seconds"), Get("--silos"))
+        {
+            Rounds = Get("--rounds"),
+            Mode = Text("--mode"),
+            FreezeSeconds = Text("--freeze-seconds"),
+            Seed = Get("--seed"),
+        };
     }
 }

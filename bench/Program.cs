@@ -1,4 +1,5 @@
 using OrleansKafka.Bench;
+using OrleansKafka.Bench.Chaos;
 using OrleansKafka.Bench.Cluster;
 
 // Each scenario prints its figures as "result <name> <value>" lines, measured in this one run.
@@ -11,11 +12,13 @@ return scenario switch
     "latency" => await LatencyScenario.RunAsync(options),
     "failover" => await FailoverScenario.RunAsync(options),
     "handoff" => await HandoffScenario.RunAsync(options),
+    "chaos" => await ChaosScenario.RunAsync(options),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff> [--records N (failover: kills)] [--partitions N] [--fetch-consumers N (per silo)] [--silos N (throughput)] [--seconds N]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff|chaos> [--records N (failover: kills)] [--partitions N] [--fetch-consumers N (per silo)] [--silos N (throughput)] [--seconds N]");
+    Console.Error.WriteLine("       chaos: [--rounds N (6)] [--records N (30000)] [--mode kill|freeze|mixed (mixed)] [--freeze-seconds LIST (1,5)] [--seed N (time-based)]");
     return 2;
 }

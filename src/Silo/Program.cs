@@ -10,6 +10,7 @@ using OrleansKafka.Hosting;
 using OrleansKafka.Kafka;
 using OrleansKafka.Partitions;
 using OrleansKafka.Silo;
+using OrleansKafka.Silo.Audit;
 using OrleansKafka.Silo.Clustering;
 using OrleansKafka.Silo.Demo;
 
@@ -42,6 +43,8 @@ builder.Services.AddHostedService<DemoTrafficProducer>();
 builder.Services.AddHostedService<ForwardProducerWarmup>();
 builder.Services.AddSingleton(sp => new ProducerBuilder<byte[], byte[]>(
     sp.GetRequiredService<IKafkaConnection>().ClientSettings(new Dictionary<string, string> { ["linger.ms"] = "5" })).Build());
+builder.Services.AddOptions<AuditOptions>().Bind(builder.Configuration.GetSection("Audit"));
+builder.Services.AddSingleton<AuditLog>();
 
 builder.UseOrleans(silo =>
 {
@@ -49,7 +52,17 @@ builder.UseOrleans(silo =>
     silo.AddDashboard();
     silo.AddKafkaProcessing(builder.Configuration.GetSection("Kafka"))
         .AddProcessor<OrderTotalsProcessor>("order-totals")
-        .AddProcessor<ForwardingProcessor>("forwarder");
+        .AddProcessor<ForwardingProcessor>("forwarder")
+        .AddProcessor<AuditProcessor>("audit", audit =>
+        {
+            // Start-up validation refuses a registered processor with no Kafka:Processors entry.
+            // The audit processor is only for the chaos harness, which configures it; left
+            // unconfigured it is off instead, so appsettings.json need not mention it.
+            if (audit.Topic is null && audit.Group is null)
+            {
+                audit.Enabled = false;
+            }
+        });
 });
 
 var app = builder.Build();

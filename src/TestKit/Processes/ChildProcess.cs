@@ -115,6 +115,25 @@ public sealed partial class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends SIGSTOP: the process stops where it is, as in a long GC pause or a stalled VM, until <see cref="Thaw"/>.</summary>
+    public void Freeze()
+    {
+        // SIGSTOP cannot be caught or ignored, so the process gets no chance to notice the pause.
+        if (!_process.HasExited && Kill(_process.Id, SigStop) != 0)
+        {
+            throw new InvalidOperationException($"{_name}: kill(SIGSTOP) failed with errno {Marshal.GetLastPInvokeError()}.");
+        }
+    }
+
+    /// <summary>Sends SIGCONT: a process stopped by <see cref="Freeze"/> runs on from where it stopped.</summary>
+    public void Thaw()
+    {
+        if (!_process.HasExited && Kill(_process.Id, SigCont) != 0)
+        {
+            throw new InvalidOperationException($"{_name}: kill(SIGCONT) failed with errno {Marshal.GetLastPInvokeError()}.");
+        }
+    }
+
     /// <summary>Sends SIGKILL: the process dies at once, with no chance to clean up.</summary>
     public void KillHard()
     {
@@ -144,6 +163,8 @@ public sealed partial class ChildProcess : IAsyncDisposable
     }
 
     private const int SigTerm = 15;
+    private const int SigStop = 19;
+    private const int SigCont = 18;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

@@ -1,0 +1,244 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using OrleansKafka.Bench.Cluster;
+using OrleansKafka.Testing;
+using OrleansKafka.Testing.Processes;
+
+namespace OrleansKafka.Bench.Chaos;
+
+/// <summary>
+/// <c>chaos</c>: three silo processes run the host's <c>audit</c> processor over keyed records
+/// produced at a steady rate, while every round (10 s) a random silo is killed (SIGKILL) or
+/// frozen (SIGSTOP, then SIGCONT) and replaced when it dies. The processor's start and end
+/// events then show whether a record was lost, started out of offset order, or started by a
+/// stale owner after a newer one had begun; any of those makes the exit code 1.
+/// </summary>
+internal static class ChaosScenario
+{
+    private const string Topic = "chaos";
+    private const string Group = "chaos-audit";
+    private const int Partitions = 12;
+    private const int KeysPerPartition = 8;
+    private const int Silos = 3;
+    private const double MinRecordsPerSecond = 100;
+
+    private static readonly TimeSpan RoundLength = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ExitWatch = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan EventPollInterval = TimeSpan.FromMilliseconds(500);
+
+    public static async Task<int> RunAsync(BenchOptions options)
+    {
+        var rounds = options.Rounds ?? 6;
+        var records = options.Records ?? 30_000;
+        var mode = options.Mode ?? "mixed";
+        var freezes = ParseSeconds(options.FreezeSeconds ?? "1,5");
+        if (rounds < 1 || records < 1 || mode is not ("kill" or "freeze" or "mixed") || freezes is null)
+        {
+            Console.Error.WriteLine("chaos: expected --rounds and --records of 1 or more, --mode kill, freeze or mixed, and --freeze-seconds a comma-separated list of seconds above 0 and at most 3600, such as 1,5.");
+            return 2;
+        }
+
+        var seed = options.Seed ?? Environment.TickCount;
+        var directory = Directory.CreateTempSubdirectory("orleanskafka-chaos-").FullName;
+        Report.Note(string.Create(
+            CultureInfo.InvariantCulture,
+            $"chaos: seed {seed} (repeat with --seed {seed}), mode {mode}, {rounds} rounds, freezes of {string.Join(", ", freezes.Select(f => f.TotalSeconds.ToString(CultureInfo.InvariantCulture)))} s in turn; audit events in {directory}"));
+        var exitCode = 1;
+        try
+        {
+            exitCode = await RunClusterAsync(directory, rounds, records, mode, freezes, seed);
+            return exitCode;
+        }
+        finally
+        {
+            if (exitCode == 0)
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            else
+            {
+                Report.Note($"the run failed; the audit events are kept in {directory}");
+            }
+        }
+    }
+
+    private static async Task<int> RunClusterAsync(string directory, int rounds, int records, string mode, TimeSpan[] freezes, int seed)
+    {
+        var options = new SiloProcessClusterOptions { Silos = Silos };
+        options.Topics[Topic] = Partitions;
+
+        // The host's own processors are turned off, not removed: their topics stay as in every other run.
+        options.Topics[ClusterRun.Source] = ClusterRun.Partitions;
+        options.Topics[ClusterRun.Forwarded] = ClusterRun.Partitions;
+        options.Settings["Kafka__Processors__audit__Topic"] = Topic;
+        options.Settings["Kafka__Processors__audit__Group"] = Group;
+        options.Settings["Kafka__Processors__order-totals__Enabled"] = "false";
+        options.Settings["Kafka__Processors__forwarder__Enabled"] = "false";
+        options.Settings["Audit__Directory"] = directory;
+
+        // Production spans all the rounds.
+        var rate = Math.Max(MinRecordsPerSecond, records / (rounds * RoundLength.TotalSeconds));
+        await using var cluster = await SiloProcessCluster.StartAsync(options);
+        Report.Note(string.Create(
+            CultureInfo.InvariantCulture,
+            $"silos up: {string.Join(", ", Snapshot(cluster).Select(s => $"{s.Name} ({s.Endpoint})"))}; producing {records} records to {Topic} at {rate:0} records/s"));
+        await using var producer = new ChaosProducer(cluster.BootstrapServers, Topic, Partitions, KeysPerPartition, records, rate);
+
+        var random = new Random(seed);
+
+        // Frozen silos whose exit is being watched; a watch replaces its silo if it exits.
+        var watched = new ConcurrentDictionary<SiloProcess, bool>();
+        var watches = new List<Task>();
+        var freezeCount = 0;
+
+        // Half a round of undisturbed processing first, so that the first fault hits partitions
+        // that are running rather than ones still being handed out.
+        var next = Stopwatch.GetTimestamp() + Ticks(RoundLength / 2);
+        for (var round = 1; round <= rounds; round++)
+        {
+            // A round that overran leaves no wait: the next starts at once.
+            await DelayUntilAsync(next);
+            next = Stopwatch.GetTimestamp() + Ticks(RoundLength);
+            await TopUpAsync(cluster, watched, round);
+
+            // A silo just thawed may be about to exit; prefer the others.
+            var live = Snapshot(cluster).Where(s => !s.Process.HasExited).ToList();
+            var candidates = live.Where(s => !watched.ContainsKey(s)).ToList();
+            if (candidates.Count == 0)
+            {
+                candidates = live;
+            }
+
+            if (candidates.Count == 0)
+            {
+                throw new InvalidOperationException($"Round {round}: no silo is running, though {Silos} were started.");
+            }
+
+            var victim = candidates[random.Next(candidates.Count)];
+            if (mode == "kill" || (mode == "mixed" && round % 2 == 1))
+            {
+                victim.Process.KillHard();
+                var replacement = await cluster.StartSiloAsync();
+                Report.Note($"round {round}: killed {victim.Name} ({victim.Endpoint}); {replacement.Name} ({replacement.Endpoint}) started in its place");
+            }
+            else
+            {
+                var freeze = freezes[freezeCount++ % freezes.Length];
+                victim.Process.Freeze();
+                try
+                {
+                    await Task.Delay(freeze);
+                }
+                finally
+                {
+                    victim.Process.Thaw();
+                }
+
+                Report.Note(string.Create(CultureInfo.InvariantCulture, $"round {round}: froze {victim.Name} ({victim.Endpoint}) for {freeze.TotalSeconds:0.###} s"));
+
+                // Watched in the background: a silo that survives would otherwise hold the round for the whole watch.
+                watched[victim] = true;
+                watches.Add(WatchThawedAsync(cluster, victim, round, watched));
+            }
+        }
+
+        await Task.WhenAll(watches);
+        await producer.Completion;
+        var produced = producer.Delivered.ToHashSet();
+        if (producer.Failed > 0)
+        {
+            Report.Note($"{producer.Failed} of {records} records were not confirmed by the broker and are left out; first reasons: {string.Join("; ", producer.Failures)}");
+        }
+
+        var drainFrom = Stopwatch.GetTimestamp();
+        var drained = await Poll.UntilAsync(() => AllEnded(directory, produced), DrainTimeout, EventPollInterval);
+        Report.Note(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{(drained ? "every" : "not every")} produced record has ended {Stopwatch.GetElapsedTime(drainFrom).TotalSeconds:0.0} s after the last round and the production were over"));
+
+        var report = ChaosReport.Analyse(ChaosEvents.ReadAll(directory), produced, Group, producer.FirstAt, producer.LastAt);
+        report.Print();
+        Report.Result("chaos.rounds", rounds);
+        return report.Failed ? 1 : 0;
+    }
+
+    /// <summary>Starts silos until <see cref="Silos"/> run, for any that died on its own (not by the harness's hand).</summary>
+    private static async Task TopUpAsync(SiloProcessCluster cluster, ConcurrentDictionary<SiloProcess, bool> watched, int round)
+    {
+        // A watched silo counts as running: if it exits, its watch starts its replacement.
+        while (Snapshot(cluster).Count(s => !s.Process.HasExited || watched.ContainsKey(s)) < Silos)
+        {
+            var replacement = await cluster.StartSiloAsync();
+            Report.Note($"round {round}: a silo had exited on its own; {replacement.Name} ({replacement.Endpoint}) started to keep {Silos} running");
+        }
+    }
+
+    /// <summary>After a thaw: replaces the silo if it exits within <see cref="ExitWatch"/>.</summary>
+    private static async Task WatchThawedAsync(SiloProcessCluster cluster, SiloProcess silo, int round, ConcurrentDictionary<SiloProcess, bool> watched)
+    {
+        try
+        {
+            // Orleans stops a silo that learns, once thawed, that the cluster declared it dead meanwhile.
+            var thawedAt = Stopwatch.GetTimestamp();
+            if (await Poll.UntilAsync(() => silo.Process.HasExited, ExitWatch, TimeSpan.FromMilliseconds(100)))
+            {
+                var after = Stopwatch.GetElapsedTime(thawedAt).TotalSeconds;
+                var replacement = await cluster.StartSiloAsync();
+                Report.Note(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"round {round}: {silo.Name} ({silo.Endpoint}) exited about {after:0.0} s after the thaw with code {silo.Process.ExitCode}; {replacement.Name} ({replacement.Endpoint}) started in its place"));
+            }
+            else
+            {
+                Report.Note(string.Create(CultureInfo.InvariantCulture, $"round {round}: {silo.Name} ({silo.Endpoint}) still runs {ExitWatch.TotalSeconds:0} s after the thaw"));
+            }
+        }
+        finally
+        {
+            // Only now, with its replacement up: until then the top-up must not start one more.
+            watched.TryRemove(silo, out _);
+        }
+    }
+
+    private static bool AllEnded(string directory, HashSet<(int Partition, long Offset)> produced)
+    {
+        var ended = ChaosEvents.ReadAll(directory)
+            .Where(e => !e.IsStart && string.Equals(e.Group, Group, StringComparison.Ordinal))
+            .Select(e => (e.Partition, e.Offset))
+            .ToHashSet();
+        return ended.IsSupersetOf(produced);
+    }
+
+    // A copy, not an enumeration of the cluster's list: a watch may be adding a replacement to it
+    // at the same moment, and ToArray copies a list without the enumerator's modification check.
+    private static SiloProcess[] Snapshot(SiloProcessCluster cluster) => cluster.Silos.ToArray();
+
+    private static TimeSpan[]? ParseSeconds(string list)
+    {
+        var seconds = new List<TimeSpan>();
+        foreach (var part in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value is not (> 0 and <= 3600))
+            {
+                return null;
+            }
+
+            seconds.Add(TimeSpan.FromSeconds(value));
+        }
+
+        return seconds.Count > 0 ? [.. seconds] : null;
+    }
+
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    private static async Task DelayUntilAsync(long timestamp)
+    {
+        var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp);
+        if (remaining > TimeSpan.Zero)
+        {
+            await Task.Delay(remaining);
+        }
+    }
+}

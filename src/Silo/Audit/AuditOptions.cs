@@ -1,0 +1,11 @@
+namespace OrleansKafka.Silo.Audit;
+
+/// <summary>Where the <c>audit</c> processor writes its events. Bound from the <c>Audit</c> section.</summary>
+public sealed class AuditOptions
+{
+    /// <summary>
+    /// The folder of the event files, one per silo process. No default: required once the
+    /// <c>audit</c> processor is enabled under <c>Kafka:Processors</c>.
+    /// </summary>
+    public string? Directory { get; set; }
+}

@@ -1,0 +1,39 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using OrleansKafka.Testing.Processes;
+
+namespace OrleansKafka.Tests.Cluster;
+
+/// <summary>The chaos harness's short form, run as a user runs it: the benchmark program as a process.</summary>
+[Trait("Category", "Kafka")]
+public sealed partial class ChaosTests
+{
+    [Fact]
+    public async Task ChaosHarness_KillThenFreezeLongerThanALease_NothingLost_NoOverlap_NoReorder()
+    {
+        // Two rounds: a SIGKILL, then a 5 s SIGSTOP (more than a 2 s lease), under steady production.
+        await using var chaos = ChildProcess.Start("chaos", "dotnet", [BenchAssembly(), "chaos", "--mode", "mixed", "--rounds", "2", "--records", "6000", "--freeze-seconds", "5", "--seed", "8"]);
+
+        var exitCode = await chaos.WaitForExitAsync(TimeSpan.FromMinutes(3));
+
+        var output = string.Join('\n', chaos.Output);
+        var results = ResultLine().Matches(output).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+        Assert.True(exitCode == 0, $"the chaos run exited with {exitCode}:{Environment.NewLine}{output}");
+        Assert.Equal(6000, results["chaos.produced"]);
+        Assert.Equal(0, results["chaos.lost"]);
+        Assert.Equal(0, results["chaos.overlaps"]);
+        Assert.Equal(0, results["chaos.order_violations"]);
+        Assert.True(results["chaos.max_gap_s"] <= 10, $"a partition went {results["chaos.max_gap_s"]} s without processing:{Environment.NewLine}{output}");
+    }
+
+    private static string BenchAssembly()
+    {
+        var configuration = typeof(ChaosTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+        var path = Path.Combine(SiloHostAssembly.RepositoryRoot(), "bench", "bin", configuration, "net10.0", "OrleansKafka.Bench.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"The benchmark program is not built: {path} is missing.", path);
+    }
+
+    [GeneratedRegex(@"^result (\S+) (\S+)$", RegexOptions.Multiline)]
+    private static partial Regex ResultLine();
+}
