@@ -52,7 +52,7 @@ internal static class BenchSilo
     /// <summary>Waits until the silo holds a lease on every partition of the group.</summary>
     public static async Task WaitForOwnedAsync(IHost host, string group, int partitions)
     {
-        var leases = host.Services.GetRequiredService<Leasing.LeaseTable>();
+        var leases = host.Services.GetRequiredService<Leasing.Silo.LeaseTable>();
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (leases.OfGroup(group).Count() < partitions)
         {

@@ -19,7 +19,7 @@ internal static class ScaleScenario
         using var host = await BenchSilo.StartAsync<NoopProcessor>(kafka.BootstrapServers, Topic, "bench-scale", options.FetchConsumers ?? Configuration.KafkaProcessingOptions.DefaultFetchConsumers, s => s.AddSingleton(counter));
 
         // Idle: every partition owned, nothing to process.
-        var leases = host.Services.GetRequiredService<Leasing.LeaseTable>();
+        var leases = host.Services.GetRequiredService<Leasing.Silo.LeaseTable>();
         await BenchSilo.WaitForOwnedAsync(host, "bench-scale", partitions);
 
         Report.Result("scale.partitions_owned", leases.OfGroup("bench-scale").Count());

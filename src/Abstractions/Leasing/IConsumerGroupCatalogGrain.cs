@@ -6,24 +6,14 @@ namespace OrleansKafka.Leasing;
 /// The consumer groups processed in this cluster, and which silo runs which processor in which
 /// group (key 0), so tools can find every lease grain and silos can check they agree.
 /// </summary>
+/// <remarks>
+/// Only the inspection side is public; silos register and check their processors through the
+/// internal <c>ICatalogProtocolGrain</c> of the same grain, so that protocol can change without
+/// changing this package's API.
+/// </remarks>
 [Alias("OrleansKafka.IConsumerGroupCatalogGrain")]
 public interface IConsumerGroupCatalogGrain : IGrainWithIntegerKey
 {
-    /// <summary>
-    /// Records that a silo processes a group with the given processors. One-way: every silo
-    /// sends it with each lease heartbeat, so a catalog lost with its silo is whole again within
-    /// one renew interval.
-    /// </summary>
-    [OneWay]
-    Task RegisterAsync(GroupRegistration registration);
-
-    /// <summary>
-    /// Checks a starting silo's processors against those of the live silos, and registers them
-    /// if they agree. Returns what differs when a live silo runs a processor of the same name in
-    /// another group or on another topic; null when they agree.
-    /// </summary>
-    Task<string?> CheckAsync(GroupRegistration registration);
-
     /// <summary>The groups registered so far, sorted.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<string>> GetGroupsAsync();

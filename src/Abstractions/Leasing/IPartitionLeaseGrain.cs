@@ -6,15 +6,14 @@ namespace OrleansKafka.Leasing;
 /// Decides which silo owns which partition for one consumer group (the grain key), hands out
 /// leases with epochs that only grow, and moves partitions one at a time.
 /// </summary>
+/// <remarks>
+/// Only the inspection side is public; silos heartbeat through the internal
+/// <c>ILeaseProtocolGrain</c> of the same grain, so the lease protocol can change without
+/// changing this package's API.
+/// </remarks>
 [Alias("OrleansKafka.IPartitionLeaseGrain")]
 public interface IPartitionLeaseGrain : IGrainWithStringKey
 {
-    /// <summary>
-    /// A silo reports what it holds and what it released, and receives the leases it may hold
-    /// until the next heartbeat. A held partition missing from the answer is being revoked.
-    /// </summary>
-    Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat);
-
     /// <summary>The current owner and epoch of every known partition of the group.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<PartitionAssignment>> GetAssignmentsAsync();

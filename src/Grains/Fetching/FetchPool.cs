@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Silo;
 
 namespace OrleansKafka.Fetching;
 

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
-using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Partitions;
 using Polly;
 using Polly.Retry;

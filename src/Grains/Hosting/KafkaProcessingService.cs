@@ -6,7 +6,8 @@ using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
 using OrleansKafka.Fetching;
 using OrleansKafka.Kafka;
-using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Protocol;
+using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
 

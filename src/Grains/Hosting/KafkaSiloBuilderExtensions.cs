@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
 using OrleansKafka.Kafka;
-using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
 

@@ -1,6 +1,7 @@
 using Orleans.Runtime;
 using Orleans.Runtime.Placement;
-using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Protocol;
+using OrleansKafka.Leasing.Silo;
 
 namespace OrleansKafka.Partitions;
 

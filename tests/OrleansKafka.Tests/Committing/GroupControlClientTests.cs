@@ -2,7 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansKafka.Committing;
 using OrleansKafka.Kafka;
-using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Silo;
 
 namespace OrleansKafka.Tests.Committing;
 

@@ -1,8 +1,8 @@
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Protocol;
 
 /// <summary>One silo's processors of one consumer group, as it registers them in the cluster's catalog.</summary>
 [GenerateSerializer, Immutable, Alias("OrleansKafka.GroupRegistration")]
-public sealed record GroupRegistration
+internal sealed record GroupRegistration
 {
     /// <summary>The consumer group.</summary>
     [Id(0)] public required string Group { get; init; }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Silo;
 
 /// <summary>The leases this silo holds, by partition grain key; shared by the fetch path, the committer and the grains.</summary>
 internal sealed class LeaseTable

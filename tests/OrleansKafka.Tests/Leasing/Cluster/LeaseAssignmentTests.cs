@@ -1,6 +1,6 @@
-using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Cluster;
 
-namespace OrleansKafka.Tests.Leasing;
+namespace OrleansKafka.Tests.Leasing.Cluster;
 
 public sealed class LeaseAssignmentTests
 {

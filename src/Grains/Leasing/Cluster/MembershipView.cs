@@ -1,4 +1,4 @@
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Cluster;
 
 /// <summary>What Orleans membership says of the silos, by the identity silos report in heartbeats.</summary>
 /// <param name="Active">Silos that are active.</param>

@@ -1,8 +1,8 @@
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Protocol;
 
 /// <summary>What a silo tells the lease grain of a consumer group on each heartbeat.</summary>
 [GenerateSerializer, Immutable, Alias("OrleansKafka.SiloHeartbeat")]
-public sealed record SiloHeartbeat
+internal sealed record SiloHeartbeat
 {
     /// <summary>The silo's stable identity (its endpoint), the same across restarts.</summary>
     [Id(0)] public required string SiloId { get; init; }

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
+using OrleansKafka.Leasing.Protocol;
 
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Silo;
 
 /// <summary>
 /// This silo's lease on one partition: the epoch it processes under, when the lease runs out,

@@ -1,10 +1,10 @@
 using Orleans.Concurrency;
 
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Protocol;
 
 /// <summary>A silo's lease agent of one consumer group, as the group's lease grain reaches it.</summary>
 [Alias("OrleansKafka.ILeaseAgentObserver")]
-public interface ILeaseAgentObserver : IGrainObserver
+internal interface ILeaseAgentObserver : IGrainObserver
 {
     /// <summary>Heartbeat now rather than at the next renew interval: a grant or a revoke is waiting.</summary>
     [OneWay]

@@ -1,4 +1,4 @@
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Cluster;
 
 /// <summary>A partition of a topic, as the lease grain tracks it.</summary>
 internal readonly record struct TopicPartitionKey(string Topic, int Partition) : IComparable<TopicPartitionKey>

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Silo;
 
 /// <summary>
 /// Which silo owns each partition, as last heard from the lease grains; lets any silo place a

@@ -1,4 +1,4 @@
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Cluster;
 
 /// <summary>
 /// Computes which silo should own each partition: balanced per topic (in proportion to the

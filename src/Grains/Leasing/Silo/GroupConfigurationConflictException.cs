@@ -1,4 +1,4 @@
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Silo;
 
 /// <summary>
 /// This silo's configuration of a consumer group disagrees with the live silos': other topics

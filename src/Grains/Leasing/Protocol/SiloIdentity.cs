@@ -1,6 +1,6 @@
 using Orleans.Runtime;
 
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Protocol;
 
 /// <summary>A silo's identity for leases: its endpoint, without the generation, so a restarted silo is recognised.</summary>
 internal static class SiloIdentity

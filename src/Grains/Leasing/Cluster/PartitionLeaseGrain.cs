@@ -1,15 +1,16 @@
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using OrleansKafka.Configuration;
+using OrleansKafka.Leasing.Protocol;
 
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Cluster;
 
 /// <summary>The partition-lease grain of one consumer group; the logic lives in <see cref="LeaseBook"/>.</summary>
 [GrainType("orleanskafka.lease")]
 internal sealed class PartitionLeaseGrain(
     TimeProvider time,
     IOptions<KafkaProcessingOptions> options,
-    IClusterMembershipService membership) : Grain, IPartitionLeaseGrain
+    IClusterMembershipService membership) : Grain, IPartitionLeaseGrain, ILeaseProtocolGrain
 {
     private readonly LeaseBook _book = new(time, options.Value.LeaseDuration);
     private readonly Dictionary<string, ILeaseAgentObserver> _agents = new(StringComparer.Ordinal);

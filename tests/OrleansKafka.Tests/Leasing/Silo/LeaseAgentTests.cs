@@ -1,9 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Protocol;
 using OrleansKafka.Testing;
 using OrleansKafka.Tests.Support;
 
-namespace OrleansKafka.Tests.Leasing;
+namespace OrleansKafka.Tests.Leasing.Silo;
 
 [Trait("Category", "Kafka")]
 public sealed class LeaseAgentTests

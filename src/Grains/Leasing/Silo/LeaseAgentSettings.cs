@@ -1,4 +1,4 @@
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Silo;
 
 /// <summary>
 /// The timings a <see cref="LeaseAgent"/> runs by, taken from the processing options; the

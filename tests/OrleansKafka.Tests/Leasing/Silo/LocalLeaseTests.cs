@@ -1,8 +1,8 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Time.Testing;
-using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Silo;
 
-namespace OrleansKafka.Tests.Leasing;
+namespace OrleansKafka.Tests.Leasing.Silo;
 
 public sealed class LocalLeaseTests
 {

@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using OrleansKafka.Configuration;
+using OrleansKafka.Leasing.Protocol;
 
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Cluster;
 
 /// <summary>
 /// Keeps the names of the consumer groups silos process, and which silo runs which processor
@@ -18,7 +19,7 @@ namespace OrleansKafka.Leasing;
 internal sealed class ConsumerGroupCatalogGrain(
     IClusterMembershipService membership,
     IOptions<KafkaProcessingOptions> options,
-    TimeProvider time) : Grain, IConsumerGroupCatalogGrain
+    TimeProvider time) : Grain, IConsumerGroupCatalogGrain, ICatalogProtocolGrain
 {
     private readonly SortedSet<string> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Silo, string Group), (GroupRegistration Registration, DateTimeOffset At)> _registrations = [];

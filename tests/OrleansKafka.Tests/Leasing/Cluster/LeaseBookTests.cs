@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Time.Testing;
-using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Cluster;
+using OrleansKafka.Leasing.Protocol;
 
-namespace OrleansKafka.Tests.Leasing;
+namespace OrleansKafka.Tests.Leasing.Cluster;
 
 public sealed class LeaseBookTests
 {

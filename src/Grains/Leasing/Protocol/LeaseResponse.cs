@@ -1,8 +1,8 @@
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Protocol;
 
 /// <summary>The lease grain's answer to a heartbeat.</summary>
 [GenerateSerializer, Immutable, Alias("OrleansKafka.LeaseResponse")]
-public sealed record LeaseResponse
+internal sealed record LeaseResponse
 {
     /// <summary>The leases the silo holds until <see cref="LeaseDuration"/> after it sent the heartbeat.</summary>
     [Id(0)] public required IReadOnlyList<LeaseGrant> Grants { get; init; }

@@ -1,4 +1,4 @@
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Protocol;
 
 /// <summary>A lease on one partition: the epoch under which its owner processes and commits.</summary>
 /// <param name="Topic">The partition's topic.</param>
@@ -10,7 +10,7 @@ namespace OrleansKafka.Leasing;
 /// when unknown (the new owner reads the committed offset).
 /// </param>
 [GenerateSerializer, Immutable, Alias("OrleansKafka.LeaseGrant")]
-public readonly record struct LeaseGrant(
+internal readonly record struct LeaseGrant(
     [property: Id(0)] string Topic,
     [property: Id(1)] int Partition,
     [property: Id(2)] long Epoch,

@@ -1,4 +1,6 @@
-namespace OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Protocol;
+
+namespace OrleansKafka.Leasing.Cluster;
 
 /// <summary>
 /// The partition-lease state machine of one consumer group, kept apart from the grain so that

@@ -1,4 +1,4 @@
-namespace OrleansKafka.Leasing;
+namespace OrleansKafka.Leasing.Cluster;
 
 /// <summary>The lease grain's record of one partition.</summary>
 internal sealed class LeaseSlot

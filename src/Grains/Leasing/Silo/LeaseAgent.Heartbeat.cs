@@ -1,0 +1,259 @@
+using Confluent.Kafka;
+using OrleansKafka.Leasing.Protocol;
+using OrleansKafka.Partitions;
+
+namespace OrleansKafka.Leasing.Silo;
+
+// The heartbeat: sending it (on the timer, on a wake-up, or soon after a release) and applying
+// the lease grain's answer. Kept apart from acquiring and revoking, which the answer starts but
+// which run off the heartbeat so that renewals are never held up by them.
+internal sealed partial class LeaseAgent
+{
+    /// <summary>A heartbeat while running: a failure is logged (leases are kept until they expire), stopping ends it quietly.</summary>
+    private async Task BeatOrLogAsync()
+    {
+        try
+        {
+            await BeatAsync(_stop.Token);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogHeartbeatFailed(_logger, ex, _group);
+        }
+    }
+
+    private async Task<bool> WaitAsync(PeriodicTimer timer)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(_stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task BeatAsync(CancellationToken cancellationToken)
+    {
+        await _beat.WaitAsync(cancellationToken);
+        try
+        {
+            // The leases this beat renews run from now, on this silo's monotonic clock.
+            var sentAt = _time.GetTimestamp();
+            ExpireLeases();
+            StartMetadataRefresh(sentAt);
+            var released = new List<LeaseGrant>();
+            while (_released.TryDequeue(out var grant))
+            {
+                released.Add(grant);
+            }
+
+            var heartbeat = new SiloHeartbeat
+            {
+                SiloId = _registration.SiloId,
+                Topics = _partitionCounts,
+                Held = [.. _held.Values.Select(f => f.Lease.ToGrant()), .. _acquiring.Values.Select(l => l.ToGrant())],
+                Released = released,
+                Leaving = _stop.IsCancellationRequested,
+                Agent = _wakerReference,
+                Weight = _settings.Weight,
+            };
+            LeaseResponse response;
+            try
+            {
+                // The catalog keeps no state of its own: re-registering with every beat rebuilds it after its silo dies.
+                await _grains.GetGrain<ICatalogProtocolGrain>(0).RegisterAsync(_registration);
+                // Bounded: a lease grain on a silo that died (or froze) does not answer until membership
+                // says so, and every later beat would wait behind this one while the leases run out.
+                response = await _grains.GetGrain<ILeaseProtocolGrain>(_group).HeartbeatAsync(heartbeat).WaitAsync(_settings.HeartbeatTimeout, _time, cancellationToken);
+            }
+            catch
+            {
+                foreach (var grant in released)
+                {
+                    _released.Enqueue(grant);
+                }
+
+                throw;
+            }
+
+            if (response.Rejected is not null)
+            {
+                Reject(new GroupConfigurationConflictException($"Consumer group '{_group}': {response.Rejected}"));
+                return;
+            }
+
+            if (_rejected)
+            {
+                _rejected = false;
+                LogAcceptedAgain(_logger, _group);
+            }
+
+            _owners.Update(_group, response.Owners);
+            Apply(response, sentAt + (long)(response.LeaseDuration.TotalSeconds * _time.TimestampFrequency));
+        }
+        finally
+        {
+            _beat.Release();
+        }
+    }
+
+    /// <summary>
+    /// The lease grain refused this silo's topics for the group. At start-up that fails the
+    /// start; later (the grain restarted and other silos reported first) the silo drains and gives
+    /// up every partition, and keeps heartbeating so that it is taken back once the silos it
+    /// disagrees with are gone.
+    /// </summary>
+    private void Reject(GroupConfigurationConflictException conflict)
+    {
+        if (!_started)
+        {
+            throw conflict;
+        }
+
+        if (!_rejected)
+        {
+            _rejected = true;
+            LogRejected(_logger, conflict.Message);
+        }
+
+        foreach (var feed in _held.Values)
+        {
+            StartRevoke(feed);
+        }
+    }
+
+    /// <summary>
+    /// A heartbeat soon, off the caller's thread, that starts after this call: requests made
+    /// before it starts share it (several partitions released together report in one beat). The
+    /// task completes when the beat is done, failed or not.
+    /// </summary>
+    private Task BeatSoonAsync()
+    {
+        lock (_nextBeatLock)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                return Task.CompletedTask;
+            }
+
+            return _nextBeat ??= Task.Run(async () =>
+            {
+                try
+                {
+                    // Once the beat in progress (if any) is done, requests from now on need another beat.
+                    await _beat.WaitAsync(_stop.Token);
+                    _beat.Release();
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                lock (_nextBeatLock)
+                {
+                    _nextBeat = null;
+                }
+
+                await BeatOrLogAsync();
+            });
+        }
+    }
+
+    private void Apply(LeaseResponse response, long expiresAt)
+    {
+        var granted = new HashSet<string>(StringComparer.Ordinal);
+        var fresh = new List<LocalLease>();
+        foreach (var grant in response.Grants)
+        {
+            if (!_partitionCounts.ContainsKey(grant.Topic))
+            {
+                // Not a topic this silo processes for the group: it holds nothing of it, and says so in its next heartbeat.
+                continue;
+            }
+
+            var key = PartitionGrainKey.Format(_group, grant.Topic, grant.Partition);
+            granted.Add(key);
+            var current = _held.TryGetValue(key, out var feed) ? feed.Lease : _acquiring.GetValueOrDefault(key);
+            if (current is not null && current.Epoch == grant.Epoch)
+            {
+                if (!current.Renew(expiresAt) && !current.IsLost)
+                {
+                    // The lease ran out before this answer came: its processing has stopped, so it
+                    // is given up (not reported again) and granted anew under a new epoch.
+                    LogExpired(_logger, key, current.Epoch);
+                    current.Lose();
+                    if (feed is not null)
+                    {
+                        StartRevoke(feed);
+                    }
+                }
+            }
+            else if (current is not null)
+            {
+                // Granted again under a newer epoch (the grain took it back meanwhile): the old lease
+                // is no longer current, so it stops without committing; the new one is taken up next beat.
+                current.Lose();
+                if (feed is not null)
+                {
+                    StartRevoke(feed);
+                }
+            }
+            else if (!_revoking.ContainsKey(key))
+            {
+                var lease = new LocalLease(_group, new TopicPartition(grant.Topic, grant.Partition), grant.Epoch, expiresAt, _time);
+                if (grant.Offset >= 0)
+                {
+                    // The last owner's committed offset, handed over with the grant.
+                    lease.MarkCommitted(grant.Offset);
+                }
+
+                fresh.Add(lease);
+            }
+        }
+
+        foreach (var feed in _held.Values)
+        {
+            if (!granted.Contains(feed.Lease.GrainKey))
+            {
+                StartRevoke(feed);
+            }
+        }
+
+        foreach (var lease in _acquiring.Values)
+        {
+            if (!granted.Contains(lease.GrainKey))
+            {
+                // Taken back before it started: the acquisition hands it back when it finishes.
+                lease.Revoke();
+            }
+        }
+
+        if (fresh.Count > 0 && _stop.IsCancellationRequested)
+        {
+            // Granted as this silo began to stop: handed straight back (nothing was processed),
+            // so the final heartbeat frees them rather than leaving them to expire.
+            foreach (var lease in fresh)
+            {
+                _released.Enqueue(lease.ToRelease());
+            }
+        }
+        else if (fresh.Count > 0)
+        {
+            // Off the heartbeat: reading committed offsets may wait on a slow group coordinator
+            // for as long as a lease, and the other leases must be renewed meanwhile.
+            foreach (var lease in fresh)
+            {
+                _acquiring[lease.GrainKey] = lease;
+            }
+
+            var acquisition = AcquireAsync(fresh);
+            _acquisitions.Add(acquisition);
+            _acquisitions.RemoveAll(t => t.IsCompleted);
+        }
+    }
+}

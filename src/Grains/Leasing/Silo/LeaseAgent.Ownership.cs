@@ -1,0 +1,166 @@
+using Confluent.Kafka;
+using OrleansKafka.Fetching;
+using OrleansKafka.Partitions;
+
+namespace OrleansKafka.Leasing.Silo;
+
+// Taking partitions up and giving them back: reading a granted partition's committed offset
+// and starting its feed, draining and committing a partition being given up, and stopping a
+// lease that ran out.
+internal sealed partial class LeaseAgent
+{
+    private async Task AcquireAsync(List<LocalLease> leases)
+    {
+        try
+        {
+            // Kafka is asked only for partitions whose committed offset was not handed over with the grant.
+            var unknown = leases.Where(l => l.CommittedOffset < 0).ToDictionary(l => l.Partition);
+            if (unknown.Count > 0)
+            {
+                foreach (var committed in await _control.CommittedAsync(unknown.Keys, _settings.StartupTimeout))
+                {
+                    if (committed.Offset.Value >= 0 && unknown.TryGetValue(committed.TopicPartition, out var lease))
+                    {
+                        lease.MarkCommitted(committed.Offset.Value);
+                    }
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            // Not reported as held from the next beat on, so the lease grain grants them again.
+            LogAcquireFailed(_logger, ex, _group, leases.Count);
+            foreach (var lease in leases)
+            {
+                lease.Lose();
+                _acquiring.TryRemove(new KeyValuePair<string, LocalLease>(lease.GrainKey, lease));
+            }
+
+            return;
+        }
+
+        // Under the beat lock, so no heartbeat sees a lease in neither list and shutdown sees every feed.
+        await _beat.WaitAsync();
+        try
+        {
+            foreach (var lease in leases)
+            {
+                _acquiring.TryRemove(new KeyValuePair<string, LocalLease>(lease.GrainKey, lease));
+                if (lease.IsLost)
+                {
+                    // Ran out (or was granted anew) while its offset was read: nothing to hand back.
+                    continue;
+                }
+
+                if (!lease.IsCurrent || _stop.IsCancellationRequested)
+                {
+                    // Taken back, or the silo is stopping: nothing was processed, hand it straight back.
+                    _released.Enqueue(lease.ToRelease());
+                    lease.Lose();
+                    _ = BeatSoonAsync();
+                    continue;
+                }
+
+                // Nothing committed yet: the consumer's auto.offset.reset decides where to begin.
+                var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : Offset.Stored;
+                _table.Add(lease);
+                _held[lease.GrainKey] = _pool.Start(lease, start);
+                LogAcquired(_logger, lease.GrainKey, lease.Epoch, start.Value >= 0 ? $"committed offset {start.Value}" : "the auto.offset.reset position (nothing committed yet)");
+            }
+        }
+        finally
+        {
+            _beat.Release();
+        }
+    }
+
+    private void StartRevoke(PartitionFeed feed)
+    {
+        var key = feed.Lease.GrainKey;
+        // Registered before the revoke starts: a revoke that finishes at once (or on another thread
+        // first) removes its entry at the end, and must find it there, or the partition could never
+        // be acquired here again.
+        var start = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_revoking.TryAdd(key, start.Task.Unwrap()))
+        {
+            return;
+        }
+
+        start.SetResult(RevokeAsync(feed));
+    }
+
+    private async Task RevokeAsync(PartitionFeed feed)
+    {
+        var lease = feed.Lease;
+        try
+        {
+            lease.Revoke();
+            await _pool.StopAsync(feed);
+            await _control.FlushAsync();
+            LogRevoked(_logger, lease.GrainKey, lease.Epoch, lease.CommittedOffset);
+            if (lease.CanCommit)
+            {
+                _released.Enqueue(lease.ToRelease());
+            }
+        }
+        catch (Exception ex)
+        {
+            LogRevokeFailed(_logger, ex, lease.GrainKey);
+        }
+        finally
+        {
+            lease.Lose();
+            _table.Remove(lease);
+            _held.TryRemove(new KeyValuePair<string, PartitionFeed>(lease.GrainKey, feed));
+            _revoking.TryRemove(lease.GrainKey, out _);
+        }
+
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        // Report the release at once rather than at the next tick, so the next owner starts sooner.
+        // The answer names the next owner; then the partition grain's activation here moves there
+        // ahead of the next owner's first delivery, which would otherwise reach this silo.
+        await BeatSoonAsync();
+        if (!_activations.Contains(lease.GrainKey))
+        {
+            // No activation here to move, and calling the grain would create one.
+            return;
+        }
+
+        try
+        {
+            await _grains.GetGrain<IPartitionDeliveryGrain>(lease.GrainKey).ReleaseAsync();
+        }
+        catch (Exception ex)
+        {
+            // Only a shortcut: a stale activation answers the next owner NotOwner and moves there.
+            LogReleaseNoticeFailed(_logger, ex, lease.GrainKey);
+        }
+    }
+
+    private void ExpireLeases()
+    {
+        foreach (var feed in _held.Values)
+        {
+            var lease = feed.Lease;
+            if (lease.IsExpired && !lease.IsLost)
+            {
+                // Not renewed in time: another silo may own it by now, so stop without committing.
+                LogExpired(_logger, lease.GrainKey, lease.Epoch);
+                lease.Lose();
+                StartRevoke(feed);
+            }
+        }
+
+        foreach (var lease in _acquiring.Values)
+        {
+            if (lease.IsExpired)
+            {
+                lease.Lose();
+            }
+        }
+    }
+}
