@@ -24,6 +24,9 @@ internal static class ChaosScenario
     private const double MinRecordsPerSecond = 100;
 
     private static readonly TimeSpan RoundLength = TimeSpan.FromSeconds(10);
+
+    // A partition left this long without processing after a fault is worth a look, though not a failure.
+    private static readonly TimeSpan LongGap = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ExitWatch = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan EventPollInterval = TimeSpan.FromMilliseconds(500);
@@ -45,26 +48,27 @@ internal static class ChaosScenario
         Report.Note(string.Create(
             CultureInfo.InvariantCulture,
             $"chaos: seed {seed} (repeat with --seed {seed}), mode {mode}, {rounds} rounds, freezes of {string.Join(", ", freezes.Select(f => f.TotalSeconds.ToString(CultureInfo.InvariantCulture)))} s in turn; audit events in {directory}"));
-        var exitCode = 1;
+        var (exitCode, keep) = (1, true);
         try
         {
-            exitCode = await RunClusterAsync(directory, rounds, records, mode, freezes, seed);
+            (exitCode, keep) = await RunClusterAsync(directory, rounds, records, mode, freezes, seed);
             return exitCode;
         }
         finally
         {
-            if (exitCode == 0)
+            if (!keep)
             {
                 Directory.Delete(directory, recursive: true);
             }
             else
             {
-                Report.Note($"the run failed; the audit events are kept in {directory}");
+                Report.Note($"{(exitCode == 0 ? "a partition waited long" : "the run failed")}; the audit events and silo logs are kept in {directory}");
             }
         }
     }
 
-    private static async Task<int> RunClusterAsync(string directory, int rounds, int records, string mode, TimeSpan[] freezes, int seed)
+    /// <returns>The exit code, and whether the events and logs are worth keeping.</returns>
+    private static async Task<(int ExitCode, bool Keep)> RunClusterAsync(string directory, int rounds, int records, string mode, TimeSpan[] freezes, int seed)
     {
         var options = new SiloProcessClusterOptions { Silos = Silos };
         options.Topics[Topic] = Partitions;
@@ -92,6 +96,7 @@ internal static class ChaosScenario
         var watched = new ConcurrentDictionary<SiloProcess, bool>();
         var watches = new List<Task>();
         var freezeCount = 0;
+        var faults = 0;
 
         // Half a round of undisturbed processing first, so that the first fault hits partitions
         // that are running rather than ones still being handed out.
@@ -116,12 +121,19 @@ internal static class ChaosScenario
                 throw new InvalidOperationException($"Round {round}: no silo is running, though {Silos} were started.");
             }
 
+            var kill = mode == "kill" || (mode == "mixed" && round % 2 == 1);
             var victim = candidates[random.Next(candidates.Count)];
-            if (mode == "kill" || (mode == "mixed" && round % 2 == 1))
+
+            // Every other fault hits the silo that hosts the group's lease grain, if one is known:
+            // the lease decisions themselves must survive a kill or a freeze, not only their holders.
+            var leaseHost = faults++ % 2 == 1 ? LeaseGrainHost(candidates) : null;
+            victim = leaseHost ?? victim;
+            var what = leaseHost is null ? string.Empty : ", the lease grain's host";
+            if (kill)
             {
                 victim.Process.KillHard();
                 var replacement = await cluster.StartSiloAsync();
-                Report.Note($"round {round}: killed {victim.Name} ({victim.Endpoint}); {replacement.Name} ({replacement.Endpoint}) started in its place");
+                Report.Note($"round {round}: killed {victim.Name} ({victim.Endpoint}{what}); {replacement.Name} ({replacement.Endpoint}) started in its place");
             }
             else
             {
@@ -136,7 +148,7 @@ internal static class ChaosScenario
                     victim.Process.Thaw();
                 }
 
-                Report.Note(string.Create(CultureInfo.InvariantCulture, $"round {round}: froze {victim.Name} ({victim.Endpoint}) for {freeze.TotalSeconds:0.###} s"));
+                Report.Note(string.Create(CultureInfo.InvariantCulture, $"round {round}: froze {victim.Name} ({victim.Endpoint}{what}) for {freeze.TotalSeconds:0.###} s"));
 
                 // Watched in the background: a silo that survives would otherwise hold the round for the whole watch.
                 watched[victim] = true;
@@ -161,7 +173,18 @@ internal static class ChaosScenario
         var report = ChaosReport.Analyse(ChaosEvents.ReadAll(directory), produced, Group, producer.FirstAt, producer.LastAt);
         report.Print();
         Report.Result("chaos.rounds", rounds);
-        return report.Failed ? 1 : 0;
+        var keep = report.Failed || report.MaxGapSeconds > LongGap.TotalSeconds;
+        if (keep)
+        {
+            // Kept beside the events for a post-mortem: what each silo logged, in start order.
+            foreach (var silo in Snapshot(cluster))
+            {
+                await File.WriteAllLinesAsync(Path.Combine(directory, $"{silo.Name}.log"), silo.Process.Output);
+            }
+
+        }
+
+        return (report.Failed ? 1 : 0, keep);
     }
 
     /// <summary>Starts silos until <see cref="Silos"/> run, for any that died on its own (not by the harness's hand).</summary>
@@ -200,6 +223,21 @@ internal static class ChaosScenario
             // Only now, with its replacement up: until then the top-up must not start one more.
             watched.TryRemove(silo, out _);
         }
+    }
+
+    /// <summary>
+    /// The silo whose log says it holds the audit group's lease grain: activated there and not
+    /// deactivated since (each silo logs both). Null when none of <paramref name="silos"/> does.
+    /// </summary>
+    private static SiloProcess? LeaseGrainHost(IEnumerable<SiloProcess> silos)
+    {
+        var activated = $"Lease grain of consumer group {Group} activated";
+        var deactivated = $"Lease grain of consumer group {Group} deactivated";
+        return silos.FirstOrDefault(s =>
+        {
+            var lines = s.Process.Output.ToArray();
+            return lines.Count(l => l.Contains(activated, StringComparison.Ordinal)) > lines.Count(l => l.Contains(deactivated, StringComparison.Ordinal));
+        });
     }
 
     private static bool AllEnded(string directory, HashSet<(int Partition, long Offset)> produced)

@@ -15,6 +15,7 @@ namespace OrleansKafka.Fetching;
 /// </summary>
 internal sealed partial class PartitionFeed
 {
+    private static readonly TimeSpan MaxResendDelay = TimeSpan.FromMilliseconds(250);
     private readonly Lock _lock = new();
     private readonly FetchWorker _worker;
     private readonly IGrainFactory _grains;
@@ -181,7 +182,9 @@ internal sealed partial class PartitionFeed
     /// Resends a delivery that failed (a timeout or a lost activation: safe, because the grain
     /// skips offsets it has done) or reached an activation without the lease, until the lease
     /// ends. Short at first: a stale activation that answered NotOwner is usually gone within
-    /// milliseconds.
+    /// milliseconds. Capped at a quarter of a second: after a silo dies, calls to its partition
+    /// grains fail until membership declares it dead, and a longer backoff would add its last
+    /// wait to every failover.
     /// </summary>
     private ResiliencePipeline<DeliveryOutcome> BuildResend() => new ResiliencePipelineBuilder<DeliveryOutcome> { TimeProvider = _time }
         .AddRetry(new RetryStrategyOptions<DeliveryOutcome>
@@ -190,7 +193,7 @@ internal sealed partial class PartitionFeed
             MaxRetryAttempts = int.MaxValue,
             BackoffType = DelayBackoffType.Exponential,
             Delay = TimeSpan.FromMilliseconds(10),
-            MaxDelay = TimeSpan.FromSeconds(5),
+            MaxDelay = MaxResendDelay,
             OnRetry = args =>
             {
                 if (args.Outcome.Exception is { } ex)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using OrleansKafka.Configuration;
@@ -7,17 +8,38 @@ namespace OrleansKafka.Leasing.Cluster;
 
 /// <summary>The partition-lease grain of one consumer group; the logic lives in <see cref="LeaseBook"/>.</summary>
 [GrainType("orleanskafka.lease")]
-internal sealed class PartitionLeaseGrain(
+internal sealed partial class PartitionLeaseGrain(
     TimeProvider time,
     IOptions<KafkaProcessingOptions> options,
-    IClusterMembershipService membership) : Grain, IPartitionLeaseGrain, ILeaseProtocolGrain
+    IClusterMembershipService membership,
+    ILocalSiloDetails localSilo,
+    ILogger<PartitionLeaseGrain> logger) : Grain, IPartitionLeaseGrain, ILeaseProtocolGrain
 {
     private readonly LeaseBook _book = new(time, options.Value.LeaseDuration);
+    private readonly StallGuard _stall = new(time, options.Value.LeaseDuration / 2, options.Value.LeaseDuration + LeaseBook.DriftMargin(options.Value.LeaseDuration));
     private readonly Dictionary<string, ILeaseAgentObserver> _agents = new(StringComparer.Ordinal);
 
-    public Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Operators (and the chaos harness) learn from this where a group's leases are decided.
+        LogActivated(logger, this.GetPrimaryKeyString(), SiloIdentity.Of(localSilo.SiloAddress));
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        LogDeactivated(logger, this.GetPrimaryKeyString(), SiloIdentity.Of(localSilo.SiloAddress), reason.Description);
+        return Task.CompletedTask;
+    }
+
+    public async Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
+        if (_stall.MustVerify())
+        {
+            await ConfirmStillActiveAsync();
+        }
+
         var response = _book.Heartbeat(heartbeat, View(membership.CurrentSnapshot));
         if (heartbeat.Leaving || heartbeat.Agent is null)
         {
@@ -37,7 +59,23 @@ internal sealed class PartitionLeaseGrain(
             }
         }
 
-        return Task.FromResult(response);
+        return response;
+    }
+
+    /// <summary>
+    /// After this grain's silo stalled: reads the membership table before answering. A silo that
+    /// finds itself declared dead there is stopped by Orleans; until it is, this activation
+    /// refuses every heartbeat, since another activation may own the group by now.
+    /// </summary>
+    private async Task ConfirmStillActiveAsync()
+    {
+        await membership.Refresh();
+        var status = membership.CurrentSnapshot.GetSiloStatus(localSilo.SiloAddress);
+        if (status != SiloStatus.Active)
+        {
+            throw new InvalidOperationException(
+                $"The lease grain of consumer group '{this.GetPrimaryKeyString()}' runs on silo {localSilo.SiloAddress}, which stalled and is now {status} in the membership table; it no longer answers heartbeats.");
+        }
     }
 
     public Task<IReadOnlyList<PartitionAssignment>> GetAssignmentsAsync() => Task.FromResult(_book.Assignments());
@@ -65,4 +103,10 @@ internal sealed class PartitionLeaseGrain(
         changing.ExceptWith(active);
         return new MembershipView(active, dead, changing);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} activated on silo {Silo}")]
+    private static partial void LogActivated(ILogger logger, string group, string silo);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} deactivated on silo {Silo}: {Reason}")]
+    private static partial void LogDeactivated(ILogger logger, string group, string silo, string reason);
 }
