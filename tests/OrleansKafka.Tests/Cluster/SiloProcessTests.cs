@@ -9,7 +9,7 @@ namespace OrleansKafka.Tests.Cluster;
 
 /// <summary>Real silo host processes sharing a real Redis membership store, and the embedded Kafka in a process of its own.</summary>
 [Trait("Category", "Kafka")]
-public sealed class SiloProcessTests
+public sealed class SiloProcessTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Source = "demo-orders";
     private const string Forwarded = "demo-orders-forwarded";
@@ -76,6 +76,7 @@ public sealed class SiloProcessTests
             TimeSpan.FromMilliseconds(500));
 
         Assert.True(resumed, $"not every partition was processed on the survivor within 30 s of the kills; survivor's last lines:{Environment.NewLine}{survivor.Process.Tail(60)}");
+        output.WriteLine($"every partition processed on the survivor {Stopwatch.GetElapsedTime(killedAt).TotalSeconds:0.0} s after the kills (polled every 0.5 s)");
         await WaitForForwarderAsync(kafka, cluster);
         Assert.False(survivor.Process.HasExited, survivor.Process.Tail());
     }

@@ -244,16 +244,25 @@ internal sealed partial class LeaseAgent
         }
         else if (fresh.Count > 0)
         {
-            // Off the heartbeat: reading committed offsets may wait on a slow group coordinator
-            // for as long as a lease, and the other leases must be renewed meanwhile.
-            foreach (var lease in fresh)
+            // A partition handed over with its committed offset starts at once, within this beat.
+            foreach (var lease in fresh.Where(l => l.CommittedOffset >= 0))
             {
-                _acquiring[lease.GrainKey] = lease;
+                StartFeed(lease);
             }
 
-            var acquisition = AcquireAsync(fresh);
-            _acquisitions.Add(acquisition);
-            _acquisitions.RemoveAll(t => t.IsCompleted);
+            // The others off the heartbeat: reading committed offsets may wait on a slow group
+            // coordinator for as long as a lease, and the other leases must be renewed meanwhile.
+            List<LocalLease> unknown = [.. fresh.Where(l => l.CommittedOffset < 0)];
+            if (unknown.Count > 0)
+            {
+                foreach (var lease in unknown)
+                {
+                    _acquiring[lease.GrainKey] = lease;
+                }
+
+                _acquisitions.Add(AcquireAsync(unknown));
+                _acquisitions.RemoveAll(t => t.IsCompleted);
+            }
         }
     }
 }

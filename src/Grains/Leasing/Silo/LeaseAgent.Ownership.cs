@@ -13,16 +13,13 @@ internal sealed partial class LeaseAgent
     {
         try
         {
-            // Kafka is asked only for partitions whose committed offset was not handed over with the grant.
-            var unknown = leases.Where(l => l.CommittedOffset < 0).ToDictionary(l => l.Partition);
-            if (unknown.Count > 0)
+            // Only partitions whose committed offset was not handed over with the grant come here.
+            var byPartition = leases.ToDictionary(l => l.Partition);
+            foreach (var committed in await _control.CommittedAsync(byPartition.Keys, _settings.StartupTimeout))
             {
-                foreach (var committed in await _control.CommittedAsync(unknown.Keys, _settings.StartupTimeout))
+                if (committed.Offset.Value >= 0 && byPartition.TryGetValue(committed.TopicPartition, out var lease))
                 {
-                    if (committed.Offset.Value >= 0 && unknown.TryGetValue(committed.TopicPartition, out var lease))
-                    {
-                        lease.MarkCommitted(committed.Offset.Value);
-                    }
+                    lease.MarkCommitted(committed.Offset.Value);
                 }
             }
         }
@@ -61,17 +58,23 @@ internal sealed partial class LeaseAgent
                     continue;
                 }
 
-                // Nothing committed yet: the consumer's auto.offset.reset decides where to begin.
-                var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : Offset.Stored;
-                _table.Add(lease);
-                _held[lease.GrainKey] = _pool.Start(lease, start);
-                LogAcquired(_logger, lease.GrainKey, lease.Epoch, start.Value >= 0 ? $"committed offset {start.Value}" : "the auto.offset.reset position (nothing committed yet)");
+                StartFeed(lease);
             }
         }
         finally
         {
             _beat.Release();
         }
+    }
+
+    /// <summary>Starts fetching and delivering a granted partition; called under the beat lock.</summary>
+    private void StartFeed(LocalLease lease)
+    {
+        // Nothing committed yet: the consumer's auto.offset.reset decides where to begin.
+        var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : Offset.Stored;
+        _table.Add(lease);
+        _held[lease.GrainKey] = _pool.Start(lease, start);
+        LogAcquired(_logger, lease.GrainKey, lease.Epoch, start.Value >= 0 ? $"committed offset {start.Value}" : "the auto.offset.reset position (nothing committed yet)");
     }
 
     private void StartRevoke(PartitionFeed feed)
