@@ -108,8 +108,9 @@ internal static class ChaosScenario
             next = Stopwatch.GetTimestamp() + Ticks(RoundLength);
             await TopUpAsync(cluster, watched, round);
 
-            // A silo just thawed may be about to exit; prefer the others.
-            var live = Snapshot(cluster).Where(s => !s.Process.HasExited).ToList();
+            // A silo just thawed may be about to exit; prefer the others. A replacement still
+            // starting is no victim: its start would fail under the watch that is waiting for it.
+            var live = Snapshot(cluster).Where(s => !s.Process.HasExited && s.Process.Output.Any(l => l.Contains("Application started", StringComparison.Ordinal))).ToList();
             var candidates = live.Where(s => !watched.ContainsKey(s)).ToList();
             if (candidates.Count == 0)
             {
