@@ -8,7 +8,8 @@ namespace OrleansKafka.Cli;
 /// <summary>Connects an Orleans client to a silo gateway.</summary>
 internal static class ClusterConnection
 {
-    public static async Task<IHost> ConnectAsync(string gateway, CancellationToken cancellationToken)
+    /// <summary>Connects to the silo gateway at <paramref name="gateway"/> of the cluster and service named; fails within 10 s.</summary>
+    public static async Task<IHost> ConnectAsync(string gateway, string clusterId, string serviceId, CancellationToken cancellationToken)
     {
         if (!IPEndPoint.TryParse(gateway, out var endpoint) || endpoint.Port == 0)
         {
@@ -21,9 +22,9 @@ internal static class ClusterConnection
             .UseStaticClustering(endpoint)
             .Configure<Orleans.Configuration.ClusterOptions>(o =>
             {
-                // The silo host's cluster and service ids, whichever clustering it uses.
-                o.ClusterId = "dev";
-                o.ServiceId = "dev";
+                // "dev" by default: the silo host's ids, whichever clustering it uses.
+                o.ClusterId = clusterId;
+                o.ServiceId = serviceId;
             }));
         var host = builder.Build();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -35,7 +36,7 @@ internal static class ClusterConnection
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             host.Dispose();
-            throw new InvalidOperationException($"Could not connect to a silo gateway at {gateway} within 10 s: {ex.Message}", ex);
+            throw new InvalidOperationException($"Could not connect to a silo gateway at {gateway} (cluster id '{clusterId}', service id '{serviceId}') within 10 s: {ex.Message}. Check --gateway, and --cluster-id/--service-id against the silo's Silo:ClusterId and Silo:ServiceId.", ex);
         }
 
         return host;

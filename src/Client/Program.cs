@@ -6,14 +6,30 @@ var gateway = new Option<string>("--gateway", "-g")
     Description = "The silo gateway to connect to, host:port",
     DefaultValueFactory = _ => "127.0.0.1:30000",
 };
+var clusterId = new Option<string>("--cluster-id")
+{
+    Description = "The cluster's id (the silo's Silo:ClusterId)",
+    DefaultValueFactory = _ => "dev",
+};
+var serviceId = new Option<string>("--service-id")
+{
+    Description = "The cluster's service id (the silo's Silo:ServiceId)",
+    DefaultValueFactory = _ => "dev",
+};
 var group = new Option<string?>("--group") { Description = "Only this consumer group" };
+var json = new Option<bool>("--json") { Description = "One JSON array of partition statuses, for scripts" };
 var watch = new Option<bool>("--watch", "-w") { Description = "Refresh every second until Ctrl+C" };
 
 var status = new Command("status", "One row per partition grain: group, topic, partition, owner silo, state, committed offset, high watermark, lag")
 {
-    gateway, group, watch,
+    gateway, clusterId, serviceId, group, watch, json,
 };
-status.SetAction((parse, cancellationToken) => StatusCommand.RunAsync(parse.GetValue(gateway)!, parse.GetValue(group), parse.GetValue(watch), cancellationToken));
+status.SetAction((parse, cancellationToken) => StatusCommand.RunAsync(
+    new ConnectionOptions(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!),
+    parse.GetValue(group),
+    parse.GetValue(watch),
+    parse.GetValue(json),
+    cancellationToken));
 
 var root = new RootCommand("OrleansKafka operator CLI: inspect the partition grains of a running cluster") { status };
 return await root.Parse(args).InvokeAsync();

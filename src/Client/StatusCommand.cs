@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using OrleansKafka.Partitions;
 using Spectre.Console;
 
@@ -6,18 +8,31 @@ namespace OrleansKafka.Cli;
 /// <summary>The <c>status</c> command: a table of every partition grain.</summary>
 internal static class StatusCommand
 {
-    public static async Task<int> RunAsync(string gateway, string? group, bool watch, CancellationToken cancellationToken)
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        WriteIndented = true,
+    };
+
+    public static async Task<int> RunAsync(ConnectionOptions connect, string? group, bool watch, bool json, CancellationToken cancellationToken)
     {
         IDisposable? host = null;
         try
         {
-            var connection = await ClusterConnection.ConnectAsync(gateway, cancellationToken);
+            var connection = await ClusterConnection.ConnectAsync(connect.Gateway, connect.ClusterId, connect.ServiceId, cancellationToken);
             host = connection;
             var client = connection.Client();
             if (Console.IsOutputRedirected)
             {
                 // Piped output is read by scripts and people with wide screens: never wrap a row.
                 AnsiConsole.Profile.Width = 240;
+            }
+
+            if (json)
+            {
+                // Plain stdout, not Spectre: scripts parse it.
+                Console.Out.WriteLine(JsonSerializer.Serialize(await PartitionDirectory.GetStatusesAsync(client, group), Json));
+                return 0;
             }
 
             if (!watch)

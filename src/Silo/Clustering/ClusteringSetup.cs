@@ -40,9 +40,18 @@ internal static class ClusteringSetup
         });
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Silo:Membership"));
 
+        // The same ids for every store ("dev" by default), so the CLI connects to any silo host
+        // without options. Set after the clustering call, so it wins over what that call sets.
+        void Ids() => silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = settings.ClusterId;
+            o.ServiceId = settings.ServiceId;
+        });
+
         if (settings.Store == MembershipStore.Localhost)
         {
-            silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort);
+            silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
+            Ids();
             return;
         }
 
@@ -59,12 +68,7 @@ internal static class ClusteringSetup
             });
         }
 
-        silo.Configure<ClusterOptions>(o =>
-        {
-            // "dev" by default, as with localhost clustering, so the CLI connects to either without options.
-            o.ClusterId = settings.ClusterId;
-            o.ServiceId = settings.ServiceId;
-        });
+        Ids();
         silo.ConfigureEndpoints(settings.AdvertisedAddress, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
     }
 

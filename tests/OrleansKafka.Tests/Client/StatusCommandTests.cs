@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Reflection;
+using System.Text.Json;
+using OrleansKafka.Testing;
+using OrleansKafka.Testing.Processes;
+
+namespace OrleansKafka.Tests.Client;
+
+/// <summary>The operator CLI run as a user runs it: a process against a silo host process with the default settings.</summary>
+[Trait("Category", "Kafka")]
+public sealed class StatusCommandTests
+{
+    [Fact]
+    public async Task StatusJson_AgainstTheDefaultSiloHost_ListsEveryPartitionOfBothDemoGroups_HeldByThatSilo()
+    {
+        // The README's silo: localhost clustering, the embedded Kafka, demo traffic; only the ports differ.
+        var ports = LoopbackPorts.Free(3);
+        await using var silo = ChildProcess.Start("silo", "dotnet", [SiloHostAssembly.Locate()], new Dictionary<string, string>
+        {
+            ["Silo__SiloPort"] = $"{ports[0]}",
+            ["Silo__GatewayPort"] = $"{ports[1]}",
+            ["Dashboard__Urls"] = $"http://127.0.0.1:{ports[2]}",
+        });
+        await silo.WaitForOutputAsync(new("Application started"), TimeSpan.FromSeconds(60));
+
+        JsonElement[] statuses = [];
+        var cliOutput = string.Empty;
+        var listed = await Poll.UntilAsync(
+            async () =>
+            {
+                (var exitCode, cliOutput) = await RunCliAsync("status", "--json", "--gateway", $"127.0.0.1:{ports[1]}");
+                statuses = exitCode == 0 ? JsonSerializer.Deserialize<JsonElement[]>(cliOutput)! : [];
+                return statuses.Length == 24 && statuses.All(s => s.GetProperty("state").GetString() is "Idle" or "Processing");
+            },
+            TimeSpan.FromSeconds(60),
+            TimeSpan.FromSeconds(1));
+
+        Assert.True(listed, $"the CLI did not list 24 partitions held by the silo; last output:{Environment.NewLine}{cliOutput}{Environment.NewLine}silo:{Environment.NewLine}{silo.Tail()}");
+        Assert.Equal(["demo-forwarder", "demo-order-totals"], statuses.Select(s => s.GetProperty("group").GetString()).Distinct().Order());
+        Assert.All(statuses, s => Assert.Equal($"127.0.0.1:{ports[0]}", s.GetProperty("silo").GetString()));
+
+        // The silo's own JSON API names states too.
+        using var http = new HttpClient();
+        var api = await http.GetFromJsonAsync<JsonElement[]>($"http://127.0.0.1:{ports[2]}/kafka/partitions");
+        Assert.Equal(24, api!.Length);
+        Assert.All(api, s => Assert.Equal(JsonValueKind.String, s.GetProperty("state").ValueKind));
+    }
+
+    [Fact]
+    public async Task Status_NoSiloAtTheGateway_FailsWithinSecondsWithANonZeroExitAndSaysWhy()
+    {
+        var port = LoopbackPorts.Free(1)[0];
+        var clock = Stopwatch.StartNew();
+
+        var (exitCode, output) = await RunCliAsync("status", "--gateway", $"127.0.0.1:{port}");
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains($"Could not connect to a silo gateway at 127.0.0.1:{port}", output.ReplaceLineEndings(" "));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the CLI took {clock.Elapsed} to give up");
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
+    {
+        await using var cli = ChildProcess.Start("cli", "dotnet", [CliAssembly(), .. arguments]);
+        var exitCode = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, string.Join(Environment.NewLine, cli.Output));
+    }
+
+    private static string CliAssembly()
+    {
+        var configuration = typeof(StatusCommandTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+        var path = Path.Combine(SiloHostAssembly.RepositoryRoot(), "src", "Client", "bin", configuration, "net10.0", "orleans-kafka.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"The CLI is not built: {path} is missing.", path);
+    }
+}
