@@ -14,4 +14,7 @@ public enum PartitionState
 
     /// <summary>This activation's silo holds no current lease for the partition; it processes nothing and commits nothing.</summary>
     NotOwner = 3,
+
+    /// <summary>The partition stopped at a record its processor gave up on, and waits for an operator to retry, skip or dead-letter it.</summary>
+    Holding = 4,
 }

@@ -48,4 +48,22 @@ public sealed record PartitionStatus
 
     /// <summary>Retries of the in-flight record so far.</summary>
     [Id(13)] public int RetryAttempt { get; init; }
+
+    /// <summary>The offset of the record the partition holds at, or -1.</summary>
+    [Id(14)] public long HeldOffset { get; init; } = -1;
+
+    /// <summary>Since when the partition holds.</summary>
+    [Id(15)] public DateTimeOffset? HeldSince { get; init; }
+
+    /// <summary>A preview of the held record's key (text, or hex when it is not text).</summary>
+    [Id(16)] public string? HeldKey { get; init; }
+
+    /// <summary>A preview of the held record's value (text, or hex when it is not text).</summary>
+    [Id(17)] public string? HeldValue { get; init; }
+
+    /// <summary>Records this activation skipped after its processor gave up on them.</summary>
+    [Id(18)] public long RecordsSkipped { get; init; }
+
+    /// <summary>Records this activation wrote to the dead-letter topic.</summary>
+    [Id(19)] public long RecordsDeadLettered { get; init; }
 }

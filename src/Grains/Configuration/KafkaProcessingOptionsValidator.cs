@@ -68,6 +68,21 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
 
             Positive(errors, $"{S}:Processors:{processor}:FirstRetryDelay", settings.FirstRetryDelay);
             Positive(errors, $"{S}:Processors:{processor}:MaxRetryDelay", settings.MaxRetryDelay);
+            Positive(errors, $"{S}:Processors:{processor}:MaxAttempts", settings.MaxAttempts);
+            if (!Enum.IsDefined(settings.OnFailure))
+            {
+                errors.Add($"{S}:Processors:{processor}:OnFailure is {settings.OnFailure}; expected Hold, DeadLetter or Skip.");
+            }
+
+            if (settings.MaxRecordBytes < 0)
+            {
+                errors.Add($"{S}:Processors:{processor}:MaxRecordBytes is {settings.MaxRecordBytes}; expected 0 (no limit) or a number of bytes.");
+            }
+
+            if (settings.OnFailure == FailureAction.DeadLetter && settings.EffectiveDeadLetterTopic == settings.Topic)
+            {
+                errors.Add($"{S}:Processors:{processor}:DeadLetterTopic is '{settings.DeadLetterTopic}', the topic the processor reads; expected another topic, or none for '{settings.Topic}.dlq'.");
+            }
         }
 
         foreach (var registration in registrations.Where(r => !options.Processors.ContainsKey(r.Name)))

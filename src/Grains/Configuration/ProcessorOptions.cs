@@ -8,6 +8,9 @@ public sealed class ProcessorOptions
     /// <summary>Default for <see cref="MaxRetryDelay"/>.</summary>
     public static readonly TimeSpan DefaultMaxRetryDelay = TimeSpan.FromSeconds(30);
 
+    /// <summary>Default for <see cref="MaxAttempts"/>.</summary>
+    public const int DefaultMaxAttempts = 5;
+
     /// <summary>Default for <see cref="FirstRetryDelay"/>.</summary>
     public static readonly TimeSpan DefaultFirstRetryDelay = TimeSpan.FromMilliseconds(100);
 
@@ -28,4 +31,23 @@ public sealed class ProcessorOptions
 
     /// <summary>The longest delay between retries of a failed record. Default 30 s.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = DefaultMaxRetryDelay;
+
+    /// <summary>How often the processor is run on a failing record before <see cref="OnFailure"/> applies, the first run included. Default 5.</summary>
+    public int MaxAttempts { get; set; } = DefaultMaxAttempts;
+
+    /// <summary>
+    /// What happens to a record the processor keeps failing on, or that cannot succeed (it does
+    /// not deserialize, or exceeds <see cref="MaxRecordBytes"/>). Default <see cref="FailureAction.Hold"/>:
+    /// nothing is skipped or sent elsewhere unless configured, and an operator decides.
+    /// </summary>
+    public FailureAction OnFailure { get; set; } = FailureAction.Hold;
+
+    /// <summary>The dead-letter topic for <see cref="FailureAction.DeadLetter"/>. Default <c>&lt;Topic&gt;.dlq</c>.</summary>
+    public string? DeadLetterTopic { get; set; }
+
+    /// <summary>The most bytes of key and value a record may have; larger ones go to <see cref="OnFailure"/> without being processed. Default 0: no limit.</summary>
+    public int MaxRecordBytes { get; set; }
+
+    /// <summary>The dead-letter topic in effect: <see cref="DeadLetterTopic"/>, or <c>&lt;Topic&gt;.dlq</c>.</summary>
+    public string EffectiveDeadLetterTopic => string.IsNullOrWhiteSpace(DeadLetterTopic) ? $"{Topic}.dlq" : DeadLetterTopic;
 }

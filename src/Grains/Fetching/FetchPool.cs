@@ -18,7 +18,8 @@ internal sealed class FetchPool(
     ILoggerFactory loggers,
     int partitionBufferBytes,
     int maxBatchSize,
-    Orleans.Runtime.SiloAddress silo) : IDisposable
+    Orleans.Runtime.SiloAddress silo,
+    Processing.Failures.HoldSignals holds) : IDisposable
 {
     private readonly List<FetchWorker> _workers = [];
     private readonly Lock _lock = new();
@@ -40,7 +41,7 @@ internal sealed class FetchPool(
             }
         }
 
-        var feed = new PartitionFeed(lease, worker, start.Value, grains, time, _logger, partitionBufferBytes, maxBatchSize, silo);
+        var feed = new PartitionFeed(lease, worker, start.Value, grains, time, _logger, partitionBufferBytes, maxBatchSize, silo, holds);
         worker.Assign(feed, start);
         feed.Start();
         return feed;

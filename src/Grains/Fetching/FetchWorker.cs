@@ -72,15 +72,20 @@ internal sealed partial class FetchWorker : IDisposable
 
     public void Unassign(PartitionFeed feed)
     {
-        lock (_consumerLock)
+        try
         {
-            if (_feeds.TryRemove(new KeyValuePair<TopicPartition, PartitionFeed>(feed.Partition, feed)))
+            lock (_consumerLock)
             {
-                _consumer.IncrementalUnassign([feed.Partition]);
+                if (_feeds.TryRemove(new KeyValuePair<TopicPartition, PartitionFeed>(feed.Partition, feed)))
+                {
+                    _consumer.IncrementalUnassign([feed.Partition]);
+                }
             }
         }
-
-        feed.Close();
+        finally
+        {
+            feed.Close();
+        }
     }
 
     public void Pause(TopicPartition partition)
@@ -134,11 +139,14 @@ internal sealed partial class FetchWorker : IDisposable
         var consecutiveFailures = 0;
         while (!_stopping)
         {
+            var rebuilding = false;
             try
             {
                 if (_fatal)
                 {
+                    rebuilding = true;
                     Rebuild();
+                    rebuilding = false;
                 }
 
                 // While records wait unsignalled, only peek: as soon as the consumer has nothing
@@ -176,8 +184,9 @@ internal sealed partial class FetchWorker : IDisposable
                 var error = (ex as KafkaException)?.Error;
                 _fatal |= error?.IsFatal == true || error?.Code == Confluent.Kafka.ErrorCode.Local_Fatal;
                 LogConsumeFailed(_logger, ex, _name, error?.Code.ToString() ?? ex.GetType().Name, _fatal);
-                if (!_fatal)
+                if (!_fatal || rebuilding)
                 {
+                    // A fatal error is acted on at once; a failed rebuild waits like any other failure.
                     Backoff(consecutiveFailures++);
                 }
             }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Partitions;
+using OrleansKafka.Processing.Failures;
 using Polly;
 using Polly.Retry;
 
@@ -25,6 +26,7 @@ internal sealed partial class PartitionFeed
     private readonly int _maxBatch;
     private readonly Orleans.Runtime.SiloAddress? _silo;
     private readonly ResiliencePipeline<DeliveryOutcome> _resend;
+    private readonly HoldSignals _holds;
     private List<ConsumeResult<byte[], byte[]>> _buffer = [];
     private long _bytes;
     private long _nextExpected;
@@ -32,8 +34,9 @@ internal sealed partial class PartitionFeed
     private volatile bool _closed;
     private TaskCompletionSource? _waiter;
 
-    public PartitionFeed(LocalLease lease, FetchWorker worker, long startOffset, IGrainFactory grains, TimeProvider time, ILogger logger, int maxBytes, int maxBatch, Orleans.Runtime.SiloAddress? silo = null)
+    public PartitionFeed(LocalLease lease, FetchWorker worker, long startOffset, IGrainFactory grains, TimeProvider time, ILogger logger, int maxBytes, int maxBatch, Orleans.Runtime.SiloAddress? silo = null, HoldSignals? holds = null)
     {
+        _holds = holds ?? new HoldSignals();
         Lease = lease;
         _worker = worker;
         _nextExpected = startOffset;
@@ -159,7 +162,16 @@ internal sealed partial class PartitionFeed
             {
                 Lease.ObserveHighWatermark(_worker.HighWatermark(Partition));
                 var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(records, Lease.Epoch, _silo));
-                if (await DeliverAsync(grain, delivery, token) != DeliveryOutcome.Completed)
+                var outcome = await DeliverAsync(grain, delivery, token);
+                while (outcome == DeliveryOutcome.Held)
+                {
+                    // The grain holds at a record of this delivery: the same records go again once
+                    // an operator has decided. Fetching goes on until the buffer is full, then pauses.
+                    await _holds.WaitAsync(Lease.GrainKey, token);
+                    outcome = await DeliverAsync(grain, delivery, token);
+                }
+
+                if (outcome != DeliveryOutcome.Completed)
                 {
                     return;
                 }

@@ -10,6 +10,7 @@ using OrleansKafka.Leasing.Protocol;
 using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
+using OrleansKafka.Processing.Failures;
 
 namespace OrleansKafka.Hosting;
 
@@ -25,6 +26,7 @@ internal sealed partial class KafkaProcessingService(
     OwnerDirectory owners,
     PartitionActivations activations,
     CommitFlusher flusher,
+    HoldSignals holds,
     IGrainFactory grains,
     ILocalSiloDetails silo,
     TimeProvider time,
@@ -49,7 +51,7 @@ internal sealed partial class KafkaProcessingService(
         {
             var control = new GroupControlClient(group, Settings(group, "control"), () => leases.OfGroup(group), settings.CommitInterval, loggers.CreateLogger<GroupControlClient>());
             flusher.Register(group, control);
-            var pool = new FetchPool(group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize, silo.SiloAddress);
+            var pool = new FetchPool(group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize, silo.SiloAddress, holds);
             var agent = new LeaseAgent(
                 new GroupRegistration
                 {

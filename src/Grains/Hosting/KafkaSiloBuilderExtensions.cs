@@ -8,6 +8,7 @@ using OrleansKafka.Kafka;
 using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
+using OrleansKafka.Processing.Failures;
 
 namespace OrleansKafka.Hosting;
 
@@ -42,6 +43,8 @@ public static class KafkaSiloBuilderExtensions
         services.TryAddSingleton<OwnerDirectory>();
         services.TryAddSingleton<PartitionActivations>();
         services.TryAddSingleton<CommitFlusher>();
+        services.TryAddSingleton<DeadLetterWriter>();
+        services.TryAddSingleton<HoldSignals>();
         services.TryAddSingleton<ProcessorCatalog>();
         if (!services.Any(s => s.ServiceType == typeof(KafkaProcessingService)))
         {

@@ -12,4 +12,7 @@ internal enum DeliveryOutcome
 
     /// <summary>The call reached an activation on a silo without the lease; it is deactivating, so resend.</summary>
     NotOwner = 2,
+
+    /// <summary>The partition holds at a record until an operator decides; resend the delivery once told (<c>HoldSignals</c>).</summary>
+    Held = 3,
 }

@@ -4,11 +4,11 @@ using Orleans.Concurrency;
 using Orleans.Runtime;
 using Orleans.Runtime.Placement;
 using OrleansKafka.Committing;
+using OrleansKafka.Configuration;
 using OrleansKafka.Leasing.Protocol;
 using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Processing;
-using Polly;
-using Polly.Retry;
+using OrleansKafka.Processing.Failures;
 
 namespace OrleansKafka.Partitions;
 
@@ -24,17 +24,24 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private readonly OwnerDirectory _owners;
     private readonly PartitionActivations _activations;
     private readonly CommitFlusher _commits;
+    private readonly DeadLetterWriter _deadLetters;
+    private readonly HoldSignals _holds;
     private readonly ProcessorCatalog _catalog;
     private readonly IServiceProvider _services;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _silo;
+    private readonly SiloAddress _localSilo;
     private string _group = string.Empty;
     private string _topic = string.Empty;
     private int _partition;
     private ProcessorBinding? _binding;
     private ProcessorPipeline? _pipeline;
-    private ResiliencePipeline? _retry;
+    private RetryingRunner? _runner;
+    private HeldRecord? _held;
+    private HoldDecision? _decision;
+    private long _skipped;
+    private long _deadLettered;
     private long _nextOffset = -1;
     private long _nextOffsetEpoch;
     private long _processed;
@@ -44,8 +51,10 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private DateTimeOffset? _lastErrorAt;
     private int _retryAttempt;
 
-    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, ProcessorCatalog catalog, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger)
+    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, DeadLetterWriter deadLetters, HoldSignals holds, ProcessorCatalog catalog, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger)
     {
+        _deadLetters = deadLetters;
+        _holds = holds;
         _leases = leases;
         _owners = owners;
         _activations = activations;
@@ -55,6 +64,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         _time = time;
         _logger = logger;
         _silo = SiloIdentity.Of(silo.SiloAddress);
+        _localSilo = silo.SiloAddress;
     }
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -100,8 +110,12 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     public async Task<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery)
     {
         var batch = delivery.Value;
-        if (!_leases.TryGet(this.GetPrimaryKeyString(), out var lease))
+        var fromElsewhere = batch.From is { } sender && !sender.Equals(_localSilo);
+        if (!_leases.TryGet(this.GetPrimaryKeyString(), out var lease) || (fromElsewhere && (lease.Epoch != batch.Epoch || !lease.IsCurrent)))
         {
+            // No current lease here for what another silo sends: this silo's own lease is gone or
+            // about to be (it stalled, and its agent has not caught up yet), and the sender holds
+            // the newer one. Answered as NotOwner, so the sender resends instead of stopping.
             // This silo does not own the partition: it moved, and this activation stayed. Move it
             // to the sender (the lease holder); a plain deactivation would be re-created here by
             // callers that still have this silo's address cached.
@@ -125,12 +139,16 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
         if (_nextOffsetEpoch != lease.Epoch)
         {
-            // A new lease starts where the fetcher started, whatever this activation did before.
+            // A new lease starts where the fetcher started, whatever this activation did before;
+            // a record held under the old lease fails again and holds again.
             _nextOffset = -1;
             _nextOffsetEpoch = lease.Epoch;
+            _held = null;
+            _decision = null;
         }
 
         _pipeline ??= _binding.Registration.CreatePipeline(_services, _group);
+        _runner ??= new RetryingRunner(_pipeline, _binding.Options, _time, (ex, attempt) => OnFailure(ex, _inFlightOffset, attempt));
         var records = batch.Records;
         var index = 0;
         while (index < records.Count && records[index].Offset.Value < _nextOffset)
@@ -156,6 +174,8 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         var atLeastOnce = _binding.Options.Delivery == DeliveryGuarantee.AtLeastOnce;
         try
         {
+            // Units before this index run one record at a time: a batch that failed, narrowed down to its failing record.
+            var narrowUntil = -1;
             while (index < records.Count)
             {
                 // Checked against the clock before each record, not only through the token: a silo
@@ -166,19 +186,64 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                     return DeliveryOutcome.Stopped;
                 }
 
-                var count = _pipeline.UnitLength(records.Count - index);
-                _inFlightOffset = records[index].Offset.Value;
-                _inFlightSince = _time.GetUtcNow();
-                if (!await TryProcessAsync(records, index, count, lease, atLeastOnce))
+                var offset = records[index].Offset.Value;
+                int count;
+                RecordFailure? failure;
+                FailureAction? decided = null;
+                if (_held is { } held && held.Offset == offset)
                 {
-                    return DeliveryOutcome.Stopped;
+                    if (_decision is not { } decision)
+                    {
+                        return DeliveryOutcome.Held;
+                    }
+
+                    (_held, _decision, count) = (null, null, 1);
+                    LogHoldResolved(_logger, this.GetPrimaryKeyString(), offset, decision);
+                    failure = decision == HoldDecision.Retry ? await RunAsync(records, index, 1, lease) : held.Failure;
+                    decided = decision switch
+                    {
+                        HoldDecision.Skip => FailureAction.Skip,
+                        HoldDecision.DeadLetter => FailureAction.DeadLetter,
+                        _ => null,
+                    };
+                }
+                else
+                {
+                    count = index < narrowUntil ? 1 : _pipeline.UnitLength(records.Count - index);
+                    failure = await RunAsync(records, index, count, lease);
+                }
+
+                if (failure is not null && count > 1)
+                {
+                    // Which record of the batch failed is unknown: run them one by one. Those before
+                    // it are processed again (at-least-once), and the failure action applies to it alone.
+                    narrowUntil = index + count;
+                    continue;
+                }
+
+                if (failure is not null && !await GiveUpAsync(records[index], failure, decided ?? _binding.Options.OnFailure, lease))
+                {
+                    // Everything before the held record is committed; nothing from it on.
+                    _held = new HeldRecord(offset, failure, _time.GetUtcNow(), RecordPreview.Of(records[index].Message.Key), RecordPreview.Of(records[index].Message.Value));
+                    LogHolding(_logger, failure.Error, this.GetPrimaryKeyString(), offset, failure.Attempts);
+                    return DeliveryOutcome.Held;
                 }
 
                 index += count;
                 _processed += count;
                 _nextOffset = records[index - 1].Offset.Value + 1;
+                if (decided is not null && atLeastOnce)
+                {
+                    // An operator's skip or dead-letter is committed before anything else happens,
+                    // so the record is not held again after a move to another silo.
+                    lease.StoreProcessed(_nextOffset);
+                    await CommitNowAsync(lease);
+                }
             }
-
+        }
+        catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
+        {
+            return DeliveryOutcome.Stopped;
         }
         finally
         {
@@ -195,6 +260,21 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         return DeliveryOutcome.Completed;
     }
 
+    public Task ResolveHoldAsync(HoldDecision decision)
+    {
+        var key = this.GetPrimaryKeyString();
+        if (_held is null || !Enum.IsDefined(decision))
+        {
+            throw new InvalidOperationException(_held is null
+                ? $"Partition {key} is not holding a record on silo {_silo}; nothing to {decision}. Only a partition in state Holding takes retry, skip or dead-letter."
+                : $"'{decision}' is not a decision; expected Retry, Skip or DeadLetter.");
+        }
+
+        _decision = decision;
+        _holds.Decided(key);
+        return Task.CompletedTask;
+    }
+
     public Task<PartitionStatus> GetStatusAsync()
     {
         var held = _leases.TryGet(this.GetPrimaryKeyString(), out var lease) && lease.IsCurrent;
@@ -206,6 +286,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         }
 
         var state = !held ? PartitionState.NotOwner
+            : _held is not null ? PartitionState.Holding
             : _retryAttempt > 0 ? PartitionState.Retrying
             : _inFlightOffset >= 0 ? PartitionState.Processing
             : PartitionState.Idle;
@@ -225,86 +306,89 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             LastError = _lastError,
             LastErrorAt = _lastErrorAt,
             RetryAttempt = _retryAttempt,
+            HeldOffset = _held?.Offset ?? -1,
+            HeldSince = _held?.Since,
+            HeldKey = _held?.Key,
+            HeldValue = _held?.Value,
+            RecordsSkipped = _skipped,
+            RecordsDeadLettered = _deadLettered,
         });
     }
 
     private Task CommitNowAsync(LocalLease lease) => _commits.FlushAsync(lease.Group);
 
-    /// <summary>Runs the processor; on failure retries with backoff until it succeeds or the lease ends.</summary>
-    private async Task<bool> TryProcessAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease, bool atLeastOnce)
+    /// <summary>Runs a unit with the processor's retries; the failure if it gave up. Throws when the lease's token fires.</summary>
+    private async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease)
     {
-        var epoch = lease.Epoch;
-        var token = lease.Token;
-        try
+        _inFlightOffset = records[index].Offset.Value;
+        _inFlightSince = _time.GetUtcNow();
+        var failure = await _runner!.RunAsync(records, index, count, lease.Epoch, lease.Token);
+        if (failure is not null)
         {
-            await _pipeline!.InvokeAsync(records, index, count, epoch, token);
-            return true;
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            return false;
-        }
-        catch (Exception ex)
-        {
-            OnFailure(ex, records[index].Offset.Value);
-            if (atLeastOnce && _nextOffset >= 0)
-            {
-                // Commit up to the failing record, so that only it and what follows wait for the retries.
-                lease.StoreProcessed(_nextOffset);
-            }
+            OnFailure(failure.Error, _inFlightOffset, failure.Attempts);
         }
 
-        try
-        {
-            await Task.Delay(_binding!.Options.FirstRetryDelay, _time, token);
-            _retry ??= BuildRetry();
-            await _retry.ExecuteAsync(
-                static async (state, ct) => await state.Self._pipeline!.InvokeAsync(state.Records, state.Index, state.Count, state.Epoch, ct),
-                (Self: this, Records: records, Index: index, Count: count, Epoch: epoch),
-                token);
-            _retryAttempt = 0;
-            return true;
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            return false;
-        }
+        _retryAttempt = 0;
+        return failure;
     }
 
-    private void OnFailure(Exception exception, long offset)
+    /// <summary>Applies a failure action to a record; false when the partition must hold at it instead.</summary>
+    private async Task<bool> GiveUpAsync(ConsumeResult<byte[], byte[]> record, RecordFailure failure, FailureAction action, LocalLease lease)
     {
-        _retryAttempt++;
-        _lastError = $"{exception.GetType().Name}: {exception.Message}";
-        _lastErrorAt = _time.GetUtcNow();
-        LogProcessorFailed(_logger, exception, this.GetPrimaryKeyString(), offset, _retryAttempt);
-    }
-
-    private ResiliencePipeline BuildRetry()
-    {
-        var options = _binding!.Options;
-        return new ResiliencePipelineBuilder { TimeProvider = _time }
-            .AddRetry(new RetryStrategyOptions
-            {
-                // Polly stops on its own when the lease's token fires; any other failure, a processor's own timeout included, is retried.
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(),
-                MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.FirstRetryDelay,
-                MaxDelay = options.MaxRetryDelay,
-                OnRetry = args =>
+        var key = this.GetPrimaryKeyString();
+        switch (action)
+        {
+            case FailureAction.Skip:
+                _skipped++;
+                LogSkipped(_logger, failure.Error, key, record.Offset.Value, failure.Attempts);
+                return true;
+            case FailureAction.DeadLetter:
+                var topic = _binding!.Options.EffectiveDeadLetterTopic;
+                try
                 {
-                    if (args.Outcome.Exception is { } ex)
-                    {
-                        OnFailure(ex, _inFlightOffset);
-                    }
+                    await _deadLetters.WriteAsync(topic, record, _group, failure.Error, failure.Attempts, lease.Token);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !lease.Token.IsCancellationRequested)
+                {
+                    // Nothing may be lost: a record that cannot be dead-lettered holds the partition.
+                    LogDeadLetterFailed(_logger, ex, key, record.Offset.Value, topic);
+                    return false;
+                }
 
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
+                _deadLettered++;
+                LogDeadLettered(_logger, failure.Error, key, record.Offset.Value, topic, failure.Attempts);
+                return true;
+            default:
+                return false;
+        }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Processor failed on {GrainKey} at offset {Offset} (attempt {Attempt}); the record stays uncommitted and is retried")]
+    private void OnFailure(Exception exception, long offset, int attempt)
+    {
+        _retryAttempt = attempt;
+        _lastError = new RecordFailure(exception, attempt).Describe();
+        _lastErrorAt = _time.GetUtcNow();
+        LogProcessorFailed(_logger, exception, this.GetPrimaryKeyString(), offset, attempt);
+    }
+
+    /// <summary>The record a partition holds at, and why.</summary>
+    private sealed record HeldRecord(long Offset, RecordFailure Failure, DateTimeOffset Since, string Key, string Value);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Processor failed on {GrainKey} at offset {Offset} (attempt {Attempt})")]
     private static partial void LogProcessorFailed(ILogger logger, Exception exception, string grainKey, long offset, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped the record at offset {Offset} of {GrainKey} after {Attempts} attempt(s)")]
+    private static partial void LogSkipped(ILogger logger, Exception exception, string grainKey, long offset, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Wrote the record at offset {Offset} of {GrainKey} to dead-letter topic {Topic} after {Attempts} attempt(s)")]
+    private static partial void LogDeadLettered(ILogger logger, Exception exception, string grainKey, long offset, string topic, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not write the record at offset {Offset} of {GrainKey} to dead-letter topic {Topic}; the partition holds at it")]
+    private static partial void LogDeadLetterFailed(ILogger logger, Exception exception, string grainKey, long offset, string topic);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Partition {GrainKey} holds at offset {Offset} after {Attempts} attempt(s), until an operator retries, skips or dead-letters the record")]
+    private static partial void LogHolding(ILogger logger, Exception exception, string grainKey, long offset, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey}: the operator decided {Decision} for the held record at offset {Offset}")]
+    private static partial void LogHoldResolved(ILogger logger, string grainKey, long offset, HoldDecision decision);
 }

@@ -1,18 +1,34 @@
 using Confluent.Kafka;
+using OrleansKafka.Processing.Failures;
 
 namespace OrleansKafka.Processing;
 
 internal static class RecordFactory
 {
+    /// <exception cref="UnprocessableRecordException">The key or value does not deserialize.</exception>
     public static KafkaRecord<TKey, TValue> Create<TKey, TValue>(
         ConsumeResult<byte[], byte[]> result, RecordDecoder<TKey> keys, RecordDecoder<TValue> values, string group, long epoch)
     {
         var message = result.Message;
-        var topic = result.Topic;
         var headers = message.Headers;
         return new KafkaRecord<TKey, TValue>(
-            keys.Decode(message.Key, topic, headers, MessageComponentType.Key),
-            values.Decode(message.Value, topic, headers, MessageComponentType.Value),
-            new RecordContext(group, topic, result.Partition.Value, result.Offset.Value, message.Timestamp, headers, epoch));
+            Decode(keys, message.Key, result, MessageComponentType.Key),
+            Decode(values, message.Value, result, MessageComponentType.Value),
+            new RecordContext(group, result.Topic, result.Partition.Value, result.Offset.Value, message.Timestamp, headers, epoch));
+    }
+
+    private static T Decode<T>(RecordDecoder<T> decoder, byte[]? data, ConsumeResult<byte[], byte[]> result, MessageComponentType component)
+    {
+        try
+        {
+            return decoder.Decode(data, result.Topic, result.Message.Headers, component);
+        }
+        catch (Exception ex)
+        {
+            // Trying again cannot help: the bytes stay the same.
+            throw new UnprocessableRecordException(
+                $"The {(component == MessageComponentType.Key ? "key" : "value")} of {result.Topic}/{result.Partition.Value} offset {result.Offset.Value} does not deserialize to {typeof(T).Name}: {ex.Message}",
+                ex);
+        }
     }
 }

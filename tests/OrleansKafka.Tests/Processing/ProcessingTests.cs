@@ -3,6 +3,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.Kafka;
+using OrleansKafka.Configuration;
 using OrleansKafka.Partitions;
 using OrleansKafka.Testing;
 using OrleansKafka.Tests.Support;
@@ -87,7 +88,7 @@ public sealed class ProcessingTests
     }
 
     [Fact]
-    public async Task ProcessorException_LeavesRecordUncommittedRetriesItAndOtherPartitionsGoOn()
+    public async Task ProcessorException_RetriedUpToMaxAttempts_ThenTheDefaultHoldsThePartitionAtIt_OtherPartitionsGoOn()
     {
         var log = new RecordLog();
         var plan = new PoisonPlan(partition: 3, offset: 5);
@@ -95,11 +96,13 @@ public sealed class ProcessingTests
 
         await cluster.ProduceSequencesAsync(Topic, 4, 20);
         await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 20, [1] = 20, [2] = 20, [3] = 5 });
-        Assert.True(await Poll.UntilAsync(() => plan.Attempts.GetValueOrDefault(5) >= 3, TimeSpan.FromSeconds(10)), "the poison record was not retried");
+        var grain = cluster.Client.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(Group, Topic, 3));
+        PartitionStatus? status = null;
+        Assert.True(await Poll.UntilAsync(async () => (status = await grain.GetStatusAsync()).State == PartitionState.Holding, TimeSpan.FromSeconds(10)), $"the partition did not hold: {status}");
 
-        var status = await cluster.Client.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(Group, Topic, 3)).GetStatusAsync();
-        Assert.Equal(PartitionState.Retrying, status.State);
-        Assert.Equal(5, status.InFlightOffset);
+        Assert.Equal(ProcessorOptions.DefaultMaxAttempts, plan.Attempts[5]);
+        Assert.Equal(5, status!.HeldOffset);
+        Assert.Equal("p3-5", status.HeldValue);
         Assert.Contains("poison record at offset 5", status.LastError);
         Assert.Equal(5, (await cluster.CommittedOffsetsAsync(Group, Topic))[3]);
         Assert.Equal(Enumerable.Range(0, 5).Select(i => (long)i), log.Of(3).Select(r => r.Offset));

@@ -21,9 +21,14 @@ public sealed class PoisonProcessor(RecordLog log, PoisonPlan plan) : IRecordPro
 
 public sealed class PoisonPlan(int partition, long offset)
 {
+    private volatile bool _healed;
+
     public ConcurrentDictionary<long, int> Attempts { get; } = new();
 
-    public bool IsPoison(int p, long o) => p == partition && o == offset;
+    public bool IsPoison(int p, long o) => !_healed && p == partition && o == offset;
+
+    /// <summary>From now on the poison record succeeds, as after a fix downstream.</summary>
+    public void Heal() => _healed = true;
 }
 
 /// <summary>Blocks on the first record until its token fires, and says so.</summary>

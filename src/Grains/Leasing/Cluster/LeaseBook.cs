@@ -113,9 +113,11 @@ internal sealed class LeaseBook
         foreach (var held in heartbeat.Held)
         {
             var slot = Slot(new TopicPartitionKey(held.Topic, held.Partition));
-            if (slot.Owner is null && held.Epoch >= slot.Epoch && !_recovered)
+            if (!_recovered && (slot.Owner is null ? held.Epoch >= slot.Epoch : held.Epoch > slot.Epoch))
             {
-                // Rebuilding after this grain moved or restarted: the reporting silo still holds a lease we never saw.
+                // Rebuilding after this grain moved or restarted: the reporting silo still holds a
+                // lease we never saw. Of several reports the newest epoch wins: an older one may be
+                // a lease that ran out and whose feed is still stopping.
                 slot.Owner = silo;
                 slot.Delivered = true;
                 slot.Epoch = held.Epoch;

@@ -18,6 +18,13 @@ internal sealed partial class PartitionLeaseGrain(
     private readonly LeaseBook _book = new(time, options.Value.LeaseDuration);
     private readonly StallGuard _stall = new(time, options.Value.LeaseDuration / 2, options.Value.LeaseDuration + LeaseBook.DriftMargin(options.Value.LeaseDuration));
     private readonly Dictionary<string, ILeaseAgentObserver> _agents = new(StringComparer.Ordinal);
+    private SiloStatus? _refusedAs;
+
+    private async Task<SiloStatus> ReadOwnStatusAsync()
+    {
+        await membership.Refresh();
+        return membership.CurrentSnapshot.GetSiloStatus(localSilo.SiloAddress);
+    }
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -35,7 +42,7 @@ internal sealed partial class PartitionLeaseGrain(
     public async Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
-        if (_stall.MustVerify())
+        if (_stall.MustVerify() || _refusedAs is not null)
         {
             await ConfirmStillActiveAsync();
         }
@@ -69,10 +76,11 @@ internal sealed partial class PartitionLeaseGrain(
     /// </summary>
     private async Task ConfirmStillActiveAsync()
     {
-        await membership.Refresh();
-        var status = membership.CurrentSnapshot.GetSiloStatus(localSilo.SiloAddress);
+        // Once refused, for good: a silo declared dead never becomes active again under this address.
+        var status = _refusedAs ?? await ReadOwnStatusAsync();
         if (status != SiloStatus.Active)
         {
+            _refusedAs = status;
             throw new InvalidOperationException(
                 $"The lease grain of consumer group '{this.GetPrimaryKeyString()}' runs on silo {localSilo.SiloAddress}, which stalled and is now {status} in the membership table; it no longer answers heartbeats.");
         }

@@ -44,4 +44,10 @@ internal sealed partial class LeaseAgent
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing topic metadata of consumer group {Group} failed; keeping the last partition counts")]
     private static partial void LogMetadataFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Starting to fetch partition {GrainKey} failed; it is handed back to be granted again")]
+    private static partial void LogStartFailed(ILogger logger, Exception exception, string grainKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The feed of partition {GrainKey} (epoch {Epoch}) ended while its lease was current; giving the partition up so that it is granted again")]
+    private static partial void LogFeedEnded(ILogger logger, string grainKey, long epoch);
 }

@@ -73,8 +73,38 @@ internal sealed partial class LeaseAgent
         // Nothing committed yet: the consumer's auto.offset.reset decides where to begin.
         var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : Offset.Stored;
         _table.Add(lease);
-        _held[lease.GrainKey] = _pool.Start(lease, start);
+        PartitionFeed feed;
+        try
+        {
+            feed = _pool.Start(lease, start);
+        }
+        catch (Exception ex)
+        {
+            // Not listed as held from the next heartbeat on, so the lease grain grants it again.
+            LogStartFailed(_logger, ex, lease.GrainKey);
+            lease.Lose();
+            _table.Remove(lease);
+            return;
+        }
+
+        _held[lease.GrainKey] = feed;
         LogAcquired(_logger, lease.GrainKey, lease.Epoch, start.Value >= 0 ? $"committed offset {start.Value}" : "the auto.offset.reset position (nothing committed yet)");
+
+        // A pump that ends while its lease is still current (an unexpected error, or an answer
+        // that stopped it) would leave the partition owned with nothing processing it: give the
+        // partition up, so the lease grain grants it again and a new feed starts.
+        _ = feed.Completion.ContinueWith(
+            _ =>
+            {
+                if (lease.IsCurrent && !_stop.IsCancellationRequested)
+                {
+                    LogFeedEnded(_logger, lease.GrainKey, lease.Epoch);
+                    StartRevoke(feed);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     private void StartRevoke(PartitionFeed feed)
@@ -112,6 +142,9 @@ internal sealed partial class LeaseAgent
         }
         finally
         {
+            // Also when stopping failed half-way: no delivery may be in flight once the partition is reported free.
+            feed.Close();
+            await feed.Completion;
             lease.Lose();
             _table.Remove(lease);
             _held.TryRemove(new KeyValuePair<string, PartitionFeed>(lease.GrainKey, feed));

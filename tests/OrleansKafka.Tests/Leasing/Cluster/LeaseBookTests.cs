@@ -167,6 +167,20 @@ public sealed class LeaseBookTests
     }
 
     [Fact]
+    public void Heartbeat_AfterGrainRestart_TwoSilosReportOnePartition_TheNewerEpochIsAdopted()
+    {
+        // a still lists an old lease whose feed is stopping; b holds the current one.
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: [new LeaseGrant("t", 0, 5)]), Members("a", "b")).Grants;
+        var b = book.Heartbeat(Beat("b", held: [new LeaseGrant("t", 0, 7)]), Members("a", "b")).Grants;
+        var aAgain = book.Heartbeat(Beat("a", held: [new LeaseGrant("t", 0, 5)]), Members("a", "b")).Grants;
+
+        Assert.Contains(new LeaseGrant("t", 0, 7), b);
+        Assert.DoesNotContain(aAgain, g => g.Partition == 0);
+        Assert.Equal(("b", 7L), book.Assignments().Where(x => x.Partition == 0).Select(x => (x.Owner, x.Epoch)).Single());
+    }
+
+    [Fact]
     public void Assignments_ListEveryPartitionWithOwnerAndEpoch()
     {
         var book = new LeaseBook(_time, Lease);

@@ -38,8 +38,11 @@ public sealed class LeaseAgentTests
         }
 
         cluster.Kafka.SetGroupCoordinator("billing", CoordinatorBroker);
-        var victim = cluster.Cluster.Silos[^1];
-        var survivor = SiloIdentity.Of(cluster.Cluster.Silos[0].SiloAddress);
+        // The victim is the silo without the lease grain: this test is about acquisition, not
+        // about the lease grain's own failover (which would cost the survivor its leases too).
+        var leaseHost = await LeaseGrainHostAsync(cluster, "billing");
+        var victim = cluster.Cluster.Silos.First(s => !s.SiloAddress.Equals(leaseHost));
+        var survivor = SiloIdentity.Of(cluster.Cluster.Silos.First(s => s != victim).SiloAddress);
         var before = (await lease.GetAssignmentsAsync()).Where(a => a.Owner == survivor).ToDictionary(a => a.Partition, a => a.Epoch);
         cluster.Kafka.SetBrokerUp(CoordinatorBroker, up: false);
         try
@@ -65,5 +68,12 @@ public sealed class LeaseAgentTests
         {
             Assert.Equal(Enumerable.Range(0, 40).Select(i => (long)i), log.Of(p).Select(r => r.Offset).Distinct().Order());
         }
+    }
+
+    private static async Task<Orleans.Runtime.SiloAddress> LeaseGrainHostAsync(KafkaTestCluster cluster, string group)
+    {
+        var statistics = await cluster.Client.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetDetailedGrainStatistics();
+        var lease = statistics.Where(s => s.GrainId.Type.ToString() == "orleanskafka.lease" && s.GrainId.Key.ToString() == group).ToList();
+        return lease.Count == 1 ? lease[0].SiloAddress : throw new InvalidOperationException($"Expected one activation of the lease grain of '{group}', found {lease.Count}: {string.Join(", ", statistics.Select(s => s.GrainId))}");
     }
 }

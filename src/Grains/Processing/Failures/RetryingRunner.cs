@@ -1,0 +1,109 @@
+using Confluent.Kafka;
+using OrleansKafka.Configuration;
+using Polly;
+using Polly.Retry;
+
+namespace OrleansKafka.Processing.Failures;
+
+/// <summary>
+/// Runs a processor over a unit of records (one record, or a batch) with the processor's
+/// retries: exponential backoff with jitter from <see cref="ProcessorOptions.FirstRetryDelay"/>
+/// up to <see cref="ProcessorOptions.MaxRetryDelay"/>, at most
+/// <see cref="ProcessorOptions.MaxAttempts"/> attempts, on the injected clock. A record that
+/// cannot succeed (it does not deserialize, or exceeds <see cref="ProcessorOptions.MaxRecordBytes"/>)
+/// is not retried.
+/// </summary>
+internal sealed class RetryingRunner
+{
+    private readonly ProcessorPipeline _pipeline;
+    private readonly ProcessorOptions _options;
+    private readonly ResiliencePipeline _single;
+    private readonly ResiliencePipeline _once = ResiliencePipeline.Empty;
+
+    /// <param name="pipeline">The processor.</param>
+    /// <param name="options">Its retry and size settings.</param>
+    /// <param name="time">The clock the backoff runs on.</param>
+    /// <param name="onRetry">Told of each failed attempt that will be retried (the error, the attempt number from 1).</param>
+    public RetryingRunner(ProcessorPipeline pipeline, ProcessorOptions options, TimeProvider time, Action<Exception, int> onRetry)
+    {
+        _pipeline = pipeline;
+        _options = options;
+        _single = options.MaxAttempts <= 1 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                // Polly stops by itself when the lease's token fires. A processor's own timeout is retried.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not UnprocessableRecordException),
+                MaxRetryAttempts = options.MaxAttempts - 1,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.FirstRetryDelay,
+                MaxDelay = options.MaxRetryDelay,
+                OnRetry = args =>
+                {
+                    if (args.Outcome.Exception is { } ex)
+                    {
+                        onRetry(ex, args.AttemptNumber + 1);
+                    }
+
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>
+    /// Runs <c>records[index..index+count)</c>. A batch of several records is tried once: when it
+    /// fails, the caller runs its records one at a time to find the failing one.
+    /// </summary>
+    /// <returns>Null when the unit succeeded, else the failure.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (the lease ended).</exception>
+    public async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken)
+    {
+        if (OverSize(records, index, count) is { } tooLarge)
+        {
+            return new RecordFailure(tooLarge, 0);
+        }
+
+        var attempts = 0;
+        try
+        {
+            await (count == 1 ? _single : _once).ExecuteAsync(
+                async token =>
+                {
+                    attempts++;
+                    await _pipeline.InvokeAsync(records, index, count, epoch, token);
+                },
+                cancellationToken);
+            return null;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            return new RecordFailure(ex, attempts);
+        }
+    }
+
+    private UnprocessableRecordException? OverSize(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count)
+    {
+        if (_options.MaxRecordBytes <= 0)
+        {
+            return null;
+        }
+
+        for (var i = index; i < index + count; i++)
+        {
+            var message = records[i].Message;
+            var size = (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0);
+            if (size > _options.MaxRecordBytes)
+            {
+                return new UnprocessableRecordException(
+                    $"{records[i].Topic}/{records[i].Partition.Value} offset {records[i].Offset.Value} has {size} bytes of key and value, over the processor's MaxRecordBytes ({_options.MaxRecordBytes}).");
+            }
+        }
+
+        return null;
+    }
+}
