@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OrleansKafka.Cli;
+using OrleansKafka.Partitions;
 
 var gateway = new Option<string>("--gateway", "-g")
 {
@@ -31,5 +32,26 @@ status.SetAction((parse, cancellationToken) => StatusCommand.RunAsync(
     parse.GetValue(json),
     cancellationToken));
 
-var root = new RootCommand("OrleansKafka operator CLI: inspect the partition grains of a running cluster") { status };
+var root = new RootCommand("OrleansKafka operator CLI: inspect the partition grains of a running cluster and decide about held records") { status };
+foreach (var (name, decision, description) in new[]
+{
+    ("retry", HoldDecision.Retry, "Run the processor again on the record a partition holds (it holds again if it still fails)"),
+    ("skip", HoldDecision.Skip, "Leave the record a partition holds unprocessed and go on; committed at once"),
+    ("dead-letter", HoldDecision.DeadLetter, "Write the record a partition holds to its dead-letter topic and go on; committed at once"),
+})
+{
+    var groupArgument = new Argument<string>("group") { Description = "The consumer group" };
+    var topicArgument = new Argument<string>("topic") { Description = "The topic" };
+    var partitionArgument = new Argument<int>("partition") { Description = "The partition" };
+    var command = new Command(name, description) { groupArgument, topicArgument, partitionArgument, gateway, clusterId, serviceId };
+    command.SetAction((parse, cancellationToken) => HoldCommand.RunAsync(
+        new ConnectionOptions(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!),
+        parse.GetValue(groupArgument)!,
+        parse.GetValue(topicArgument)!,
+        parse.GetValue(partitionArgument),
+        decision,
+        cancellationToken));
+    root.Subcommands.Add(command);
+}
+
 return await root.Parse(args).InvokeAsync();

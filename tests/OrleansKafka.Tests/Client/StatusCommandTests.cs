@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using System.Reflection;
 using System.Text.Json;
 using OrleansKafka.Testing;
 using OrleansKafka.Testing.Processes;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Client;
 
@@ -29,7 +29,7 @@ public sealed class StatusCommandTests
         var listed = await Poll.UntilAsync(
             async () =>
             {
-                (var exitCode, cliOutput) = await RunCliAsync("status", "--json", "--gateway", $"127.0.0.1:{ports[1]}");
+                (var exitCode, cliOutput) = await Cli.RunAsync("status", "--json", "--gateway", $"127.0.0.1:{ports[1]}");
                 statuses = exitCode == 0 ? JsonSerializer.Deserialize<JsonElement[]>(cliOutput)! : [];
                 return statuses.Length == 24 && statuses.All(s => s.GetProperty("state").GetString() is "Idle" or "Processing");
             },
@@ -53,24 +53,10 @@ public sealed class StatusCommandTests
         var port = LoopbackPorts.Free(1)[0];
         var clock = Stopwatch.StartNew();
 
-        var (exitCode, output) = await RunCliAsync("status", "--gateway", $"127.0.0.1:{port}");
+        var (exitCode, output) = await Cli.RunAsync("status", "--gateway", $"127.0.0.1:{port}");
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains($"Could not connect to a silo gateway at 127.0.0.1:{port}", output.ReplaceLineEndings(" "));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the CLI took {clock.Elapsed} to give up");
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
-    {
-        await using var cli = ChildProcess.Start("cli", "dotnet", [CliAssembly(), .. arguments]);
-        var exitCode = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        return (exitCode, string.Join(Environment.NewLine, cli.Output));
-    }
-
-    private static string CliAssembly()
-    {
-        var configuration = typeof(StatusCommandTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
-        var path = Path.Combine(SiloHostAssembly.RepositoryRoot(), "src", "Client", "bin", configuration, "net10.0", "orleans-kafka.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"The CLI is not built: {path} is missing.", path);
     }
 }

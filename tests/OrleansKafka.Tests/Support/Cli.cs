@@ -1,0 +1,22 @@
+using System.Reflection;
+using OrleansKafka.Testing.Processes;
+
+namespace OrleansKafka.Tests.Support;
+
+/// <summary>Runs the operator CLI (<c>src/Client</c>) as a process, the way a user does.</summary>
+public static class Cli
+{
+    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    {
+        await using var cli = ChildProcess.Start("cli", "dotnet", [Assembly(), .. arguments]);
+        var exitCode = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, string.Join(Environment.NewLine, cli.Output));
+    }
+
+    private static string Assembly()
+    {
+        var configuration = typeof(Cli).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+        var path = Path.Combine(SiloHostAssembly.RepositoryRoot(), "src", "Client", "bin", configuration, "net10.0", "orleans-kafka.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"The CLI is not built: {path} is missing.", path);
+    }
+}
