@@ -69,6 +69,15 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
             Positive(errors, $"{S}:Processors:{processor}:FirstRetryDelay", settings.FirstRetryDelay);
             Positive(errors, $"{S}:Processors:{processor}:MaxRetryDelay", settings.MaxRetryDelay);
             Positive(errors, $"{S}:Processors:{processor}:MaxAttempts", settings.MaxAttempts);
+            Positive(errors, $"{S}:Processors:{processor}:MaxInFlight", settings.MaxInFlight);
+            if (!Enum.IsDefined(settings.Order))
+            {
+                errors.Add($"{S}:Processors:{processor}:Order is {settings.Order}; expected Partition or Key.");
+            }
+            else if (settings.Order == ProcessingOrder.Key && registrations.First(r => r.Name == processor).IsBatch)
+            {
+                errors.Add($"{S}:Processors:{processor}:Order is Key, but the processor is a batch processor; expected Partition, or an IRecordProcessor<TKey, TValue>.");
+            }
             if (!Enum.IsDefined(settings.OnFailure))
             {
                 errors.Add($"{S}:Processors:{processor}:OnFailure is {settings.OnFailure}; expected Hold, DeadLetter or Skip.");

@@ -8,6 +8,9 @@ public sealed class ProcessorOptions
     /// <summary>Default for <see cref="MaxRetryDelay"/>.</summary>
     public static readonly TimeSpan DefaultMaxRetryDelay = TimeSpan.FromSeconds(30);
 
+    /// <summary>Default for <see cref="MaxInFlight"/>.</summary>
+    public const int DefaultMaxInFlight = 100;
+
     /// <summary>Default for <see cref="MaxAttempts"/>.</summary>
     public const int DefaultMaxAttempts = 5;
 
@@ -47,6 +50,12 @@ public sealed class ProcessorOptions
 
     /// <summary>The most bytes of key and value a record may have; larger ones go to <see cref="OnFailure"/> without being processed. Default 0: no limit.</summary>
     public int MaxRecordBytes { get; set; }
+
+    /// <summary>Which records must be processed one after another. Default <see cref="ProcessingOrder.Partition"/>.</summary>
+    public ProcessingOrder Order { get; set; } = ProcessingOrder.Partition;
+
+    /// <summary>With <see cref="ProcessingOrder.Key"/>: the most records of one partition in processing at once. Default 100.</summary>
+    public int MaxInFlight { get; set; } = DefaultMaxInFlight;
 
     /// <summary>The dead-letter topic in effect: <see cref="DeadLetterTopic"/>, or <c>&lt;Topic&gt;.dlq</c>.</summary>
     public string EffectiveDeadLetterTopic => string.IsNullOrWhiteSpace(DeadLetterTopic) ? $"{Topic}.dlq" : DeadLetterTopic;

@@ -172,6 +172,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         }
 
         var atLeastOnce = _binding.Options.Delivery == DeliveryGuarantee.AtLeastOnce;
+        if (_binding.Options.Order == ProcessingOrder.Key)
+        {
+            return await DeliverByKeyAsync(records, index, lease, atLeastOnce);
+        }
+
         try
         {
             // Units before this index run one record at a time: a batch that failed, narrowed down to its failing record.

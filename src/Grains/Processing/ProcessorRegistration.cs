@@ -21,6 +21,7 @@ internal sealed class ProcessorRegistration
         var arguments = contract.GetGenericArguments();
         var pipeline = contract.GetGenericTypeDefinition() == typeof(IBatchProcessor<,>) ? typeof(BatchPipeline<,>) : typeof(RecordPipeline<,>);
         _pipelineType = pipeline.MakeGenericType(arguments);
+        IsBatch = pipeline == typeof(BatchPipeline<,>);
         KeyType = arguments[0];
         ValueType = arguments[1];
     }
@@ -28,6 +29,9 @@ internal sealed class ProcessorRegistration
     public string Name { get; }
 
     public Type ProcessorType { get; }
+
+    /// <summary>True for an <see cref="IBatchProcessor{TKey, TValue}"/>.</summary>
+    public bool IsBatch { get; }
 
     public Type KeyType { get; }
 

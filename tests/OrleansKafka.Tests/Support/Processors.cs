@@ -88,3 +88,24 @@ public sealed class JsonBatchProcessor(RecordLog log) : IBatchProcessor<string, 
 }
 
 public sealed record Measurement(string Sensor, double Value);
+
+/// <summary>
+/// Takes 2 ms per record (a record whose value is "slow" waits for <see cref="SlowGate"/>
+/// instead), marking each processing interval, so concurrency and order can be checked.
+/// </summary>
+public sealed class AwaitingProcessor(RecordLog log, SlowGate gate) : IRecordProcessor<string, string>
+{
+    public async ValueTask ProcessAsync(KafkaRecord<string, string> record, CancellationToken cancellationToken)
+    {
+        using (log.Enter(record.Context.Partition))
+        {
+            await (record.Value == "slow" ? gate.Open.Task : Task.Delay(TimeSpan.FromMilliseconds(2), CancellationToken.None));
+            log.Add(record.Context.Partition, record.Context.Offset, $"{record.Key}:{record.Value}");
+        }
+    }
+}
+
+public sealed class SlowGate
+{
+    public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
