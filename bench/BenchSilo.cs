@@ -15,7 +15,7 @@ internal static class BenchSilo
     private const int GatewayPort = 40000;
 
     /// <summary>Starts silo number <paramref name="index"/>: 0 is the cluster's primary, the others join it.</summary>
-    public static async Task<IHost> StartAsync<TProcessor>(string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services, IReadOnlyDictionary<string, string>? consumerSettings = null, int index = 0)
+    public static async Task<IHost> StartAsync<TProcessor>(string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services, IReadOnlyDictionary<string, string>? consumerSettings = null, int index = 0, Action<ProcessorOptions>? processor = null)
         where TProcessor : class
     {
         var builder = Host.CreateApplicationBuilder();
@@ -42,6 +42,7 @@ internal static class BenchSilo
             {
                 p.Topic = topic;
                 p.Group = group;
+                processor?.Invoke(p);
             });
         });
         var host = builder.Build();
