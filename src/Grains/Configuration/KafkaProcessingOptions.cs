@@ -17,6 +17,9 @@ public sealed class KafkaProcessingOptions
     /// <summary>Default for <see cref="PartitionBufferBytes"/>: 16 MiB.</summary>
     public const int DefaultPartitionBufferBytes = 16 << 20;
 
+    /// <summary>Default for <see cref="SiloBufferBytes"/>: 256 MiB.</summary>
+    public const long DefaultSiloBufferBytes = 256L << 20;
+
     /// <summary>Default for <see cref="LeaseDuration"/>: 2 s (see docs/configuration.md for the trade-off).</summary>
     public static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromSeconds(2);
 
@@ -63,6 +66,14 @@ public sealed class KafkaProcessingOptions
     /// when the processor is slower than the fetch.
     /// </summary>
     public int PartitionBufferBytes { get; set; } = DefaultPartitionBufferBytes;
+
+    /// <summary>
+    /// Bytes of fetched records a silo holds in memory at most, over all partitions of all
+    /// groups, besides <see cref="PartitionBufferBytes"/> per partition; counted from the fetch
+    /// until the record's delivery is processed. Over it, the partitions holding the most are
+    /// paused first. Default 256 MiB.
+    /// </summary>
+    public long SiloBufferBytes { get; set; } = DefaultSiloBufferBytes;
 
     /// <summary>
     /// How long a lease lasts unless renewed. Default 2 s. A partition whose owner dies or freezes

@@ -19,6 +19,11 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
         Positive(errors, $"{S}:CommitInterval", options.CommitInterval);
         Positive(errors, $"{S}:StartupTimeout", options.StartupTimeout);
         Positive(errors, $"{S}:MetadataRefreshInterval", options.MetadataRefreshInterval);
+        if (options.SiloBufferBytes <= 0)
+        {
+            errors.Add($"{S}:SiloBufferBytes is {options.SiloBufferBytes}; expected a number of bytes, 1 or more (default {KafkaProcessingOptions.DefaultSiloBufferBytes}).");
+        }
+
         if (options.SiloWeight is < 0 or > 1000)
         {
             errors.Add($"{S}:SiloWeight is {options.SiloWeight}; expected a whole number from 0 (a standby) to 1000.");

@@ -19,7 +19,8 @@ internal sealed class FetchPool(
     int partitionBufferBytes,
     int maxBatchSize,
     Orleans.Runtime.SiloAddress silo,
-    Processing.Failures.HoldSignals holds) : IDisposable
+    Processing.Failures.HoldSignals holds,
+    BufferBudget budget) : IDisposable
 {
     private readonly List<FetchWorker> _workers = [];
     private readonly Lock _lock = new();
@@ -36,12 +37,12 @@ internal sealed class FetchPool(
             if (worker is null || (worker.PartitionCount > 0 && _workers.Count < maxWorkers))
             {
                 var index = _workers.Count;
-                worker = new FetchWorker($"kafka-fetch-{group}-{index}", settings(index), _workerLogger, time);
+                worker = new FetchWorker($"kafka-fetch-{group}-{index}", settings(index), _workerLogger, time, budget);
                 _workers.Add(worker);
             }
         }
 
-        var feed = new PartitionFeed(lease, worker, start.Value, grains, time, _logger, partitionBufferBytes, maxBatchSize, silo, holds);
+        var feed = new PartitionFeed(lease, worker, start.Value, grains, time, _logger, partitionBufferBytes, maxBatchSize, silo, holds, budget);
         worker.Assign(feed, start);
         feed.Start();
         return feed;

@@ -26,6 +26,8 @@ internal sealed partial class FetchWorker : IDisposable
     private readonly ManualResetEventSlim _stopped = new();
     private readonly Thread _thread;
     private readonly TimeProvider _time;
+    private readonly BufferBudget _budget;
+    private long _nextResumeCheck;
     private readonly ILogger _logger;
     private readonly string _name;
     private IConsumer<byte[], byte[]> _consumer;
@@ -33,8 +35,8 @@ internal sealed partial class FetchWorker : IDisposable
     private volatile bool _fatal;
     private int _failures;
 
-    public FetchWorker(string name, IDictionary<string, string> settings, ILogger logger, TimeProvider? time = null)
-        : this(name, onError => new ConsumerBuilder<byte[], byte[]>(settings).WithLogging(logger, name, onError).Build(), logger, time)
+    public FetchWorker(string name, IDictionary<string, string> settings, ILogger logger, TimeProvider? time = null, BufferBudget? budget = null)
+        : this(name, onError => new ConsumerBuilder<byte[], byte[]>(settings).WithLogging(logger, name, onError).Build(), logger, time, budget)
     {
     }
 
@@ -42,8 +44,10 @@ internal sealed partial class FetchWorker : IDisposable
     /// <param name="createConsumer">Builds the consumer, passing every error it reports to the given callback.</param>
     /// <param name="logger">Where consume failures go.</param>
     /// <param name="time">The clock the backoff runs on.</param>
-    public FetchWorker(string name, Func<Action<Error>, IConsumer<byte[], byte[]>> createConsumer, ILogger logger, TimeProvider? time = null)
+    /// <param name="budget">The silo's buffer budget; none: unbounded.</param>
+    public FetchWorker(string name, Func<Action<Error>, IConsumer<byte[], byte[]>> createConsumer, ILogger logger, TimeProvider? time = null, BufferBudget? budget = null)
     {
+        _budget = budget ?? new BufferBudget(long.MaxValue);
         _name = name;
         _logger = logger;
         _time = time ?? TimeProvider.System;
@@ -151,6 +155,7 @@ internal sealed partial class FetchWorker : IDisposable
 
                 // While records wait unsignalled, only peek: as soon as the consumer has nothing
                 // ready, the pumps are woken with everything that arrived in this fetch.
+                ResumeWithinBudget();
                 var result = _consumer.Consume(unsignalled.Count > 0 ? TimeSpan.Zero : PollTimeout);
                 consecutiveFailures = 0;
                 if (result is null || result.IsPartitionEOF)
@@ -175,6 +180,8 @@ internal sealed partial class FetchWorker : IDisposable
                 {
                     last.Signal();
                 }
+
+                _budget.Enforce();
             }
             catch (Exception ex) when (!_stopping)
             {
@@ -188,6 +195,28 @@ internal sealed partial class FetchWorker : IDisposable
                 {
                     // A fatal error is acted on at once; a failed rebuild waits like any other failure.
                     Backoff(consecutiveFailures++);
+                }
+            }
+        }
+    }
+
+    /// <summary>Every 100 ms at most: once the silo is back under its buffer budget, resumes the partitions it paused.</summary>
+    private void ResumeWithinBudget()
+    {
+        var now = Environment.TickCount64;
+        if (now < _nextResumeCheck)
+        {
+            return;
+        }
+
+        _nextResumeCheck = now + 100;
+        if (_budget.Low)
+        {
+            foreach (var feed in _feeds.Values)
+            {
+                if (feed.IsPaused)
+                {
+                    feed.ResumeForBudget();
                 }
             }
         }

@@ -27,6 +27,7 @@ internal sealed partial class PartitionFeed
     private readonly Orleans.Runtime.SiloAddress? _silo;
     private readonly ResiliencePipeline<DeliveryOutcome> _resend;
     private readonly HoldSignals _holds;
+    private readonly BufferBudget _budget;
     private List<ConsumeResult<byte[], byte[]>> _buffer = [];
     private long _bytes;
     private long _nextExpected;
@@ -34,9 +35,11 @@ internal sealed partial class PartitionFeed
     private volatile bool _closed;
     private TaskCompletionSource? _waiter;
 
-    public PartitionFeed(LocalLease lease, FetchWorker worker, long startOffset, IGrainFactory grains, TimeProvider time, ILogger logger, int maxBytes, int maxBatch, Orleans.Runtime.SiloAddress? silo = null, HoldSignals? holds = null)
+    public PartitionFeed(LocalLease lease, FetchWorker worker, long startOffset, IGrainFactory grains, TimeProvider time, ILogger logger, int maxBytes, int maxBatch, Orleans.Runtime.SiloAddress? silo = null, HoldSignals? holds = null, BufferBudget? budget = null)
     {
         _holds = holds ?? new HoldSignals();
+        _budget = budget ?? new BufferBudget(long.MaxValue);
+        _budget.Register(this);
         Lease = lease;
         _worker = worker;
         _nextExpected = startOffset;
@@ -82,6 +85,35 @@ internal sealed partial class PartitionFeed
     /// </summary>
     public bool IsPaused => _paused;
 
+    /// <summary>Bytes buffered and not yet taken by the pump; read without the lock (a moment stale at most).</summary>
+    public long BufferedBytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>Pauses fetching because the silo's buffer budget is spent; resumed by <see cref="ResumeForBudget"/>.</summary>
+    public void PauseForBudget()
+    {
+        lock (_lock)
+        {
+            if (!_paused && !_closed)
+            {
+                _paused = true;
+                _worker.Pause(Partition);
+            }
+        }
+    }
+
+    /// <summary>Resumes a paused partition once the silo is back under its budget and this buffer under half its bound.</summary>
+    public void ResumeForBudget()
+    {
+        lock (_lock)
+        {
+            if (_paused && !_closed && _bytes < _maxBytes / 2)
+            {
+                _paused = false;
+                _worker.Resume(Partition);
+            }
+        }
+    }
+
     /// <summary>Completes when the pump has stopped and no delivery is in flight.</summary>
     public Task Completion { get; private set; } = Task.CompletedTask;
 
@@ -106,7 +138,9 @@ internal sealed partial class PartitionFeed
 
             _nextExpected = offset + 1;
             _buffer.Add(record);
-            _bytes += Size(record);
+            var size = Size(record);
+            _bytes += size;
+            _budget.Add(size);
             if (!_paused && _bytes >= _maxBytes)
             {
                 // Under the lock so that a concurrent resume cannot slip in between the decision and the call.
@@ -142,6 +176,12 @@ internal sealed partial class PartitionFeed
         TaskCompletionSource? waiter;
         lock (_lock)
         {
+            if (!_closed)
+            {
+                _budget.Remove(_bytes);
+                _budget.Unregister(this);
+            }
+
             _closed = true;
             _buffer = [];
             _bytes = 0;
@@ -162,13 +202,22 @@ internal sealed partial class PartitionFeed
             {
                 Lease.ObserveHighWatermark(_worker.HighWatermark(Partition));
                 var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(records, Lease.Epoch, _silo));
-                var outcome = await DeliverAsync(grain, delivery, token);
-                while (outcome == DeliveryOutcome.Held)
+                DeliveryOutcome outcome;
+                try
                 {
-                    // The grain holds at a record of this delivery: the same records go again once
-                    // an operator has decided. Fetching goes on until the buffer is full, then pauses.
-                    await _holds.WaitAsync(Lease.GrainKey, token);
                     outcome = await DeliverAsync(grain, delivery, token);
+                    while (outcome == DeliveryOutcome.Held)
+                    {
+                        // The grain holds at a record of this delivery: the same records go again once
+                        // an operator has decided. Fetching goes on until the buffer is full, then pauses.
+                        await _holds.WaitAsync(Lease.GrainKey, token);
+                        outcome = await DeliverAsync(grain, delivery, token);
+                    }
+                }
+                finally
+                {
+                    // The records count against the silo's budget until their delivery is done with.
+                    _budget.Remove(records.Sum(Size));
                 }
 
                 if (outcome != DeliveryOutcome.Completed)
@@ -266,7 +315,7 @@ internal sealed partial class PartitionFeed
             }
         }
 
-        if (_paused && _bytes < _maxBytes / 2)
+        if (_paused && _bytes < _maxBytes / 2 && !_budget.Over)
         {
             _paused = false;
             _worker.Resume(Partition);

@@ -27,6 +27,7 @@ internal sealed partial class KafkaProcessingService(
     PartitionActivations activations,
     CommitFlusher flusher,
     HoldSignals holds,
+    BufferBudget budget,
     IGrainFactory grains,
     ILocalSiloDetails silo,
     TimeProvider time,
@@ -51,7 +52,7 @@ internal sealed partial class KafkaProcessingService(
         {
             var control = new GroupControlClient(group, Settings(group, "control"), () => leases.OfGroup(group), settings.CommitInterval, loggers.CreateLogger<GroupControlClient>());
             flusher.Register(group, control);
-            var pool = new FetchPool(group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize, silo.SiloAddress, holds);
+            var pool = new FetchPool(group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize, silo.SiloAddress, holds, budget);
             var agent = new LeaseAgent(
                 new GroupRegistration
                 {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
+using OrleansKafka.Fetching;
 using OrleansKafka.Kafka;
 using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Partitions;
@@ -45,6 +46,7 @@ public static class KafkaSiloBuilderExtensions
         services.TryAddSingleton<CommitFlusher>();
         services.TryAddSingleton<DeadLetterWriter>();
         services.TryAddSingleton<HoldSignals>();
+        services.TryAddSingleton(sp => new BufferBudget(sp.GetRequiredService<IOptions<KafkaProcessingOptions>>().Value.SiloBufferBytes));
         services.TryAddSingleton<ProcessorCatalog>();
         if (!services.Any(s => s.ServiceType == typeof(KafkaProcessingService)))
         {
