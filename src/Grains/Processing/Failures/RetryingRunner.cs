@@ -18,7 +18,6 @@ internal sealed class RetryingRunner
     private readonly ProcessorPipeline _pipeline;
     private readonly ProcessorOptions _options;
     private readonly ResiliencePipeline _single;
-    private readonly ResiliencePipeline _once = ResiliencePipeline.Empty;
 
     /// <param name="pipeline">The processor.</param>
     /// <param name="options">Its retry and size settings.</param>
@@ -64,14 +63,46 @@ internal sealed class RetryingRunner
             return new RecordFailure(tooLarge, 0);
         }
 
-        var attempts = 0;
         try
         {
-            await (count == 1 ? _single : _once).ExecuteAsync(
+            // The first run goes straight to the processor: most records succeed, and the retry
+            // pipeline costs an allocation and a closure per call.
+            await _pipeline.InvokeAsync(records, index, count, epoch, cancellationToken);
+            return null;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception first) when (count == 1 && first is not UnprocessableRecordException && _options.MaxAttempts > 1)
+        {
+            return await RetryAsync(first, records, index, epoch, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            // A batch is not retried as a whole (the caller narrows it to the failing record), and
+            // neither is a record that cannot succeed.
+            return new RecordFailure(ex, 1);
+        }
+    }
+
+    /// <summary>The retries after a failed first run: the pipeline sees that run's error as its first attempt, then backs off.</summary>
+    private async Task<RecordFailure?> RetryAsync(Exception first, IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, long epoch, CancellationToken cancellationToken)
+    {
+        var attempts = 0;
+        Exception? pending = first;
+        try
+        {
+            await _single.ExecuteAsync(
                 async token =>
                 {
                     attempts++;
-                    await _pipeline.InvokeAsync(records, index, count, epoch, token);
+                    if (Interlocked.Exchange(ref pending, null) is { } error)
+                    {
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+                    }
+
+                    await _pipeline.InvokeAsync(records, index, 1, epoch, token);
                 },
                 cancellationToken);
             return null;
