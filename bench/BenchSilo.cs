@@ -30,6 +30,11 @@ internal static class BenchSilo
                 o.BootstrapServers = bootstrap;
                 o.FetchConsumers = fetchConsumers;
                 o.CommitInterval = TimeSpan.FromMilliseconds(100);
+                if (Environment.GetEnvironmentVariable("BENCH_SILO_BUFFER_BYTES") is { } siloBuffer)
+                {
+                    o.SiloBufferBytes = long.Parse(siloBuffer, System.Globalization.CultureInfo.InvariantCulture);
+                }
+
                 if (Environment.GetEnvironmentVariable("BENCH_PARTITION_BUFFER_BYTES") is { } buffer)
                 {
                     o.PartitionBufferBytes = int.Parse(buffer, System.Globalization.CultureInfo.InvariantCulture);
