@@ -34,11 +34,13 @@ internal static partial class BacklogScenario
         using var host = await BenchSilo.StartAsync<SlowProcessor>(bootstrap, Topic, "bench-backlog", KafkaProcessingOptions.DefaultFetchConsumers, s => s.AddSingleton(counter), consumerSettings: Environment.GetEnvironmentVariable("BENCH_QUEUE_KB") is { } kb ? new Dictionary<string, string> { ["queued.max.messages.kbytes"] = kb } : new Dictionary<string, string>());
         var budget = host.Services.GetRequiredService<BufferBudget>();
         var peakRss = 0.0;
+        var peakHeap = 0L;
         var started = Stopwatch.GetTimestamp();
         var processedAtHalf = 0L;
         while (Stopwatch.GetElapsedTime(started).TotalSeconds < seconds)
         {
             peakRss = Math.Max(peakRss, Report.RssMb());
+            peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(forceFullCollection: false));
             if (processedAtHalf == 0 && Stopwatch.GetElapsedTime(started).TotalSeconds >= seconds / 2.0)
             {
                 processedAtHalf = Math.Max(1, counter.Count);
@@ -50,6 +52,9 @@ internal static partial class BacklogScenario
         var processed = counter.Count;
         Report.Result("backlog.rss_mb", Math.Max(peakRss, Report.RssMb()));
         Report.Result("backlog.peak_buffered_mb", budget.PeakBytes / (1024.0 * 1024.0));
+        Report.Result("backlog.peak_managed_heap_mb", peakHeap / (1024.0 * 1024.0));
+        var live = GC.GetTotalMemory(forceFullCollection: true);
+        Report.Result("backlog.live_managed_mb_at_end", live / (1024.0 * 1024.0));
         Report.Result("backlog.budget_mb", budget.MaxBytes / (1024.0 * 1024.0));
         Report.Result("backlog.processed", processed);
         Report.Result("backlog.processed_in_second_half", processed - processedAtHalf);
