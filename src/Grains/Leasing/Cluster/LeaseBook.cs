@@ -30,6 +30,7 @@ internal sealed class LeaseBook
     private readonly Dictionary<string, TimeSpan> _lastSeen = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string[]> _topicsBySilo = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _weightBySilo = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Instance, long Sequence)> _lastBeat = new(StringComparer.Ordinal);
     private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
     private readonly TimeProvider _time;
     private readonly TimeSpan _leaseDuration;
@@ -129,12 +130,17 @@ internal sealed class LeaseBook
         // to local expiry, a failed acquire, or an answer it never got) is free again, not
         // renewed for ever to a silo that processes nothing of it. One it still reports under an
         // older epoch is being taken up under the new one (the old feed stops first).
-        var stillHeld = heartbeat.Held.Select(h => (h.Topic, h.Partition)).ToHashSet();
-        foreach (var (key, slot) in _slots)
+        // Only a current report says what the silo no longer holds: a heartbeat that was delayed
+        // and is handled after a newer one of the same run would free what the silo took up since.
+        if (!Stale(heartbeat))
         {
-            if (slot.Owner == silo && slot.Delivered && !stillHeld.Contains((key.Topic, key.Partition)))
+            var stillHeld = heartbeat.Held.Select(h => (h.Topic, h.Partition)).ToHashSet();
+            foreach (var (key, slot) in _slots)
             {
-                slot.Free();
+                if (slot.Owner == silo && slot.Delivered && !stillHeld.Contains((key.Topic, key.Partition)))
+                {
+                    slot.Free();
+                }
             }
         }
 
@@ -296,6 +302,23 @@ internal sealed class LeaseBook
                 slot.Free();
             }
         }
+    }
+
+    /// <summary>True when a newer heartbeat of the same silo run was handled before this one; records this one otherwise.</summary>
+    private bool Stale(SiloHeartbeat heartbeat)
+    {
+        if (heartbeat.Instance is null)
+        {
+            return false;
+        }
+
+        if (_lastBeat.TryGetValue(heartbeat.SiloId, out var last) && last.Instance == heartbeat.Instance && heartbeat.Sequence <= last.Sequence)
+        {
+            return true;
+        }
+
+        _lastBeat[heartbeat.SiloId] = (heartbeat.Instance, heartbeat.Sequence);
+        return false;
     }
 
     private LeaseSlot Slot(TopicPartitionKey key)

@@ -24,4 +24,10 @@ internal sealed record SiloHeartbeat
 
     /// <summary>The silo's share of the partitions relative to the others' (0: a standby, used only when no other silo is live).</summary>
     [Id(6)] public int Weight { get; init; } = 1;
+
+    /// <summary>The silo run (its address with generation) that sent the heartbeat.</summary>
+    [Id(7)] public string? Instance { get; init; }
+
+    /// <summary>Grows with each heartbeat of one run: a heartbeat handled after a newer one of the same run is stale.</summary>
+    [Id(8)] public long Sequence { get; init; }
 }

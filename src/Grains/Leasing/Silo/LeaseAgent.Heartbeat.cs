@@ -61,6 +61,8 @@ internal sealed partial class LeaseAgent
                 Leaving = _stop.IsCancellationRequested,
                 Agent = _wakerReference,
                 Weight = _settings.Weight,
+                Instance = _registration.Instance,
+                Sequence = ++_sequence,
             };
             LeaseResponse response;
             try

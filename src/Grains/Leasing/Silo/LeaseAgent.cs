@@ -50,6 +50,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private readonly List<Task> _acquisitions = [];
     private bool _started;
     private bool _rejected;
+    private long _sequence;
 
     public LeaseAgent(
         GroupRegistration registration,

@@ -181,6 +181,32 @@ public sealed class LeaseBookTests
     }
 
     [Fact]
+    public void Heartbeat_DelayedReportHandledAfterANewerOne_FreesNothingTheSiloHolds()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []) with { Instance = "a@1", Sequence = 1 }, Members("a")).Grants;
+        book.Heartbeat(Beat("a", held: a) with { Instance = "a@1", Sequence = 3 }, Members("a"));
+        var before = book.Assignments();
+
+        // Sequence 2 was sent before the grants were applied, and arrives last.
+        book.Heartbeat(Beat("a", held: []) with { Instance = "a@1", Sequence = 2 }, Members("a"));
+
+        Assert.Equal(before, book.Assignments());
+    }
+
+    [Fact]
+    public void Heartbeat_RestartedSiloStartsItsSequenceAgain_ItsReportsCount()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []) with { Instance = "a@1", Sequence = 7 }, Members("a")).Grants;
+
+        // A new run of the same silo identity holds nothing: what the old run held is free again.
+        book.Heartbeat(Beat("a", held: []) with { Instance = "a@2", Sequence = 1 }, Members("a"));
+
+        Assert.All(book.Assignments(), x => Assert.True(x.Owner is null || x.Epoch > a[0].Epoch));
+    }
+
+    [Fact]
     public void Assignments_ListEveryPartitionWithOwnerAndEpoch()
     {
         var book = new LeaseBook(_time, Lease);
