@@ -13,6 +13,7 @@ using OrleansKafka.Silo;
 using OrleansKafka.Silo.Audit;
 using OrleansKafka.Silo.Clustering;
 using OrleansKafka.Silo.Demo;
+using OrleansKafka.Silo.Inspection;
 
 // The content root is the program's folder, so appsettings.json is found from any working directory.
 if (args.Length > 0 && args[0] == "kafka")
@@ -70,7 +71,7 @@ builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Ad
 
 var app = builder.Build();
 app.MapOrleansDashboard(routePrefix: "/dashboard");
-app.MapGet("/", () => Results.Redirect("/dashboard"));
-app.MapGet("/kafka/partitions", async (IGrainFactory grains) => await PartitionDirectory.GetStatusesAsync(grains));
+app.MapGet("/", () => Results.Redirect("/kafka"));
+app.MapKafkaPage();
 await app.RunAsync();
 return 0;

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using OrleansKafka.Testing;
+using OrleansKafka.Testing.Processes;
+
+namespace OrleansKafka.Tests.Silo;
+
+/// <summary>The Kafka page of the README's silo, loaded in a real headless Chromium (Debian's, installed by test.sh).</summary>
+[Trait("Category", "Kafka")]
+public sealed partial class KafkaPageTests
+{
+    [Fact]
+    public async Task KafkaPage_InHeadlessChromium_ShowsEveryPartitionOfBothDemoGroupsWithItsState_AndLinksTheDashboard()
+    {
+        var ports = LoopbackPorts.Free(3);
+        await using var silo = ChildProcess.Start("silo", "dotnet", [SiloHostAssembly.Locate()], new Dictionary<string, string>
+        {
+            ["Silo__SiloPort"] = $"{ports[0]}",
+            ["Silo__GatewayPort"] = $"{ports[1]}",
+            ["Dashboard__Urls"] = $"http://127.0.0.1:{ports[2]}",
+        });
+        await silo.WaitForOutputAsync(new("Application started"), TimeSpan.FromSeconds(60));
+        var root = $"http://127.0.0.1:{ports[2]}";
+
+        // The root leads to the page.
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        var redirect = await http.GetAsync(root + "/");
+        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
+        Assert.Equal("/kafka", redirect.Headers.Location?.OriginalString);
+
+        string dom = string.Empty;
+        var shown = await Poll.UntilAsync(
+            async () =>
+            {
+                dom = await DumpDomAsync(root + "/kafka");
+                return Row().Matches(dom).Count == 24 && !dom.Contains(">NotOwner<", StringComparison.Ordinal);
+            },
+            TimeSpan.FromSeconds(60),
+            TimeSpan.FromSeconds(1));
+
+        Assert.True(shown, $"the page did not show 24 partitions held by the silo:{Environment.NewLine}{dom}");
+        var rows = Row().Matches(dom).Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(12, rows.Count(r => r.StartsWith("demo-forwarder/demo-orders/", StringComparison.Ordinal)));
+        Assert.Equal(12, rows.Count(r => r.StartsWith("demo-order-totals/demo-orders/", StringComparison.Ordinal)));
+        Assert.Contains($">127.0.0.1:{ports[0]}<", dom);
+        Assert.Contains("href=\"/dashboard\"", dom);
+        Assert.Contains("24 partitions, updated", dom);
+    }
+
+    /// <summary>The page's DOM after its scripts ran, as headless Chromium renders it.</summary>
+    private static async Task<string> DumpDomAsync(string url)
+    {
+        var profile = Directory.CreateTempSubdirectory("orleanskafka-chromium-");
+        try
+        {
+            await using var chromium = ChildProcess.Start("chromium", "chromium",
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                $"--user-data-dir={profile.FullName}", "--virtual-time-budget=5000", "--dump-dom", url,
+            ]);
+            await chromium.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            return string.Join('\n', chromium.Output);
+        }
+        finally
+        {
+            profile.Delete(recursive: true);
+        }
+    }
+
+    [GeneratedRegex("<tr class=\"[^\"]*\" data-partition=\"([^\"]+)\"")]
+    private static partial Regex Row();
+}
