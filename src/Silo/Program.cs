@@ -35,7 +35,8 @@ catch (ClusteringConfigurationException e)
     return 2;
 }
 
-builder.WebHost.UseUrls(builder.Configuration.GetValue("Dashboard:Urls", "http://127.0.0.1:8080")!);
+var urls = builder.Configuration.GetValue("Dashboard:Urls", "http://127.0.0.1:8080")!;
+builder.WebHost.UseUrls(urls);
 
 builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection("Demo"))
     .Validate(o => !o.Enabled || o.RecordsPerSecond > 0, "Demo:RecordsPerSecond must be 1 or more when Demo:Enabled is true.")
@@ -72,6 +73,6 @@ builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Ad
 var app = builder.Build();
 app.MapOrleansDashboard(routePrefix: "/dashboard");
 app.MapGet("/", () => Results.Redirect("/kafka"));
-app.MapKafkaPage();
+app.MapKafkaPage(new ActionAccess(builder.Configuration.GetValue<string>(ActionAccess.TokenSetting), urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
 await app.RunAsync();
 return 0;

@@ -19,11 +19,43 @@ internal static class KafkaPage
         return reader.ReadToEnd();
     });
 
-    /// <summary>Maps <c>/kafka</c> (the page) and <c>/kafka/partitions</c> (its JSON).</summary>
-    public static IEndpointRouteBuilder MapKafkaPage(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// Maps <c>/kafka</c> (the page), <c>/kafka/partitions</c> (its JSON) and the hold decisions
+    /// <c>POST /kafka/partitions/{group}/{topic}/{partition}/{retry|skip|dead-letter}</c>.
+    /// </summary>
+    public static IEndpointRouteBuilder MapKafkaPage(this IEndpointRouteBuilder endpoints, ActionAccess access)
     {
         endpoints.MapGet("/kafka", () => Results.Content(Html.Value, "text/html; charset=utf-8"));
         endpoints.MapGet("/kafka/partitions", async (IGrainFactory grains) => await PartitionDirectory.GetStatusesAsync(grains));
+        endpoints.MapPost("/kafka/partitions/{group}/{topic}/{partition:int}/{action}", async (string group, string topic, int partition, string action, HttpRequest request, IGrainFactory grains) =>
+        {
+            if (access.Refusal(request) is { } refusal)
+            {
+                return refusal;
+            }
+
+            HoldDecision? decision = action switch
+            {
+                "retry" => HoldDecision.Retry,
+                "skip" => HoldDecision.Skip,
+                "dead-letter" => HoldDecision.DeadLetter,
+                _ => null,
+            };
+            if (decision is null)
+            {
+                return Results.Problem($"'{action}' is not an action; expected retry, skip or dead-letter.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            try
+            {
+                await grains.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(group, topic, partition)).ResolveHoldAsync(decision.Value);
+                return Results.Ok(new { group, topic, partition, decision = decision.Value.ToString() });
+            }
+            catch (InvalidOperationException e)
+            {
+                return Results.Problem(e.Message, statusCode: StatusCodes.Status409Conflict);
+            }
+        });
         return endpoints;
     }
 }
