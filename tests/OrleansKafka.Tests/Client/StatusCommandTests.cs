@@ -14,35 +14,27 @@ public sealed class StatusCommandTests
     [Fact]
     public async Task StatusJson_AgainstTheDefaultSiloHost_ListsEveryPartitionOfBothDemoGroups_HeldByThatSilo()
     {
-        // The README's silo: localhost clustering, the embedded Kafka, demo traffic; only the ports differ.
-        var ports = LoopbackPorts.Free(3);
-        await using var silo = ChildProcess.Start("silo", "dotnet", [SiloHostAssembly.Locate()], new Dictionary<string, string>
-        {
-            ["Silo__SiloPort"] = $"{ports[0]}",
-            ["Silo__GatewayPort"] = $"{ports[1]}",
-            ["Dashboard__Urls"] = $"http://127.0.0.1:{ports[2]}",
-        });
-        await silo.WaitForOutputAsync(new("Application started"), TimeSpan.FromSeconds(60));
+        await using var silo = await SiloHost.StartAsync();
 
         JsonElement[] statuses = [];
         var cliOutput = string.Empty;
         var listed = await Poll.UntilAsync(
             async () =>
             {
-                (var exitCode, cliOutput) = await Cli.RunAsync("status", "--json", "--gateway", $"127.0.0.1:{ports[1]}");
+                (var exitCode, cliOutput) = await Cli.RunAsync("status", "--json", "--gateway", silo.Gateway);
                 statuses = exitCode == 0 ? JsonSerializer.Deserialize<JsonElement[]>(cliOutput)! : [];
                 return statuses.Length == 24 && statuses.All(s => s.GetProperty("state").GetString() is "Idle" or "Processing");
             },
             TimeSpan.FromSeconds(60),
             TimeSpan.FromSeconds(1));
 
-        Assert.True(listed, $"the CLI did not list 24 partitions held by the silo; last output:{Environment.NewLine}{cliOutput}{Environment.NewLine}silo:{Environment.NewLine}{silo.Tail()}");
+        Assert.True(listed, $"the CLI did not list 24 partitions held by the silo; last output:{Environment.NewLine}{cliOutput}{Environment.NewLine}silo:{Environment.NewLine}{silo.Process.Tail()}");
         Assert.Equal(["demo-forwarder", "demo-order-totals"], statuses.Select(s => s.GetProperty("group").GetString()).Distinct().Order());
-        Assert.All(statuses, s => Assert.Equal($"127.0.0.1:{ports[0]}", s.GetProperty("silo").GetString()));
+        Assert.All(statuses, s => Assert.Equal($"127.0.0.1:{silo.SiloPort}", s.GetProperty("silo").GetString()));
 
         // The silo's own JSON API names states too.
         using var http = new HttpClient();
-        var api = await http.GetFromJsonAsync<JsonElement[]>($"http://127.0.0.1:{ports[2]}/kafka/partitions");
+        var api = await http.GetFromJsonAsync<JsonElement[]>($"{silo.WebRoot}/kafka/partitions");
         Assert.Equal(24, api!.Length);
         Assert.All(api, s => Assert.Equal(JsonValueKind.String, s.GetProperty("state").ValueKind));
     }

@@ -1,10 +1,9 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using OrleansKafka.Testing;
-using OrleansKafka.Testing.Processes;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Silo;
 
@@ -17,26 +16,15 @@ public sealed class KafkaPageActionsTests
     [Fact]
     public async Task SkipThroughTheApi_NeedsTheConfiguredToken_ThenResolvesTheHold_AndASecondSkipIsAConflict()
     {
-        var ports = LoopbackPorts.Free(3);
-        await using var silo = ChildProcess.Start("silo", "dotnet", [SiloHostAssembly.Locate()], new Dictionary<string, string>
+        await using var silo = await SiloHost.StartAsync(new Dictionary<string, string>
         {
-            ["Silo__SiloPort"] = $"{ports[0]}",
-            ["Silo__GatewayPort"] = $"{ports[1]}",
-            ["Dashboard__Urls"] = $"http://127.0.0.1:{ports[2]}",
             ["Dashboard__Token"] = "s3cret-token",
             ["Kafka__Processors__order-totals__OnFailure"] = "Hold",
         });
-        var bootstrap = (await silo.WaitForOutputAsync(new("bootstrap servers: ([^;]+);"), TimeSpan.FromSeconds(60))).Groups[1].Value;
-        await silo.WaitForOutputAsync(new("Application started"), TimeSpan.FromSeconds(60));
-        using (var kcat = Process.Start(new ProcessStartInfo("kcat", ["-P", "-b", bootstrap, "-t", "demo-orders", "-p", "7", "-K", ":"]) { RedirectStandardInput = true, UseShellExecute = false })!)
-        {
-            await kcat.StandardInput.WriteLineAsync("bad:not an order");
-            kcat.StandardInput.Close();
-            await kcat.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        }
+        await silo.ProduceWithKcatAsync("demo-orders", 7, ["bad:not an order"]);
 
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[2]}") };
-        Assert.True(await Poll.UntilAsync(async () => await StateAsync(http, 7) == "Holding", TimeSpan.FromSeconds(60)), $"partition 7 did not hold:{Environment.NewLine}{silo.Tail()}");
+        using var http = new HttpClient { BaseAddress = new Uri(silo.WebRoot) };
+        Assert.True(await Poll.UntilAsync(async () => await StateAsync(http, 7) == "Holding", TimeSpan.FromSeconds(60)), $"partition 7 did not hold:{Environment.NewLine}{silo.Process.Tail()}");
         var skip = $"/kafka/partitions/{Group}/demo-orders/7/skip";
 
         var refused = await http.PostAsync(skip, null);
@@ -52,22 +40,14 @@ public sealed class KafkaPageActionsTests
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Contains("is not holding a record", await again.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync($"/kafka/partitions/{Group}/demo-orders/7/explode", null)).StatusCode);
-        Assert.DoesNotContain(silo.Output, line => line.Contains("s3cret-token", StringComparison.Ordinal));
+        Assert.DoesNotContain(silo.Process.Output, line => line.Contains("s3cret-token", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Actions_WebHostBoundBeyondLoopbackWithoutAToken_AreRefusedNamingTheSetting()
     {
-        var ports = LoopbackPorts.Free(3);
-        await using var silo = ChildProcess.Start("silo", "dotnet", [SiloHostAssembly.Locate()], new Dictionary<string, string>
-        {
-            ["Silo__SiloPort"] = $"{ports[0]}",
-            ["Silo__GatewayPort"] = $"{ports[1]}",
-            ["Dashboard__Urls"] = $"http://0.0.0.0:{ports[2]}",
-            ["Demo__Enabled"] = "false",
-        });
-        await silo.WaitForOutputAsync(new("Application started"), TimeSpan.FromSeconds(60));
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[2]}") };
+        await using var silo = await SiloHost.StartAsync(new Dictionary<string, string> { ["Demo__Enabled"] = "false" }, webHost: "0.0.0.0");
+        using var http = new HttpClient { BaseAddress = new Uri(silo.WebRoot) };
 
         var refused = await http.PostAsync($"/kafka/partitions/{Group}/demo-orders/0/skip", null);
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using OrleansKafka.Testing;
 using OrleansKafka.Testing.Processes;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Silo;
 
@@ -12,15 +13,8 @@ public sealed partial class KafkaPageTests
     [Fact]
     public async Task KafkaPage_InHeadlessChromium_ShowsEveryPartitionOfBothDemoGroupsWithItsState_AndLinksTheDashboard()
     {
-        var ports = LoopbackPorts.Free(3);
-        await using var silo = ChildProcess.Start("silo", "dotnet", [SiloHostAssembly.Locate()], new Dictionary<string, string>
-        {
-            ["Silo__SiloPort"] = $"{ports[0]}",
-            ["Silo__GatewayPort"] = $"{ports[1]}",
-            ["Dashboard__Urls"] = $"http://127.0.0.1:{ports[2]}",
-        });
-        await silo.WaitForOutputAsync(new("Application started"), TimeSpan.FromSeconds(60));
-        var root = $"http://127.0.0.1:{ports[2]}";
+        await using var silo = await SiloHost.StartAsync();
+        var root = silo.WebRoot;
 
         // The root leads to the page.
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
@@ -42,7 +36,7 @@ public sealed partial class KafkaPageTests
         var rows = Row().Matches(dom).Select(m => m.Groups[1].Value).ToList();
         Assert.Equal(12, rows.Count(r => r.StartsWith("demo-forwarder/demo-orders/", StringComparison.Ordinal)));
         Assert.Equal(12, rows.Count(r => r.StartsWith("demo-order-totals/demo-orders/", StringComparison.Ordinal)));
-        Assert.Contains($">127.0.0.1:{ports[0]}<", dom);
+        Assert.Contains($">127.0.0.1:{silo.SiloPort}<", dom);
         Assert.Contains("href=\"/dashboard\"", dom);
         Assert.Contains("24 partitions, updated", dom);
     }
