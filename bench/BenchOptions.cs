@@ -16,6 +16,9 @@ internal sealed record BenchOptions(int? Records, int? Partitions, int? FetchCon
     /// <summary>chaos: the seed of the choice of silos.</summary>
     public int? Seed { get; init; }
 
+    /// <summary>throughput: give the product the raw patterns' fetch settings and a fetch consumer per partition, instead of its defaults.</summary>
+    public bool Tuned { get; init; }
+
     public static BenchOptions Parse(string[] args)
     {
         string? Text(string name)
@@ -28,6 +31,7 @@ internal sealed record BenchOptions(int? Records, int? Partitions, int? FetchCon
 
         return new BenchOptions(Get("--records"), Get("--partitions"), Get("--fetch-consumers"), Get("--seconds"), Get("--silos"))
         {
+            Tuned = args.Contains("--tuned"),
             Rounds = Get("--rounds"),
             Mode = Text("--mode"),
             FreezeSeconds = Text("--freeze-seconds"),

@@ -21,7 +21,11 @@ internal static class ThroughputScenario
         var records = options.Records ?? 1_000_000;
         var partitions = options.Partitions ?? 12;
         var silos = options.Silos ?? 1;
-        var fetchConsumers = options.FetchConsumers ?? (partitions + silos - 1) / silos;
+        // The product runs with its defaults, what users get, unless --tuned gives it the raw
+        // patterns' fetch settings and a fetch consumer per partition (the figures before 2026-11-30).
+        var fetchConsumers = options.FetchConsumers ?? (options.Tuned ? (partitions + silos - 1) / silos : Configuration.KafkaProcessingOptions.DefaultFetchConsumers);
+        IReadOnlyDictionary<string, string>? consumerSettings = options.Tuned ? null : new Dictionary<string, string>();
+        Report.Note(options.Tuned ? $"product: tuned, {fetchConsumers} fetch consumers per silo, the raw patterns' fetch settings" : $"product: default options ({fetchConsumers} fetch consumers per silo)");
         using var kafka = EmbeddedKafkaCluster.Start(3);
         kafka.CreateTopic(Topic, partitions);
         Report.Note($"producing {records} records to {partitions} partitions on {kafka.BootstrapServers}");
@@ -36,7 +40,7 @@ internal static class ThroughputScenario
         var productOnly = Environment.GetEnvironmentVariable("BENCH_PRODUCT_ONLY") == "1";
         var single = productOnly ? 1 : RawSingleConsumer(kafka.BootstrapServers, partitions, records);
         var perPartition = productOnly ? 1 : RawConsumerPerPartition(kafka.BootstrapServers, partitions, high);
-        var product = await ProductAsync(kafka.BootstrapServers, partitions, silos, fetchConsumers, high, records);
+        var product = await ProductAsync(kafka.BootstrapServers, partitions, silos, fetchConsumers, consumerSettings, high, records);
 
         Report.Result("throughput.ratio", product / Math.Max(single, perPartition));
         Report.Result("throughput.peak_rss_mb", Report.PeakRssMb());
@@ -108,12 +112,12 @@ internal static class ThroughputScenario
         return rate;
     }
 
-    private static async Task<double> ProductAsync(string bootstrap, int partitions, int silos, int fetchConsumers, long[] high, int records)
+    private static async Task<double> ProductAsync(string bootstrap, int partitions, int silos, int fetchConsumers, IReadOnlyDictionary<string, string>? consumerSettings, long[] high, int records)
     {
         const string group = "bench-product";
         var counter = new Counter();
         var measure = new Measure();
-        Task<IHost> Start(int index) => BenchSilo.StartAsync<NoopProcessor>(bootstrap, Topic, group, fetchConsumers, s => s.AddSingleton(counter), index: index);
+        Task<IHost> Start(int index) => BenchSilo.StartAsync<NoopProcessor>(bootstrap, Topic, group, fetchConsumers, s => s.AddSingleton(counter), consumerSettings, index: index);
 
         // All at once, as a deployment starts them: the others join the primary (index 0) as soon as it is up.
         var hosts = (await Task.WhenAll(Enumerable.Range(0, silos).Select(Start))).ToList();
