@@ -49,6 +49,40 @@ public sealed class KeyOrderTests
         Assert.Equal(10, log.Of(0).Count);
     }
 
+    [Fact]
+    public async Task KeyOrder_HoldAtARecord_CommitsNothingPastIt_ThenASkipGoesOnWithoutRunningAnyRecordTwice()
+    {
+        var (log, plan) = (new RecordLog(), new PoisonPlan(partition: 0, offset: 3));
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics[Topic] = 1;
+            o.Services = s => s.AddSingleton(log).AddSingleton(plan);
+            o.Processors = p => p.AddProcessor<PoisonProcessor>("under-test", x =>
+            {
+                x.Topic = Topic;
+                x.Group = Group;
+                x.Order = ProcessingOrder.Key;
+                x.MaxAttempts = 2;
+                x.FirstRetryDelay = TimeSpan.FromMilliseconds(10);
+                x.OnFailure = FailureAction.Hold;
+            });
+        });
+        await cluster.ProduceAsync(Topic, Enumerable.Range(0, 10).Select(i => ((string?)$"k{i}", (string?)$"v{i}")), partition: 0);
+        var grain = cluster.Client.GetGrain<OrleansKafka.Partitions.IPartitionGrain>(OrleansKafka.Partitions.PartitionGrainKey.Format(Group, Topic, 0));
+
+        Assert.True(await Poll.UntilAsync(async () => (await grain.GetStatusAsync()).State == OrleansKafka.Partitions.PartitionState.Holding, TimeSpan.FromSeconds(20)));
+        Assert.Equal(3, (await grain.GetStatusAsync()).HeldOffset);
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 3 });
+        Assert.False(await Poll.UntilAsync(async () => (await cluster.CommittedOffsetsAsync(Group, Topic))[0] > 3, TimeSpan.FromSeconds(1)), "an offset past the held record was committed");
+
+        await grain.ResolveHoldAsync(OrleansKafka.Partitions.HoldDecision.Skip);
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 10 });
+
+        var offsets = log.Of(0).Select(r => r.Offset).ToList();
+        Assert.Equal([0L, 1, 2, 4, 5, 6, 7, 8, 9], offsets.Order());
+        Assert.Equal(offsets.Count, offsets.Distinct().Count());
+    }
+
     private static Task<KafkaTestCluster> StartAsync(RecordLog log, SlowGate gate) =>
         KafkaTestCluster.StartAsync(o =>
         {
