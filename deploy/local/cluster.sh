@@ -57,7 +57,7 @@ start() {
   done
   for i in $(seq 0 $(( n - 1 ))); do
     wait_for "$run/silo-$i.log" "Application started" 60
-    echo "silo $i: pid $(cat "$run/silo-$i.pid"), silo 127.0.0.1:$(( 11111 + i )), gateway 127.0.0.1:$(( 30000 + i )), dashboard http://127.0.0.1:$(( 8080 + i ))/dashboard, log $run/silo-$i.log"
+    echo "silo $i: pid $(cat "$run/silo-$i.pid"), silo 127.0.0.1:$(( 11111 + i )), gateway 127.0.0.1:$(( 30000 + i )), kafka page http://127.0.0.1:$(( 8080 + i ))/kafka, log $run/silo-$i.log"
   done
   echo "$store_line; stop all with: $0 stop"
 }
