@@ -18,16 +18,18 @@ var serviceId = new Option<string>("--service-id")
     DefaultValueFactory = _ => "dev",
 };
 var group = new Option<string?>("--group") { Description = "Only this consumer group" };
+var topic = new Option<string?>("--topic") { Description = "Only this topic" };
+var state = new Option<PartitionState?>("--state") { Description = "Only partitions in this state (Idle, Processing, Retrying, Holding, NotOwner)" };
 var json = new Option<bool>("--json") { Description = "One JSON array of partition statuses, for scripts" };
 var watch = new Option<bool>("--watch", "-w") { Description = "Refresh every second until Ctrl+C" };
 
 var status = new Command("status", "One row per partition grain: group, topic, partition, owner silo, state, committed offset, high watermark, lag")
 {
-    gateway, clusterId, serviceId, group, watch, json,
+    gateway, clusterId, serviceId, group, topic, state, watch, json,
 };
 status.SetAction((parse, cancellationToken) => StatusCommand.RunAsync(
     new ConnectionOptions(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!),
-    parse.GetValue(group),
+    new StatusFilter(parse.GetValue(group), parse.GetValue(topic), parse.GetValue(state)),
     parse.GetValue(watch),
     parse.GetValue(json),
     cancellationToken));

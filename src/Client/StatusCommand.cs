@@ -14,7 +14,7 @@ internal static class StatusCommand
         WriteIndented = true,
     };
 
-    public static async Task<int> RunAsync(ConnectionOptions connect, string? group, bool watch, bool json, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ConnectionOptions connect, StatusFilter filter, bool watch, bool json, CancellationToken cancellationToken)
     {
         IDisposable? host = null;
         try
@@ -31,13 +31,13 @@ internal static class StatusCommand
             if (json)
             {
                 // Plain stdout, not Spectre: scripts parse it.
-                Console.Out.WriteLine(JsonSerializer.Serialize(await PartitionDirectory.GetStatusesAsync(client, group), Json));
+                Console.Out.WriteLine(JsonSerializer.Serialize(filter.Apply(await PartitionDirectory.GetStatusesAsync(client, filter.Group)), Json));
                 return 0;
             }
 
             if (!watch)
             {
-                AnsiConsole.Write(Render(await PartitionDirectory.GetStatusesAsync(client, group)));
+                AnsiConsole.Write(Render(filter.Apply(await PartitionDirectory.GetStatusesAsync(client, filter.Group))));
                 return 0;
             }
 
@@ -45,7 +45,7 @@ internal static class StatusCommand
             {
                 while (!cancellationToken.IsCancellationRequested)
                 {
-                    live.UpdateTarget(Render(await PartitionDirectory.GetStatusesAsync(client, group)));
+                    live.UpdateTarget(Render(filter.Apply(await PartitionDirectory.GetStatusesAsync(client, filter.Group))));
                     await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
                 }
             });

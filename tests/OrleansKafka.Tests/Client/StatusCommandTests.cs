@@ -32,6 +32,16 @@ public sealed class StatusCommandTests
         Assert.Equal(["demo-forwarder", "demo-order-totals"], statuses.Select(s => s.GetProperty("group").GetString()).Distinct().Order());
         Assert.All(statuses, s => Assert.Equal($"127.0.0.1:{silo.SiloPort}", s.GetProperty("silo").GetString()));
 
+        // Filters: by group and topic, and by state (nothing holds here).
+        var (filteredExit, filtered) = await Cli.RunAsync("status", "--json", "--group", "demo-forwarder", "--topic", "demo-orders", "--gateway", silo.Gateway);
+        Assert.Equal(0, filteredExit);
+        var forwarder = JsonSerializer.Deserialize<JsonElement[]>(filtered)!;
+        Assert.Equal(12, forwarder.Length);
+        Assert.All(forwarder, s => Assert.Equal(("demo-forwarder", "demo-orders"), (s.GetProperty("group").GetString(), s.GetProperty("topic").GetString())));
+        var (holdingExit, holding) = await Cli.RunAsync("status", "--json", "--state", "Holding", "--gateway", silo.Gateway);
+        Assert.Equal(0, holdingExit);
+        Assert.Empty(JsonSerializer.Deserialize<JsonElement[]>(holding)!);
+
         // The silo's own JSON API names states too.
         using var http = new HttpClient();
         var api = await http.GetFromJsonAsync<JsonElement[]>($"{silo.WebRoot}/kafka/partitions");
