@@ -17,6 +17,7 @@ internal sealed class BufferBudget(long maxBytes)
     private readonly ConcurrentDictionary<PartitionFeed, byte> _feeds = new();
     private readonly Lock _enforce = new();
     private long _bytes;
+    private long _peak;
 
     public long MaxBytes => maxBytes;
 
@@ -25,8 +26,6 @@ internal sealed class BufferBudget(long maxBytes)
 
     /// <summary>The most bytes held at once so far.</summary>
     public long PeakBytes => Interlocked.Read(ref _peak);
-
-    private long _peak;
 
     public bool Over => Bytes >= maxBytes;
 

@@ -198,7 +198,7 @@ internal sealed partial class PartitionFeed
         var token = Lease.Token;
         try
         {
-            while (await TakeAsync(token) is { } records)
+            while (await TakeAsync(token) is ({ } records, var bytes))
             {
                 Lease.ObserveHighWatermark(_worker.HighWatermark(Partition));
                 var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(records, Lease.Epoch, _silo));
@@ -217,7 +217,7 @@ internal sealed partial class PartitionFeed
                 finally
                 {
                     // The records count against the silo's budget until their delivery is done with.
-                    _budget.Remove(records.Sum(Size));
+                    _budget.Remove(bytes);
                 }
 
                 if (outcome != DeliveryOutcome.Completed)
@@ -271,7 +271,8 @@ internal sealed partial class PartitionFeed
         })
         .Build();
 
-    private async Task<List<ConsumeResult<byte[], byte[]>>?> TakeAsync(CancellationToken token)
+    /// <summary>The next records to deliver and the bytes they count for, or none once the feed is closed.</summary>
+    private async Task<(List<ConsumeResult<byte[], byte[]>> Records, long Bytes)?> TakeAsync(CancellationToken token)
     {
         while (true)
         {
@@ -296,9 +297,10 @@ internal sealed partial class PartitionFeed
         }
     }
 
-    private List<ConsumeResult<byte[], byte[]>> TakeLocked()
+    private (List<ConsumeResult<byte[], byte[]>> Records, long Bytes) TakeLocked()
     {
         List<ConsumeResult<byte[], byte[]>> taken;
+        var before = _bytes;
         if (_buffer.Count <= _maxBatch)
         {
             taken = _buffer;
@@ -321,7 +323,7 @@ internal sealed partial class PartitionFeed
             _worker.Resume(Partition);
         }
 
-        return taken;
+        return (taken, before - _bytes);
     }
 
     private static long Size(ConsumeResult<byte[], byte[]> record) =>

@@ -136,8 +136,7 @@ internal sealed partial class PartitionGrain
                 {
                     if (run.HoldAt(record.Offset.Value))
                     {
-                        _held = new HeldRecord(record.Offset.Value, failure, _time.GetUtcNow(), RecordPreview.Of(record.Message.Key), RecordPreview.Of(record.Message.Value));
-                        LogHolding(_logger, failure.Error, this.GetPrimaryKeyString(), record.Offset.Value, failure.Attempts);
+                        HoldAt(record, failure);
                     }
 
                     return;

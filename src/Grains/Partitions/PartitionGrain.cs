@@ -229,8 +229,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                 if (failure is not null && !await GiveUpAsync(records[index], failure, decided ?? _binding.Options.OnFailure, lease))
                 {
                     // Everything before the held record is committed; nothing from it on.
-                    _held = new HeldRecord(offset, failure, _time.GetUtcNow(), RecordPreview.Of(records[index].Message.Key), RecordPreview.Of(records[index].Message.Value));
-                    LogHolding(_logger, failure.Error, this.GetPrimaryKeyString(), offset, failure.Attempts);
+                    HoldAt(records[index], failure);
                     return DeliveryOutcome.Held;
                 }
 
@@ -335,6 +334,13 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
         _retryAttempt = 0;
         return failure;
+    }
+
+    /// <summary>Makes the partition hold at <paramref name="record"/>: its status shows it, and nothing from it on is processed until an operator decides.</summary>
+    private void HoldAt(ConsumeResult<byte[], byte[]> record, RecordFailure failure)
+    {
+        _held = new HeldRecord(record.Offset.Value, failure, _time.GetUtcNow(), RecordPreview.Of(record.Message.Key), RecordPreview.Of(record.Message.Value));
+        LogHolding(_logger, failure.Error, this.GetPrimaryKeyString(), record.Offset.Value, failure.Attempts);
     }
 
     /// <summary>Applies a failure action to a record; false when the partition must hold at it instead.</summary>
