@@ -13,7 +13,9 @@ using OrleansKafka.Silo;
 using OrleansKafka.Silo.Audit;
 using OrleansKafka.Silo.Clustering;
 using OrleansKafka.Silo.Demo;
+using OrleansKafka.Silo.Health;
 using OrleansKafka.Silo.Inspection;
+using OrleansKafka.Silo.Settings;
 
 // The content root is the program's folder, so appsettings.json is found from any working directory.
 if (args.Length > 0 && args[0] == "kafka")
@@ -23,6 +25,13 @@ if (args.Length > 0 && args[0] == "kafka")
 }
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var problems = KnownSettings.Problems(builder.Configuration);
+if (problems.Count > 0)
+{
+    await Console.Error.WriteLineAsync($"Start-up failed: {string.Join(" ", problems)}");
+    return 2;
+}
+
 SiloClusteringSettings clustering;
 try
 {
@@ -36,10 +45,16 @@ catch (ClusteringConfigurationException e)
 }
 
 var urls = builder.Configuration.GetValue("Dashboard:Urls", "http://127.0.0.1:8080")!;
+if (urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is var list && (list.Length == 0 || list.Any(u => !Uri.TryCreate(u.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Port is < 1 or > 65535)))
+{
+    await Console.Error.WriteLineAsync($"Start-up failed: Dashboard:Urls is '{urls}'; expected http://address:port URLs separated by ';', such as http://127.0.0.1:8080.");
+    return 2;
+}
+
 builder.WebHost.UseUrls(urls);
 
 builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection("Demo"))
-    .Validate(o => !o.Enabled || o.RecordsPerSecond > 0, "Demo:RecordsPerSecond must be 1 or more when Demo:Enabled is true.")
+    .Validate(o => !o.Enabled || o.RecordsPerSecond > 0, "Demo:RecordsPerSecond is less than 1; expected 1 or more records a second when Demo:Enabled is true.")
     .ValidateOnStart();
 builder.Services.AddHostedService<DemoTrafficProducer>();
 builder.Services.AddHostedService<ForwardProducerWarmup>();
@@ -47,6 +62,7 @@ builder.Services.AddSingleton(sp => new ProducerBuilder<byte[], byte[]>(
     sp.GetRequiredService<IKafkaConnection>().ClientSettings(new Dictionary<string, string> { ["linger.ms"] = "5" })).Build());
 builder.Services.AddOptions<AuditOptions>().Bind(builder.Configuration.GetSection("Audit"));
 builder.Services.AddSingleton<AuditLog>();
+builder.Services.AddSiloHealth();
 
 builder.UseOrleans(silo =>
 {
@@ -73,6 +89,19 @@ builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Ad
 var app = builder.Build();
 app.MapOrleansDashboard(routePrefix: "/dashboard");
 app.MapGet("/", () => Results.Redirect("/kafka"));
+app.MapSiloHealth();
 app.MapKafkaPage(new ActionAccess(builder.Configuration.GetValue<string>(ActionAccess.TokenSetting), urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
-await app.RunAsync();
+try
+{
+    await app.StartAsync();
+}
+catch (Exception e)
+{
+    // A bad setting, an unreachable Kafka, a port in use: one line naming the cause, exit code 2.
+    await Console.Error.WriteLineAsync($"Start-up failed: {StartupFailure.Describe(e)}");
+    await app.DisposeAsync();
+    return 2;
+}
+
+await app.WaitForShutdownAsync();
 return 0;

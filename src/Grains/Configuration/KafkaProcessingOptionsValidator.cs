@@ -19,6 +19,11 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
         Positive(errors, $"{S}:CommitInterval", options.CommitInterval);
         Positive(errors, $"{S}:StartupTimeout", options.StartupTimeout);
         Positive(errors, $"{S}:MetadataRefreshInterval", options.MetadataRefreshInterval);
+        if (!string.IsNullOrWhiteSpace(options.BootstrapServers) && BadBootstrapEntry(options.BootstrapServers) is { } bad)
+        {
+            errors.Add($"{S}:BootstrapServers is '{options.BootstrapServers}' ('{bad}' is not host:port); expected host:port pairs separated by commas, such as broker1:9092,broker2:9092, or empty for the embedded Kafka.");
+        }
+
         if (options.SiloBufferBytes <= 0)
         {
             errors.Add($"{S}:SiloBufferBytes is {options.SiloBufferBytes}; expected a number of bytes, 1 or more (default {KafkaProcessingOptions.DefaultSiloBufferBytes}).");
@@ -114,6 +119,24 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>The first entry that is not <c>[scheme://]host[:port]</c> with a port from 1 to 65535, or null.</summary>
+    private static string? BadBootstrapEntry(string servers)
+    {
+        foreach (var entry in servers.Split(',').Select(e => e.Trim()))
+        {
+            var address = entry.Contains("://", StringComparison.Ordinal) ? entry[(entry.IndexOf("://", StringComparison.Ordinal) + 3)..] : entry;
+            var colon = address.LastIndexOf(':');
+            var host = colon < 0 || address.EndsWith(']') ? address : address[..colon];
+            var port = colon < 0 || address.EndsWith(']') ? "9092" : address[(colon + 1)..];
+            if (host.Length == 0 || host.Any(c => char.IsWhiteSpace(c) || c is '/' or '@' or '?') || !int.TryParse(port, out var number) || number is < 1 or > 65535)
+            {
+                return entry;
+            }
+        }
+
+        return null;
     }
 
     private static void Positive(List<string> errors, string setting, int value)

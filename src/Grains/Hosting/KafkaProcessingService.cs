@@ -35,6 +35,16 @@ internal sealed partial class KafkaProcessingService(
 {
     private readonly List<LeaseAgent> _agents = [];
     private readonly ILogger _logger = loggers.CreateLogger<KafkaProcessingService>();
+    private volatile LeaseAgent[] _running = [];
+    private volatile bool _stopping;
+
+    /// <summary>Whether every group's agent has started and the silo is not stopping.</summary>
+    public bool IsRunning => _started && !_stopping;
+
+    /// <summary>The agents of a running silo, one per consumer group; empty before start and after stop.</summary>
+    public IReadOnlyList<LeaseAgent> Agents => _running;
+
+    private volatile bool _started;
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(KafkaProcessingService), ServiceLifecycleStage.Active, StartAsync, StopAsync);
@@ -82,10 +92,15 @@ internal sealed partial class KafkaProcessingService(
                     ex);
             }
         }
+
+        _running = [.. _agents];
+        _started = true;
     }
 
     private async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopping = true;
+        _running = [];
         foreach (var agent in _agents)
         {
             await agent.DisposeAsync();

@@ -70,6 +70,13 @@ internal static class ClusteringSetup
 
         Ids();
         silo.ConfigureEndpoints(settings.AdvertisedAddress, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
+        if (settings.Kubernetes)
+        {
+            // Last, so that it wins: the pod's name and IP (POD_NAME, POD_IP), listening on the
+            // pod's addresses, the ids from ORLEANS_SERVICE_ID and ORLEANS_CLUSTER_ID, and a watcher
+            // that declares a silo dead as soon as its pod is deleted (deploy/kubernetes).
+            silo.UseKubernetesHosting();
+        }
     }
 
     /// <summary>

@@ -13,7 +13,8 @@ internal sealed record SiloClusteringSettings(
     string ServiceId,
     IPAddress AdvertisedAddress,
     int SiloPort,
-    int GatewayPort)
+    int GatewayPort,
+    bool Kubernetes = false)
 {
     /// <summary>How long a membership store may take to answer at start.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
@@ -54,7 +55,13 @@ internal sealed record SiloClusteringSettings(
             configuration.GetValue("Silo:ServiceId", "dev")!,
             address,
             Port(configuration, "Silo:SiloPort", 11111),
-            Port(configuration, "Silo:GatewayPort", 30000));
+            Port(configuration, "Silo:GatewayPort", 30000),
+            Flag(configuration, "Silo:Kubernetes"));
+        if (settings.Kubernetes && store == MembershipStore.Localhost)
+        {
+            throw new ClusteringConfigurationException("Silo:Kubernetes is true and Silo:Clustering is Localhost; expected Redis or Postgres, a membership store the pods share.");
+        }
+
         settings.CheckConnection();
         return settings;
     }
@@ -103,6 +110,19 @@ internal sealed record SiloClusteringSettings(
         return int.TryParse(text, out var port) && port is > 0 and < 65536
             ? port
             : throw new ClusteringConfigurationException($"{key} is '{text}'; expected a port number from 1 to 65535.");
+    }
+
+    private static bool Flag(IConfiguration configuration, string key)
+    {
+        var text = configuration[key];
+        if (text is null)
+        {
+            return false;
+        }
+
+        return bool.TryParse(text, out var flag)
+            ? flag
+            : throw new ClusteringConfigurationException($"{key} is '{text}'; expected true or false.");
     }
 
     private static string Redact(NpgsqlConnectionStringBuilder builder) =>

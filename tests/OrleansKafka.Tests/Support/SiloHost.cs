@@ -36,7 +36,8 @@ public sealed partial class SiloHost : IAsyncDisposable
     public string WebRoot => $"http://127.0.0.1:{WebPort}";
 
     /// <summary>Starts the silo with <paramref name="settings"/> over its own (environment variables) and waits until it serves.</summary>
-    public static async Task<SiloHost> StartAsync(IReadOnlyDictionary<string, string>? settings = null, string webHost = "127.0.0.1")
+    /// <remarks>With <paramref name="bootstrapFromLog"/> false (a silo given <c>Kafka__BootstrapServers</c>), no embedded Kafka is awaited.</remarks>
+    public static async Task<SiloHost> StartAsync(IReadOnlyDictionary<string, string>? settings = null, string webHost = "127.0.0.1", bool bootstrapFromLog = true)
     {
         var ports = LoopbackPorts.Free(3);
         var environment = new Dictionary<string, string>
@@ -53,7 +54,9 @@ public sealed partial class SiloHost : IAsyncDisposable
         var process = ChildProcess.Start("silo", "dotnet", [SiloHostAssembly.Locate()], environment);
         try
         {
-            var bootstrap = (await process.WaitForOutputAsync(BootstrapLine(), TimeSpan.FromSeconds(60))).Groups[1].Value;
+            var bootstrap = bootstrapFromLog
+                ? (await process.WaitForOutputAsync(BootstrapLine(), TimeSpan.FromSeconds(60))).Groups[1].Value
+                : environment["Kafka__BootstrapServers"];
             await process.WaitForOutputAsync(StartedLine(), TimeSpan.FromSeconds(60));
             return new SiloHost(process, ports, bootstrap);
         }

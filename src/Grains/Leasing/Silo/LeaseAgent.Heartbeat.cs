@@ -95,6 +95,7 @@ internal sealed partial class LeaseAgent
                 LogAcceptedAgain(_logger, _group);
             }
 
+            Volatile.Write(ref _answeredAt, _time.GetTimestamp());
             _owners.Update(_group, response.Owners);
             Apply(response, sentAt + (long)(response.LeaseDuration.TotalSeconds * _time.TimestampFrequency));
         }

@@ -50,6 +50,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private readonly List<Task> _acquisitions = [];
     private bool _started;
     private bool _rejected;
+    private long _answeredAt;
     private long _sequence;
 
     public LeaseAgent(
@@ -80,6 +81,19 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     }
 
     /// <summary>Reads the topics' metadata (failing if a topic is missing or Kafka does not answer) and starts heartbeating.</summary>
+    /// <summary>The consumer group this agent leases partitions of.</summary>
+    public string Group => _group;
+
+    /// <summary>Whether the lease grain refuses this silo's processors for the group (see <see cref="Reject"/>).</summary>
+    public bool IsRejected => Volatile.Read(ref _rejected);
+
+    /// <summary>How long ago, on this silo's monotonic clock, the lease grain last answered a heartbeat; null if it never has.</summary>
+    public TimeSpan? SinceLastAnswer()
+    {
+        var answeredAt = Volatile.Read(ref _answeredAt);
+        return answeredAt == 0 ? null : _time.GetElapsedTime(answeredAt);
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _partitionCounts = await _control.PartitionCountsAsync(_topics, _settings.StartupTimeout).WaitAsync(cancellationToken);
