@@ -16,6 +16,7 @@ using OrleansKafka.Silo.Demo;
 using OrleansKafka.Silo.Health;
 using OrleansKafka.Silo.Inspection;
 using OrleansKafka.Silo.Settings;
+using OrleansKafka.Silo.Telemetry;
 
 // The content root is the program's folder, so appsettings.json is found from any working directory.
 if (args.Length > 0 && args[0] == "kafka")
@@ -33,12 +34,14 @@ if (problems.Count > 0)
 }
 
 SiloClusteringSettings clustering;
+TelemetryOptions telemetry;
 try
 {
+    telemetry = TelemetrySetup.Read(builder.Configuration);
     clustering = SiloClusteringSettings.Read(builder.Configuration);
     await ClusteringSetup.CheckStoreAsync(clustering, CancellationToken.None);
 }
-catch (ClusteringConfigurationException e)
+catch (Exception e) when (e is ClusteringConfigurationException or ArgumentException)
 {
     await Console.Error.WriteLineAsync($"Start-up failed: {e.Message}");
     return 2;
@@ -63,6 +66,7 @@ builder.Services.AddSingleton(sp => new ProducerBuilder<byte[], byte[]>(
 builder.Services.AddOptions<AuditOptions>().Bind(builder.Configuration.GetSection("Audit"));
 builder.Services.AddSingleton<AuditLog>();
 builder.Services.AddSiloHealth();
+builder.Services.AddSiloTelemetry(telemetry, $"{clustering.AdvertisedAddress}:{clustering.SiloPort}");
 
 builder.UseOrleans(silo =>
 {
@@ -90,6 +94,7 @@ var app = builder.Build();
 app.MapOrleansDashboard(routePrefix: "/dashboard");
 app.MapGet("/", () => Results.Redirect("/kafka"));
 app.MapSiloHealth();
+app.MapSiloTelemetry(telemetry);
 app.MapKafkaPage(new ActionAccess(builder.Configuration.GetValue<string>(ActionAccess.TokenSetting), urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
 try
 {

@@ -10,6 +10,7 @@ using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
 using OrleansKafka.Processing.Failures;
+using OrleansKafka.Telemetry;
 
 namespace OrleansKafka.Hosting;
 
@@ -48,6 +49,8 @@ public static class KafkaSiloBuilderExtensions
         services.TryAddSingleton<HoldSignals>();
         services.TryAddSingleton(sp => new BufferBudget(sp.GetRequiredService<IOptions<KafkaProcessingOptions>>().Value.SiloBufferBytes));
         services.TryAddSingleton<ProcessorCatalog>();
+        services.AddMetrics();
+        services.TryAddSingleton<ProcessingMetrics>();
         if (!services.Any(s => s.ServiceType == typeof(KafkaProcessingService)))
         {
             services.AddSingleton<KafkaProcessingService>();

@@ -9,6 +9,7 @@ using OrleansKafka.Leasing.Protocol;
 using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Processing;
 using OrleansKafka.Processing.Failures;
+using OrleansKafka.Telemetry;
 
 namespace OrleansKafka.Partitions;
 
@@ -27,6 +28,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private readonly DeadLetterWriter _deadLetters;
     private readonly HoldSignals _holds;
     private readonly ProcessorCatalog _catalog;
+    private readonly ProcessingMetrics _metrics;
     private readonly IServiceProvider _services;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -38,6 +40,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private ProcessorBinding? _binding;
     private ProcessorPipeline? _pipeline;
     private RetryingRunner? _runner;
+    private PartitionTelemetry? _telemetry;
     private HeldRecord? _held;
     private HoldDecision? _decision;
     private long _skipped;
@@ -51,8 +54,9 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private DateTimeOffset? _lastErrorAt;
     private int _retryAttempt;
 
-    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, DeadLetterWriter deadLetters, HoldSignals holds, ProcessorCatalog catalog, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger)
+    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, DeadLetterWriter deadLetters, HoldSignals holds, ProcessorCatalog catalog, ProcessingMetrics metrics, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger)
     {
+        _metrics = metrics;
         _deadLetters = deadLetters;
         _holds = holds;
         _leases = leases;
@@ -71,6 +75,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     {
         (_group, _topic, _partition) = PartitionGrainKey.Parse(this.GetPrimaryKeyString());
         _binding = _catalog.Find(_group, _topic);
+        _telemetry = new PartitionTelemetry(_metrics, _group, _topic, _partition);
         _activations.Add(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
@@ -148,7 +153,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         }
 
         _pipeline ??= _binding.Registration.CreatePipeline(_services, _group);
-        _runner ??= new RetryingRunner(_pipeline, _binding.Options, _time, (ex, attempt) => OnFailure(ex, _inFlightOffset, attempt));
+        _runner ??= new RetryingRunner(_pipeline, _binding.Options, _time, (ex, attempt) => OnFailure(ex, _inFlightOffset, attempt), _telemetry);
         var records = batch.Records;
         var index = 0;
         while (index < records.Count && records[index].Offset.Value < _nextOffset)
@@ -339,6 +344,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     /// <summary>Makes the partition hold at <paramref name="record"/>: its status shows it, and nothing from it on is processed until an operator decides.</summary>
     private void HoldAt(ConsumeResult<byte[], byte[]> record, RecordFailure failure)
     {
+        _telemetry?.Held();
         _held = new HeldRecord(record.Offset.Value, failure, _time.GetUtcNow(), RecordPreview.Of(record.Message.Key), RecordPreview.Of(record.Message.Value));
         LogHolding(_logger, failure.Error, this.GetPrimaryKeyString(), record.Offset.Value, failure.Attempts);
     }
@@ -351,6 +357,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         {
             case FailureAction.Skip:
                 _skipped++;
+                _telemetry?.Skipped();
                 LogSkipped(_logger, failure.Error, key, record.Offset.Value, failure.Attempts);
                 return true;
             case FailureAction.DeadLetter:
@@ -367,6 +374,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                 }
 
                 _deadLettered++;
+                _telemetry?.DeadLettered();
                 LogDeadLettered(_logger, failure.Error, key, record.Offset.Value, topic, failure.Attempts);
                 return true;
             default:

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
@@ -19,9 +20,24 @@ internal sealed class ForwardingProcessor(IProducer<byte[], byte[]> producer, IO
     {
         var context = record.Context;
         var headers = new Headers();
+        // The trace goes on from this record's process span when it is recorded; otherwise the
+        // record's own trace context is passed on as it came.
+        var span = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current : null;
         foreach (var header in context.Headers ?? [])
         {
-            headers.Add(header.Key, header.GetValueBytes());
+            if (span is null || header.Key is not ("traceparent" or "tracestate"))
+            {
+                headers.Add(header.Key, header.GetValueBytes());
+            }
+        }
+
+        if (span is not null)
+        {
+            headers.Add("traceparent", Encoding.ASCII.GetBytes(span.Id!));
+            if (!string.IsNullOrEmpty(span.TraceStateString))
+            {
+                headers.Add("tracestate", Encoding.ASCII.GetBytes(span.TraceStateString));
+            }
         }
 
         headers.Add("x-source-topic", Encoding.UTF8.GetBytes(context.Topic));

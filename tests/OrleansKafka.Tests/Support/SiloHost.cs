@@ -67,10 +67,11 @@ public sealed partial class SiloHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Produces <c>key:value</c> lines to one partition with Debian's kcat, another process.</summary>
-    public async Task ProduceWithKcatAsync(string topic, int partition, IEnumerable<string> keyValueLines)
+    /// <summary>Produces <c>key:value</c> lines to one partition with Debian's kcat, another process; each of <paramref name="headers"/> (<c>name=value</c>) on every record.</summary>
+    public async Task ProduceWithKcatAsync(string topic, int partition, IEnumerable<string> keyValueLines, IEnumerable<string>? headers = null)
     {
-        using var kcat = System.Diagnostics.Process.Start(new ProcessStartInfo("kcat", ["-P", "-b", BootstrapServers, "-t", topic, "-p", $"{partition}", "-K", ":"])
+        string[] arguments = ["-P", "-b", BootstrapServers, "-t", topic, "-p", $"{partition}", "-K", ":", .. (headers ?? []).SelectMany(h => new[] { "-H", h })];
+        using var kcat = System.Diagnostics.Process.Start(new ProcessStartInfo("kcat", arguments)
         {
             RedirectStandardInput = true,
             UseShellExecute = false,

@@ -14,5 +14,7 @@ internal sealed class LeaseTable
     /// <summary>Removes the lease if it is still the one registered under its key.</summary>
     public void Remove(LocalLease lease) => _leases.TryRemove(new KeyValuePair<string, LocalLease>(lease.GrainKey, lease));
 
+    public IEnumerable<LocalLease> All() => _leases.Values;
+
     public IEnumerable<LocalLease> OfGroup(string group) => _leases.Values.Where(l => l.Group == group);
 }

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using OrleansKafka.Configuration;
+using OrleansKafka.Telemetry;
 using Polly;
 using Polly.Retry;
 
@@ -18,15 +20,18 @@ internal sealed class RetryingRunner
     private readonly ProcessorPipeline _pipeline;
     private readonly ProcessorOptions _options;
     private readonly ResiliencePipeline _single;
+    private readonly PartitionTelemetry? _telemetry;
 
     /// <param name="pipeline">The processor.</param>
     /// <param name="options">Its retry and size settings.</param>
     /// <param name="time">The clock the backoff runs on.</param>
     /// <param name="onRetry">Told of each failed attempt that will be retried (the error, the attempt number from 1).</param>
-    public RetryingRunner(ProcessorPipeline pipeline, ProcessorOptions options, TimeProvider time, Action<Exception, int> onRetry)
+    /// <param name="telemetry">The partition's spans and instruments, if any.</param>
+    public RetryingRunner(ProcessorPipeline pipeline, ProcessorOptions options, TimeProvider time, Action<Exception, int> onRetry, PartitionTelemetry? telemetry = null)
     {
         _pipeline = pipeline;
         _options = options;
+        _telemetry = telemetry;
         _single = options.MaxAttempts <= 1 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
@@ -41,6 +46,7 @@ internal sealed class RetryingRunner
                 {
                     if (args.Outcome.Exception is { } ex)
                     {
+                        _telemetry?.Retried();
                         onRetry(ex, args.AttemptNumber + 1);
                     }
 
@@ -57,6 +63,20 @@ internal sealed class RetryingRunner
     /// <returns>Null when the unit succeeded, else the failure.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (the lease ended).</exception>
     public async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken)
+    {
+        if (_telemetry is null)
+        {
+            return await RunUnitAsync(records, index, count, epoch, cancellationToken);
+        }
+
+        using var activity = _telemetry.StartProcess(records, index, count);
+        var startedAt = Stopwatch.GetTimestamp();
+        var failure = await RunUnitAsync(records, index, count, epoch, cancellationToken);
+        _telemetry.Completed(count, startedAt, failure?.Error, activity);
+        return failure;
+    }
+
+    private async Task<RecordFailure?> RunUnitAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken)
     {
         if (OverSize(records, index, count) is { } tooLarge)
         {

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using OrleansKafka.Leasing.Silo;
+
+namespace OrleansKafka.Telemetry;
+
+/// <summary>
+/// This silo's processing instruments, named by the OpenTelemetry messaging conventions where
+/// they apply. Counts and durations are recorded per partition (<see cref="PartitionTelemetry"/>);
+/// lag and owned partitions are observed from the leases when a reader collects.
+/// </summary>
+internal sealed class ProcessingMetrics
+{
+    public ProcessingMetrics(IMeterFactory meters, LeaseTable leases)
+    {
+        var meter = meters.Create(KafkaTelemetry.MeterName);
+        Consumed = meter.CreateCounter<long>("messaging.client.consumed.messages", "{message}", "Records a processor completed (processed, skipped or dead-lettered).");
+        ProcessDuration = meter.CreateHistogram<double>(
+            "messaging.process.duration",
+            "s",
+            "How long a processor took over a record or a batch, retries included.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
+        Retries = meter.CreateCounter<long>("orleanskafka.records.retried", "{attempt}", "Failed processor attempts that were retried.");
+        DeadLettered = meter.CreateCounter<long>("orleanskafka.records.dead_lettered", "{message}", "Records written to a dead-letter topic.");
+        Skipped = meter.CreateCounter<long>("orleanskafka.records.skipped", "{message}", "Records skipped after their processor gave up on them.");
+        Held = meter.CreateCounter<long>("orleanskafka.records.held", "{message}", "Times a partition started holding at a record for an operator.");
+        meter.CreateObservableGauge(
+            "orleanskafka.partition.lag",
+            () => leases.All().Where(l => l.IsCurrent && l.HighWatermark >= 0 && l.CommittedOffset >= 0)
+                .Select(l => new Measurement<long>(Math.Max(0, l.HighWatermark - l.CommittedOffset), PartitionTelemetry.Tags(l.Group, l.Partition.Topic, l.Partition.Partition.Value))),
+            "{message}",
+            "Records of an owned partition past its committed offset (high watermark minus committed offset).");
+        meter.CreateObservableGauge(
+            "orleanskafka.partitions.owned",
+            () => leases.All().Where(l => l.IsCurrent).GroupBy(l => l.Group, StringComparer.Ordinal)
+                .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("messaging.consumer.group.name", g.Key))),
+            "{partition}",
+            "Partitions this silo holds a current lease on, per consumer group.");
+    }
+
+    public Counter<long> Consumed { get; }
+
+    public Histogram<double> ProcessDuration { get; }
+
+    public Counter<long> Retries { get; }
+
+    public Counter<long> DeadLettered { get; }
+
+    public Counter<long> Skipped { get; }
+
+    public Counter<long> Held { get; }
+
+    /// <summary>The spans' source; one per process, as spans carry no silo-specific state.</summary>
+    public static ActivitySource Source { get; } = new(KafkaTelemetry.ActivitySourceName);
+}
