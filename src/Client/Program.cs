@@ -34,7 +34,34 @@ status.SetAction((parse, cancellationToken) => StatusCommand.RunAsync(
     parse.GetValue(json),
     cancellationToken));
 
-var root = new RootCommand("OrleansKafka operator CLI: inspect the partition grains of a running cluster and decide about held records") { status };
+var produceTopic = new Argument<string>("topic") { Description = "The topic to write to; it must exist" };
+var bootstrapServers = new Option<string?>("--bootstrap-servers", "-b")
+{
+    Description = $"The Kafka brokers, host:port[,host:port...]; by default ${ProduceOptions.BootstrapServersVariable}. A silo on the embedded Kafka logs them as \"bootstrap servers: ...\"",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ProduceOptions.BootstrapServersVariable),
+};
+var count = new Option<int>("--count") { Description = "Records to produce", DefaultValueFactory = _ => 10_000 };
+var rate = new Option<double>("--rate") { Description = "Records per second; 0 is as fast as Kafka takes them", DefaultValueFactory = _ => 0d };
+var keyCount = new Option<int>("--key-count") { Description = "Distinct keys, key-0 to key-<n-1>, used round robin", DefaultValueFactory = _ => 100 };
+var valueSize = new Option<int>("--value-size") { Description = "Bytes of each value: a JSON demo order (orderId, customer, amount) padded to this size", DefaultValueFactory = _ => 100 };
+var produceJson = new Option<bool>("--json") { Description = "No progress bar; one JSON object with the totals at the end, for scripts" };
+
+var produce = new Command("produce", "A load producer: writes JSON demo orders keyed key-0, key-1, ... to a topic with a progress bar, and prints the rate reached")
+{
+    produceTopic, bootstrapServers, count, rate, keyCount, valueSize, produceJson,
+};
+produce.SetAction((parse, cancellationToken) => ProduceCommand.RunAsync(
+    new ProduceOptions(
+        parse.GetValue(produceTopic)!,
+        parse.GetValue(bootstrapServers),
+        parse.GetValue(count),
+        parse.GetValue(rate),
+        parse.GetValue(keyCount),
+        parse.GetValue(valueSize),
+        parse.GetValue(produceJson)),
+    cancellationToken));
+
+var root = new RootCommand("OrleansKafka operator CLI: inspect the partition grains of a running cluster, decide about held records, and produce load") { status, produce };
 foreach (var (name, decision, description) in new[]
 {
     ("retry", HoldDecision.Retry, "Run the processor again on the record a partition holds (it holds again if it still fails)"),
