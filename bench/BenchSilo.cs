@@ -5,6 +5,8 @@ using Microsoft.Extensions.Logging;
 using OrleansKafka.Configuration;
 using OrleansKafka.Hosting;
 using OrleansKafka.Processing;
+using OrleansKafka.Telemetry;
+using OpenTelemetry.Metrics;
 
 namespace OrleansKafka.Bench;
 
@@ -22,6 +24,10 @@ internal static class BenchSilo
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         services(builder.Services);
+        // The silo host aggregates the processing meter for /metrics; so does every benchmark silo.
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(KafkaTelemetry.MeterName)
+            .AddReader(new PeriodicExportingMetricReader(new DiscardingMetricExporter(), exportIntervalMilliseconds: 10_000)));
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(SiloPort + index, GatewayPort + index, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, SiloPort));

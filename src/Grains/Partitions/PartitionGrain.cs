@@ -76,6 +76,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         (_group, _topic, _partition) = PartitionGrainKey.Parse(this.GetPrimaryKeyString());
         _binding = _catalog.Find(_group, _topic);
         _telemetry = new PartitionTelemetry(_metrics, _group, _topic, _partition);
+        _metrics.Track(_telemetry);
         _activations.Add(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
@@ -83,6 +84,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _activations.Remove(this.GetPrimaryKeyString());
+        if (_telemetry is not null)
+        {
+            _metrics.Forget(_telemetry);
+        }
+
         return Task.CompletedTask;
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
@@ -17,6 +18,9 @@ internal sealed class PartitionTelemetry(ProcessingMetrics metrics, string group
 
     private readonly TagList _tags = Tags(group, topic, partition);
     private readonly string _spanName = $"process {topic}";
+    private readonly Lock _failuresLock = new();
+    private readonly Dictionary<string, long> _failedByType = new(StringComparer.Ordinal);
+    private long _consumed;
 
     public static TagList Tags(string group, string topic, int partition) => new()
     {
@@ -78,17 +82,42 @@ internal sealed class PartitionTelemetry(ProcessingMetrics metrics, string group
     /// <summary>A unit of <paramref name="count"/> records left the processor, after retries, at <paramref name="startedAt"/> plus its duration.</summary>
     public void Completed(int count, long startedAt, Exception? error, Activity? activity)
     {
-        var tags = _tags;
-        if (error is not null)
+        var duration = Stopwatch.GetElapsedTime(startedAt).TotalSeconds;
+        if (error is null)
         {
-            var type = error.GetType().FullName;
-            tags.Add("error.type", type);
-            activity?.SetStatus(ActivityStatusCode.Error, error.Message);
-            activity?.SetTag("error.type", type);
+            Interlocked.Add(ref _consumed, count);
+            metrics.ProcessDuration.Record(duration, _tags);
+            return;
         }
 
-        metrics.Consumed.Add(count, tags);
-        metrics.ProcessDuration.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, tags);
+        var type = error.GetType().FullName ?? error.GetType().Name;
+        activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+        activity?.SetTag("error.type", type);
+        lock (_failuresLock)
+        {
+            _failedByType[type] = _failedByType.GetValueOrDefault(type) + count;
+        }
+
+        var tags = _tags;
+        tags.Add("error.type", type);
+        metrics.ProcessDuration.Record(duration, tags);
+    }
+
+    /// <summary>The cumulative counts of <c>messaging.client.consumed.messages</c>: succeeded, and failed by error type.</summary>
+    public IEnumerable<Measurement<long>> ConsumedMeasurements()
+    {
+        var measurements = new List<Measurement<long>> { new(Interlocked.Read(ref _consumed), _tags) };
+        lock (_failuresLock)
+        {
+            foreach (var (type, count) in _failedByType)
+            {
+                var tags = _tags;
+                tags.Add("error.type", type);
+                measurements.Add(new Measurement<long>(count, tags));
+            }
+        }
+
+        return measurements;
     }
 
     public void Retried() => metrics.Retries.Add(1, _tags);

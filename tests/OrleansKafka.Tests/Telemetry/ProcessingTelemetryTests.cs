@@ -33,10 +33,13 @@ public sealed class ProcessingTelemetryTests
         await cluster.ProduceAsync(Topic, Enumerable.Range(0, 4).Select(i => ((string?)$"k{i}", (string?)$"v{i}")), partition: 1);
         await cluster.WaitForCommittedAsync(group, Topic, new Dictionary<int, long> { [0] = 5, [1] = 4 });
 
-        Assert.Equal(5, meter.Sum("messaging.client.consumed.messages", "0"));
-        Assert.Equal(4, meter.Sum("messaging.client.consumed.messages", "1"));
-        Assert.Equal(1, meter.Sum("messaging.client.consumed.messages", "0", errorType: typeof(InvalidOperationException).FullName));
+        var consumed = meter.ObserveConsumed();
+        Assert.Equal(4, consumed[("0", null)]);
+        Assert.Equal(1, consumed[("0", typeof(InvalidOperationException).FullName)]);
+        Assert.Equal(4, consumed[("1", null)]);
+        Assert.Equal(3, consumed.Count);
         Assert.Equal(5, meter.Count("messaging.process.duration", "0"));
+        Assert.Equal(1, meter.Count("messaging.process.duration", "0", errorType: typeof(InvalidOperationException).FullName));
         Assert.Equal(2, meter.Sum("orleanskafka.records.retried", "0"));
         Assert.Equal(0, meter.Sum("orleanskafka.records.retried", "1"));
         Assert.Equal(1, meter.Sum("orleanskafka.records.skipped", "0"));
@@ -134,7 +137,17 @@ public sealed class ProcessingTelemetryTests
         public double Sum(string instrument, string partition, string? errorType = null) =>
             Of(instrument, partition, errorType).Sum(m => m.Value);
 
-        public int Count(string instrument, string partition) => Of(instrument, partition, null).Count();
+        public int Count(string instrument, string partition, string? errorType = null) => Of(instrument, partition, errorType).Count();
+
+        /// <summary>Collects <c>messaging.client.consumed.messages</c> once: the count by partition and error type (null: processed).</summary>
+        public Dictionary<(string Partition, string? ErrorType), double> ObserveConsumed()
+        {
+            var before = _measurements.Count;
+            _listener.RecordObservableInstruments();
+            return _measurements.Skip(before)
+                .Where(m => m.Instrument == "messaging.client.consumed.messages" && Equals(m.Tags.GetValueOrDefault("messaging.consumer.group.name"), _group))
+                .ToDictionary(m => ((string)m.Tags["messaging.destination.partition.id"]!, m.Tags.GetValueOrDefault("error.type") as string), m => m.Value);
+        }
 
         /// <summary>Collects the observable instruments once: the values by partition (or by group when there is no partition).</summary>
         public Dictionary<string, double> Observe(string instrument)
