@@ -21,4 +21,23 @@ public interface IPartitionGrain : IGrainWithStringKey
     /// <exception cref="InvalidOperationException">The partition is not holding a record on this silo.</exception>
     [AlwaysInterleave]
     Task ResolveHoldAsync(HoldDecision decision);
+
+    /// <summary>
+    /// Stops processing the partition before its next record, until <see cref="ResumeAsync"/>:
+    /// nothing more is processed or committed. The pause is stored with the grain's state, so it
+    /// holds across a move to another silo and a restart (with a durable grain storage). Pausing a
+    /// paused partition changes nothing.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No processor of this cluster reads the partition.</exception>
+    [AlwaysInterleave]
+    Task PauseAsync();
+
+    /// <summary>Processing goes on from the committed offset. Resuming a partition that is not paused changes nothing.</summary>
+    /// <exception cref="InvalidOperationException">No processor of this cluster reads the partition.</exception>
+    [AlwaysInterleave]
+    Task ResumeAsync();
+
+    /// <summary>The partition's owners, oldest first (at most the last 20), each with its epoch, start and the reason it got the partition.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<OwnershipRecord>> GetHistoryAsync();
 }

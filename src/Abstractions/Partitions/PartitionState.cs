@@ -17,4 +17,7 @@ public enum PartitionState
 
     /// <summary>The partition stopped at a record its processor gave up on, and waits for an operator to retry, skip or dead-letter it.</summary>
     Holding = 4,
+
+    /// <summary>An operator paused the partition: it processes and commits nothing until resumed, also after a move or a restart.</summary>
+    Paused = 5,
 }

@@ -66,4 +66,16 @@ public sealed record PartitionStatus
 
     /// <summary>Records this activation wrote to the dead-letter topic.</summary>
     [Id(19)] public long RecordsDeadLettered { get; init; }
+
+    /// <summary>Records processed a second, averaged over about the last 10 s (0 when idle).</summary>
+    [Id(20)] public double RecordsPerSecond { get; init; }
+
+    /// <summary>
+    /// How long the lag would take to clear at <see cref="RecordsPerSecond"/>, ignoring records
+    /// still to come; null when nothing is processed (idle, paused, holding) or there is no lag.
+    /// </summary>
+    [Id(21)] public TimeSpan? CatchUpEstimate { get; init; }
+
+    /// <summary>When an operator paused the partition, if it is paused (the pause outlives moves and restarts).</summary>
+    [Id(22)] public DateTimeOffset? PausedSince { get; init; }
 }

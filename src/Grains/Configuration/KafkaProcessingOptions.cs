@@ -8,6 +8,13 @@ public sealed class KafkaProcessingOptions
     /// <summary>The configuration section these options bind from by default.</summary>
     public const string SectionName = "Kafka";
 
+    /// <summary>
+    /// The grain storage the partition grains keep an operator's pause and their ownership
+    /// history in. Register a durable one under this name (Redis, ADO.NET) for a pause that
+    /// outlives the cluster; when none is registered, an in-memory storage is.
+    /// </summary>
+    public const string StorageName = "orleans-kafka";
+
     /// <summary>Default for <see cref="FetchConsumers"/>.</summary>
     public const int DefaultFetchConsumers = 4;
 

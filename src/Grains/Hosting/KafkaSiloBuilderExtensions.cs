@@ -49,6 +49,11 @@ public static class KafkaSiloBuilderExtensions
         services.TryAddSingleton<HoldSignals>();
         services.TryAddSingleton(sp => new BufferBudget(sp.GetRequiredService<IOptions<KafkaProcessingOptions>>().Value.SiloBufferBytes));
         services.TryAddSingleton<ProcessorCatalog>();
+        if (!services.Any(s => s.IsKeyedService && Equals(s.ServiceKey, KafkaProcessingOptions.StorageName) && s.ServiceType == typeof(Orleans.Storage.IGrainStorage)))
+        {
+            builder.AddMemoryGrainStorage(KafkaProcessingOptions.StorageName);
+        }
+
         services.AddMetrics();
         services.TryAddSingleton<ProcessingMetrics>();
         if (!services.Any(s => s.ServiceType == typeof(KafkaProcessingService)))

@@ -29,6 +29,9 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private readonly HoldSignals _holds;
     private readonly ProcessorCatalog _catalog;
     private readonly ProcessingMetrics _metrics;
+    private readonly IPersistentState<PartitionControl> _control;
+    private readonly SemaphoreSlim _controlWrites = new(1, 1);
+    private readonly Queue<(long At, long Processed)> _rateSamples = new();
     private readonly IServiceProvider _services;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -54,9 +57,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private DateTimeOffset? _lastErrorAt;
     private int _retryAttempt;
 
-    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, DeadLetterWriter deadLetters, HoldSignals holds, ProcessorCatalog catalog, ProcessingMetrics metrics, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger)
+    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, DeadLetterWriter deadLetters, HoldSignals holds, ProcessorCatalog catalog, ProcessingMetrics metrics, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger,
+        [PersistentState("control", KafkaProcessingOptions.StorageName)] IPersistentState<PartitionControl> control)
     {
         _metrics = metrics;
+        _control = control;
         _deadLetters = deadLetters;
         _holds = holds;
         _leases = leases;
@@ -158,6 +163,17 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             _decision = null;
         }
 
+        if (_control.State.History.LastOrDefault()?.Epoch != lease.Epoch)
+        {
+            await RecordOwnerAsync(lease);
+        }
+
+        if (_control.State.PausedSince is not null)
+        {
+            // Paused by an operator: the feed waits for a resume and sends these records again.
+            return DeliveryOutcome.Held;
+        }
+
         _pipeline ??= _binding.Registration.CreatePipeline(_services, _group);
         _runner ??= new RetryingRunner(_pipeline, _binding.Options, _time, (ex, attempt) => OnFailure(ex, _inFlightOffset, attempt), _telemetry);
         var records = batch.Records;
@@ -200,6 +216,12 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                 if (!lease.IsCurrent)
                 {
                     return DeliveryOutcome.Stopped;
+                }
+
+                if (_control.State.PausedSince is not null)
+                {
+                    // Paused while this delivery ran: what ran is committed below, the rest waits.
+                    return DeliveryOutcome.Held;
                 }
 
                 var offset = records[index].Offset.Value;
@@ -290,6 +312,108 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         return Task.CompletedTask;
     }
 
+    public async Task PauseAsync()
+    {
+        EnsureProcessed();
+        if (_control.State.PausedSince is not null)
+        {
+            return;
+        }
+
+        _control.State.PausedSince = _time.GetUtcNow();
+        await WriteControlAsync();
+        LogPaused(_logger, this.GetPrimaryKeyString(), _silo);
+    }
+
+    public async Task ResumeAsync()
+    {
+        EnsureProcessed();
+        if (_control.State.PausedSince is null)
+        {
+            return;
+        }
+
+        _control.State.PausedSince = null;
+        await WriteControlAsync();
+        LogResumed(_logger, this.GetPrimaryKeyString(), _silo);
+        _holds.Decided(this.GetPrimaryKeyString());
+    }
+
+    public Task<IReadOnlyList<OwnershipRecord>> GetHistoryAsync()
+    {
+        EnsureProcessed();
+        return Task.FromResult<IReadOnlyList<OwnershipRecord>>([.. _control.State.History]);
+    }
+
+    /// <summary>Operator commands name a partition this cluster processes; anything else changes nothing.</summary>
+    private void EnsureProcessed()
+    {
+        var key = this.GetPrimaryKeyString();
+        if (_binding is null)
+        {
+            throw new InvalidOperationException($"No processor of this cluster reads topic '{_topic}' in consumer group '{_group}' (partition {key}); expected a group and topic of Kafka:Processors.");
+        }
+
+        if (!_leases.TryGet(key, out _) && _owners.OwnerOf(key) is null)
+        {
+            throw new InvalidOperationException($"Partition {key} has no owner: topic '{_topic}' has no partition {_partition}, or the partition is between owners (try again in a few seconds).");
+        }
+    }
+
+    /// <summary>Adds this silo's lease to the ownership history, once per epoch.</summary>
+    private async Task RecordOwnerAsync(LocalLease lease)
+    {
+        var history = _control.State.History;
+        history.Add(new OwnershipRecord { Silo = _silo, Epoch = lease.Epoch, Since = _time.GetUtcNow(), Reason = lease.Reason });
+        if (history.Count > PartitionControl.MaxHistory)
+        {
+            history.RemoveRange(0, history.Count - PartitionControl.MaxHistory);
+        }
+
+        try
+        {
+            await WriteControlAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The history is for people; processing does not wait for a storage that fails.
+            LogControlWriteFailed(_logger, ex, this.GetPrimaryKeyString());
+        }
+    }
+
+    /// <summary>One write at a time: commands interleave with deliveries, and each write needs the ETag of the last.</summary>
+    private async Task WriteControlAsync()
+    {
+        await _controlWrites.WaitAsync();
+        try
+        {
+            await _control.WriteStateAsync();
+        }
+        finally
+        {
+            _controlWrites.Release();
+        }
+    }
+
+    /// <summary>Records processed a second over the last 10 s or so, from samples at most a second apart.</summary>
+    private double RecordsPerSecond()
+    {
+        var now = _time.GetTimestamp();
+        if (_rateSamples.Count == 0 || _time.GetElapsedTime(_rateSamples.Last().At, now) >= TimeSpan.FromSeconds(1))
+        {
+            _rateSamples.Enqueue((now, _processed));
+        }
+
+        while (_rateSamples.Count > 2 && _time.GetElapsedTime(_rateSamples.Peek().At, now) > TimeSpan.FromSeconds(10))
+        {
+            _rateSamples.Dequeue();
+        }
+
+        var (at, processed) = _rateSamples.Peek();
+        var seconds = _time.GetElapsedTime(at, now).TotalSeconds;
+        return seconds < 0.5 ? 0 : (_processed - processed) / seconds;
+    }
+
     public Task<PartitionStatus> GetStatusAsync()
     {
         var held = _leases.TryGet(this.GetPrimaryKeyString(), out var lease) && lease.IsCurrent;
@@ -302,9 +426,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
         var state = !held ? PartitionState.NotOwner
             : _held is not null ? PartitionState.Holding
+            : _control.State.PausedSince is not null ? PartitionState.Paused
             : _retryAttempt > 0 ? PartitionState.Retrying
             : _inFlightOffset >= 0 ? PartitionState.Processing
             : PartitionState.Idle;
+        var rate = RecordsPerSecond();
         return Task.FromResult(new PartitionStatus
         {
             Group = _group,
@@ -327,6 +453,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             HeldValue = _held?.Value,
             RecordsSkipped = _skipped,
             RecordsDeadLettered = _deadLettered,
+            RecordsPerSecond = rate,
+            CatchUpEstimate = held && rate > 0 && lease!.HighWatermark > lease.CommittedOffset && lease.CommittedOffset >= 0
+                ? TimeSpan.FromSeconds((lease.HighWatermark - lease.CommittedOffset) / rate)
+                : null,
+            PausedSince = _control.State.PausedSince,
         });
     }
 
@@ -413,6 +544,15 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Partition {GrainKey} holds at offset {Offset} after {Attempts} attempt(s), until an operator retries, skips or dead-letters the record")]
     private static partial void LogHolding(ILogger logger, Exception exception, string grainKey, long offset, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey} paused by an operator (on silo {Silo}); it processes nothing until resumed")]
+    private static partial void LogPaused(ILogger logger, string grainKey, string silo);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey} resumed by an operator (on silo {Silo})")]
+    private static partial void LogResumed(ILogger logger, string grainKey, string silo);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write the ownership history of partition {GrainKey}; processing goes on")]
+    private static partial void LogControlWriteFailed(ILogger logger, Exception exception, string grainKey);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey}: the operator decided {Decision} for the held record at offset {Offset}")]
     private static partial void LogHoldResolved(ILogger logger, string grainKey, long offset, HoldDecision decision);

@@ -1,4 +1,5 @@
 using OrleansKafka.Leasing.Protocol;
+using OrleansKafka.Partitions;
 
 namespace OrleansKafka.Leasing.Cluster;
 
@@ -139,7 +140,7 @@ internal sealed class LeaseBook
             {
                 if (slot.Owner == silo && slot.Delivered && !stillHeld.Contains((key.Topic, key.Partition)))
                 {
-                    slot.Free();
+                    slot.Free(OwnershipReason.Expiry);
                 }
             }
         }
@@ -189,7 +190,7 @@ internal sealed class LeaseBook
             {
                 // Its owner was never sent the grant, so nobody processes it: it is free at once,
                 // and what was handed over with it still holds.
-                slot.Free(slot.HandOff);
+                slot.Free(slot.FreedBecause, slot.HandOff);
             }
 
             if (slot.Owner is not null && slot.Owner == target)
@@ -223,7 +224,7 @@ internal sealed class LeaseBook
             else if (slot.Owner == silo)
             {
                 slot.Delivered = true;
-                grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch, slot.HandOff));
+                grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch, slot.HandOff, slot.FreedBecause));
                 slot.HandOff = -1;
             }
         }
@@ -275,7 +276,7 @@ internal sealed class LeaseBook
             if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot) && slot.Owner == silo && slot.Epoch == grant.Epoch)
             {
                 slot.Home = home ? silo : slot.Home;
-                slot.Free(grant.Offset);
+                slot.Free(home ? OwnershipReason.Leave : OwnershipReason.Rebalance, grant.Offset);
             }
         }
     }
@@ -299,7 +300,7 @@ internal sealed class LeaseBook
                 // A silo that is gone gets its partitions back first if it returns; one that was
                 // merely slow to drain a revoked partition does not.
                 slot.Home = slot.Revoking && _lastSeen.ContainsKey(slot.Owner) ? slot.Home : slot.Owner;
-                slot.Free();
+                slot.Free(membership?.Dead.Contains(slot.Owner) == true ? OwnershipReason.Death : OwnershipReason.Expiry);
             }
         }
     }

@@ -1,3 +1,5 @@
+using OrleansKafka.Partitions;
+
 namespace OrleansKafka.Leasing.Cluster;
 
 /// <summary>The lease grain's record of one partition.</summary>
@@ -30,12 +32,16 @@ internal sealed class LeaseSlot
     /// No owner any more. <paramref name="handOff"/> is the committed offset the next owner may
     /// start from: only a release (or a grant taken back before anyone saw it) has one.
     /// </summary>
-    public void Free(long handOff = -1)
+    public void Free(OwnershipReason reason, long handOff = -1)
     {
         Owner = null;
         Revoking = false;
         HandOff = handOff;
+        FreedBecause = reason;
     }
+
+    /// <summary>Why the partition was last freed: what its next grant says in the ownership history.</summary>
+    public OwnershipReason FreedBecause { get; private set; } = OwnershipReason.Start;
 
     /// <summary>
     /// The silo that last lost this partition by leaving or dying rather than by a rebalance:

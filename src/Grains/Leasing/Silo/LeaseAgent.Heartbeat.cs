@@ -208,7 +208,7 @@ internal sealed partial class LeaseAgent
             }
             else if (!_revoking.ContainsKey(key))
             {
-                var lease = new LocalLease(_group, new TopicPartition(grant.Topic, grant.Partition), grant.Epoch, expiresAt, _time);
+                var lease = new LocalLease(_group, new TopicPartition(grant.Topic, grant.Partition), grant.Epoch, expiresAt, _time) { Reason = grant.Reason };
                 if (grant.Offset >= 0)
                 {
                     // The last owner's committed offset, handed over with the grant.

@@ -47,6 +47,9 @@ internal sealed class LocalLease
 
     public string Group { get; }
 
+    /// <summary>Why the lease grain granted this lease (the partition's ownership history shows it).</summary>
+    public Partitions.OwnershipReason Reason { get; init; }
+
     public TopicPartition Partition { get; }
 
     public long Epoch { get; }

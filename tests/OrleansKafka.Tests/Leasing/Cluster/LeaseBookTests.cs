@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using OrleansKafka.Leasing.Cluster;
 using OrleansKafka.Leasing.Protocol;
+using OrleansKafka.Partitions;
 
 namespace OrleansKafka.Tests.Leasing.Cluster;
 
@@ -19,6 +20,7 @@ public sealed class LeaseBookTests
 
         Assert.Equal(4, response.Grants.Count);
         Assert.Single(response.Grants.Select(g => g.Epoch).Distinct());
+        Assert.All(response.Grants, g => Assert.Equal(OwnershipReason.Start, g.Reason));
     }
 
     [Fact]
@@ -41,6 +43,7 @@ public sealed class LeaseBookTests
 
         Assert.Equal(revoked.Select(r => (r.Topic, r.Partition)).Order(), b3.Select(g => (g.Topic, g.Partition)).Order());
         Assert.All(b3, g => Assert.Equal(a[0].Epoch + 1, g.Epoch));
+        Assert.All(b3, g => Assert.Equal(OwnershipReason.Rebalance, g.Reason));
     }
 
     [Fact]
@@ -60,6 +63,7 @@ public sealed class LeaseBookTests
         Assert.Equal(4, b.Count);
         Assert.All(b, g => Assert.Equal(a[0].Epoch + 1, g.Epoch));
         Assert.Empty(a.Intersect(b));
+        Assert.All(b, g => Assert.Equal(OwnershipReason.Expiry, g.Reason));
     }
 
     [Fact]
@@ -80,6 +84,7 @@ public sealed class LeaseBookTests
 
         Assert.Equal(4, b.Count);
         Assert.All(b, g => Assert.True(g.Epoch > a[0].Epoch));
+        Assert.All(b, g => Assert.Equal(OwnershipReason.Death, g.Reason));
     }
 
     [Fact]
@@ -122,6 +127,7 @@ public sealed class LeaseBookTests
 
         Assert.Empty(leaving);
         Assert.Equal(4, b.Count);
+        Assert.All(b, g => Assert.Equal(OwnershipReason.Leave, g.Reason));
     }
 
     [Fact]

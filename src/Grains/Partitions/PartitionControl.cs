@@ -1,0 +1,18 @@
+namespace OrleansKafka.Partitions;
+
+/// <summary>
+/// What a partition grain keeps in grain storage: the operator's pause and the partition's
+/// ownership history. Written with the storage's ETag, so a stale activation's write fails.
+/// </summary>
+[GenerateSerializer, Alias("OrleansKafka.PartitionControl")]
+internal sealed class PartitionControl
+{
+    /// <summary>The most owners kept in <see cref="History"/>.</summary>
+    public const int MaxHistory = 20;
+
+    /// <summary>When an operator paused the partition; null when it runs.</summary>
+    [Id(0)] public DateTimeOffset? PausedSince { get; set; }
+
+    /// <summary>The owners, oldest first.</summary>
+    [Id(1)] public List<OwnershipRecord> History { get; set; } = [];
+}
