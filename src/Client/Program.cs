@@ -62,25 +62,41 @@ produce.SetAction((parse, cancellationToken) => ProduceCommand.RunAsync(
     cancellationToken));
 
 var root = new RootCommand("OrleansKafka operator CLI: inspect the partition grains of a running cluster, decide about held records, and produce load") { status, produce };
-foreach (var (name, decision, description) in new[]
+var historyJson = new Option<bool>("--json") { Description = "The owners as a JSON array, for scripts" };
+foreach (var (name, description, run) in new (string, string, Func<System.CommandLine.ParseResult, Func<IPartitionGrain, string, Task>>)[]
 {
-    ("retry", HoldDecision.Retry, "Run the processor again on the record a partition holds (it holds again if it still fails)"),
-    ("skip", HoldDecision.Skip, "Leave the record a partition holds unprocessed and go on; committed at once"),
-    ("dead-letter", HoldDecision.DeadLetter, "Write the record a partition holds to its dead-letter topic and go on; committed at once"),
+    ("pause", "Stop processing a partition before its next record until resumed; holds across moves and restarts", _ => PartitionCommand.PauseAsync),
+    ("resume", "Go on processing a paused partition from its committed offset", _ => PartitionCommand.ResumeAsync),
+    ("retry", "Run the processor again on the record a partition holds (it holds again if it still fails)", _ => Decide(HoldDecision.Retry)),
+    ("skip", "Leave the record a partition holds unprocessed and go on; committed at once", _ => Decide(HoldDecision.Skip)),
+    ("dead-letter", "Write the record a partition holds to its dead-letter topic and go on; committed at once", _ => Decide(HoldDecision.DeadLetter)),
+    ("history", "Which silos owned a partition, from when, under which lease epoch, and why it moved", parse => HistoryCommand.Show(parse.GetValue(historyJson))),
 })
 {
     var groupArgument = new Argument<string>("group") { Description = "The consumer group" };
     var topicArgument = new Argument<string>("topic") { Description = "The topic" };
     var partitionArgument = new Argument<int>("partition") { Description = "The partition" };
     var command = new Command(name, description) { groupArgument, topicArgument, partitionArgument, gateway, clusterId, serviceId };
-    command.SetAction((parse, cancellationToken) => HoldCommand.RunAsync(
+    if (name == "history")
+    {
+        command.Options.Add(historyJson);
+    }
+
+    command.SetAction((parse, cancellationToken) => PartitionCommand.RunAsync(
         new ConnectionOptions(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!),
         parse.GetValue(groupArgument)!,
         parse.GetValue(topicArgument)!,
         parse.GetValue(partitionArgument),
-        decision,
+        run(parse),
         cancellationToken));
     root.Subcommands.Add(command);
 }
+
+static Func<IPartitionGrain, string, Task> Decide(HoldDecision decision) => async (grain, key) =>
+{
+    var held = await grain.GetStatusAsync();
+    await grain.ResolveHoldAsync(decision);
+    Spectre.Console.AnsiConsole.MarkupLineInterpolated($"{key}: {decision} of the record at offset {held.HeldOffset} sent; the partition goes on.");
+};
 
 return await root.Parse(args).InvokeAsync();

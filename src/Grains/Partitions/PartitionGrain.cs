@@ -125,6 +125,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
     public async Task<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery)
     {
+        SampleRate();
         var batch = delivery.Value;
         var fromElsewhere = batch.From is { } sender && !sender.Equals(_localSilo);
         if (!_leases.TryGet(this.GetPrimaryKeyString(), out var lease) || (fromElsewhere && (lease.Epoch != batch.Epoch || !lease.IsCurrent)))
@@ -395,8 +396,8 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         }
     }
 
-    /// <summary>Records processed a second over the last 10 s or so, from samples at most a second apart.</summary>
-    private double RecordsPerSecond()
+    /// <summary>Notes the processed count at most once a second, keeping 10 s of notes: the basis of <see cref="RecordsPerSecond"/>.</summary>
+    private void SampleRate()
     {
         var now = _time.GetTimestamp();
         if (_rateSamples.Count == 0 || _time.GetElapsedTime(_rateSamples.Last().At, now) >= TimeSpan.FromSeconds(1))
@@ -404,13 +405,18 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             _rateSamples.Enqueue((now, _processed));
         }
 
-        while (_rateSamples.Count > 2 && _time.GetElapsedTime(_rateSamples.Peek().At, now) > TimeSpan.FromSeconds(10))
+        while (_rateSamples.Count > 1 && _time.GetElapsedTime(_rateSamples.Peek().At, now) > TimeSpan.FromSeconds(10))
         {
             _rateSamples.Dequeue();
         }
+    }
 
+    /// <summary>Records processed a second since the oldest note (at most about 10 s ago); 0 with less than half a second to go by.</summary>
+    private double RecordsPerSecond()
+    {
+        SampleRate();
         var (at, processed) = _rateSamples.Peek();
-        var seconds = _time.GetElapsedTime(at, now).TotalSeconds;
+        var seconds = _time.GetElapsedTime(at).TotalSeconds;
         return seconds < 0.5 ? 0 : (_processed - processed) / seconds;
     }
 

@@ -58,6 +58,9 @@ internal static class ClusteringSetup
         if (settings.Store == MembershipStore.Redis)
         {
             silo.UseRedisClustering(o => o.ConfigurationOptions = settings.RedisOptions());
+            // The partition grains' pause and ownership history, in the same Redis: they outlive
+            // silo restarts. (Localhost and Postgres clustering keep them in memory.)
+            silo.AddRedisGrainStorage(OrleansKafka.Configuration.KafkaProcessingOptions.StorageName, o => o.ConfigurationOptions = settings.RedisOptions());
         }
         else
         {

@@ -19,8 +19,9 @@ internal sealed class ActionAccess(string? token, IReadOnlyList<string> urls)
     {
         if (!string.IsNullOrEmpty(token))
         {
-            var given = request.Headers.Authorization.ToString();
-            return given == $"Bearer {token}"
+            var given = System.Text.Encoding.UTF8.GetBytes(request.Headers.Authorization.ToString());
+            var expected = System.Text.Encoding.UTF8.GetBytes($"Bearer {token}");
+            return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(given, expected)
                 ? null
                 : Results.Problem($"This action needs the credential configured in {TokenSetting}: send it as 'Authorization: Bearer <token>'.", statusCode: StatusCodes.Status401Unauthorized);
         }

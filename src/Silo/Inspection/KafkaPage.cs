@@ -20,42 +20,57 @@ internal static class KafkaPage
     });
 
     /// <summary>
-    /// Maps <c>/kafka</c> (the page), <c>/kafka/partitions</c> (its JSON) and the hold decisions
-    /// <c>POST /kafka/partitions/{group}/{topic}/{partition}/{retry|skip|dead-letter}</c>.
+    /// Maps <c>/kafka</c> (the page), <c>/kafka/partitions</c> (its JSON), a partition's
+    /// ownership history <c>/kafka/partitions/{group}/{topic}/{partition}/history</c>, and the
+    /// actions <c>POST /kafka/partitions/{group}/{topic}/{partition}/{pause|resume|retry|skip|dead-letter}</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapKafkaPage(this IEndpointRouteBuilder endpoints, ActionAccess access)
     {
         endpoints.MapGet("/kafka", () => Results.Content(Html.Value, "text/html; charset=utf-8"));
         endpoints.MapGet("/kafka/partitions", async (IGrainFactory grains) => await PartitionDirectory.GetStatusesAsync(grains));
-        endpoints.MapPost("/kafka/partitions/{group}/{topic}/{partition:int}/{action}", async (string group, string topic, int partition, string action, HttpRequest request, IGrainFactory grains) =>
+        endpoints.MapGet("/kafka/partitions/{group}/{topic}/{partition:int}/history", (string group, string topic, int partition, IGrainFactory grains) =>
+            RunAsync(() => Grain(grains, group, topic, partition).GetHistoryAsync()));
+        endpoints.MapPost("/kafka/partitions/{group}/{topic}/{partition:int}/{action}", (string group, string topic, int partition, string action, HttpRequest request, IGrainFactory grains) =>
         {
             if (access.Refusal(request) is { } refusal)
             {
-                return refusal;
+                return Task.FromResult(refusal);
             }
 
-            HoldDecision? decision = action switch
+            var grain = Grain(grains, group, topic, partition);
+            Func<Task>? run = action switch
             {
-                "retry" => HoldDecision.Retry,
-                "skip" => HoldDecision.Skip,
-                "dead-letter" => HoldDecision.DeadLetter,
+                "pause" => grain.PauseAsync,
+                "resume" => grain.ResumeAsync,
+                "retry" => () => grain.ResolveHoldAsync(HoldDecision.Retry),
+                "skip" => () => grain.ResolveHoldAsync(HoldDecision.Skip),
+                "dead-letter" => () => grain.ResolveHoldAsync(HoldDecision.DeadLetter),
                 _ => null,
             };
-            if (decision is null)
-            {
-                return Results.Problem($"'{action}' is not an action; expected retry, skip or dead-letter.", statusCode: StatusCodes.Status400BadRequest);
-            }
-
-            try
-            {
-                await grains.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(group, topic, partition)).ResolveHoldAsync(decision.Value);
-                return Results.Ok(new { group, topic, partition, decision = decision.Value.ToString() });
-            }
-            catch (InvalidOperationException e)
-            {
-                return Results.Problem(e.Message, statusCode: StatusCodes.Status409Conflict);
-            }
+            return run is null
+                ? Task.FromResult(Results.Problem($"'{action}' is not an action; expected pause, resume, retry, skip or dead-letter.", statusCode: StatusCodes.Status400BadRequest))
+                : RunAsync(async () =>
+                {
+                    await run();
+                    return new { group, topic, partition, action };
+                });
         });
         return endpoints;
+    }
+
+    private static IPartitionGrain Grain(IGrainFactory grains, string group, string topic, int partition) =>
+        grains.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(group, topic, partition));
+
+    /// <summary>The grain's answer as JSON, or its refusal (a partition that is not there, not holding, ...) as a 409 naming why.</summary>
+    private static async Task<IResult> RunAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return Results.Ok(await call());
+        }
+        catch (InvalidOperationException e)
+        {
+            return Results.Problem(e.Message, statusCode: StatusCodes.Status409Conflict);
+        }
     }
 }

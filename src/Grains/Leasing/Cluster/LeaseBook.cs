@@ -44,6 +44,7 @@ internal sealed class LeaseBook
     // as the wall clock did not step back between the two.
     private readonly long _epochFloor;
     private bool _recovered;
+    private bool _coldStart;
 
     public LeaseBook(TimeProvider time, TimeSpan leaseDuration)
     {
@@ -174,9 +175,12 @@ internal sealed class LeaseBook
         // After a lease and the margin, every grant of an earlier activation has run out. Sooner
         // only when membership knows of no silo but active ones and each has reported (a cluster's
         // first start): a silo declared dead, joining or leaving may still hold leases we never saw.
-        _recovered = _recovered
-            || now >= _leaseDuration + Margin
-            || (membership is not null && membership.Settled && membership.Active.All(_lastSeen.ContainsKey));
+        if (!_recovered && membership is not null && membership.Settled && membership.Active.All(_lastSeen.ContainsKey))
+        {
+            _recovered = _coldStart = true;
+        }
+
+        _recovered = _recovered || now >= _leaseDuration + Margin;
 
         // Partitions of topics no live silo processes (the group's topics were changed) are not
         // handed out: nobody would process them, and each grant would be freed again at once.
@@ -223,14 +227,28 @@ internal sealed class LeaseBook
             }
             else if (slot.Owner == silo)
             {
+                if (!slot.Delivered)
+                {
+                    slot.GrantedBecause = Reason(slot, membership);
+                }
+
                 slot.Delivered = true;
-                grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch, slot.HandOff, slot.FreedBecause));
+                grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch, slot.HandOff, slot.GrantedBecause));
                 slot.HandOff = -1;
             }
         }
 
         return grants;
     }
+
+    /// <summary>
+    /// Why a slot is granted. One this book never granted before is a start only in a cold start;
+    /// after this grain moved or restarted, its last owner stopped reporting (and may be dead).
+    /// </summary>
+    private OwnershipReason Reason(LeaseSlot slot, MembershipView? membership) =>
+        slot.FreedBecause != OwnershipReason.Start || _coldStart ? slot.FreedBecause
+        : membership?.Dead.Count > 0 ? OwnershipReason.Death
+        : OwnershipReason.Expiry;
 
     private LeaseResponse Answer(List<LeaseGrant> grants) => new()
     {

@@ -40,6 +40,9 @@ internal sealed class LeaseSlot
         FreedBecause = reason;
     }
 
+    /// <summary>Why the latest grant was made; sent again with its renewals. A lease adopted from a silo's report says Start.</summary>
+    public OwnershipReason GrantedBecause { get; set; } = OwnershipReason.Start;
+
     /// <summary>Why the partition was last freed: what its next grant says in the ownership history.</summary>
     public OwnershipReason FreedBecause { get; private set; } = OwnershipReason.Start;
 

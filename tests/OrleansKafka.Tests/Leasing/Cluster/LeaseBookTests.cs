@@ -112,7 +112,9 @@ public sealed class LeaseBookTests
         Assert.Empty(second.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants);
 
         _time.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.Equal(4, second.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants.Count);
+        var grants = second.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants;
+        Assert.Equal(4, grants.Count);
+        Assert.All(grants, g => Assert.Equal(OwnershipReason.Death, g.Reason)); // not a start: a owned them before the grain moved
     }
 
     [Fact]

@@ -1,0 +1,35 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OrleansKafka.Partitions;
+using Spectre.Console;
+
+namespace OrleansKafka.Cli;
+
+/// <summary>The <c>history</c> command: which silos owned a partition, from when, under which epoch, and why it moved.</summary>
+internal static class HistoryCommand
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
+
+    public static Func<IPartitionGrain, string, Task> Show(bool json) => async (grain, key) =>
+    {
+        var history = await grain.GetHistoryAsync();
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(history, Json));
+            return;
+        }
+
+        var table = new Table().Title(Markup.Escape(key)).AddColumns("Since", "Silo", "Epoch", "Why");
+        foreach (var owner in history)
+        {
+            table.AddRow(
+                owner.Since.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                Markup.Escape(owner.Silo),
+                owner.Epoch.ToString(CultureInfo.InvariantCulture),
+                owner.Reason.ToString());
+        }
+
+        AnsiConsole.Write(table);
+    };
+}

@@ -1,0 +1,48 @@
+using OrleansKafka.Partitions;
+using Spectre.Console;
+
+namespace OrleansKafka.Cli;
+
+/// <summary>
+/// Runs one operator command on one partition grain: connects, calls it, prints what happened.
+/// Exit code 0 when done, 2 when the cluster cannot be reached or the grain refuses (a partition
+/// no processor reads, a partition that is not holding a record, ...), with the reason.
+/// </summary>
+internal static class PartitionCommand
+{
+    public static async Task<int> RunAsync(ConnectionOptions connect, string group, string topic, int partition, Func<IPartitionGrain, string, Task> command, CancellationToken cancellationToken)
+    {
+        IDisposable? host = null;
+        try
+        {
+            var connection = await ClusterConnection.ConnectAsync(connect.Gateway, connect.ClusterId, connect.ServiceId, cancellationToken);
+            host = connection;
+            var key = PartitionGrainKey.Format(group, topic, partition);
+            await command(connection.Client().GetGrain<IPartitionGrain>(key), key);
+            return 0;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return 2;
+        }
+        finally
+        {
+            host?.Dispose();
+        }
+    }
+
+    /// <summary>The <c>pause</c> command.</summary>
+    public static async Task PauseAsync(IPartitionGrain grain, string key)
+    {
+        await grain.PauseAsync();
+        AnsiConsole.MarkupLineInterpolated($"{key}: paused; it processes nothing until resumed, also after a move or a restart.");
+    }
+
+    /// <summary>The <c>resume</c> command.</summary>
+    public static async Task ResumeAsync(IPartitionGrain grain, string key)
+    {
+        await grain.ResumeAsync();
+        AnsiConsole.MarkupLineInterpolated($"{key}: resumed from its committed offset.");
+    }
+}
