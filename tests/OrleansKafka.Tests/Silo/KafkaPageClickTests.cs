@@ -1,0 +1,64 @@
+using Microsoft.Playwright;
+using OrleansKafka.Testing;
+using OrleansKafka.Tests.Support;
+
+namespace OrleansKafka.Tests.Silo;
+
+/// <summary>
+/// The Kafka page of the README's silo, clicked in a real headless Chromium (Debian's, installed
+/// by test.sh, driven by Playwright for .NET): pause stops that partition's commits while the
+/// others go on, resume restarts it, and history shows its owner.
+/// </summary>
+[Trait("Category", "Kafka")]
+public sealed class KafkaPageClickTests
+{
+    private const string Group = "demo-forwarder";
+    private const string Topic = "demo-orders";
+    private const int Clicked = 5;
+
+    [Fact]
+    public async Task ClickingPause_StopsThatPartitionsCommittedOffset_WhileTheOthersMove_AndResumeRestartsIt()
+    {
+        await using var silo = await SiloHost.StartAsync();
+        using var kafka = new KafkaInspector(silo.BootstrapServers, new Dictionary<string, int> { [Topic] = 12 });
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(silo.WebRoot + "/kafka");
+        var row = page.Locator($"tr[data-partition='{Group}/{Topic}/{Clicked}']");
+        await Assertions.Expect(row.Locator("td").Nth(4)).ToHaveTextAsync("Idle", new() { Timeout = 60_000 });
+
+        await row.Locator("button[data-action='pause']").ClickAsync();
+        await Assertions.Expect(row.Locator("td").Nth(4)).ToHaveTextAsync("Paused", new() { Timeout = 15_000 });
+        await Assertions.Expect(row.Locator("button[data-action='resume']")).ToBeVisibleAsync();
+
+        // The demo produces to every partition: the others commit past where they were, the clicked one does not.
+        var atPause = await kafka.CommittedOffsetsAsync(Group, Topic);
+        var others = await Poll.UntilAsync(
+            async () =>
+            {
+                var now = await kafka.CommittedOffsetsAsync(Group, Topic);
+                return atPause.Where(p => p.Key != Clicked).All(p => now[p.Key] > p.Value + 5);
+            },
+            TimeSpan.FromSeconds(30));
+        Assert.True(others, "the other partitions did not move on");
+        var held = (await kafka.CommittedOffsetsAsync(Group, Topic))[Clicked];
+        Assert.Equal(atPause[Clicked], held);
+        Assert.True((await kafka.HighWatermarksAsync(Topic))[Clicked] > held, "no record arrived for the paused partition meanwhile");
+
+        await row.Locator("button[data-action='resume']").ClickAsync();
+        Assert.True(
+            await Poll.UntilAsync(async () => (await kafka.CommittedOffsetsAsync(Group, Topic))[Clicked] > held, TimeSpan.FromSeconds(30)),
+            "the partition did not go on after resume");
+        await Assertions.Expect(row.Locator("td").Nth(4)).Not.ToHaveTextAsync("Paused", new() { Timeout = 15_000 });
+
+        await row.Locator("button[data-action='history']").ClickAsync();
+        await Assertions.Expect(page.Locator("tr.history")).ToContainTextAsync($"127.0.0.1:{silo.SiloPort} (epoch", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("tr.history")).ToContainTextAsync("Start)");
+    }
+}
