@@ -37,6 +37,30 @@ public interface IPartitionGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task ResumeAsync();
 
+    /// <summary>
+    /// Moves the partition's committed offset to <paramref name="offset"/> (or
+    /// <see cref="PartitionSeek.Beginning"/>, <see cref="PartitionSeek.End"/>), backwards or
+    /// forwards, and restarts it there: processing stops, the offset is committed, and the
+    /// partition is given up and granted again (an ownership change with reason Operator). A paused
+    /// partition stays paused, at the new offset.
+    /// </summary>
+    /// <returns>The offset committed.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// The offset is below the low watermark or above the high watermark, the partition is moving
+    /// right now, or its record in flight did not finish within 30 s; nothing was changed.
+    /// </exception>
+    [AlwaysInterleave]
+    Task<long> SeekAsync(long offset);
+
+    /// <summary>
+    /// Moves the partition to <paramref name="silo"/> (its endpoint, as status shows it): revoked
+    /// from its owner and granted there within a few heartbeats. It stays there while that silo
+    /// lives; the group's other partitions are balanced around it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The silo does not process the partition's consumer group.</exception>
+    [AlwaysInterleave]
+    Task MoveAsync(string silo);
+
     /// <summary>The partition's owners, oldest first (at most the last 20), each with its epoch, start and the reason it got the partition.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<OwnershipRecord>> GetHistoryAsync();

@@ -55,6 +55,29 @@ internal sealed partial class GroupControlClient : IDisposable
     public Task<List<TopicPartitionOffset>> CommittedAsync(IEnumerable<TopicPartition> partitions, TimeSpan timeout) =>
         RunAsync(() => _consumer.Committed(partitions, timeout));
 
+    /// <summary>The low and high watermarks of a partition: the first offset still in Kafka, and the next offset to be written.</summary>
+    public Task<WatermarkOffsets> WatermarksAsync(TopicPartition partition, TimeSpan timeout) =>
+        RunAsync(() => _consumer.QueryWatermarkOffsets(partition, timeout));
+
+    /// <summary>
+    /// Commits <paramref name="offset"/> for the lease's partition, backwards too, and moves the
+    /// lease's processed and committed offsets there; nothing of the partition may be processing.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The lease is no longer current.</exception>
+    /// <exception cref="KafkaException">Kafka refused the commit.</exception>
+    public Task SeekAsync(LocalLease lease, long offset) =>
+        RunAsync(() =>
+        {
+            if (!lease.CanCommit)
+            {
+                throw new InvalidOperationException($"Partition {lease.GrainKey}: this silo's lease (epoch {lease.Epoch}) ended before the seek was committed; nothing was changed.");
+            }
+
+            _consumer.Commit([new TopicPartitionOffset(lease.Partition, offset)]);
+            lease.SeekTo(offset);
+            return true;
+        });
+
     /// <summary>The partition count of each topic, read from the brokers' metadata.</summary>
     /// <exception cref="KafkaException">The brokers did not answer in time.</exception>
     /// <exception cref="InvalidOperationException">A topic does not exist.</exception>

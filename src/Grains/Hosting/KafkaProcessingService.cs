@@ -44,6 +44,9 @@ internal sealed partial class KafkaProcessingService(
     /// <summary>The agents of a running silo, one per consumer group; empty before start and after stop.</summary>
     public IReadOnlyList<LeaseAgent> Agents => _running;
 
+    /// <summary>This silo's agent of <paramref name="group"/>, if it runs one.</summary>
+    public LeaseAgent? Agent(string group) => Array.Find(_running, a => a.Group == group);
+
     private volatile bool _started;
 
     public void Participate(ISiloLifecycle lifecycle) =>

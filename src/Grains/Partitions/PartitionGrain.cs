@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
@@ -32,6 +33,8 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private readonly IPersistentState<PartitionControl> _control;
     private readonly SemaphoreSlim _controlWrites = new(1, 1);
     private readonly Queue<(long At, long Processed)> _rateSamples = new();
+    private Task _delivering = Task.CompletedTask;
+    private bool _seeking;
     private readonly IServiceProvider _services;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -125,6 +128,21 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
     public async Task<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery)
     {
+        // Deliveries run one at a time; an operator's seek waits for the one running.
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _delivering = done.Task;
+        try
+        {
+            return await DeliverOneAsync(delivery);
+        }
+        finally
+        {
+            done.SetResult();
+        }
+    }
+
+    private async Task<DeliveryOutcome> DeliverOneAsync(Immutable<PartitionDelivery> delivery)
+    {
         SampleRate();
         var batch = delivery.Value;
         var fromElsewhere = batch.From is { } sender && !sender.Equals(_localSilo);
@@ -162,16 +180,14 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             _nextOffsetEpoch = lease.Epoch;
             _held = null;
             _decision = null;
+            _seeking = false;
         }
 
-        if (_control.State.History.LastOrDefault()?.Epoch != lease.Epoch)
-        {
-            await RecordOwnerAsync(lease);
-        }
+        await RecordOwnerAsync(lease);
 
-        if (_control.State.PausedSince is not null)
+        if (_control.State.PausedSince is not null || _seeking)
         {
-            // Paused by an operator: the feed waits for a resume and sends these records again.
+            // Paused by an operator (or a seek is stopping it): the feed waits and sends these records again.
             return DeliveryOutcome.Held;
         }
 
@@ -219,9 +235,9 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                     return DeliveryOutcome.Stopped;
                 }
 
-                if (_control.State.PausedSince is not null)
+                if (_control.State.PausedSince is not null || _seeking)
                 {
-                    // Paused while this delivery ran: what ran is committed below, the rest waits.
+                    // Paused (or seeking) while this delivery ran: what ran is committed below, the rest waits.
                     return DeliveryOutcome.Held;
                 }
 
@@ -340,10 +356,68 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         _holds.Decided(this.GetPrimaryKeyString());
     }
 
-    public Task<IReadOnlyList<OwnershipRecord>> GetHistoryAsync()
+    public async Task<long> SeekAsync(long offset)
     {
         EnsureProcessed();
-        return Task.FromResult<IReadOnlyList<OwnershipRecord>>([.. _control.State.History]);
+        var key = this.GetPrimaryKeyString();
+        var agent = _services.GetRequiredService<Hosting.KafkaProcessingService>().Agent(_group);
+        if (!_leases.TryGet(key, out var lease) || !lease.IsCurrent || agent?.Holds(key) != true || _commits.Control(_group) is not { } control)
+        {
+            throw new InvalidOperationException($"Partition {key} is not being processed on silo {_silo} right now (it is moving); nothing was changed. Try again in a few seconds.");
+        }
+
+        var marks = await control.WatermarksAsync(lease.Partition, TimeSpan.FromSeconds(5));
+        var target = offset switch
+        {
+            PartitionSeek.Beginning => marks.Low.Value,
+            PartitionSeek.End => marks.High.Value,
+            _ => offset,
+        };
+        if (target < marks.Low.Value || target > marks.High.Value)
+        {
+            throw new InvalidOperationException($"Offset {offset} is outside partition {key}: Kafka holds offsets {marks.Low.Value} to {marks.High.Value - 1} and the next record gets {marks.High.Value}; expected an offset from {marks.Low.Value} to {marks.High.Value}, beginning or end. Nothing was changed.");
+        }
+
+        _seeking = true;
+        try
+        {
+            try
+            {
+                await _delivering.WaitAsync(TimeSpan.FromSeconds(30), _time);
+            }
+            catch (TimeoutException)
+            {
+                throw new InvalidOperationException($"Partition {key}: the record in flight at offset {_inFlightOffset} did not finish within 30 s; nothing was changed.");
+            }
+
+            await control.SeekAsync(lease, target);
+        }
+        catch
+        {
+            _seeking = false;
+            throw;
+        }
+
+        LogSeek(_logger, key, target, _silo);
+        agent.Restart(key, OwnershipReason.Operator);
+        return target;
+    }
+
+    public async Task MoveAsync(string silo)
+    {
+        EnsureProcessed();
+        await GrainFactory.GetGrain<ILeaseProtocolGrain>(_group).MoveAsync(_topic, _partition, silo);
+    }
+
+    public async Task<IReadOnlyList<OwnershipRecord>> GetHistoryAsync()
+    {
+        EnsureProcessed();
+        if (_leases.TryGet(this.GetPrimaryKeyString(), out var lease) && lease.IsCurrent)
+        {
+            await RecordOwnerAsync(lease);
+        }
+
+        return [.. _control.State.History];
     }
 
     /// <summary>Operator commands name a partition this cluster processes; anything else changes nothing.</summary>
@@ -361,11 +435,19 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         }
     }
 
-    /// <summary>Adds this silo's lease to the ownership history, once per epoch.</summary>
+    /// <summary>
+    /// Adds this silo's lease to the ownership history, once per epoch: at the first delivery, or
+    /// sooner when someone looks (a partition without records gets no delivery).
+    /// </summary>
     private async Task RecordOwnerAsync(LocalLease lease)
     {
         var history = _control.State.History;
-        history.Add(new OwnershipRecord { Silo = _silo, Epoch = lease.Epoch, Since = _time.GetUtcNow(), Reason = lease.Reason });
+        if (history.Count > 0 && history[^1].Epoch >= lease.Epoch)
+        {
+            return;
+        }
+
+        history.Add(new OwnershipRecord { Silo = _silo, Epoch = lease.Epoch, Since = lease.GrantedAt, Reason = lease.Reason });
         if (history.Count > PartitionControl.MaxHistory)
         {
             history.RemoveRange(0, history.Count - PartitionControl.MaxHistory);
@@ -423,6 +505,12 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     public Task<PartitionStatus> GetStatusAsync()
     {
         var held = _leases.TryGet(this.GetPrimaryKeyString(), out var lease) && lease.IsCurrent;
+        if (held && (_control.State.History.Count == 0 || _control.State.History[^1].Epoch < lease!.Epoch))
+        {
+            // Not awaited: a status query must not wait for storage. The write is serialized with the others.
+            _ = RecordOwnerAsync(lease!);
+        }
+
         if (!held)
         {
             // A stale activation (its partition moved, or a call placed it before the owner was
@@ -553,6 +641,9 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey} paused by an operator (on silo {Silo}); it processes nothing until resumed")]
     private static partial void LogPaused(ILogger logger, string grainKey, string silo);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey}: an operator's seek committed offset {Offset} (on silo {Silo}); it restarts there")]
+    private static partial void LogSeek(ILogger logger, string grainKey, long offset, string silo);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey} resumed by an operator (on silo {Silo})")]
     private static partial void LogResumed(ILogger logger, string grainKey, string silo);

@@ -59,15 +59,78 @@ public sealed class PauseTests
         Assert.Contains("has no partition 7", outOfRange.Message);
     }
 
+    [Fact]
+    public async Task Seek_BackwardsReprocessesFromTheOffset_ForwardSkipsToIt_AndOutsideTheWatermarksIsRefusedChangingNothing()
+    {
+        var log = new RecordLog();
+        await using var cluster = await StartAsync(log);
+        await cluster.ProduceAsync(Topic, Records(0, 10), partition: 0);
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 10 });
+        var grain = Grain(cluster, 0);
+
+        var beyond = await Assert.ThrowsAsync<InvalidOperationException>(() => grain.SeekAsync(11));
+        Assert.Contains("Offset 11 is outside partition pausers/pausable/0: Kafka holds offsets 0 to 9 and the next record gets 10", beyond.Message);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => grain.SeekAsync(-7));
+        Assert.Equal(10, (await cluster.CommittedOffsetsAsync(Group, Topic))[0]);
+
+        // Backwards: offsets 4 to 9 run again, in order, under a new epoch, and the history says the operator moved it.
+        var epochBefore = (await grain.GetStatusAsync()).LeaseEpoch;
+        Assert.Equal(4, await grain.SeekAsync(4));
+        Assert.True(await Poll.UntilAsync(() => Task.FromResult(log.Of(0).Count == 16), TimeSpan.FromSeconds(30)), $"{log.Of(0).Count} records processed");
+        Assert.Equal([.. Enumerable.Range(0, 10), .. Enumerable.Range(4, 6)], log.Of(0).Select(r => (int)r.Offset));
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 10 });
+        var restarted = (await grain.GetHistoryAsync())[^1];
+        Assert.Equal(OwnershipReason.Operator, restarted.Reason);
+        Assert.True(restarted.Epoch > epochBefore);
+
+        // Paused, then forwards to the end: nothing produced meanwhile is processed, and it stays paused there.
+        await grain.PauseAsync();
+        await cluster.ProduceAsync(Topic, Records(10, 5), partition: 0);
+        Assert.Equal(15, await grain.SeekAsync(PartitionSeek.End));
+        Assert.True(await Poll.UntilAsync(async () => (await grain.GetStatusAsync()).State == PartitionState.Paused, TimeSpan.FromSeconds(30)));
+        Assert.Equal(15, (await cluster.CommittedOffsetsAsync(Group, Topic))[0]);
+        await grain.ResumeAsync();
+        await cluster.ProduceAsync(Topic, Records(15, 1), partition: 0);
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 16 });
+        Assert.Equal(15, log.Of(0)[^1].Offset);
+        Assert.DoesNotContain(log.Of(0), r => r.Offset is >= 10 and < 15);
+    }
+
+    [Fact]
+    public async Task Move_ToANamedSilo_GrantsThePartitionThere_WithReasonOperator_AndAnUnknownSiloIsRefused()
+    {
+        await using var cluster = await StartAsync(new RecordLog(), silos: 2);
+        await cluster.ProduceAsync(Topic, Records(0, 4), partition: 0);
+        await cluster.ProduceAsync(Topic, Records(0, 4), partition: 1);
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 4, [1] = 4 });
+        var grain = Grain(cluster, 0);
+        var (from, other) = ((await grain.GetStatusAsync()).Silo, (await Grain(cluster, 1).GetStatusAsync()).Silo);
+        Assert.NotEqual(from, other); // two partitions, two silos: one each
+
+        var unknown = await Assert.ThrowsAsync<InvalidOperationException>(() => grain.MoveAsync("10.9.9.9:1"));
+        Assert.Contains("Silo '10.9.9.9:1' does not process this consumer group; expected one of:", unknown.Message);
+
+        await grain.MoveAsync(other);
+        Assert.True(await Poll.UntilAsync(async () => (await grain.GetStatusAsync()) is { Silo: var s, State: PartitionState.Idle } && s == other, TimeSpan.FromSeconds(30)));
+        var history = await grain.GetHistoryAsync();
+        Assert.Equal(from, history[^2].Silo);
+        var moved = history[^1];
+        Assert.Equal((other, OwnershipReason.Operator), (moved.Silo, moved.Reason));
+        await cluster.ProduceAsync(Topic, Records(4, 4), partition: 0);
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 8 });
+        Assert.Equal(other, (await grain.GetStatusAsync()).Silo);
+    }
+
     private static IPartitionGrain Grain(KafkaTestCluster cluster, int partition) =>
         cluster.Client.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(Group, Topic, partition));
 
     private static IEnumerable<(string?, string?)> Records(int from, int count) =>
         Enumerable.Range(from, count).Select(i => ((string?)$"k{i}", (string?)$"v{i}"));
 
-    private static Task<KafkaTestCluster> StartAsync(RecordLog log) =>
+    private static Task<KafkaTestCluster> StartAsync(RecordLog log, int silos = 1) =>
         KafkaTestCluster.StartAsync(o =>
         {
+            o.Silos = silos;
             o.Topics[Topic] = 2;
             o.Services = s => s.AddSingleton(log);
             o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = Topic; x.Group = Group; });

@@ -15,9 +15,11 @@ internal static class LeaseAssignment
         IEnumerable<TopicPartitionKey> partitions,
         Func<TopicPartitionKey, string?> currentOwner,
         Func<TopicPartitionKey, string?>? home = null,
-        Func<string, int>? weight = null)
+        Func<string, int>? weight = null,
+        Func<TopicPartitionKey, string?>? pinned = null)
     {
         home ??= _ => null;
+        pinned ??= _ => null;
         var result = new Dictionary<TopicPartitionKey, string>();
         if (silos.Count == 0)
         {
@@ -38,7 +40,7 @@ internal static class LeaseAssignment
 
         foreach (var topic in partitions.GroupBy(p => p.Topic, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            AssignTopic([.. topic.Order()], ordered, weights, totals, currentOwner, home, result);
+            AssignTopic([.. topic.Order()], ordered, weights, totals, currentOwner, home, pinned, result);
         }
 
         return result;
@@ -51,6 +53,7 @@ internal static class LeaseAssignment
         Dictionary<string, int> totals,
         Func<TopicPartitionKey, string?> currentOwner,
         Func<TopicPartitionKey, string?> home,
+        Func<TopicPartitionKey, string?> pinned,
         Dictionary<TopicPartitionKey, string> result)
     {
         bool HomeElsewhere(TopicPartitionKey p, string owner) => home(p) is { } h && h != owner && Array.IndexOf(silos, h) >= 0;
@@ -63,8 +66,23 @@ internal static class LeaseAssignment
         var counts = silos.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
         bool MayTakeExtra(string silo) => counts[silo] == floor[silo] && surplus > 0 && weights[silo] > 0;
 
+        // An operator's move first: a pinned partition stays on its live silo, and counts towards its share.
+        foreach (var partition in partitions)
+        {
+            if (pinned(partition) is { } pin && counts.ContainsKey(pin))
+            {
+                if (counts[pin] == floor[pin] && surplus > 0)
+                {
+                    surplus--;
+                }
+
+                counts[pin]++;
+                result[partition] = pin;
+            }
+        }
+
         // Silos that already hold more than the floor keep one extra first, so that a change moves the fewest partitions.
-        var held = partitions.Select(p => (Partition: p, Owner: currentOwner(p)))
+        var held = partitions.Where(p => !result.ContainsKey(p)).Select(p => (Partition: p, Owner: currentOwner(p)))
             .Where(x => x.Owner is not null && counts.ContainsKey(x.Owner))
             .GroupBy(x => x.Owner!, StringComparer.Ordinal)
             .OrderByDescending(g => g.Count())
@@ -97,6 +115,7 @@ internal static class LeaseAssignment
         foreach (var partition in unassigned)
         {
             // Home first if it has room; then fill silos below the floor; the surplus goes to the silos with the fewest partitions overall.
+            // Pins beyond a silo's share can leave no silo with room: then the least loaded takes it.
             var target = silos
                 .Where(s => counts[s] < floor[s] || MayTakeExtra(s))
                 .OrderBy(s => s == home(partition) ? 0 : 1)
@@ -104,7 +123,8 @@ internal static class LeaseAssignment
                 .ThenByDescending(s => remainder[s])
                 .ThenBy(s => (double)(totals[s] + counts[s]) / weights[s])
                 .ThenBy(s => s, StringComparer.Ordinal)
-                .First();
+                .FirstOrDefault()
+                ?? silos.Where(s => weights[s] > 0).DefaultIfEmpty(silos[0]).MinBy(s => (double)counts[s] / Math.Max(1, weights[s]))!;
             if (counts[target] == floor[target])
             {
                 surplus--;

@@ -80,6 +80,11 @@ internal sealed class LeaseBook
             // A leaving silo only hands back what it drained; its topics no longer count for the group.
             _lastSeen.Remove(silo);
             _topicsBySilo.Remove(silo);
+            foreach (var slot in _slots.Values.Where(s => s.PinnedTo == silo))
+            {
+                slot.PinnedTo = null;
+            }
+
             Release(silo, heartbeat.Released, home: true);
             Assign(now, silo, membership);
             return Answer([]);
@@ -167,6 +172,26 @@ internal sealed class LeaseBook
         return [.. _slots.Select(Assignment)];
     }
 
+    /// <summary>
+    /// An operator moves a partition to a silo of the group: it is revoked from its owner and
+    /// granted there, and stays there while that silo is live (the others are balanced around it).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The partition or the silo is not one of the group's.</exception>
+    public void Move(string topic, int partition, string silo)
+    {
+        if (!_slots.TryGetValue(new TopicPartitionKey(topic, partition), out var slot))
+        {
+            throw new InvalidOperationException($"Topic '{topic}' has no partition {partition} in this consumer group.");
+        }
+
+        if (!_lastSeen.ContainsKey(silo))
+        {
+            throw new InvalidOperationException($"Silo '{silo}' does not process this consumer group; expected one of: {string.Join(", ", _lastSeen.Keys.Order(StringComparer.Ordinal))}.");
+        }
+
+        slot.PinnedTo = silo;
+    }
+
     private static PartitionAssignment Assignment(KeyValuePair<TopicPartitionKey, LeaseSlot> slot) =>
         new(slot.Key.Topic, slot.Key.Partition, slot.Value.Owner, slot.Value.Epoch, slot.Value.Revoking);
 
@@ -185,7 +210,7 @@ internal sealed class LeaseBook
         // Partitions of topics no live silo processes (the group's topics were changed) are not
         // handed out: nobody would process them, and each grant would be freed again at once.
         var liveTopics = _lastSeen.Keys.SelectMany(s => _topicsBySilo.GetValueOrDefault(s, [])).ToHashSet(StringComparer.Ordinal);
-        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys.Where(p => liveTopics.Contains(p.Topic)), p => _slots[p].Owner, p => _slots[p].Home, s => _weightBySilo.GetValueOrDefault(s, 1));
+        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys.Where(p => liveTopics.Contains(p.Topic)), p => _slots[p].Owner, p => _slots[p].Home, s => _weightBySilo.GetValueOrDefault(s, 1), p => _slots[p].PinnedTo);
         var grants = new List<LeaseGrant>();
         foreach (var (partition, slot) in _slots)
         {
@@ -294,7 +319,8 @@ internal sealed class LeaseBook
             if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot) && slot.Owner == silo && slot.Epoch == grant.Epoch)
             {
                 slot.Home = home ? silo : slot.Home;
-                slot.Free(home ? OwnershipReason.Leave : OwnershipReason.Rebalance, grant.Offset);
+                var operatorMove = grant.Reason == OwnershipReason.Operator || (slot.PinnedTo is { } pin && pin != silo);
+                slot.Free(operatorMove ? OwnershipReason.Operator : home ? OwnershipReason.Leave : OwnershipReason.Rebalance, grant.Offset);
             }
         }
     }
@@ -308,6 +334,11 @@ internal sealed class LeaseBook
             if ((membership is not null && membership.Dead.Contains(silo)) || now - seen >= _leaseDuration)
             {
                 _lastSeen.Remove(silo);
+                foreach (var slot in _slots.Values.Where(s => s.PinnedTo == silo))
+                {
+                    // A move holds while its silo is live; gone, the partition is balanced like any other.
+                    slot.PinnedTo = null;
+                }
             }
         }
 

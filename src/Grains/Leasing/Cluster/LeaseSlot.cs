@@ -40,6 +40,9 @@ internal sealed class LeaseSlot
         FreedBecause = reason;
     }
 
+    /// <summary>The silo an operator moved the partition to: the assignment keeps it there while that silo is live.</summary>
+    public string? PinnedTo { get; set; }
+
     /// <summary>Why the latest grant was made; sent again with its renewals. A lease adopted from a silo's report says Start.</summary>
     public OwnershipReason GrantedBecause { get; set; } = OwnershipReason.Start;
 

@@ -86,6 +86,20 @@ internal sealed partial class PartitionLeaseGrain(
         }
     }
 
+    public Task MoveAsync(string topic, int partition, string silo)
+    {
+        _book.Move(topic, partition, silo);
+        LogMoved(logger, this.GetPrimaryKeyString(), topic, partition, silo);
+
+        // Every agent beats at once: the owner learns of the revoke, then the target of its grant.
+        foreach (var agent in _agents.Values)
+        {
+            _ = agent.WakeAsync();
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<PartitionAssignment>> GetAssignmentsAsync() => Task.FromResult(_book.Assignments());
 
     internal static MembershipView View(ClusterMembershipSnapshot snapshot)
@@ -111,6 +125,9 @@ internal sealed partial class PartitionLeaseGrain(
         changing.ExceptWith(active);
         return new MembershipView(active, dead, changing);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group}: an operator moves partition {Topic}/{Partition} to silo {Silo}")]
+    private static partial void LogMoved(ILogger logger, string group, string topic, int partition, string silo);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} activated on silo {Silo}")]
     private static partial void LogActivated(ILogger logger, string group, string silo);

@@ -16,4 +16,8 @@ internal interface ILeaseProtocolGrain : IGrainWithStringKey
     /// until the next heartbeat. A held partition missing from the answer is being revoked.
     /// </summary>
     Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat);
+
+    /// <summary>An operator moves a partition to a silo of the group (see <see cref="Cluster.LeaseBook.Move"/>); its agents are woken to carry it out.</summary>
+    /// <exception cref="InvalidOperationException">The partition or the silo is not one of the group's.</exception>
+    Task MoveAsync(string topic, int partition, string silo);
 }

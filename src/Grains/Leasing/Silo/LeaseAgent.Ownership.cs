@@ -107,6 +107,27 @@ internal sealed partial class LeaseAgent
             TaskScheduler.Default);
     }
 
+    /// <summary>Whether this silo runs a feed of the partition that is not being given up.</summary>
+    public bool Holds(string grainKey) => _held.ContainsKey(grainKey) && !_revoking.ContainsKey(grainKey);
+
+    /// <summary>
+    /// Gives a partition up on this silo's own initiative (an operator's seek, after its commit):
+    /// drained and released like a revoke, with <paramref name="reason"/> for the next grant, which
+    /// starts the new owner (perhaps this silo again) at the committed offset.
+    /// </summary>
+    /// <returns>False when this silo holds no feed of the partition.</returns>
+    public bool Restart(string grainKey, Partitions.OwnershipReason reason)
+    {
+        if (!_held.TryGetValue(grainKey, out var feed))
+        {
+            return false;
+        }
+
+        feed.Lease.ReleaseReason = reason;
+        StartRevoke(feed);
+        return true;
+    }
+
     private void StartRevoke(PartitionFeed feed)
     {
         var key = feed.Lease.GrainKey;

@@ -42,10 +42,14 @@ internal sealed class LocalLease
         GrainKey = Partitions.PartitionGrainKey.Format(group, partition.Topic, partition.Partition.Value);
         _time = time;
         _expiresAt = expiresAt;
+        GrantedAt = time.GetUtcNow();
         _stop = new CancellationTokenSource(Remaining(expiresAt), time);
     }
 
     public string Group { get; }
+
+    /// <summary>When this silo received the grant, by its wall clock: for people (the ownership history), never for deadlines.</summary>
+    public DateTimeOffset GrantedAt { get; }
 
     /// <summary>Why the lease grain granted this lease (the partition's ownership history shows it).</summary>
     public Partitions.OwnershipReason Reason { get; init; }
@@ -122,6 +126,19 @@ internal sealed class LocalLease
 
     public void MarkCommitted(long offset) => Interlocked.Exchange(ref _committedOffset, offset);
 
+    /// <summary>
+    /// An operator's seek, once committed: processed and committed both move to
+    /// <paramref name="offset"/>, backwards too. Only while nothing of the partition is processed.
+    /// </summary>
+    public void SeekTo(long offset)
+    {
+        Interlocked.Exchange(ref _processedOffset, offset);
+        Interlocked.Exchange(ref _committedOffset, offset);
+    }
+
+    /// <summary>Why this lease is given up when it is released; an operator's seek or move says so in the next owner's history.</summary>
+    public Partitions.OwnershipReason ReleaseReason { get; set; } = Partitions.OwnershipReason.Rebalance;
+
     public void ObserveHighWatermark(long highWatermark) => Interlocked.Exchange(ref _highWatermark, highWatermark);
 
     public void Revoke()
@@ -147,7 +164,7 @@ internal sealed class LocalLease
     public LeaseGrant ToGrant() => new(Partition.Topic, Partition.Partition.Value, Epoch);
 
     /// <summary>The lease as reported when given up: with the committed offset, for the lease grain to hand to the next owner.</summary>
-    public LeaseGrant ToRelease() => ToGrant() with { Offset = CommittedOffset };
+    public LeaseGrant ToRelease() => ToGrant() with { Offset = CommittedOffset, Reason = ReleaseReason };
 
     private TimeSpan Remaining(long expiresAt)
     {
