@@ -39,6 +39,25 @@ internal static class PartitionCommand
         AnsiConsole.MarkupLineInterpolated($"{key}: paused; it processes nothing until resumed, also after a move or a restart.");
     }
 
+    /// <summary>The <c>seek</c> command: an offset, <c>beginning</c> or <c>end</c>.</summary>
+    public static Func<IPartitionGrain, string, Task> Seek(string target) => async (grain, key) =>
+    {
+        if (!PartitionSeek.TryParse(target, out var offset))
+        {
+            throw new ArgumentException($"offset '{target}' is not an offset; expected a number, beginning or end.");
+        }
+
+        var committed = await grain.SeekAsync(offset);
+        AnsiConsole.MarkupLineInterpolated($"{key}: offset {committed} committed; the partition restarts there.");
+    };
+
+    /// <summary>The <c>move</c> command.</summary>
+    public static Func<IPartitionGrain, string, Task> Move(string silo) => async (grain, key) =>
+    {
+        await grain.MoveAsync(silo);
+        AnsiConsole.MarkupLineInterpolated($"{key}: moving to silo {silo}; it stays there while that silo lives.");
+    };
+
     /// <summary>The <c>resume</c> command.</summary>
     public static async Task ResumeAsync(IPartitionGrain grain, string key)
     {

@@ -92,6 +92,40 @@ foreach (var (name, description, run) in new (string, string, Func<System.Comman
     root.Subcommands.Add(command);
 }
 
+var offsetArgument = new Argument<string>("offset") { Description = "An offset, beginning or end" };
+var seek = PartitionArguments(new Command("seek", "Move a partition's committed offset (backwards or forwards) and restart it there") { offsetArgument }, out var seekGroup, out var seekTopic, out var seekPartition);
+seek.SetAction((parse, cancellationToken) => PartitionCommand.RunAsync(
+    Connect(parse), parse.GetValue(seekGroup)!, parse.GetValue(seekTopic)!, parse.GetValue(seekPartition),
+    PartitionCommand.Seek(parse.GetValue(offsetArgument)!), cancellationToken));
+root.Subcommands.Add(seek);
+
+var siloArgument = new Argument<string>("silo") { Description = "The silo to move it to, as status shows it (host:port)" };
+var move = PartitionArguments(new Command("move", "Move a partition to a named silo of its group; it stays there while that silo lives") { siloArgument }, out var moveGroup, out var moveTopic, out var movePartition);
+move.SetAction((parse, cancellationToken) => PartitionCommand.RunAsync(
+    Connect(parse), parse.GetValue(moveGroup)!, parse.GetValue(moveTopic)!, parse.GetValue(movePartition),
+    PartitionCommand.Move(parse.GetValue(siloArgument)!), cancellationToken));
+root.Subcommands.Add(move);
+
+ConnectionOptions Connect(ParseResult parse) => new(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!);
+
+Command PartitionArguments(Command command, out Argument<string> groupArgument, out Argument<string> topicArgument, out Argument<int> partitionArgument)
+{
+    groupArgument = new Argument<string>("group") { Description = "The consumer group" };
+    topicArgument = new Argument<string>("topic") { Description = "The topic" };
+    partitionArgument = new Argument<int>("partition") { Description = "The partition" };
+    var trailing = command.Arguments.ToList();
+    command.Arguments.Clear();
+    foreach (var argument in new Argument[] { groupArgument, topicArgument, partitionArgument }.Concat(trailing))
+    {
+        command.Arguments.Add(argument);
+    }
+
+    command.Options.Add(gateway);
+    command.Options.Add(clusterId);
+    command.Options.Add(serviceId);
+    return command;
+}
+
 static Func<IPartitionGrain, string, Task> Decide(HoldDecision decision) => async (grain, key) =>
 {
     var held = await grain.GetStatusAsync();

@@ -8,4 +8,20 @@ public static class PartitionSeek
 
     /// <summary>After the newest record (the high watermark): only records produced from now on are processed.</summary>
     public const long End = -1;
+
+    /// <summary>Reads an operator's target: a non-negative offset, <c>beginning</c> or <c>end</c> (any case).</summary>
+    public static bool TryParse(string? text, out long offset)
+    {
+        switch (text?.Trim().ToLowerInvariant())
+        {
+            case "beginning":
+                offset = Beginning;
+                return true;
+            case "end":
+                offset = End;
+                return true;
+            case var number:
+                return long.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset);
+        }
+    }
 }

@@ -22,7 +22,8 @@ internal static class KafkaPage
     /// <summary>
     /// Maps <c>/kafka</c> (the page), <c>/kafka/partitions</c> (its JSON), a partition's
     /// ownership history <c>/kafka/partitions/{group}/{topic}/{partition}/history</c>, and the
-    /// actions <c>POST /kafka/partitions/{group}/{topic}/{partition}/{pause|resume|retry|skip|dead-letter}</c>.
+    /// actions <c>POST /kafka/partitions/{group}/{topic}/{partition}/{pause|resume|retry|skip|dead-letter}</c>,
+    /// <c>.../seek?offset={n|beginning|end}</c> and <c>.../move?silo={host:port}</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapKafkaPage(this IEndpointRouteBuilder endpoints, ActionAccess access)
     {
@@ -38,6 +39,25 @@ internal static class KafkaPage
             }
 
             var grain = Grain(grains, group, topic, partition);
+            var query = request.Query;
+            if (action == "seek")
+            {
+                return PartitionSeek.TryParse(query["offset"], out var offset)
+                    ? RunAsync(async () => new { group, topic, partition, action, offset = await grain.SeekAsync(offset) })
+                    : Task.FromResult(Results.Problem($"seek needs ?offset= with an offset, 'beginning' or 'end'; got '{query["offset"]}'.", statusCode: StatusCodes.Status400BadRequest));
+            }
+
+            if (action == "move")
+            {
+                return query["silo"].ToString() is { Length: > 0 } silo
+                    ? RunAsync(async () =>
+                    {
+                        await grain.MoveAsync(silo);
+                        return new { group, topic, partition, action, silo };
+                    })
+                    : Task.FromResult(Results.Problem("move needs ?silo= with the endpoint of a silo of the group, as status shows it (host:port).", statusCode: StatusCodes.Status400BadRequest));
+            }
+
             Func<Task>? run = action switch
             {
                 "pause" => grain.PauseAsync,
@@ -48,7 +68,7 @@ internal static class KafkaPage
                 _ => null,
             };
             return run is null
-                ? Task.FromResult(Results.Problem($"'{action}' is not an action; expected pause, resume, retry, skip or dead-letter.", statusCode: StatusCodes.Status400BadRequest))
+                ? Task.FromResult(Results.Problem($"'{action}' is not an action; expected pause, resume, seek, move, retry, skip or dead-letter.", statusCode: StatusCodes.Status400BadRequest))
                 : RunAsync(async () =>
                 {
                     await run();
