@@ -28,8 +28,8 @@ public sealed record PartitionStatus
     /// <summary>The partition's high watermark as last seen by the fetcher, or -1 when unknown.</summary>
     [Id(7)] public long HighWatermark { get; init; } = -1;
 
-    /// <summary>Records not yet committed: high watermark minus committed offset, or -1 when either is unknown.</summary>
-    public long Lag => HighWatermark < 0 || CommittedOffset < 0 ? -1 : Math.Max(0, HighWatermark - CommittedOffset);
+    /// <summary>Records not yet committed: high watermark minus committed offset (0 for an empty partition), or -1 when unknown.</summary>
+    public long Lag => HighWatermark == 0 ? 0 : HighWatermark < 0 || CommittedOffset < 0 ? -1 : Math.Max(0, HighWatermark - CommittedOffset);
 
     /// <summary>Records processed by this activation.</summary>
     [Id(8)] public long RecordsProcessed { get; init; }

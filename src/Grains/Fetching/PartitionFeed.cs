@@ -200,7 +200,7 @@ internal sealed partial class PartitionFeed
         {
             while (await TakeAsync(token) is ({ } records, var bytes))
             {
-                Lease.ObserveHighWatermark(_worker.HighWatermark(Partition));
+                ObserveHighWatermark();
                 var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(records, Lease.Epoch, _silo));
                 DeliveryOutcome outcome;
                 try
@@ -272,6 +272,18 @@ internal sealed partial class PartitionFeed
         .Build();
 
     /// <summary>The next records to deliver and the bytes they count for, or none once the feed is closed.</summary>
+    /// <summary>
+    /// Copies the high watermark of the latest fetch response to the lease, for status: also while
+    /// no record arrives, so an empty or caught-up partition shows Kafka's figure rather than none.
+    /// </summary>
+    public void ObserveHighWatermark()
+    {
+        if (_worker.HighWatermark(Partition) is var high and >= 0)
+        {
+            Lease.ObserveHighWatermark(high);
+        }
+    }
+
     private async Task<(List<ConsumeResult<byte[], byte[]>> Records, long Bytes)?> TakeAsync(CancellationToken token)
     {
         while (true)

@@ -202,6 +202,7 @@ internal sealed partial class LeaseAgent
     {
         foreach (var feed in _held.Values)
         {
+            feed.ObserveHighWatermark();
             var lease = feed.Lease;
             if (lease.IsExpired && !lease.IsLost)
             {
