@@ -183,7 +183,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             _seeking = false;
         }
 
-        await RecordOwnerAsync(lease);
+        if (_control.State.History.Count == 0 || _control.State.History[^1].Epoch < lease.Epoch)
+        {
+            // Not awaited: the first records of a new owner do not wait for storage (writes are serialized).
+            _ = RecordOwnerAsync(lease);
+        }
 
         if (_control.State.PausedSince is not null || _seeking)
         {
