@@ -16,6 +16,7 @@ internal static class FailoverScenario
         var kills = options.Records ?? 5;
         await using var run = await ClusterRun.StartAsync(silos: 3, recordsPerSecond: 2000);
         var times = new List<double>();
+        var (leaseHostTimes, otherTimes) = (new List<double>(), new List<double>());
         for (var kill = 0; kill < kills; kill++)
         {
             await run.WaitForBalanceAsync(TimeSpan.FromSeconds(60));
@@ -23,11 +24,14 @@ internal static class FailoverScenario
             var victim = live[kill % live.Count];
             var owned = run.Watch.Latest().Select((a, p) => (a, p)).Where(x => x.a?.Silo == victim.Endpoint).Select(x => x.p).ToArray();
 
+            var leaseHost = LeaseGrainHost(run, "demo-forwarder");
             var killedAt = Stopwatch.GetTimestamp();
             victim.Process.KillHard();
             var resumed = await WaitForResumeAsync(run.Watch, owned, victim.Endpoint, killedAt, TimeSpan.FromSeconds(60));
             times.Add(resumed);
-            Report.Note(string.Create(CultureInfo.InvariantCulture, $"kill {kill + 1}: {victim.Name} ({victim.Endpoint}, {owned.Length} partitions) -> processing again elsewhere after {resumed:0.00} s"));
+            var hostedLeaseGrain = leaseHost == victim.Endpoint;
+            (hostedLeaseGrain ? leaseHostTimes : otherTimes).Add(resumed);
+            Report.Note(string.Create(CultureInfo.InvariantCulture, $"kill {kill + 1}: {victim.Name} ({victim.Endpoint}, {owned.Length} partitions{(hostedLeaseGrain ? ", the group's lease grain" : string.Empty)}) -> processing again elsewhere after {resumed:0.00} s"));
             await run.Cluster.StartSiloAsync();
         }
 
@@ -35,7 +39,31 @@ internal static class FailoverScenario
         Report.Result("failover.median_s", times[times.Count / 2]);
         Report.Result("failover.max_s", times[^1]);
         Report.Result("failover.min_s", times[0]);
+        Report.Result("failover.lease_host_kills", leaseHostTimes.Count);
+        if (otherTimes.Count > 0)
+        {
+            otherTimes.Sort();
+            Report.Result("failover.other_median_s", otherTimes[otherTimes.Count / 2]);
+        }
+
+        if (leaseHostTimes.Count > 0)
+        {
+            leaseHostTimes.Sort();
+            Report.Result("failover.lease_host_median_s", leaseHostTimes[leaseHostTimes.Count / 2]);
+        }
         return 0;
+    }
+
+    /// <summary>The live silo whose latest line about the group's lease grain says it activated there: where its leases are decided.</summary>
+    private static string? LeaseGrainHost(ClusterRun run, string group)
+    {
+        var activated = $"Lease grain of consumer group {group} activated on silo ";
+        var deactivated = $"Lease grain of consumer group {group} deactivated on silo ";
+        return run.Live
+            .Where(s => s.Process.Output.LastOrDefault(l => l.Contains(activated, StringComparison.Ordinal) || l.Contains(deactivated, StringComparison.Ordinal)) is { } last
+                && last.Contains(activated, StringComparison.Ordinal))
+            .Select(s => s.Endpoint)
+            .FirstOrDefault();
     }
 
     private static async Task<double> WaitForResumeAsync(ForwardedWatch watch, int[] partitions, string dead, long killedAt, TimeSpan timeout)
