@@ -47,7 +47,7 @@ public interface IPartitionGrain : IGrainWithStringKey
     /// <returns>The offset committed.</returns>
     /// <exception cref="InvalidOperationException">
     /// The offset is below the low watermark or above the high watermark, the partition is moving
-    /// right now, or its record in flight did not finish within 30 s; nothing was changed.
+    /// right now, or its record in flight did not finish within 15 s; nothing was changed.
     /// </exception>
     [AlwaysInterleave]
     Task<long> SeekAsync(long offset);

@@ -68,9 +68,11 @@ internal sealed partial class GroupControlClient : IDisposable
     public Task SeekAsync(LocalLease lease, long offset) =>
         RunAsync(() =>
         {
-            if (!lease.CanCommit)
+            // Not revoked either: a revoke's flush is queued on this thread after the revoke, so a
+            // seek that passes here is committed before that flush, and the release hands it over.
+            if (!lease.IsCurrent)
             {
-                throw new InvalidOperationException($"Partition {lease.GrainKey}: this silo's lease (epoch {lease.Epoch}) ended before the seek was committed; nothing was changed.");
+                throw new InvalidOperationException($"Partition {lease.GrainKey}: this silo's lease (epoch {lease.Epoch}) ended or is being given up; the seek was not committed. Try again in a few seconds.");
             }
 
             _consumer.Commit([new TopicPartitionOffset(lease.Partition, offset)]);

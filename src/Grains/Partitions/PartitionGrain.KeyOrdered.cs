@@ -32,6 +32,13 @@ internal sealed partial class PartitionGrain
                     continue;
                 }
 
+                if (_control.State.PausedSince is not null || _seeking)
+                {
+                    // Paused (or a seek is stopping it): no record starts; the ones running finish.
+                    run.HoldAt(offset);
+                    break;
+                }
+
                 HoldDecision? decision = null;
                 RecordFailure? heldFailure = null;
                 if (_held is { } held && held.Offset == offset)

@@ -83,8 +83,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     {
         (_group, _topic, _partition) = PartitionGrainKey.Parse(this.GetPrimaryKeyString());
         _binding = _catalog.Find(_group, _topic);
-        _telemetry = new PartitionTelemetry(_metrics, _group, _topic, _partition);
-        _metrics.Track(_telemetry);
+        _telemetry = _metrics.For(_group, _topic, _partition);
         _activations.Add(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
@@ -92,11 +91,6 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _activations.Remove(this.GetPrimaryKeyString());
-        if (_telemetry is not null)
-        {
-            _metrics.Forget(_telemetry);
-        }
-
         return Task.CompletedTask;
     }
 
@@ -181,6 +175,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             _held = null;
             _decision = null;
             _seeking = false;
+            _completedAhead.Clear();
         }
 
         if (_control.State.History.Count == 0 || _control.State.History[^1].Epoch < lease.Epoch)
@@ -342,22 +337,43 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         }
 
         _control.State.PausedSince = _time.GetUtcNow();
-        await WriteControlAsync();
+        try
+        {
+            await WriteControlAsync();
+        }
+        catch
+        {
+            // Not stored, so not paused: the operator sees the error and nothing changed.
+            _control.State.PausedSince = null;
+            throw;
+        }
+
         LogPaused(_logger, this.GetPrimaryKeyString(), _silo);
     }
 
     public async Task ResumeAsync()
     {
         EnsureProcessed();
-        if (_control.State.PausedSince is null)
+        var key = this.GetPrimaryKeyString();
+        if (_control.State.PausedSince is { } pausedSince)
         {
-            return;
+            _control.State.PausedSince = null;
+            try
+            {
+                await WriteControlAsync();
+            }
+            catch
+            {
+                // Not stored, so still paused: a resume stored later must find it so.
+                _control.State.PausedSince = pausedSince;
+                throw;
+            }
+
+            LogResumed(_logger, key, _silo);
         }
 
-        _control.State.PausedSince = null;
-        await WriteControlAsync();
-        LogResumed(_logger, this.GetPrimaryKeyString(), _silo);
-        _holds.Decided(this.GetPrimaryKeyString());
+        // Also when it was not paused: a feed left waiting (a failed seek, an earlier failure) goes on.
+        _holds.Decided(key);
     }
 
     public async Task<long> SeekAsync(long offset)
@@ -387,23 +403,28 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         {
             try
             {
-                await _delivering.WaitAsync(TimeSpan.FromSeconds(30), _time);
+                // Well within a grain call's 30 s: the caller learns the outcome.
+                await _delivering.WaitAsync(TimeSpan.FromSeconds(15), _time);
             }
             catch (TimeoutException)
             {
-                throw new InvalidOperationException($"Partition {key}: the record in flight at offset {_inFlightOffset} did not finish within 30 s; nothing was changed.");
+                throw new InvalidOperationException($"Partition {key}: the record in flight at offset {_inFlightOffset} did not finish within 15 s; nothing was changed.");
             }
 
             await control.SeekAsync(lease, target);
         }
         catch
         {
+            // Nothing was committed: the deliveries held back by the seek go on.
             _seeking = false;
+            _holds.Decided(key);
             throw;
         }
 
         LogSeek(_logger, key, target, _silo);
-        agent.Restart(key, OwnershipReason.Operator);
+
+        // False only when a revoke started after the commit: its release carries the new offset.
+        agent.Restart(lease, OwnershipReason.Operator);
         return target;
     }
 

@@ -12,7 +12,7 @@ namespace OrleansKafka.Telemetry;
 /// </summary>
 internal sealed class ProcessingMetrics
 {
-    private readonly ConcurrentDictionary<PartitionTelemetry, bool> _partitions = new();
+    private readonly ConcurrentDictionary<(string Group, string Topic, int Partition), PartitionTelemetry> _partitions = new();
 
     public ProcessingMetrics(IMeterFactory meters, LeaseTable leases)
     {
@@ -21,7 +21,7 @@ internal sealed class ProcessingMetrics
         // addition per record on the processing path instead of a tag lookup.
         meter.CreateObservableCounter(
             "messaging.client.consumed.messages",
-            () => _partitions.Keys.SelectMany(p => p.ConsumedMeasurements()),
+            () => _partitions.Values.SelectMany(p => p.ConsumedMeasurements()),
             "{message}",
             "Records handed to a processor, with error.type when it gave up on them (a record run again after a failed batch or an operator's retry counts again).");
         ProcessDuration = meter.CreateHistogram<double>(
@@ -47,11 +47,12 @@ internal sealed class ProcessingMetrics
             "Partitions this silo holds a current lease on, per consumer group.");
     }
 
-    /// <summary>Counts <paramref name="partition"/>'s records from now on, until <see cref="Forget"/>.</summary>
-    public void Track(PartitionTelemetry partition) => _partitions[partition] = true;
-
-    /// <summary>Stops counting a partition that left this silo: its count starts again from 0 where it goes.</summary>
-    public void Forget(PartitionTelemetry partition) => _partitions.TryRemove(partition, out _);
+    /// <summary>
+    /// A partition's telemetry on this silo, the same one for every activation of its grain here:
+    /// its cumulative counts go on across a re-activation rather than starting again from 0.
+    /// </summary>
+    public PartitionTelemetry For(string group, string topic, int partition) =>
+        _partitions.GetOrAdd((group, topic, partition), key => new PartitionTelemetry(this, key.Group, key.Topic, key.Partition));
 
     public Histogram<double> ProcessDuration { get; }
 

@@ -179,6 +179,8 @@ internal sealed class LeaseBook
     /// <exception cref="InvalidOperationException">The partition or the silo is not one of the group's.</exception>
     public void Move(string topic, int partition, string silo)
     {
+        // A silo silent for a lease is no longer one of the group's, whatever the last beat said.
+        Expire(Now(), null);
         if (!_slots.TryGetValue(new TopicPartitionKey(topic, partition), out var slot))
         {
             throw new InvalidOperationException($"Topic '{topic}' has no partition {partition} in this consumer group.");
@@ -254,7 +256,7 @@ internal sealed class LeaseBook
             {
                 if (!slot.Delivered)
                 {
-                    slot.GrantedBecause = Reason(slot, membership);
+                    slot.GrantedBecause = Reason(slot);
                 }
 
                 slot.Delivered = true;
@@ -268,12 +270,11 @@ internal sealed class LeaseBook
 
     /// <summary>
     /// Why a slot is granted. One this book never granted before is a start only in a cold start;
-    /// after this grain moved or restarted, its last owner stopped reporting (and may be dead).
+    /// after this grain moved or restarted, its last owner (unknown here) stopped reporting and its
+    /// lease ran out.
     /// </summary>
-    private OwnershipReason Reason(LeaseSlot slot, MembershipView? membership) =>
-        slot.FreedBecause != OwnershipReason.Start || _coldStart ? slot.FreedBecause
-        : membership?.Dead.Count > 0 ? OwnershipReason.Death
-        : OwnershipReason.Expiry;
+    private OwnershipReason Reason(LeaseSlot slot) =>
+        slot.FreedBecause != OwnershipReason.Start || _coldStart ? slot.FreedBecause : OwnershipReason.Expiry;
 
     private LeaseResponse Answer(List<LeaseGrant> grants) => new()
     {

@@ -111,14 +111,14 @@ internal sealed partial class LeaseAgent
     public bool Holds(string grainKey) => _held.ContainsKey(grainKey) && !_revoking.ContainsKey(grainKey);
 
     /// <summary>
-    /// Gives a partition up on this silo's own initiative (an operator's seek, after its commit):
+    /// Gives a partition's <paramref name="lease"/> up on this silo's own initiative (an operator's seek, after its commit):
     /// drained and released like a revoke, with <paramref name="reason"/> for the next grant, which
     /// starts the new owner (perhaps this silo again) at the committed offset.
     /// </summary>
     /// <returns>False when this silo holds no feed of the partition.</returns>
-    public bool Restart(string grainKey, Partitions.OwnershipReason reason)
+    public bool Restart(LocalLease lease, Partitions.OwnershipReason reason)
     {
-        if (!_held.TryGetValue(grainKey, out var feed))
+        if (!_held.TryGetValue(lease.GrainKey, out var feed) || feed.Lease != lease)
         {
             return false;
         }

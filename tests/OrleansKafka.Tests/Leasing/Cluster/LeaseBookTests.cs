@@ -114,7 +114,7 @@ public sealed class LeaseBookTests
         _time.Advance(TimeSpan.FromMilliseconds(1));
         var grants = second.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants;
         Assert.Equal(4, grants.Count);
-        Assert.All(grants, g => Assert.Equal(OwnershipReason.Death, g.Reason)); // not a start: a owned them before the grain moved
+        Assert.All(grants, g => Assert.Equal(OwnershipReason.Expiry, g.Reason)); // not a start: a owned them before the grain moved
     }
 
     [Fact]
