@@ -32,12 +32,6 @@ internal sealed partial class PartitionGrain
                     continue;
                 }
 
-                if (_control.State.PausedSince is not null || _seeking)
-                {
-                    // Paused (or a seek is stopping it): no record starts; the ones running finish.
-                    run.HoldAt(offset);
-                    break;
-                }
 
                 HoldDecision? decision = null;
                 RecordFailure? heldFailure = null;
@@ -55,6 +49,14 @@ internal sealed partial class PartitionGrain
                 }
 
                 await run.Slots.WaitAsync(lease.Token);
+                if (_control.State.PausedSince is not null || _seeking)
+                {
+                    // Paused (or a seek is stopping it) while waiting for a slot: no record starts; the ones running finish.
+                    run.Slots.Release();
+                    run.HoldAt(offset);
+                    break;
+                }
+
                 var key = KeyOf(records[i]);
                 var previous = chains.GetValueOrDefault(key, Task.CompletedTask);
                 var task = RunKeyedAsync(previous, records, i, done, (decision, heldFailure), run, lease);

@@ -121,6 +121,32 @@ public sealed class PauseTests
         Assert.Equal(other, (await grain.GetStatusAsync()).Silo);
     }
 
+    [Fact]
+    public async Task Pause_KeyOrderedRunWithRecordsInFlight_StartsNoFurtherRecord_AndResumeRunsEachRemainingRecordOnce()
+    {
+        var gate = new Gate();
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics[Topic] = 1;
+            o.Services = s => s.AddSingleton(gate);
+            o.Processors = p => p.AddProcessor<GateProcessor>("gated", x => { x.Topic = Topic; x.Group = Group; x.Order = OrleansKafka.Configuration.ProcessingOrder.Key; x.MaxInFlight = 2; });
+        });
+        await cluster.ProduceAsync(Topic, Enumerable.Range(0, 10).Select(i => ((string?)$"key-{i}", (string?)$"v{i}")), partition: 0);
+        Assert.True(await Poll.UntilAsync(() => Task.FromResult(gate.Entered.Count == 2), TimeSpan.FromSeconds(30)), $"{gate.Entered.Count} records entered");
+
+        // Paused with two records running and eight waiting for a slot: the two finish, nothing more starts.
+        await Grain(cluster, 0).PauseAsync();
+        gate.Open.SetResult();
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 2 });
+        Assert.True(await Poll.UntilAsync(async () => (await Grain(cluster, 0).GetStatusAsync()).State == PartitionState.Paused, TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, gate.Entered.Count);
+        Assert.Equal(2, (await cluster.CommittedOffsetsAsync(Group, Topic))[0]);
+
+        await Grain(cluster, 0).ResumeAsync();
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 10 });
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), gate.Finished.Order());
+    }
+
     private static IPartitionGrain Grain(KafkaTestCluster cluster, int partition) =>
         cluster.Client.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(Group, Topic, partition));
 

@@ -109,3 +109,23 @@ public sealed class SlowGate
 {
     public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
+
+/// <summary>Holds every record until the test opens the gate; counts the records that entered and finished.</summary>
+public sealed class GateProcessor(Gate gate) : IRecordProcessor<string, string>
+{
+    public async ValueTask ProcessAsync(KafkaRecord<string, string> record, CancellationToken cancellationToken)
+    {
+        gate.Entered.Enqueue(record.Context.Offset);
+        await gate.Open.Task.WaitAsync(cancellationToken);
+        gate.Finished.Enqueue(record.Context.Offset);
+    }
+}
+
+public sealed class Gate
+{
+    public System.Collections.Concurrent.ConcurrentQueue<long> Entered { get; } = new();
+
+    public System.Collections.Concurrent.ConcurrentQueue<long> Finished { get; } = new();
+
+    public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
