@@ -21,8 +21,8 @@ public sealed class KafkaProcessingOptions
     /// <summary>Default for <see cref="MaxBatchSize"/>.</summary>
     public const int DefaultMaxBatchSize = 1000;
 
-    /// <summary>Default for <see cref="PartitionBufferBytes"/>: 16 MiB.</summary>
-    public const int DefaultPartitionBufferBytes = 16 << 20;
+    /// <summary>Default for <see cref="PartitionBufferBytes"/>: 64 MiB (records counted with their client objects, about 500 bytes each beyond key and value).</summary>
+    public const int DefaultPartitionBufferBytes = 64 << 20;
 
     /// <summary>Default for <see cref="SiloBufferBytes"/>: 256 MiB.</summary>
     public const long DefaultSiloBufferBytes = 256L << 20;

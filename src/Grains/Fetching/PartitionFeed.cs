@@ -338,8 +338,16 @@ internal sealed partial class PartitionFeed
         return (taken, before - _bytes);
     }
 
+    /// <summary>
+    /// What a fetched record costs the silo's memory: its key and value, and the client's objects
+    /// around them (the result, the message, its headers, topic and offset objects), which the
+    /// backlog benchmark measured at about 500 bytes a record (records of 1 KiB took 1.5 times
+    /// their key and value in the managed heap).
+    /// </summary>
     private static long Size(ConsumeResult<byte[], byte[]> record) =>
-        64 + (record.Message.Key?.Length ?? 0) + (record.Message.Value?.Length ?? 0);
+        RecordOverheadBytes + (record.Message.Key?.Length ?? 0) + (record.Message.Value?.Length ?? 0);
+
+    private const int RecordOverheadBytes = 512;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivering records to partition grain {GrainKey} failed; resending in {Delay}")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string grainKey, TimeSpan delay);
