@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL server for Orleans ADO.NET clustering in development and tests.
+# A throwaway PostgreSQL server for Orleans ADO.NET clustering and grain storage in development
+# and tests.
 #   deploy/postgres/postgres.sh start DIR PORT   new cluster in DIR, listening on 127.0.0.1:PORT,
-#                                                database "orleans" with membership.sql applied;
-#                                                prints the connection string as the last line
+#                                                database "orleans" with membership.sql, then
+#                                                storage.sql applied; prints the connection
+#                                                string as the last line
 #   deploy/postgres/postgres.sh stop DIR         fast shutdown (DIR is left for the caller)
 # Uses Debian's PostgreSQL 15 (installed if missing). Not for real data: no password, trust
 # authentication on loopback, fsync off. As root the server runs as the "postgres" OS user.
@@ -81,6 +83,7 @@ EOF
     "${psql[@]}" -d postgres -c "CREATE DATABASE orleans"
   fi
   "${psql[@]}" -d orleans -f "$here/membership.sql"
+  "${psql[@]}" -d orleans -f "$here/storage.sql"
   echo "Host=127.0.0.1;Port=$port;Database=orleans;Username=postgres"
 }
 

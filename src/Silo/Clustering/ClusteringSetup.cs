@@ -59,12 +59,18 @@ internal static class ClusteringSetup
         {
             silo.UseRedisClustering(o => o.ConfigurationOptions = settings.RedisOptions());
             // The partition grains' pause and ownership history, in the same Redis: they outlive
-            // silo restarts. (Localhost and Postgres clustering keep them in memory.)
+            // silo restarts. (Postgres keeps them in its database; localhost clustering in memory.)
             silo.AddRedisGrainStorage(OrleansKafka.Configuration.KafkaProcessingOptions.StorageName, o => o.ConfigurationOptions = settings.RedisOptions());
         }
         else
         {
             silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = "Npgsql";
+                o.ConnectionString = settings.Connection;
+            });
+            // The same for the partition grains' state, in the same database (deploy/postgres/storage.sql).
+            silo.AddAdoNetGrainStorage(OrleansKafka.Configuration.KafkaProcessingOptions.StorageName, o =>
             {
                 o.Invariant = "Npgsql";
                 o.ConnectionString = settings.Connection;
@@ -105,6 +111,15 @@ internal static class ClusteringSetup
                         await connection.OpenAsync(cancellationToken);
                         await using var command = new NpgsqlCommand("SELECT count(*) FROM OrleansMembershipVersionTable", connection);
                         await command.ExecuteScalarAsync(cancellationToken);
+
+                        // The partition grains' state is kept there too: without the storage
+                        // queries Orleans would fail later with a less telling message.
+                        await using var storage = new NpgsqlCommand("SELECT count(*) FROM OrleansQuery WHERE QueryKey IN ('ReadFromStorageKey', 'WriteToStorageKey', 'ClearStorageKey')", connection);
+                        if (Convert.ToInt64(await storage.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) < 3)
+                        {
+                            throw new ClusteringConfigurationException(
+                                $"{settings.ConnectionKey} = '{settings.RedactedConnection}': the database has the membership tables but not the grain storage of deploy/postgres/storage.sql; apply it (psql -f deploy/postgres/storage.sql).");
+                        }
                     }
 
                     break;
@@ -115,7 +130,7 @@ internal static class ClusteringSetup
             throw new ClusteringConfigurationException(
                 $"{settings.ConnectionKey} = '{settings.RedactedConnection}': the {settings.Store} membership store did not answer " +
                 $"within {SiloClusteringSettings.ConnectTimeout.TotalSeconds:0} s ({e.Message}). Start it, or point {settings.ConnectionKey} at it" +
-                (settings.Store == MembershipStore.Postgres ? "; its database needs the tables of deploy/postgres/membership.sql." : "."),
+                (settings.Store == MembershipStore.Postgres ? "; its database needs the tables of deploy/postgres/membership.sql and storage.sql." : "."),
                 e);
         }
     }

@@ -6,9 +6,9 @@ using OrleansKafka.Tests.Support;
 namespace OrleansKafka.Tests.Cluster;
 
 /// <summary>
-/// An operator's pause through the CLI, against silo processes on the Redis store (which also
-/// keeps the partition grains' state): it holds when the owner is SIGKILLed and the partition
-/// moves, and the history says where it went and why.
+/// An operator's pause through the CLI, against silo processes on the Redis or PostgreSQL store
+/// (which also keeps the partition grains' state): it holds when the owner is SIGKILLed and the
+/// partition moves, and the history says where it went and why.
 /// </summary>
 [Trait("Category", "Kafka")]
 public sealed class PauseProcessTests
@@ -17,10 +17,12 @@ public sealed class PauseProcessTests
     private const string Topic = "demo-orders";
     private const int Paused = 3;
 
-    [Fact]
-    public async Task PauseFromTheCli_HoldsAcrossTheOwnersSigkill_OnTheSiloThatTakesThePartition_UntilResumed()
+    [Theory]
+    [InlineData(SiloProcessStore.Redis)]
+    [InlineData(SiloProcessStore.Postgres)]
+    public async Task PauseFromTheCli_HoldsAcrossTheOwnersSigkill_OnTheSiloThatTakesThePartition_UntilResumed(SiloProcessStore store)
     {
-        var options = new SiloProcessClusterOptions { Silos = 2 };
+        var options = new SiloProcessClusterOptions { Silos = 2, Store = store };
         options.Settings["Kafka__Processors__order-totals__Enabled"] = "false";
         await using var cluster = await SiloProcessCluster.StartAsync(options);
         using var kafka = new KafkaInspector(cluster.BootstrapServers, new Dictionary<string, int> { [Topic] = 12, ["demo-orders-forwarded"] = 12 });
