@@ -21,7 +21,7 @@ internal static class PartitionCommand
             await command(connection.Client().GetGrain<IPartitionGrain>(key), key);
             return 0;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TimeoutException or OrleansException)
         {
             await Console.Error.WriteLineAsync($"error: {ex.Message}");
             return 2;

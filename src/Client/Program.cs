@@ -19,7 +19,7 @@ var serviceId = new Option<string>("--service-id")
 };
 var group = new Option<string?>("--group") { Description = "Only this consumer group" };
 var topic = new Option<string?>("--topic") { Description = "Only this topic" };
-var state = new Option<PartitionState?>("--state") { Description = "Only partitions in this state (Idle, Processing, Retrying, Holding, NotOwner)" };
+var state = new Option<PartitionState?>("--state") { Description = "Only partitions in this state (Idle, Processing, Retrying, Holding, Paused, NotOwner)" };
 var json = new Option<bool>("--json") { Description = "One JSON array of partition statuses, for scripts" };
 var watch = new Option<bool>("--watch", "-w") { Description = "Refresh every second until Ctrl+C" };
 
@@ -65,7 +65,7 @@ var root = new RootCommand("OrleansKafka operator CLI: inspect the partition gra
 var historyJson = new Option<bool>("--json") { Description = "The owners as a JSON array, for scripts" };
 foreach (var (name, description, run) in new (string, string, Func<System.CommandLine.ParseResult, Func<IPartitionGrain, string, Task>>)[]
 {
-    ("pause", "Stop processing a partition before its next record until resumed; holds across moves and restarts", _ => PartitionCommand.PauseAsync),
+    ("pause", "Stop processing a partition before its next record until resumed; holds across moves, and across restarts with a Redis or Postgres store", _ => PartitionCommand.PauseAsync),
     ("resume", "Go on processing a paused partition from its committed offset", _ => PartitionCommand.ResumeAsync),
     ("retry", "Run the processor again on the record a partition holds (it holds again if it still fails)", _ => Decide(HoldDecision.Retry)),
     ("skip", "Leave the record a partition holds unprocessed and go on; committed at once", _ => Decide(HoldDecision.Skip)),

@@ -51,7 +51,7 @@ internal static class StatusCommand
             });
             return 0;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TimeoutException or OrleansException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
             return 2;

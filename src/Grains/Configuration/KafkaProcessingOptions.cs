@@ -67,7 +67,7 @@ public sealed class KafkaProcessingOptions
     public int MaxBatchSize { get; set; } = DefaultMaxBatchSize;
 
     /// <summary>
-    /// Bytes buffered per partition before its fetching is paused. Default 16 MiB. Keep it well above
+    /// Bytes buffered per partition before its fetching is paused. Default 64 MiB. Keep it well above
     /// librdkafka's <c>max.partition.fetch.bytes</c>: pausing drops the records librdkafka has
     /// prefetched for the partition, and they are fetched again on resume. The buffer only fills
     /// when the processor is slower than the fetch.

@@ -129,7 +129,7 @@ internal sealed partial class KafkaProcessingService(
             ["enable.partition.eof"] = "false",
             ["allow.auto.create.topics"] = "false",
             // librdkafka queues up to 64 MiB per consumer ahead of the silo's own buffers (which
-            // SiloBufferBytes bounds): 16 MiB keeps a silo with a backlog about 300 MB smaller,
+            // SiloBufferBytes bounds): 16 MiB keeps a silo with a backlog about 200 MB smaller,
             // with the same throughput (docs/benchmarks.md, backlog). Kafka:Consumer overrides it.
             ["queued.max.messages.kbytes"] = "16384",
         });
