@@ -90,6 +90,31 @@ public sealed class BadConfigurationTests(Xunit.Abstractions.ITestOutputHelper o
         Assert.Contains($"Failed to bind to address http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}", failure, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Start_PostgresDatabaseWithoutTheGrainStorageQueries_ExitsWithCode2NamingStorageSql()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        await using (var connection = new Npgsql.NpgsqlConnection(postgres.ConnectionString))
+        {
+            // A database set up with membership.sql alone, as before storage.sql existed.
+            await connection.OpenAsync();
+            await using var drop = new Npgsql.NpgsqlCommand("DELETE FROM OrleansQuery WHERE QueryKey IN ('ReadFromStorageKey', 'WriteToStorageKey', 'ClearStorageKey', 'DeleteStorageKey')", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        var environment = Ports();
+        environment["Silo__Clustering"] = "Postgres";
+        environment["Silo__Postgres"] = postgres.ConnectionString;
+
+        var (exitCode, lines, elapsed) = await RunSiloAsync(environment);
+
+        var text = string.Join('\n', lines);
+        Assert.True(exitCode == 2, $"exit code {exitCode}, expected 2:\n{text}");
+        var failure = Assert.Single(lines, l => l.StartsWith("Start-up failed: ", StringComparison.Ordinal));
+        Assert.Contains("the database has the membership tables but not the grain storage of deploy/postgres/storage.sql", failure, StringComparison.Ordinal);
+        Assert.True(elapsed < TimeSpan.FromSeconds(30), $"start-up took {elapsed} to fail");
+    }
+
     /// <summary>Free loopback ports for the silo, the gateway and the web host, so that cases never collide with another silo.</summary>
     private static Dictionary<string, string> Ports()
     {
