@@ -28,7 +28,7 @@ var status = new Command("status", "One row per partition grain: group, topic, p
     gateway, clusterId, serviceId, group, topic, state, watch, json,
 };
 status.SetAction((parse, cancellationToken) => StatusCommand.RunAsync(
-    new ConnectionOptions(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!),
+    Connect(parse),
     new StatusFilter(parse.GetValue(group), parse.GetValue(topic), parse.GetValue(state)),
     parse.GetValue(watch),
     parse.GetValue(json),
@@ -63,56 +63,32 @@ produce.SetAction((parse, cancellationToken) => ProduceCommand.RunAsync(
 
 var root = new RootCommand("OrleansKafka operator CLI: inspect the partition grains of a running cluster, decide about held records, and produce load") { status, produce };
 var historyJson = new Option<bool>("--json") { Description = "The owners as a JSON array, for scripts" };
-foreach (var (name, description, run) in new (string, string, Func<System.CommandLine.ParseResult, Func<IPartitionGrain, string, Task>>)[]
+var offsetArgument = new Argument<string>("offset") { Description = "An offset, beginning or end" };
+var siloArgument = new Argument<string>("silo") { Description = "The silo to move it to, as status shows it (host:port)" };
+foreach (var (command, run) in new (Command, Func<ParseResult, Func<IPartitionGrain, string, Task>>)[]
 {
-    ("pause", "Stop processing a partition before its next record until resumed; holds across moves, and across restarts with a Redis or Postgres store", _ => PartitionCommand.PauseAsync),
-    ("resume", "Go on processing a paused partition from its committed offset", _ => PartitionCommand.ResumeAsync),
-    ("retry", "Run the processor again on the record a partition holds (it holds again if it still fails)", _ => Decide(HoldDecision.Retry)),
-    ("skip", "Leave the record a partition holds unprocessed and go on; committed at once", _ => Decide(HoldDecision.Skip)),
-    ("dead-letter", "Write the record a partition holds to its dead-letter topic and go on; committed at once", _ => Decide(HoldDecision.DeadLetter)),
-    ("history", "Which silos owned a partition, from when, under which lease epoch, and why it moved", parse => HistoryCommand.Show(parse.GetValue(historyJson))),
+    (new Command("pause", "Stop processing a partition before its next record until resumed; holds across moves, and across restarts with a Redis or Postgres store"), _ => PartitionCommand.PauseAsync),
+    (new Command("resume", "Go on processing a paused partition from its committed offset"), _ => PartitionCommand.ResumeAsync),
+    (new Command("seek", "Move a partition's committed offset (backwards or forwards) and restart it there") { offsetArgument }, parse => PartitionCommand.Seek(parse.GetValue(offsetArgument)!)),
+    (new Command("move", "Move a partition to a named silo of its group; it stays there while that silo lives") { siloArgument }, parse => PartitionCommand.Move(parse.GetValue(siloArgument)!)),
+    (new Command("retry", "Run the processor again on the record a partition holds (it holds again if it still fails)"), _ => Decide(HoldDecision.Retry)),
+    (new Command("skip", "Leave the record a partition holds unprocessed and go on; committed at once"), _ => Decide(HoldDecision.Skip)),
+    (new Command("dead-letter", "Write the record a partition holds to its dead-letter topic and go on; committed at once"), _ => Decide(HoldDecision.DeadLetter)),
+    (new Command("history", "Which silos owned a partition, from when, under which lease epoch, and why it moved") { historyJson }, parse => HistoryCommand.Show(parse.GetValue(historyJson))),
 })
+{
+    root.Subcommands.Add(PartitionCommandOf(command, run));
+}
+
+ConnectionOptions Connect(ParseResult parse) => new(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!);
+
+// A command on one partition: <group> <topic> <partition> first (then the command's own
+// arguments), the connection options, and the action run on the partition grain.
+Command PartitionCommandOf(Command command, Func<ParseResult, Func<IPartitionGrain, string, Task>> run)
 {
     var groupArgument = new Argument<string>("group") { Description = "The consumer group" };
     var topicArgument = new Argument<string>("topic") { Description = "The topic" };
     var partitionArgument = new Argument<int>("partition") { Description = "The partition" };
-    var command = new Command(name, description) { groupArgument, topicArgument, partitionArgument, gateway, clusterId, serviceId };
-    if (name == "history")
-    {
-        command.Options.Add(historyJson);
-    }
-
-    command.SetAction((parse, cancellationToken) => PartitionCommand.RunAsync(
-        new ConnectionOptions(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!),
-        parse.GetValue(groupArgument)!,
-        parse.GetValue(topicArgument)!,
-        parse.GetValue(partitionArgument),
-        run(parse),
-        cancellationToken));
-    root.Subcommands.Add(command);
-}
-
-var offsetArgument = new Argument<string>("offset") { Description = "An offset, beginning or end" };
-var seek = PartitionArguments(new Command("seek", "Move a partition's committed offset (backwards or forwards) and restart it there") { offsetArgument }, out var seekGroup, out var seekTopic, out var seekPartition);
-seek.SetAction((parse, cancellationToken) => PartitionCommand.RunAsync(
-    Connect(parse), parse.GetValue(seekGroup)!, parse.GetValue(seekTopic)!, parse.GetValue(seekPartition),
-    PartitionCommand.Seek(parse.GetValue(offsetArgument)!), cancellationToken));
-root.Subcommands.Add(seek);
-
-var siloArgument = new Argument<string>("silo") { Description = "The silo to move it to, as status shows it (host:port)" };
-var move = PartitionArguments(new Command("move", "Move a partition to a named silo of its group; it stays there while that silo lives") { siloArgument }, out var moveGroup, out var moveTopic, out var movePartition);
-move.SetAction((parse, cancellationToken) => PartitionCommand.RunAsync(
-    Connect(parse), parse.GetValue(moveGroup)!, parse.GetValue(moveTopic)!, parse.GetValue(movePartition),
-    PartitionCommand.Move(parse.GetValue(siloArgument)!), cancellationToken));
-root.Subcommands.Add(move);
-
-ConnectionOptions Connect(ParseResult parse) => new(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!);
-
-Command PartitionArguments(Command command, out Argument<string> groupArgument, out Argument<string> topicArgument, out Argument<int> partitionArgument)
-{
-    groupArgument = new Argument<string>("group") { Description = "The consumer group" };
-    topicArgument = new Argument<string>("topic") { Description = "The topic" };
-    partitionArgument = new Argument<int>("partition") { Description = "The partition" };
     var trailing = command.Arguments.ToList();
     command.Arguments.Clear();
     foreach (var argument in new Argument[] { groupArgument, topicArgument, partitionArgument }.Concat(trailing))
@@ -123,6 +99,8 @@ Command PartitionArguments(Command command, out Argument<string> groupArgument, 
     command.Options.Add(gateway);
     command.Options.Add(clusterId);
     command.Options.Add(serviceId);
+    command.SetAction((parse, cancellationToken) => PartitionCommand.RunAsync(
+        Connect(parse), parse.GetValue(groupArgument)!, parse.GetValue(topicArgument)!, parse.GetValue(partitionArgument), run(parse), cancellationToken));
     return command;
 }
 

@@ -271,7 +271,6 @@ internal sealed partial class PartitionFeed
         })
         .Build();
 
-    /// <summary>The next records to deliver and the bytes they count for, or none once the feed is closed.</summary>
     /// <summary>
     /// Copies the high watermark of the latest fetch response to the lease, for status: also while
     /// no record arrives, so an empty or caught-up partition shows Kafka's figure rather than none.
@@ -284,6 +283,7 @@ internal sealed partial class PartitionFeed
         }
     }
 
+    /// <summary>The next records to deliver and the bytes they count for, or none once the feed is closed.</summary>
     private async Task<(List<ConsumeResult<byte[], byte[]>> Records, long Bytes)?> TakeAsync(CancellationToken token)
     {
         while (true)

@@ -123,24 +123,12 @@ internal sealed partial class PartitionGrain
             }
 
             var record = records[index];
-            _inFlightOffset = record.Offset.Value;
-            _inFlightSince = _time.GetUtcNow();
             var failure = decision is null or HoldDecision.Retry
-                ? await _runner!.RunAsync(records, index, 1, lease.Epoch, lease.Token)
+                ? await RunAsync(records, index, 1, lease)
                 : operatorDecision.Failure;
             if (failure is not null)
             {
-                if (decision is null or HoldDecision.Retry)
-                {
-                    OnFailure(failure.Error, record.Offset.Value, failure.Attempts);
-                }
-
-                var action = decision switch
-                {
-                    HoldDecision.Skip => FailureAction.Skip,
-                    HoldDecision.DeadLetter => FailureAction.DeadLetter,
-                    _ => _binding!.Options.OnFailure,
-                };
+                var action = ActionOf(decision) ?? _binding!.Options.OnFailure;
                 if (!await GiveUpAsync(record, failure, action, lease))
                 {
                     if (run.HoldAt(record.Offset.Value))

@@ -178,11 +178,8 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             _completedAhead.Clear();
         }
 
-        if (_control.State.History.Count == 0 || _control.State.History[^1].Epoch < lease.Epoch)
-        {
-            // Not awaited: the first records of a new owner do not wait for storage (writes are serialized).
-            _ = RecordOwnerAsync(lease);
-        }
+        // Not awaited: the first records of a new owner do not wait for storage (writes are serialized).
+        _ = RecordOwnerAsync(lease);
 
         if (_control.State.PausedSince is not null || _seeking)
         {
@@ -254,12 +251,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                     (_held, _decision, count) = (null, null, 1);
                     LogHoldResolved(_logger, this.GetPrimaryKeyString(), offset, decision);
                     failure = decision == HoldDecision.Retry ? await RunAsync(records, index, 1, lease) : held.Failure;
-                    decided = decision switch
-                    {
-                        HoldDecision.Skip => FailureAction.Skip,
-                        HoldDecision.DeadLetter => FailureAction.DeadLetter,
-                        _ => null,
-                    };
+                    decided = ActionOf(decision);
                 }
                 else
                 {
@@ -530,7 +522,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     public Task<PartitionStatus> GetStatusAsync()
     {
         var held = _leases.TryGet(this.GetPrimaryKeyString(), out var lease) && lease.IsCurrent;
-        if (held && (_control.State.History.Count == 0 || _control.State.History[^1].Epoch < lease!.Epoch))
+        if (held)
         {
             // Not awaited: a status query must not wait for storage. The write is serialized with the others.
             _ = RecordOwnerAsync(lease!);
@@ -585,17 +577,27 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     /// <summary>Runs a unit with the processor's retries; the failure if it gave up. Throws when the lease's token fires.</summary>
     private async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease)
     {
-        _inFlightOffset = records[index].Offset.Value;
+        var offset = records[index].Offset.Value;
+        _inFlightOffset = offset;
         _inFlightSince = _time.GetUtcNow();
         var failure = await _runner!.RunAsync(records, index, count, lease.Epoch, lease.Token);
         if (failure is not null)
         {
-            OnFailure(failure.Error, _inFlightOffset, failure.Attempts);
+            // The unit's own offset: in key order other records run meanwhile and move _inFlightOffset.
+            OnFailure(failure.Error, offset, failure.Attempts);
         }
 
         _retryAttempt = 0;
         return failure;
     }
+
+    /// <summary>The failure action an operator's decision about a held record stands for; null for a retry.</summary>
+    private static FailureAction? ActionOf(HoldDecision? decision) => decision switch
+    {
+        HoldDecision.Skip => FailureAction.Skip,
+        HoldDecision.DeadLetter => FailureAction.DeadLetter,
+        _ => null,
+    };
 
     /// <summary>Makes the partition hold at <paramref name="record"/>: its status shows it, and nothing from it on is processed until an operator decides.</summary>
     private void HoldAt(ConsumeResult<byte[], byte[]> record, RecordFailure failure)

@@ -80,11 +80,7 @@ internal sealed class LeaseBook
             // A leaving silo only hands back what it drained; its topics no longer count for the group.
             _lastSeen.Remove(silo);
             _topicsBySilo.Remove(silo);
-            foreach (var slot in _slots.Values.Where(s => s.PinnedTo == silo))
-            {
-                slot.PinnedTo = null;
-            }
-
+            Unpin(silo);
             Release(silo, heartbeat.Released, home: true);
             Assign(now, silo, membership);
             return Answer([]);
@@ -192,6 +188,15 @@ internal sealed class LeaseBook
         }
 
         slot.PinnedTo = silo;
+    }
+
+    /// <summary>A move holds while its silo is live; gone, its partitions are balanced like any other.</summary>
+    private void Unpin(string silo)
+    {
+        foreach (var slot in _slots.Values.Where(s => s.PinnedTo == silo))
+        {
+            slot.PinnedTo = null;
+        }
     }
 
     private static PartitionAssignment Assignment(KeyValuePair<TopicPartitionKey, LeaseSlot> slot) =>
@@ -335,11 +340,7 @@ internal sealed class LeaseBook
             if ((membership is not null && membership.Dead.Contains(silo)) || now - seen >= _leaseDuration)
             {
                 _lastSeen.Remove(silo);
-                foreach (var slot in _slots.Values.Where(s => s.PinnedTo == silo))
-                {
-                    // A move holds while its silo is live; gone, the partition is balanced like any other.
-                    slot.PinnedTo = null;
-                }
+                Unpin(silo);
             }
         }
 

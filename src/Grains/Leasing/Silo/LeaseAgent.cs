@@ -80,7 +80,6 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         _waker = new Waker(this);
     }
 
-    /// <summary>Reads the topics' metadata (failing if a topic is missing or Kafka does not answer) and starts heartbeating.</summary>
     /// <summary>The consumer group this agent leases partitions of.</summary>
     public string Group => _group;
 
@@ -94,6 +93,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         return answeredAt == 0 ? null : _time.GetElapsedTime(answeredAt);
     }
 
+    /// <summary>Reads the topics' metadata (failing if a topic is missing or Kafka does not answer) and starts heartbeating.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _partitionCounts = await _control.PartitionCountsAsync(_topics, _settings.StartupTimeout).WaitAsync(cancellationToken);
