@@ -37,7 +37,7 @@ internal static class StatusCommand
 
             if (!watch)
             {
-                AnsiConsole.Write(Render(filter.Apply(await PartitionDirectory.GetStatusesAsync(client, filter.Group))));
+                AnsiConsole.Write(Render(filter.Apply(await PartitionDirectory.GetStatusesAsync(client, filter.Group)), filter));
                 return 0;
             }
 
@@ -45,7 +45,7 @@ internal static class StatusCommand
             {
                 while (!cancellationToken.IsCancellationRequested)
                 {
-                    live.UpdateTarget(Render(filter.Apply(await PartitionDirectory.GetStatusesAsync(client, filter.Group))));
+                    live.UpdateTarget(Render(filter.Apply(await PartitionDirectory.GetStatusesAsync(client, filter.Group)), filter));
                     await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
                 }
             });
@@ -62,7 +62,7 @@ internal static class StatusCommand
         }
     }
 
-    private static Table Render(IReadOnlyList<PartitionStatus> statuses)
+    private static Table Render(IReadOnlyList<PartitionStatus> statuses, StatusFilter filter)
     {
         var table = new Table().Border(TableBorder.Simple);
         foreach (var column in new[] { "group", "topic", "partition", "owner silo", "state", "epoch", "committed", "high watermark", "lag", "processed", "last error" })
@@ -88,7 +88,9 @@ internal static class StatusCommand
 
         if (statuses.Count == 0)
         {
-            table.Caption("no partitions: no silo has registered a consumer group yet");
+            table.Caption(filter == new StatusFilter(null, null, null)
+                ? "no partitions: no silo has registered a consumer group yet"
+                : "no partition matches --group, --topic or --state");
         }
 
         return table;

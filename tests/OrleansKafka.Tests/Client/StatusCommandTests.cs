@@ -41,6 +41,9 @@ public sealed class StatusCommandTests
         var (holdingExit, holding) = await Cli.RunAsync("status", "--json", "--state", "Holding", "--gateway", silo.Gateway);
         Assert.Equal(0, holdingExit);
         Assert.Empty(JsonSerializer.Deserialize<JsonElement[]>(holding)!);
+        var (tableExit, table) = await Cli.RunAsync("status", "--state", "Holding", "--gateway", silo.Gateway);
+        Assert.Equal(0, tableExit);
+        Assert.Contains("no partition matches --group, --topic or --state", table);
 
         // The silo's own JSON API names states too.
         using var http = new HttpClient();
