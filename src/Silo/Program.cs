@@ -74,6 +74,7 @@ builder.UseOrleans(silo =>
     silo.AddDashboard();
     silo.AddKafkaProcessing(builder.Configuration.GetSection("Kafka"))
         .AddProcessor<OrderTotalsProcessor>("order-totals")
+        .AddKeyGrain<ICustomerTotalsGrain>("customer-totals")
         .AddProcessor<ForwardingProcessor>("forwarder")
         .AddProcessor<AuditProcessor>("audit", audit =>
         {

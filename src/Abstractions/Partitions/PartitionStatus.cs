@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace OrleansKafka.Partitions;
 
 /// <summary>A snapshot of one partition grain.</summary>
@@ -78,4 +81,26 @@ public sealed record PartitionStatus
 
     /// <summary>When an operator paused the partition, if it is paused (the pause outlives moves and restarts).</summary>
     [Id(22)] public DateTimeOffset? PausedSince { get; init; }
+
+    /// <summary>
+    /// The state of a processor with exactly-once state (an <c>IStatefulProcessor</c>), as JSON;
+    /// null for processors without state. JSON output shows it as <see cref="ProcessorState"/>.
+    /// </summary>
+    [Id(23), JsonIgnore] public string? ProcessorStateJson { get; init; }
+
+    /// <summary>The processor's state as a JSON value (the <c>processorState</c> field of JSON output); null without state.</summary>
+    [JsonPropertyName("processorState")]
+    public JsonElement? ProcessorState
+    {
+        get
+        {
+            if (ProcessorStateJson is not { } json)
+            {
+                return null;
+            }
+
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.Clone();
+        }
+    }
 }

@@ -13,7 +13,7 @@ public sealed class KafkaProcessingOptions
     /// history in. Register a durable one under this name (Redis, ADO.NET) for a pause that
     /// outlives the cluster; when none is registered, an in-memory storage is.
     /// </summary>
-    public const string StorageName = "orleans-kafka";
+    public const string StorageName = KafkaStorage.Name;
 
     /// <summary>Default for <see cref="FetchConsumers"/>.</summary>
     public const int DefaultFetchConsumers = 4;

@@ -88,6 +88,16 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
             {
                 errors.Add($"{S}:Processors:{processor}:Order is Key, but the processor is a batch processor; expected Partition, or an IRecordProcessor<TKey, TValue>.");
             }
+            else if (settings.Order == ProcessingOrder.Key && registrations.First(r => r.Name == processor).IsStateful)
+            {
+                errors.Add($"{S}:Processors:{processor}:Order is Key, but the processor keeps exactly-once state (IStatefulProcessor), which is stored with one offset per partition; expected Partition.");
+            }
+
+            if (settings.Delivery == DeliveryGuarantee.AtMostOnce && registrations.First(r => r.Name == processor).IsStateful)
+            {
+                errors.Add($"{S}:Processors:{processor}:Delivery is AtMostOnce, but the processor keeps exactly-once state (IStatefulProcessor), which is stored with the offset after processing; expected AtLeastOnce.");
+            }
+
             if (!Enum.IsDefined(settings.OnFailure))
             {
                 errors.Add($"{S}:Processors:{processor}:OnFailure is {settings.OnFailure}; expected Hold, DeadLetter or Skip.");

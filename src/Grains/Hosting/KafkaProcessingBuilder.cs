@@ -12,9 +12,22 @@ internal sealed class KafkaProcessingBuilder(IServiceCollection services) : IKaf
     public IKafkaProcessingBuilder AddProcessor<TProcessor>(string name, Action<ProcessorOptions>? configure = null)
         where TProcessor : class
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        Services.AddSingleton(new ProcessorRegistration(name, typeof(TProcessor)));
+        Register(name, typeof(TProcessor), configure);
         Services.TryAddTransient<TProcessor>();
+        return this;
+    }
+
+    public IKafkaProcessingBuilder AddKeyGrain<TGrain>(string name, Action<ProcessorOptions>? configure = null)
+        where TGrain : IGrain
+    {
+        Register(name, typeof(TGrain), configure);
+        return this;
+    }
+
+    private void Register(string name, Type type, Action<ProcessorOptions>? configure)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Services.AddSingleton(new ProcessorRegistration(name, type));
         if (configure is not null)
         {
             Services.Configure<KafkaProcessingOptions>(o =>
@@ -28,7 +41,5 @@ internal sealed class KafkaProcessingBuilder(IServiceCollection services) : IKaf
                 configure(processor);
             });
         }
-
-        return this;
     }
 }

@@ -61,6 +61,7 @@ public static class KafkaSiloBuilderExtensions
             services.AddSingleton<KafkaProcessingService>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<KafkaProcessingService>());
             builder.AddPlacementDirector<PartitionOwnerPlacement, PartitionOwnerPlacementDirector>();
+            builder.AddIncomingGrainCallFilter<KeyGrains.KeyGrainEpochFence>();
         }
 
         return new KafkaProcessingBuilder(services);

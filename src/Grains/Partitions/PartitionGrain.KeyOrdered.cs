@@ -102,7 +102,7 @@ internal sealed partial class PartitionGrain
         }
 
         // A run that neither held nor lost its lease completed every record (skipped and dead-lettered ones included).
-        return !lease.IsCurrent ? DeliveryOutcome.Stopped : run.Stopped ? DeliveryOutcome.Held : DeliveryOutcome.Completed;
+        return !lease.IsCurrent || run.Superseded ? DeliveryOutcome.Stopped : run.Stopped ? DeliveryOutcome.Held : DeliveryOutcome.Completed;
     }
 
     /// <summary>
@@ -148,6 +148,11 @@ internal sealed partial class PartitionGrain
         {
             // The lease ended mid-record: it is not done, and is processed again by the next owner.
         }
+        catch (KeyGrains.StaleLeaseEpochException)
+        {
+            // A key grain has seen a newer owner of this partition: nothing more starts under this lease.
+            run.Supersede(record: records[index].Offset.Value);
+        }
         finally
         {
             run.Slots.Release();
@@ -166,6 +171,16 @@ internal sealed partial class PartitionGrain
         public long? HeldOffset { get; private set; }
 
         public bool Stopped => HeldOffset is not null;
+
+        /// <summary>True once a key grain refused a record as sent under a stale lease epoch.</summary>
+        public bool Superseded { get; private set; }
+
+        /// <summary>Stops the run at <paramref name="record"/> because a newer owner of the partition exists.</summary>
+        public void Supersede(long record)
+        {
+            Superseded = true;
+            HoldAt(record);
+        }
 
         /// <summary>Stops the run at <paramref name="offset"/>; true when it is the first (lowest) hold.</summary>
         public bool HoldAt(long offset)

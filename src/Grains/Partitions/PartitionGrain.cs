@@ -10,6 +10,7 @@ using OrleansKafka.Leasing.Protocol;
 using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Processing;
 using OrleansKafka.Processing.Failures;
+using OrleansKafka.Processing.State;
 using OrleansKafka.Telemetry;
 
 namespace OrleansKafka.Partitions;
@@ -31,6 +32,8 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private readonly ProcessorCatalog _catalog;
     private readonly ProcessingMetrics _metrics;
     private readonly IPersistentState<PartitionControl> _control;
+    private readonly IPersistentState<ProcessorCheckpoint> _checkpoint;
+    private long _stateEpoch;
     private readonly SemaphoreSlim _controlWrites = new(1, 1);
     private readonly Queue<(long At, long Processed)> _rateSamples = new();
     private Task _delivering = Task.CompletedTask;
@@ -61,8 +64,10 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private int _retryAttempt;
 
     public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, DeadLetterWriter deadLetters, HoldSignals holds, ProcessorCatalog catalog, ProcessingMetrics metrics, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger,
-        [PersistentState("control", KafkaProcessingOptions.StorageName)] IPersistentState<PartitionControl> control)
+        [PersistentState("control", KafkaProcessingOptions.StorageName)] IPersistentState<PartitionControl> control,
+        [PersistentState("processor", KafkaProcessingOptions.StorageName)] IPersistentState<ProcessorCheckpoint> checkpoint)
     {
+        _checkpoint = checkpoint;
         _metrics = metrics;
         _control = control;
         _deadLetters = deadLetters;
@@ -190,6 +195,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         _pipeline ??= _binding.Registration.CreatePipeline(_services, _group);
         _runner ??= new RetryingRunner(_pipeline, _binding.Options, _time, (ex, attempt) => OnFailure(ex, _inFlightOffset, attempt), _telemetry);
         var records = batch.Records;
+        if (_pipeline.State is { } state && _stateEpoch != lease.Epoch && !await LoadStateAsync(state, records[0].Offset.Value, lease))
+        {
+            return DeliveryOutcome.Stopped;
+        }
+
         var index = 0;
         while (index < records.Count && records[index].Offset.Value < _nextOffset)
         {
@@ -212,7 +222,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         }
 
         var atLeastOnce = _binding.Options.Delivery == DeliveryGuarantee.AtLeastOnce;
-        if (_binding.Options.Order == ProcessingOrder.Key)
+        if (_binding.KeyOrdered)
         {
             return await DeliverByKeyAsync(records, index, lease, atLeastOnce);
         }
@@ -281,7 +291,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                 {
                     // An operator's skip or dead-letter is committed before anything else happens,
                     // so the record is not held again after a move to another silo.
-                    lease.StoreProcessed(_nextOffset);
+                    if (!await StorePositionAsync(lease))
+                    {
+                        return DeliveryOutcome.Stopped;
+                    }
+
                     await CommitNowAsync(lease);
                 }
             }
@@ -298,7 +312,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             // Whatever completed is committed, also when a revoke or shutdown cut the delivery short.
             if (atLeastOnce && _nextOffset >= 0)
             {
-                lease.StoreProcessed(_nextOffset);
+                await StorePositionAsync(lease);
             }
         }
 
@@ -401,6 +415,13 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             catch (TimeoutException)
             {
                 throw new InvalidOperationException($"Partition {key}: the record in flight at offset {_inFlightOffset} did not finish within 15 s; nothing was changed.");
+            }
+
+            if (_pipeline?.State is not null)
+            {
+                // The stored offset is where a new owner starts: it moves with the seek (the state stays).
+                _checkpoint.State.NextOffset = target;
+                await _checkpoint.WriteStateAsync();
             }
 
             await control.SeekAsync(lease, target);
@@ -569,10 +590,96 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                 ? TimeSpan.FromSeconds((lease.HighWatermark - lease.CommittedOffset) / rate)
                 : null,
             PausedSince = _control.State.PausedSince,
+            ProcessorStateJson = _binding?.Registration.IsStateful != true ? null
+                : _pipeline?.State is { } processorState && _stateEpoch != 0 ? processorState.Save()
+                : _checkpoint.State.State,
         });
     }
 
     private Task CommitNowAsync(LocalLease lease) => _commits.FlushAsync(lease.Group);
+
+    /// <summary>
+    /// Loads a stateful processor's stored state at the first delivery of a lease, and the offset
+    /// stored with it becomes where processing starts. False when the delivery starts past that
+    /// offset: the partition is restarted from it (the delivery is not processed).
+    /// </summary>
+    private async Task<bool> LoadStateAsync(ProcessorStateAccess state, long firstOffset, LocalLease lease)
+    {
+        // Read again at each lease: another silo may have stored since this activation last did.
+        await _checkpoint.ReadStateAsync();
+        state.Load(_checkpoint.State.State);
+        _stateEpoch = lease.Epoch;
+        var stored = _checkpoint.State.NextOffset;
+        if (stored < 0)
+        {
+            return true;
+        }
+
+        if (firstOffset > stored && _commits.Control(_group) is { } control)
+        {
+            var low = (await control.WatermarksAsync(lease.Partition, TimeSpan.FromSeconds(5))).Low.Value;
+            if (low <= stored)
+            {
+                // Kafka's committed offset is past the stored state (moved outside this product): go back to the state's offset.
+                LogStateBehind(_logger, this.GetPrimaryKeyString(), stored, firstOffset);
+                await control.SeekAsync(lease, stored);
+                _services.GetRequiredService<Hosting.KafkaProcessingService>().Agent(_group)?.Restart(lease, OwnershipReason.Start);
+                return false;
+            }
+
+            // The records after the stored offset are gone from Kafka (retention): the state goes on from what is there.
+            LogStateRecordsDeleted(_logger, this.GetPrimaryKeyString(), stored, low);
+            return true;
+        }
+
+        _nextOffset = stored;
+        if (stored > lease.CommittedOffset)
+        {
+            // Kafka's committed offset catches up with the stored one, for tooling.
+            lease.StoreProcessed(stored);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Marks everything before <see cref="_nextOffset"/> processed: for a stateful processor, first
+    /// stores its state with that offset (ETag-guarded). False when the store failed (another owner
+    /// stored since, or storage failed): nothing is committed, and the partition restarts from what
+    /// is stored.
+    /// </summary>
+    private async Task<bool> StorePositionAsync(LocalLease lease)
+    {
+        if (_pipeline?.State is { } state && _stateEpoch == lease.Epoch)
+        {
+            var checkpoint = _checkpoint.State;
+            if (_nextOffset > checkpoint.NextOffset)
+            {
+                if (!lease.CanCommit)
+                {
+                    return false;
+                }
+
+                var (offset, json) = (checkpoint.NextOffset, checkpoint.State);
+                (checkpoint.NextOffset, checkpoint.State) = (_nextOffset, state.Save());
+                try
+                {
+                    await _checkpoint.WriteStateAsync();
+                }
+                catch (Exception ex)
+                {
+                    (checkpoint.NextOffset, checkpoint.State) = (offset, json);
+                    _stateEpoch = 0;
+                    LogCheckpointFailed(_logger, ex, this.GetPrimaryKeyString(), _nextOffset, lease.Epoch);
+                    _services.GetRequiredService<Hosting.KafkaProcessingService>().Agent(_group)?.Restart(lease, OwnershipReason.Start);
+                    return false;
+                }
+            }
+        }
+
+        lease.StoreProcessed(_nextOffset);
+        return true;
+    }
 
     /// <summary>Runs a unit with the processor's retries; the failure if it gave up. Throws when the lease's token fires.</summary>
     private async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease)
@@ -674,6 +781,15 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partition {GrainKey} resumed by an operator (on silo {Silo})")]
     private static partial void LogResumed(ILogger logger, string grainKey, string silo);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {GrainKey}: could not store the processor's state with offset {Offset} under lease epoch {Epoch} (another owner stored since, or storage failed); nothing is committed, and the partition starts again from the stored state")]
+    private static partial void LogCheckpointFailed(ILogger logger, Exception exception, string grainKey, long offset, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {GrainKey}: Kafka's committed offset is past the processor's stored state (offset {Stored}, fetch started at {First}); restarting from the stored offset")]
+    private static partial void LogStateBehind(ILogger logger, string grainKey, long stored, long first);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Partition {GrainKey}: the processor's stored state ends at offset {Stored}, but Kafka keeps records from offset {Low} on; the records between were deleted unprocessed")]
+    private static partial void LogStateRecordsDeleted(ILogger logger, string grainKey, long stored, long low);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write the ownership history of partition {GrainKey}; processing goes on")]
     private static partial void LogControlWriteFailed(ILogger logger, Exception exception, string grainKey);

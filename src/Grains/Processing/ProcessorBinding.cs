@@ -10,4 +10,7 @@ internal sealed record ProcessorBinding(ProcessorRegistration Registration, Proc
     public string Topic => Options.Topic!;
 
     public string Group => Options.Group!;
+
+    /// <summary>Records of different keys run concurrently: <see cref="ProcessingOrder.Key"/>, and always for key grains.</summary>
+    public bool KeyOrdered => Options.Order == ProcessingOrder.Key || Registration.IsKeyGrain;
 }

@@ -1,10 +1,14 @@
 using Confluent.Kafka;
+using OrleansKafka.Processing.State;
 
 namespace OrleansKafka.Processing;
 
 /// <summary>Runs one processor instance over the records of one partition.</summary>
 internal abstract class ProcessorPipeline
 {
+    /// <summary>The processor's exactly-once state, when it is an <see cref="IStatefulProcessor{TState}"/>.</summary>
+    public ProcessorStateAccess? State { get; set; }
+
     /// <summary>How many of the <paramref name="remaining"/> records one call processes: one, or all of them for batch processors.</summary>
     public abstract int UnitLength(int remaining);
 

@@ -1,8 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
+using OrleansKafka.KeyGrains;
+using OrleansKafka.Processing.State;
 
 namespace OrleansKafka.Processing;
 
-/// <summary>A processor type registered in code under a name, and how to build its pipeline.</summary>
+/// <summary>A processor registered in code under a name, and how to build its pipeline.</summary>
+/// <remarks>Three forms: a record processor, a batch processor (classes from DI), or a key grain (a grain interface).</remarks>
 internal sealed class ProcessorRegistration
 {
     private readonly Type _pipelineType;
@@ -11,19 +14,33 @@ internal sealed class ProcessorRegistration
     {
         Name = name;
         ProcessorType = processorType;
-        var contract = processorType.GetInterfaces()
-            .FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IBatchProcessor<,>))
-            ?? processorType.GetInterfaces()
-            .FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IRecordProcessor<,>))
+        if (KeyGrainValueType(processorType) is { } value)
+        {
+            IsKeyGrain = true;
+            IntegerKeys = typeof(IGrainWithIntegerKey).IsAssignableFrom(processorType);
+            if (!processorType.IsInterface || (!IntegerKeys && !typeof(IGrainWithStringKey).IsAssignableFrom(processorType)))
+            {
+                throw new ArgumentException(
+                    $"Key grain '{name}' has type {processorType.FullName}; expected a grain interface that derives from IKafkaKeyGrain<TValue> and from IGrainWithStringKey or IGrainWithIntegerKey.",
+                    nameof(processorType));
+            }
+
+            _pipelineType = typeof(KeyGrainPipeline<>).MakeGenericType(value);
+            KeyType = typeof(string);
+            ValueType = value;
+            return;
+        }
+
+        var contract = Contract(processorType, typeof(IBatchProcessor<,>)) ?? Contract(processorType, typeof(IRecordProcessor<,>))
             ?? throw new ArgumentException(
                 $"Processor '{name}' has type {processorType.FullName}, which implements neither IRecordProcessor<TKey, TValue> nor IBatchProcessor<TKey, TValue>.",
                 nameof(processorType));
         var arguments = contract.GetGenericArguments();
-        var pipeline = contract.GetGenericTypeDefinition() == typeof(IBatchProcessor<,>) ? typeof(BatchPipeline<,>) : typeof(RecordPipeline<,>);
-        _pipelineType = pipeline.MakeGenericType(arguments);
-        IsBatch = pipeline == typeof(BatchPipeline<,>);
+        IsBatch = contract.GetGenericTypeDefinition() == typeof(IBatchProcessor<,>);
+        _pipelineType = (IsBatch ? typeof(BatchPipeline<,>) : typeof(RecordPipeline<,>)).MakeGenericType(arguments);
         KeyType = arguments[0];
         ValueType = arguments[1];
+        IsStateful = Contract(processorType, typeof(IStatefulProcessor<>)) is not null;
     }
 
     public string Name { get; }
@@ -33,18 +50,40 @@ internal sealed class ProcessorRegistration
     /// <summary>True for an <see cref="IBatchProcessor{TKey, TValue}"/>.</summary>
     public bool IsBatch { get; }
 
+    /// <summary>True for a key grain interface: records go to the grain of their key.</summary>
+    public bool IsKeyGrain { get; }
+
+    /// <summary>True for a key grain with integer keys.</summary>
+    public bool IntegerKeys { get; }
+
+    /// <summary>True for an <see cref="IStatefulProcessor{TState}"/>: its state is stored with the offset.</summary>
+    public bool IsStateful { get; }
+
     public Type KeyType { get; }
 
     public Type ValueType { get; }
 
-    /// <summary>Resolves a fresh processor from DI and wraps it for one partition.</summary>
+    /// <summary>Resolves a fresh processor from DI (or the grain factory, for key grains) and wraps it for one partition.</summary>
     public ProcessorPipeline CreatePipeline(IServiceProvider services, string group)
     {
+        var values = ((IDecoderFactory)Activator.CreateInstance(typeof(DecoderFactory<>).MakeGenericType(ValueType))!).Create(services);
+        if (IsKeyGrain)
+        {
+            return (ProcessorPipeline)Activator.CreateInstance(_pipelineType, services.GetRequiredService<IGrainFactory>(), ProcessorType, IntegerKeys, values, group, services.GetRequiredService<TimeProvider>())!;
+        }
+
         var processor = services.GetRequiredService(ProcessorType);
-        var keys = Activator.CreateInstance(typeof(DecoderFactory<>).MakeGenericType(KeyType)) as IDecoderFactory;
-        var values = Activator.CreateInstance(typeof(DecoderFactory<>).MakeGenericType(ValueType)) as IDecoderFactory;
-        return (ProcessorPipeline)Activator.CreateInstance(_pipelineType, processor, keys!.Create(services), values!.Create(services), group)!;
+        var keys = ((IDecoderFactory)Activator.CreateInstance(typeof(DecoderFactory<>).MakeGenericType(KeyType))!).Create(services);
+        var pipeline = (ProcessorPipeline)Activator.CreateInstance(_pipelineType, processor, keys, values, group)!;
+        pipeline.State = ProcessorStateAccess.For(processor);
+        return pipeline;
     }
+
+    private static Type? Contract(Type type, Type generic) =>
+        type.GetInterfaces().FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == generic);
+
+    private static Type? KeyGrainValueType(Type type) =>
+        (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IKafkaKeyGrain<>) ? type : Contract(type, typeof(IKafkaKeyGrain<>)))?.GetGenericArguments()[0];
 
     private interface IDecoderFactory
     {

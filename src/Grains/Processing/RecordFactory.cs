@@ -17,6 +17,11 @@ internal static class RecordFactory
             new RecordContext(group, result.Topic, result.Partition.Value, result.Offset.Value, message.Timestamp, headers, epoch));
     }
 
+    /// <summary>The deserialized value alone.</summary>
+    /// <exception cref="UnprocessableRecordException">The value does not deserialize.</exception>
+    public static TValue Value<TValue>(ConsumeResult<byte[], byte[]> result, RecordDecoder<TValue> values) =>
+        Decode(values, result.Message.Value, result, MessageComponentType.Value);
+
     private static T Decode<T>(RecordDecoder<T> decoder, byte[]? data, ConsumeResult<byte[], byte[]> result, MessageComponentType component)
     {
         try

@@ -29,7 +29,7 @@ public sealed class StatusCommandTests
             TimeSpan.FromSeconds(1));
 
         Assert.True(listed, $"the CLI did not list 24 partitions held by the silo; last output:{Environment.NewLine}{cliOutput}{Environment.NewLine}silo:{Environment.NewLine}{silo.Process.Tail()}");
-        Assert.Equal(["demo-forwarder", "demo-order-totals"], statuses.Select(s => s.GetProperty("group").GetString()).Distinct().Order());
+        Assert.Equal(["demo-customer-totals", "demo-forwarder", "demo-order-totals"], statuses.Select(s => s.GetProperty("group").GetString()).Distinct().Order());
         Assert.All(statuses, s => Assert.Equal($"127.0.0.1:{silo.SiloPort}", s.GetProperty("silo").GetString()));
 
         // Filters: by group and topic, and by state (nothing holds here).

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using OrleansKafka.Configuration;
+using OrleansKafka.KeyGrains;
 using OrleansKafka.Telemetry;
 using Polly;
 using Polly.Retry;
@@ -13,7 +14,7 @@ namespace OrleansKafka.Processing.Failures;
 /// up to <see cref="ProcessorOptions.MaxRetryDelay"/>, at most
 /// <see cref="ProcessorOptions.MaxAttempts"/> attempts, on the injected clock. A record that
 /// cannot succeed (it does not deserialize, or exceeds <see cref="ProcessorOptions.MaxRecordBytes"/>)
-/// is not retried.
+/// is not retried, and a key grain's refusal (<see cref="StaleLeaseEpochException"/>) is thrown to the caller.
 /// </summary>
 internal sealed class RetryingRunner
 {
@@ -36,7 +37,7 @@ internal sealed class RetryingRunner
             .AddRetry(new RetryStrategyOptions
             {
                 // Polly stops by itself when the lease's token fires. A processor's own timeout is retried.
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not UnprocessableRecordException),
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not UnprocessableRecordException and not StaleLeaseEpochException),
                 MaxRetryAttempts = options.MaxAttempts - 1,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -94,6 +95,11 @@ internal sealed class RetryingRunner
         {
             throw;
         }
+        catch (StaleLeaseEpochException)
+        {
+            // A newer owner exists: neither a retry nor the failure policy applies; the caller stops.
+            throw;
+        }
         catch (Exception first) when (count == 1 && first is not UnprocessableRecordException && _options.MaxAttempts > 1)
         {
             return await RetryAsync(first, records, index, epoch, cancellationToken);
@@ -129,6 +135,11 @@ internal sealed class RetryingRunner
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            throw;
+        }
+        catch (StaleLeaseEpochException)
+        {
+            // A newer owner exists: neither a retry nor the failure policy applies; the caller stops.
             throw;
         }
         catch (Exception ex)

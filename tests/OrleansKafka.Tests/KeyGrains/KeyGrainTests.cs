@@ -1,0 +1,109 @@
+using Microsoft.Extensions.DependencyInjection;
+using OrleansKafka.KeyGrains;
+using OrleansKafka.Testing;
+using OrleansKafka.Tests.Support;
+
+namespace OrleansKafka.Tests.KeyGrains;
+
+/// <summary>Key grains on an in-process cluster of three silos: order per key, keys at once across silos, contiguous commits, epoch fencing, exactly-once state.</summary>
+[Trait("Category", "Kafka")]
+public sealed class KeyGrainTests
+{
+    private const string Group = "billing";
+    private const string Topic = "orders";
+
+    [Fact]
+    public async Task RecordsReachTheGrainOfTheirKey_InOrderPerKey_KeysConcurrentlyOnSeveralSilos()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate, silos: 3);
+
+        // 30 keys, 10 records each, interleaved in one partition.
+        var records = Enumerable.Range(0, 300).Select(i => ((string?)$"key-{i % 30}", (string?)$"{i}")).ToList();
+        await cluster.ProduceAsync(Topic, records, partition: 0);
+        await cluster.WaitForCommittedAsync(Group, Topic, TimeSpan.FromSeconds(60));
+
+        for (var k = 0; k < 30; k++)
+        {
+            Assert.Equal(Enumerable.Range(0, 10).Select(n => (long)(k + (30 * n))), log.OffsetsOf($"key-{k}"));
+        }
+
+        Assert.True(log.MaxConcurrent > 1, "records of different keys never ran at the same time");
+        Assert.True(log.Silos.Count >= 2, $"all key grains ran on one silo: {string.Join(", ", log.Silos)}");
+    }
+
+    [Fact]
+    public async Task ARecordStillRunning_HoldsTheCommitBelowIt_WhileLaterKeysComplete()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate, silos: 2);
+
+        // Offset 0 waits at its grain; offsets 1-20 (other keys) finish.
+        List<(string?, string?)> records = [("slow", KeyGate.Value), .. Enumerable.Range(1, 20).Select(i => ((string?)$"key-{i}", (string?)$"{i}"))];
+        await cluster.ProduceAsync(Topic, records, partition: 0);
+        Assert.True(await Poll.UntilAsync(() => log.Count == 20, TimeSpan.FromSeconds(30)), $"{log.Count} of the 20 later records completed");
+        var committed = await cluster.CommittedOffsetsAsync(Group, Topic);
+        Assert.True(committed.GetValueOrDefault(0, -1) <= 0, $"committed {committed.GetValueOrDefault(0, -1)} while offset 0 was still running");
+
+        gate.Opened.SetResult();
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 21 }, TimeSpan.FromSeconds(30));
+        Assert.Equal([0L], log.OffsetsOf("slow"));
+    }
+
+    [Fact]
+    public async Task AKeyGrain_RefusesARecordSentUnderAnOlderEpochOfTheSamePartition()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate, silos: 1);
+        var grain = cluster.Client.GetGrain<IRecordingKeyGrain>("fenced");
+
+        await grain.ProcessAsync(Record("fenced", offset: 10, epoch: 7));
+        var refused = await Assert.ThrowsAsync<StaleLeaseEpochException>(() => grain.ProcessAsync(Record("fenced", offset: 11, epoch: 6)));
+        Assert.Contains("lease epoch 6", refused.Message);
+        await grain.ProcessAsync(Record("fenced", offset: 12, epoch: 7));
+        await grain.ProcessAsync(Record("fenced", offset: 3, epoch: 1, partition: 5)); // another partition has its own epochs
+
+        Assert.Equal([10L, 12L, 3L], log.OffsetsOf("fenced"));
+    }
+
+    [Fact]
+    public async Task AKeyGrainWithState_AppliesEachOffsetOnce_AndDropsWhatAFailedRecordChanged()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate, silos: 1);
+        var grain = cluster.Client.GetGrain<ICountingKeyGrain>("counted");
+
+        await grain.ProcessAsync(Record("counted", offset: 5, epoch: 1));
+        await grain.ProcessAsync(Record("counted", offset: 6, epoch: 1));
+        await grain.ProcessAsync(Record("counted", offset: 6, epoch: 2)); // redelivered by a new owner
+        await grain.ProcessAsync(Record("counted", offset: 4, epoch: 2));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => grain.ProcessAsync(Record("counted", offset: 7, epoch: 2, value: "fail")));
+        await grain.ProcessAsync(Record("counted", offset: 8, epoch: 2));
+
+        var tally = await grain.GetTallyAsync();
+        Assert.Equal(3, tally.Count);
+        Assert.Equal([5L, 6L, 8L], tally.Offsets);
+    }
+
+    private static KeyedRecord<string> Record(string key, long offset, long epoch, int partition = 0, string value = "v") => new()
+    {
+        Key = key,
+        Value = value,
+        ConsumerGroup = Group,
+        Topic = Topic,
+        Partition = partition,
+        Offset = offset,
+        Timestamp = DateTimeOffset.UnixEpoch,
+        Headers = [],
+        LeaseEpoch = epoch,
+    };
+
+    private static Task<KafkaTestCluster> StartAsync(KeyGrainLog log, KeyGate gate, int silos) =>
+        KafkaTestCluster.StartAsync(o =>
+        {
+            o.Silos = silos;
+            o.Topics[Topic] = 1;
+            o.Services = s => s.AddSingleton(log).AddSingleton(gate);
+            o.Processors = p => p.AddKeyGrain<IRecordingKeyGrain>("recorder", x => { x.Topic = Topic; x.Group = Group; x.MaxInFlight = 50; });
+        });
+}

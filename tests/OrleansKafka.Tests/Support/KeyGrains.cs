@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using Orleans.Placement;
+using Orleans.Runtime;
+using OrleansKafka.KeyGrains;
+
+namespace OrleansKafka.Tests.Support;
+
+public interface IRecordingKeyGrain : IKafkaKeyGrain<string>, IGrainWithStringKey;
+
+/// <summary>Records each record it gets with its silo and when it ran; spread over the silos at random.</summary>
+[RandomPlacement]
+public sealed class RecordingKeyGrain(KeyGrainLog log, KeyGate gate, ILocalSiloDetails silo) : Grain, IRecordingKeyGrain
+{
+    public async Task ProcessAsync(KeyedRecord<string> record)
+    {
+        log.Started();
+        try
+        {
+            // Work that takes a while, so that records of different keys overlap when they may.
+            await (record.Value == KeyGate.Value ? gate.Opened.Task : Task.Delay(20));
+            log.Add(record.Key, record.Offset, record.LeaseEpoch, silo.SiloAddress.ToString());
+        }
+        finally
+        {
+            log.Finished();
+        }
+    }
+}
+
+/// <summary>Holds every record whose value is <see cref="Value"/> until <see cref="Opened"/> completes.</summary>
+public sealed class KeyGate
+{
+    public const string Value = "gate";
+
+    public TaskCompletionSource Opened { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>What key grains saw: per key, the offsets in arrival order, and how many ran at once.</summary>
+public sealed class KeyGrainLog
+{
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<long>> _byKey = new(StringComparer.Ordinal);
+    private int _running;
+    private int _maxRunning;
+
+    public ConcurrentDictionary<string, int> Silos { get; } = new(StringComparer.Ordinal);
+
+    public int Count => _byKey.Values.Sum(q => q.Count);
+
+    public int MaxConcurrent => Volatile.Read(ref _maxRunning);
+
+    public IReadOnlyList<long> OffsetsOf(string key) => _byKey.TryGetValue(key, out var q) ? [.. q] : [];
+
+    public void Started()
+    {
+        var running = Interlocked.Increment(ref _running);
+        int max;
+        while (running > (max = Volatile.Read(ref _maxRunning)) && Interlocked.CompareExchange(ref _maxRunning, running, max) != max)
+        {
+        }
+    }
+
+    public void Finished() => Interlocked.Decrement(ref _running);
+
+    public void Add(string key, long offset, long epoch, string silo)
+    {
+        _byKey.GetOrAdd(key, _ => new ConcurrentQueue<long>()).Enqueue(offset);
+        Silos.AddOrUpdate(silo, 1, (_, n) => n + 1);
+    }
+}
+
+public interface ICountingKeyGrain : IKafkaKeyGrain<string>, IGrainWithStringKey
+{
+    Task<Tally> GetTallyAsync();
+}
+
+[GenerateSerializer]
+public sealed class Tally
+{
+    [Id(0)] public int Count { get; set; }
+
+    [Id(1)] public List<long> Offsets { get; set; } = [];
+}
+
+/// <summary>Counts its records with exactly-once state; a value of "fail" changes the state, then throws.</summary>
+public sealed class CountingKeyGrain : KafkaKeyGrain<string, Tally>, ICountingKeyGrain
+{
+    protected override Task OnRecordAsync(KeyedRecord<string> record)
+    {
+        State.Count++;
+        State.Offsets.Add(record.Offset);
+        return record.Value == "fail" ? throw new InvalidOperationException("failed after changing the state") : Task.CompletedTask;
+    }
+
+    public Task<Tally> GetTallyAsync() => Task.FromResult(State);
+}
