@@ -63,6 +63,11 @@ public sealed class KafkaTestCluster : IAsyncDisposable
         }
 
         var builder = new InProcessTestClusterBuilder((short)options.Silos);
+        if (options.ServiceId is { } serviceId)
+        {
+            builder.Options.ServiceId = serviceId;
+        }
+
         var bootstrap = kafka.BootstrapServers;
         builder.ConfigureSilo((_, silo) =>
         {

@@ -12,6 +12,12 @@ public sealed class KafkaTestClusterOptions
     /// <summary>Topics to create on the embedded Kafka cluster, with their partition counts.</summary>
     public Dictionary<string, int> Topics { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The cluster's service id; null for a new one per cluster. Two clusters with the same one
+    /// (one after the other) share the grain state they keep in a durable storage.
+    /// </summary>
+    public string? ServiceId { get; set; }
+
     /// <summary>Registers the processors under test, on every silo.</summary>
     public Action<IKafkaProcessingBuilder>? Processors { get; set; }
 

@@ -31,6 +31,7 @@ internal sealed partial class KafkaProcessingService(
     IGrainFactory grains,
     ILocalSiloDetails silo,
     TimeProvider time,
+    Orleans.Serialization.Serializer serializer,
     ILoggerFactory loggers) : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly List<LeaseAgent> _agents = [];
@@ -59,6 +60,13 @@ internal sealed partial class KafkaProcessingService(
         if (catalog.Groups.Count == 0)
         {
             LogNoProcessors(_logger);
+        }
+
+        foreach (var binding in catalog.Groups.Values.SelectMany(b => b).Where(b => b.Registration.IsKeyGrain && !serializer.CanSerialize(b.Registration.ValueType)))
+        {
+            // Found now rather than at the first record sent to a grain on another silo.
+            throw new InvalidOperationException(
+                $"{KafkaProcessingOptions.SectionName}:Processors:{binding.Name}: key grain {binding.Registration.ProcessorType.Name} takes values of type {binding.Registration.ValueType.FullName}, which Orleans cannot serialize, and records travel to key grains on other silos. Expected a serializable type: mark it [GenerateSerializer] with [Id] members, or register a serializer for it.");
         }
 
         foreach (var (group, bindings) in catalog.Groups)

@@ -1,4 +1,5 @@
 namespace OrleansKafka.Silo.Demo;
 
 /// <summary>The JSON value of a demo record.</summary>
-public sealed record DemoOrder(long OrderId, string Customer, decimal Amount);
+[GenerateSerializer, Immutable, Alias("OrleansKafka.Demo.DemoOrder")]
+public sealed record DemoOrder([property: Id(0)] long OrderId, [property: Id(1)] string Customer, [property: Id(2)] decimal Amount);

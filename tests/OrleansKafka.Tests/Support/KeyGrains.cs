@@ -93,3 +93,11 @@ public sealed class CountingKeyGrain : KafkaKeyGrain<string, Tally>, ICountingKe
 
     public Task<Tally> GetTallyAsync() => Task.FromResult(State);
 }
+
+/// <summary>A value type Orleans has no serializer for.</summary>
+public sealed class UnserializableOrder
+{
+    public string? Id { get; set; }
+}
+
+public interface IUnserializableKeyGrain : IKafkaKeyGrain<UnserializableOrder>, IGrainWithStringKey;

@@ -129,3 +129,23 @@ public sealed class Gate
 
     public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
+
+/// <summary>Counts its partition's records, with exactly-once state.</summary>
+public sealed class StatefulCountingProcessor : IRecordProcessor<string, string>, IStatefulProcessor<RecordCount>
+{
+    public RecordCount State { get; set; } = new();
+
+    public ValueTask ProcessAsync(KafkaRecord<string, string> record, CancellationToken cancellationToken)
+    {
+        State.Count++;
+        State.Last = record.Context.Offset;
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class RecordCount
+{
+    public long Count { get; set; }
+
+    public long Last { get; set; } = -1;
+}
