@@ -17,8 +17,16 @@ internal static class BenchSilo
     private const int GatewayPort = 40000;
 
     /// <summary>Starts silo number <paramref name="index"/>: 0 is the cluster's primary, the others join it.</summary>
-    public static async Task<IHost> StartAsync<TProcessor>(string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services, IReadOnlyDictionary<string, string>? consumerSettings = null, int index = 0, Action<ProcessorOptions>? processor = null)
-        where TProcessor : class
+    public static Task<IHost> StartAsync<TProcessor>(string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services, IReadOnlyDictionary<string, string>? consumerSettings = null, int index = 0, Action<ProcessorOptions>? processor = null)
+        where TProcessor : class =>
+        StartAsync((b, configure) => b.AddProcessor<TProcessor>("bench", configure), bootstrap, topic, group, fetchConsumers, services, consumerSettings, index, processor);
+
+    /// <summary>As <see cref="StartAsync{TProcessor}"/>, with the key grain <typeparamref name="TGrain"/> as the processor.</summary>
+    public static Task<IHost> StartKeyGrainAsync<TGrain>(string bootstrap, string topic, string group, Action<IServiceCollection> services, int index = 0)
+        where TGrain : IGrain =>
+        StartAsync((b, configure) => b.AddKeyGrain<TGrain>("bench", configure), bootstrap, topic, group, KafkaProcessingOptions.DefaultFetchConsumers, services, null, index, null);
+
+    private static async Task<IHost> StartAsync(Action<IKafkaProcessingBuilder, Action<ProcessorOptions>> register, string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services, IReadOnlyDictionary<string, string>? consumerSettings, int index, Action<ProcessorOptions>? processor)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -31,7 +39,7 @@ internal static class BenchSilo
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(SiloPort + index, GatewayPort + index, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, SiloPort));
-            silo.AddKafkaProcessing(configure: o =>
+            var processing = silo.AddKafkaProcessing(configure: o =>
             {
                 o.BootstrapServers = bootstrap;
                 o.FetchConsumers = fetchConsumers;
@@ -49,7 +57,8 @@ internal static class BenchSilo
                 {
                     o.Consumer[key] = value;
                 }
-            }).AddProcessor<TProcessor>("bench", p =>
+            });
+            register(processing, p =>
             {
                 p.Topic = topic;
                 p.Group = group;
