@@ -65,14 +65,17 @@ internal static class StatusCommand
     private static Table Render(IReadOnlyList<PartitionStatus> statuses, StatusFilter filter)
     {
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var column in new[] { "group", "topic", "partition", "owner silo", "state", "epoch", "committed", "high watermark", "lag", "processed", "last error" })
+        // Processor state only when some processor keeps exactly-once state.
+        var withState = statuses.Any(s => s.ProcessorStateJson is not null);
+        foreach (var column in new[] { "group", "topic", "partition", "owner silo", "state", "epoch", "committed", "high watermark", "lag", "processed", "last error" }.Concat(withState ? ["processor state"] : []))
         {
             table.AddColumn(column);
         }
 
         foreach (var s in statuses)
         {
-            table.AddRow(
+            string[] state = withState ? [Markup.Escape(s.ProcessorStateJson ?? string.Empty)] : [];
+            table.AddRow([
                 Markup.Escape(s.Group),
                 Markup.Escape(s.Topic),
                 s.Partition.ToString(),
@@ -83,7 +86,8 @@ internal static class StatusCommand
                 Known(s.HighWatermark),
                 Known(s.Lag),
                 s.RecordsProcessed.ToString(),
-                Markup.Escape(s.LastError ?? string.Empty));
+                Markup.Escape(s.LastError ?? string.Empty),
+                .. state]);
         }
 
         if (statuses.Count == 0)

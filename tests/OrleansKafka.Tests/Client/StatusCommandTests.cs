@@ -12,7 +12,7 @@ namespace OrleansKafka.Tests.Client;
 public sealed class StatusCommandTests
 {
     [Fact]
-    public async Task StatusJson_AgainstTheDefaultSiloHost_ListsEveryPartitionOfBothDemoGroups_HeldByThatSilo()
+    public async Task StatusJson_AgainstTheDefaultSiloHost_ListsEveryPartitionOfTheDemoGroups_HeldByThatSilo_WithOrderTotalsState()
     {
         await using var silo = await SiloHost.StartAsync();
 
@@ -23,14 +23,18 @@ public sealed class StatusCommandTests
             {
                 (var exitCode, cliOutput) = await Cli.RunAsync("status", "--json", "--gateway", silo.Gateway);
                 statuses = exitCode == 0 ? JsonSerializer.Deserialize<JsonElement[]>(cliOutput)! : [];
-                return statuses.Length == 24 && statuses.All(s => s.GetProperty("state").GetString() is "Idle" or "Processing");
+                return statuses.Length == 36 && statuses.All(s => s.GetProperty("state").GetString() is "Idle" or "Processing");
             },
             TimeSpan.FromSeconds(60),
             TimeSpan.FromSeconds(1));
 
-        Assert.True(listed, $"the CLI did not list 24 partitions held by the silo; last output:{Environment.NewLine}{cliOutput}{Environment.NewLine}silo:{Environment.NewLine}{silo.Process.Tail()}");
+        Assert.True(listed, $"the CLI did not list 36 partitions held by the silo; last output:{Environment.NewLine}{cliOutput}{Environment.NewLine}silo:{Environment.NewLine}{silo.Process.Tail()}");
         Assert.Equal(["demo-customer-totals", "demo-forwarder", "demo-order-totals"], statuses.Select(s => s.GetProperty("group").GetString()).Distinct().Order());
         Assert.All(statuses, s => Assert.Equal($"127.0.0.1:{silo.SiloPort}", s.GetProperty("silo").GetString()));
+
+        // order-totals keeps exactly-once state, shown as JSON; the other groups' processors keep none.
+        Assert.All(statuses.Where(s => s.GetProperty("group").GetString() != "demo-order-totals"), s => Assert.Equal(JsonValueKind.Null, s.GetProperty("processorState").ValueKind));
+        Assert.Contains(statuses, s => s.GetProperty("processorState") is { ValueKind: JsonValueKind.Object } state && state.GetProperty("count").GetInt64() > 0);
 
         // Filters: by group and topic, and by state (nothing holds here).
         var (filteredExit, filtered) = await Cli.RunAsync("status", "--json", "--group", "demo-forwarder", "--topic", "demo-orders", "--gateway", silo.Gateway);
@@ -48,7 +52,7 @@ public sealed class StatusCommandTests
         // The silo's own JSON API names states too.
         using var http = new HttpClient();
         var api = await http.GetFromJsonAsync<JsonElement[]>($"{silo.WebRoot}/kafka/partitions");
-        Assert.Equal(24, api!.Length);
+        Assert.Equal(36, api!.Length);
         Assert.All(api, s => Assert.Equal(JsonValueKind.String, s.GetProperty("state").ValueKind));
     }
 

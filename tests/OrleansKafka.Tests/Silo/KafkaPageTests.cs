@@ -11,7 +11,7 @@ namespace OrleansKafka.Tests.Silo;
 public sealed partial class KafkaPageTests
 {
     [Fact]
-    public async Task KafkaPage_InHeadlessChromium_ShowsEveryPartitionOfBothDemoGroupsWithItsState_AndLinksTheDashboard()
+    public async Task KafkaPage_InHeadlessChromium_ShowsEveryPartitionOfTheDemoGroupsWithItsState_AndTheExactlyOnceTotals_AndLinksTheDashboard()
     {
         await using var silo = await SiloHost.StartAsync();
         var root = silo.WebRoot;
@@ -27,18 +27,19 @@ public sealed partial class KafkaPageTests
             async () =>
             {
                 dom = await DumpDomAsync(root + "/kafka");
-                return Row().Matches(dom).Count == 24 && !dom.Contains(">NotOwner<", StringComparison.Ordinal);
+                return Row().Matches(dom).Count == 36 && !dom.Contains(">NotOwner<", StringComparison.Ordinal) && Totals().IsMatch(dom);
             },
             TimeSpan.FromSeconds(60),
             TimeSpan.FromSeconds(1));
 
-        Assert.True(shown, $"the page did not show 24 partitions held by the silo:{Environment.NewLine}{dom}");
+        Assert.True(shown, $"the page did not show 36 partitions held by the silo, with order-totals' state:{Environment.NewLine}{dom}");
         var rows = Row().Matches(dom).Select(m => m.Groups[1].Value).ToList();
         Assert.Equal(12, rows.Count(r => r.StartsWith("demo-forwarder/demo-orders/", StringComparison.Ordinal)));
         Assert.Equal(12, rows.Count(r => r.StartsWith("demo-order-totals/demo-orders/", StringComparison.Ordinal)));
+        Assert.Equal(12, rows.Count(r => r.StartsWith("demo-customer-totals/demo-orders/", StringComparison.Ordinal)));
         Assert.Contains($">127.0.0.1:{silo.SiloPort}<", dom);
         Assert.Contains("href=\"/dashboard\"", dom);
-        Assert.Contains("24 partitions, updated", dom);
+        Assert.Contains("36 partitions, updated", dom);
     }
 
     /// <summary>The page's DOM after its scripts ran, as headless Chromium renders it.</summary>
@@ -64,4 +65,8 @@ public sealed partial class KafkaPageTests
 
     [GeneratedRegex("<tr class=\"[^\"]*\" data-partition=\"([^\"]+)\"")]
     private static partial Regex Row();
+
+    /// <summary>order-totals' exactly-once state in its column, as the page prints the JSON.</summary>
+    [GeneratedRegex("<td class=\"text\">\\{\"count\":[1-9][0-9]*,\"total\":[0-9.]+\\}</td>")]
+    private static partial Regex Totals();
 }
