@@ -80,6 +80,7 @@ internal static class ChaosScenario
         options.Settings["Kafka__Processors__audit__Group"] = Group;
         options.Settings["Kafka__Processors__order-totals__Enabled"] = "false";
         options.Settings["Kafka__Processors__customer-totals__Enabled"] = "false";
+        options.Settings["Kafka__Processors__kafka__Enabled"] = "false";
         options.Settings["Kafka__Processors__forwarder__Enabled"] = "false";
         options.Settings["Audit__Directory"] = directory;
 

@@ -75,6 +75,7 @@ builder.UseOrleans(silo =>
     silo.AddKafkaProcessing(builder.Configuration.GetSection("Kafka"))
         .AddProcessor<OrderTotalsProcessor>("order-totals")
         .AddKeyGrain<ICustomerTotalsGrain>("customer-totals")
+        .AddKafkaStreams<byte[]>(StreamForwarderGrain.Provider)
         .AddProcessor<ForwardingProcessor>("forwarder")
         .AddProcessor<AuditProcessor>("audit", audit =>
         {

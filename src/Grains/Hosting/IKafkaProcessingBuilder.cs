@@ -24,4 +24,15 @@ public interface IKafkaProcessingBuilder
     /// </summary>
     IKafkaProcessingBuilder AddKeyGrain<TGrain>(string name, Action<ProcessorOptions>? configure = null)
         where TGrain : IGrain;
+
+    /// <summary>
+    /// Adds a Kafka stream provider named <paramref name="name"/> (<c>GetStreamProvider(name)</c>):
+    /// the topic of <c>Kafka:Processors:&lt;name&gt;</c> is a stream namespace, each record goes to
+    /// the stream of its key as a <c>KeyedRecord&lt;TValue&gt;</c>, and grains with
+    /// <c>[ImplicitStreamSubscription("&lt;topic&gt;")]</c> receive their stream in offset order.
+    /// The group's offset is committed once their <c>OnNextAsync</c> completed; a subscriber that
+    /// throws follows the processor's failure policy. Producing to a stream of the provider writes
+    /// to the topic its namespace names, with the stream key as the record key.
+    /// </summary>
+    IKafkaProcessingBuilder AddKafkaStreams<TValue>(string name, Action<ProcessorOptions>? configure = null);
 }

@@ -24,6 +24,14 @@ internal sealed class KafkaProcessingBuilder(IServiceCollection services) : IKaf
         return this;
     }
 
+    public IKafkaProcessingBuilder AddKafkaStreams<TValue>(string name, Action<ProcessorOptions>? configure = null)
+    {
+        Register(name, typeof(Streams.StreamSource<TValue>), configure);
+        Services.AddKeyedSingleton<Orleans.Streams.IStreamProvider>(name, (sp, _) => new Streams.KafkaStreamProvider(
+            name, sp.GetRequiredService<Streams.KafkaStreamProducer>(), sp.GetRequiredService<Orleans.Runtime.IGrainContextAccessor>()));
+        return this;
+    }
+
     private void Register(string name, Type type, Action<ProcessorOptions>? configure)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);

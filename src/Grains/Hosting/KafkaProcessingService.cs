@@ -62,11 +62,12 @@ internal sealed partial class KafkaProcessingService(
             LogNoProcessors(_logger);
         }
 
-        foreach (var binding in catalog.Groups.Values.SelectMany(b => b).Where(b => b.Registration.IsKeyGrain && !serializer.CanSerialize(b.Registration.ValueType)))
+        foreach (var binding in catalog.Groups.Values.SelectMany(b => b).Where(b => b.Registration.SendsToGrains && !serializer.CanSerialize(b.Registration.ValueType)))
         {
             // Found now rather than at the first record sent to a grain on another silo.
+            var form = binding.Registration.IsStream ? "Kafka stream provider" : $"key grain {binding.Registration.ProcessorType.Name}";
             throw new InvalidOperationException(
-                $"{KafkaProcessingOptions.SectionName}:Processors:{binding.Name}: key grain {binding.Registration.ProcessorType.Name} takes values of type {binding.Registration.ValueType.FullName}, which Orleans cannot serialize, and records travel to key grains on other silos. Expected a serializable type: mark it [GenerateSerializer] with [Id] members, or register a serializer for it.");
+                $"{KafkaProcessingOptions.SectionName}:Processors:{binding.Name}: {form} takes values of type {binding.Registration.ValueType.FullName}, which Orleans cannot serialize, and records travel to grains on other silos. Expected a serializable type: mark it [GenerateSerializer] with [Id] members, or register a serializer for it.");
         }
 
         foreach (var (group, bindings) in catalog.Groups)

@@ -62,6 +62,9 @@ public static class KafkaSiloBuilderExtensions
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<KafkaProcessingService>());
             builder.AddPlacementDirector<PartitionOwnerPlacement, PartitionOwnerPlacementDirector>();
             builder.AddIncomingGrainCallFilter<KeyGrains.KeyGrainEpochFence>();
+            builder.AddGrainExtension<Streams.IKafkaStreamDelivery, Streams.KafkaStreamDelivery>();
+            services.AddSingleton<Streams.ImplicitSubscribers>();
+            services.AddSingleton<Streams.KafkaStreamProducer>();
         }
 
         return new KafkaProcessingBuilder(services);

@@ -11,6 +11,6 @@ internal sealed record ProcessorBinding(ProcessorRegistration Registration, Proc
 
     public string Group => Options.Group!;
 
-    /// <summary>Records of different keys run concurrently: <see cref="ProcessingOrder.Key"/>, and always for key grains.</summary>
-    public bool KeyOrdered => Options.Order == ProcessingOrder.Key || Registration.IsKeyGrain;
+    /// <summary>Records of different keys run concurrently: <see cref="ProcessingOrder.Key"/>, and always for key grains and streams.</summary>
+    public bool KeyOrdered => Options.Order == ProcessingOrder.Key || Registration.SendsToGrains;
 }

@@ -1,11 +1,12 @@
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.KeyGrains;
 using OrleansKafka.Processing.State;
+using OrleansKafka.Streams;
 
 namespace OrleansKafka.Processing;
 
 /// <summary>A processor registered in code under a name, and how to build its pipeline.</summary>
-/// <remarks>Three forms: a record processor, a batch processor (classes from DI), or a key grain (a grain interface).</remarks>
+/// <remarks>Four forms: a record processor, a batch processor (classes from DI), a key grain (a grain interface), or a Kafka stream provider (<see cref="StreamSource{TValue}"/>).</remarks>
 internal sealed class ProcessorRegistration
 {
     private readonly Type _pipelineType;
@@ -14,6 +15,15 @@ internal sealed class ProcessorRegistration
     {
         Name = name;
         ProcessorType = processorType;
+        if (processorType.IsGenericType && processorType.GetGenericTypeDefinition() == typeof(StreamSource<>))
+        {
+            IsStream = true;
+            _pipelineType = typeof(StreamPipeline<>).MakeGenericType(processorType.GetGenericArguments());
+            KeyType = typeof(string);
+            ValueType = processorType.GetGenericArguments()[0];
+            return;
+        }
+
         if (KeyGrainValueType(processorType) is { } value)
         {
             IsKeyGrain = true;
@@ -53,6 +63,12 @@ internal sealed class ProcessorRegistration
     /// <summary>True for a key grain interface: records go to the grain of their key.</summary>
     public bool IsKeyGrain { get; }
 
+    /// <summary>True for a Kafka stream provider: records go to the implicit subscribers of their stream.</summary>
+    public bool IsStream { get; }
+
+    /// <summary>True when records travel to other grains (key grains, streams), so their values must be serializable.</summary>
+    public bool SendsToGrains => IsKeyGrain || IsStream;
+
     /// <summary>True for a key grain with integer keys.</summary>
     public bool IntegerKeys { get; }
 
@@ -67,6 +83,11 @@ internal sealed class ProcessorRegistration
     public ProcessorPipeline CreatePipeline(IServiceProvider services, string group)
     {
         var values = ((IDecoderFactory)Activator.CreateInstance(typeof(DecoderFactory<>).MakeGenericType(ValueType))!).Create(services);
+        if (IsStream)
+        {
+            return (ProcessorPipeline)Activator.CreateInstance(_pipelineType, services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<ImplicitSubscribers>(), values, group, Name, services.GetRequiredService<TimeProvider>())!;
+        }
+
         if (IsKeyGrain)
         {
             return (ProcessorPipeline)Activator.CreateInstance(_pipelineType, services.GetRequiredService<IGrainFactory>(), ProcessorType, IntegerKeys, values, group, services.GetRequiredService<TimeProvider>())!;

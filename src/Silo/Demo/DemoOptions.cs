@@ -6,11 +6,17 @@ public sealed class DemoOptions
     /// <summary>Produce demo records. Default false; the shipped appsettings.json turns it on.</summary>
     public bool Enabled { get; set; }
 
+    /// <summary>The demo topic; the stream subscriber's namespace names it too.</summary>
+    public const string DefaultTopic = "demo-orders";
+
     /// <summary>The topic the demo producer writes to.</summary>
-    public string Topic { get; set; } = "demo-orders";
+    public string Topic { get; set; } = DefaultTopic;
 
     /// <summary>The topic the forwarding processor writes to.</summary>
     public string ForwardTo { get; set; } = "demo-orders-forwarded";
+
+    /// <summary>The topic the implicit stream subscriber (<c>StreamForwarderGrain</c>) writes to.</summary>
+    public string StreamedTo { get; set; } = "demo-orders-streamed";
 
     /// <summary>Records produced per second.</summary>
     public int RecordsPerSecond { get; set; } = 50;

@@ -23,13 +23,13 @@ public sealed class StatusCommandTests
             {
                 (var exitCode, cliOutput) = await Cli.RunAsync("status", "--json", "--gateway", silo.Gateway);
                 statuses = exitCode == 0 ? JsonSerializer.Deserialize<JsonElement[]>(cliOutput)! : [];
-                return statuses.Length == 36 && statuses.All(s => s.GetProperty("state").GetString() is "Idle" or "Processing");
+                return statuses.Length == 48 && statuses.All(s => s.GetProperty("state").GetString() is "Idle" or "Processing");
             },
             TimeSpan.FromSeconds(60),
             TimeSpan.FromSeconds(1));
 
-        Assert.True(listed, $"the CLI did not list 36 partitions held by the silo; last output:{Environment.NewLine}{cliOutput}{Environment.NewLine}silo:{Environment.NewLine}{silo.Process.Tail()}");
-        Assert.Equal(["demo-customer-totals", "demo-forwarder", "demo-order-totals"], statuses.Select(s => s.GetProperty("group").GetString()).Distinct().Order());
+        Assert.True(listed, $"the CLI did not list 48 partitions held by the silo; last output:{Environment.NewLine}{cliOutput}{Environment.NewLine}silo:{Environment.NewLine}{silo.Process.Tail()}");
+        Assert.Equal(["demo-customer-totals", "demo-forwarder", "demo-order-totals", "demo-streams"], statuses.Select(s => s.GetProperty("group").GetString()).Distinct().Order());
         Assert.All(statuses, s => Assert.Equal($"127.0.0.1:{silo.SiloPort}", s.GetProperty("silo").GetString()));
 
         // order-totals keeps exactly-once state, shown as JSON; the other groups' processors keep none.
@@ -52,7 +52,7 @@ public sealed class StatusCommandTests
         // The silo's own JSON API names states too.
         using var http = new HttpClient();
         var api = await http.GetFromJsonAsync<JsonElement[]>($"{silo.WebRoot}/kafka/partitions");
-        Assert.Equal(36, api!.Length);
+        Assert.Equal(48, api!.Length);
         Assert.All(api, s => Assert.Equal(JsonValueKind.String, s.GetProperty("state").ValueKind));
     }
 

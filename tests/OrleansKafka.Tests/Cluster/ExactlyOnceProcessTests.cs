@@ -14,6 +14,7 @@ namespace OrleansKafka.Tests.Cluster;
 /// in: one silo is SIGKILLed, another SIGSTOPped past its leases. The per-partition totals
 /// (order-totals) and the per-customer totals (key grains) end equal to what was produced; the
 /// forwarder, whose produce is a side effect outside any state, repeats records in the same run.
+/// The demo's implicit stream subscriber loses nothing and keeps each stream in offset order.
 /// </summary>
 [Trait("Category", "Kafka")]
 public sealed class ExactlyOnceProcessTests
@@ -21,13 +22,14 @@ public sealed class ExactlyOnceProcessTests
     private const string Topic = "demo-orders";
     private const int Orders = 3000;
     private const int Customers = 40;
+    private static readonly string[] Groups = ["demo-order-totals", "demo-customer-totals", "demo-forwarder", "demo-streams"];
 
     [Fact]
     public async Task TotalsEqualWhatWasProduced_AfterAKillAndAFreeze_WhileTheForwardersOutputHasRepeats()
     {
         var options = new SiloProcessClusterOptions { Silos = 3, Store = SiloProcessStore.Redis };
         await using var cluster = await SiloProcessCluster.StartAsync(options);
-        using var kafka = new KafkaInspector(cluster.BootstrapServers, new Dictionary<string, int> { [Topic] = 12, ["demo-orders-forwarded"] = 12, ["demo-orders.dlq"] = 1 });
+        using var kafka = new KafkaInspector(cluster.BootstrapServers, new Dictionary<string, int> { [Topic] = 12, ["demo-orders-forwarded"] = 12, ["demo-orders-streamed"] = 12, ["demo-orders.dlq"] = 1 });
         var (survivor, killed, frozen) = (cluster.Silos[0], cluster.Silos[1], cluster.Silos[2]);
         await using var client = await GatewayClient.ConnectAsync(survivor);
 
@@ -56,7 +58,7 @@ public sealed class ExactlyOnceProcessTests
                 await Poll.UntilAsync(
                     async () =>
                     {
-                        foreach (var group in new[] { "demo-order-totals", "demo-customer-totals", "demo-forwarder" })
+                        foreach (var group in Groups)
                         {
                             // A call to a lease grain that was on the frozen silo waits for a grain call's timeout: ask again instead.
                             var assignments = await client.Client.GetGrain<IPartitionLeaseGrain>(group).GetAssignmentsAsync().WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
@@ -78,7 +80,7 @@ public sealed class ExactlyOnceProcessTests
         }
 
         await producing;
-        foreach (var group in new[] { "demo-order-totals", "demo-customer-totals", "demo-forwarder" })
+        foreach (var group in Groups)
         {
             await kafka.WaitForCommittedAsync(group, Topic, TimeSpan.FromSeconds(90));
         }
@@ -110,6 +112,16 @@ public sealed class ExactlyOnceProcessTests
         var sources = forwarded.Select(r => $"{Header(r, "x-source-partition")}/{Header(r, "x-source-offset")}").ToList();
         Assert.Equal(Orders, sources.Distinct().Count());
         Assert.True(sources.Count > Orders, "the forwarder repeated no record: the kill and the freeze hit no record in flight, so the totals above prove nothing");
+
+        // The implicit stream subscriber (the kafka stream provider, group demo-streams) forwarded
+        // every order, each customer's stream in offset order (first sightings; repeats come after a failover).
+        var streamed = await kafka.ReadAllAsync("demo-orders-streamed");
+        Assert.Equal(Orders, streamed.Select(r => $"{Header(r, "x-source-partition")}/{Header(r, "x-source-offset")}").Distinct().Count());
+        foreach (var stream in streamed.GroupBy(r => Encoding.UTF8.GetString(r.Message.Key!)))
+        {
+            var firsts = stream.Select(r => long.Parse(Header(r, "x-source-offset"), CultureInfo.InvariantCulture)).Distinct().ToList();
+            Assert.True(firsts.SequenceEqual(firsts.Order()), $"stream {stream.Key} out of offset order: {string.Join(", ", firsts)}");
+        }
     }
 
     private static string Header(Confluent.Kafka.ConsumeResult<byte[]?, byte[]?> record, string name) =>

@@ -25,6 +25,7 @@ public sealed class PauseProcessTests
         var options = new SiloProcessClusterOptions { Silos = 2, Store = store };
         options.Settings["Kafka__Processors__order-totals__Enabled"] = "false";
         options.Settings["Kafka__Processors__customer-totals__Enabled"] = "false";
+        options.Settings["Kafka__Processors__kafka__Enabled"] = "false";
         await using var cluster = await SiloProcessCluster.StartAsync(options);
         using var kafka = new KafkaInspector(cluster.BootstrapServers, new Dictionary<string, int> { [Topic] = 12, ["demo-orders-forwarded"] = 12 });
         await kafka.ProduceAsync(Topic, Records(0, 240));

@@ -152,6 +152,7 @@ public sealed class SiloProcessTests(Xunit.Abstractions.ITestOutputHelper output
         var options = new SiloProcessClusterOptions { Silos = silos };
         options.Settings["Kafka__Processors__order-totals__Enabled"] = "false";
         options.Settings["Kafka__Processors__customer-totals__Enabled"] = "false";
+        options.Settings["Kafka__Processors__kafka__Enabled"] = "false";
         return options;
     }
 

@@ -27,7 +27,7 @@ public sealed class BadConfigurationTests(Xunit.Abstractions.ITestOutputHelper o
     [InlineData("unreachable brokers", "Kafka__BootstrapServers=127.0.0.1:{port}|Kafka__StartupTimeout=00:00:03", "Kafka at Kafka:BootstrapServers = '127.0.0.1:{port}' did not answer within Kafka:StartupTimeout (00:00:03)")]
     [InlineData("unknown topic", "Kafka__Processors__forwarder__Topic=no-such-topic", "Topic 'no-such-topic' (consumer group 'demo-forwarder') does not exist")]
     [InlineData("partition count of 0", "Kafka__Embedded__Topics__demo-orders=0", "Kafka:Embedded:Topics:demo-orders is 0; expected a partition count of 1 or more.")]
-    [InlineData("unknown processor type", "Kafka__Processors__ghost__Topic=demo-orders|Kafka__Processors__ghost__Group=g", "Kafka:Processors:ghost configures a processor that is not registered; expected one of: audit, customer-totals, forwarder, order-totals.")]
+    [InlineData("unknown processor type", "Kafka__Processors__ghost__Topic=demo-orders|Kafka__Processors__ghost__Group=g", "Kafka:Processors:ghost configures a processor that is not registered; expected one of: audit, customer-totals, forwarder, kafka, order-totals.")]
     [InlineData("processor with no topic", "Kafka__Processors__forwarder__Topic=", "Kafka:Processors:forwarder:Topic is empty; expected the name of the topic to process.")]
     [InlineData("processor with no group", "Kafka__Processors__forwarder__Group=", "Kafka:Processors:forwarder:Group is empty; expected the consumer group to commit offsets under.")]
     [InlineData("two processors on one topic and group", "Kafka__Processors__order-totals__Group=demo-forwarder", "all read topic 'demo-orders' in consumer group 'demo-forwarder'; expected one processor per topic and group")]

@@ -27,19 +27,20 @@ public sealed partial class KafkaPageTests
             async () =>
             {
                 dom = await DumpDomAsync(root + "/kafka");
-                return Row().Matches(dom).Count == 36 && !dom.Contains(">NotOwner<", StringComparison.Ordinal) && Totals().IsMatch(dom);
+                return Row().Matches(dom).Count == 48 && !dom.Contains(">NotOwner<", StringComparison.Ordinal) && Totals().IsMatch(dom);
             },
             TimeSpan.FromSeconds(60),
             TimeSpan.FromSeconds(1));
 
-        Assert.True(shown, $"the page did not show 36 partitions held by the silo, with order-totals' state:{Environment.NewLine}{dom}");
+        Assert.True(shown, $"the page did not show 48 partitions held by the silo, with order-totals' state:{Environment.NewLine}{dom}");
         var rows = Row().Matches(dom).Select(m => m.Groups[1].Value).ToList();
         Assert.Equal(12, rows.Count(r => r.StartsWith("demo-forwarder/demo-orders/", StringComparison.Ordinal)));
         Assert.Equal(12, rows.Count(r => r.StartsWith("demo-order-totals/demo-orders/", StringComparison.Ordinal)));
         Assert.Equal(12, rows.Count(r => r.StartsWith("demo-customer-totals/demo-orders/", StringComparison.Ordinal)));
+        Assert.Equal(12, rows.Count(r => r.StartsWith("demo-streams/demo-orders/", StringComparison.Ordinal)));
         Assert.Contains($">127.0.0.1:{silo.SiloPort}<", dom);
         Assert.Contains("href=\"/dashboard\"", dom);
-        Assert.Contains("36 partitions, updated", dom);
+        Assert.Contains("48 partitions, updated", dom);
     }
 
     /// <summary>The page's DOM after its scripts ran, as headless Chromium renders it.</summary>

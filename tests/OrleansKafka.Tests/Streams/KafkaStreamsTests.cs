@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using OrleansKafka.Configuration;
+using OrleansKafka.Testing;
+using OrleansKafka.Tests.Support;
+
+namespace OrleansKafka.Tests.Streams;
+
+/// <summary>
+/// The Kafka stream provider on an in-process cluster of two silos: a topic is a stream namespace,
+/// a record goes to the implicitly subscribed grain of its key, in offset order per stream, and the
+/// offset is committed only once the subscriber's OnNextAsync completed.
+/// </summary>
+[Trait("Category", "Kafka")]
+public sealed class KafkaStreamsTests
+{
+    private const string Topic = StreamRecorderGrain.Namespace;
+    private const string Group = "streams";
+
+    [Fact]
+    public async Task EachStreamInOffsetOrder_TheStreamsOfAPartitionAtOnce_OnBothSilos()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate);
+
+        await cluster.ProduceAsync(Topic, Enumerable.Range(0, 200).Select(i => ((string?)$"stream-{i % 20}", (string?)$"{i}")), partition: 0);
+        await cluster.WaitForCommittedAsync(Group, Topic, TimeSpan.FromSeconds(60));
+
+        for (var k = 0; k < 20; k++)
+        {
+            Assert.Equal(Enumerable.Range(0, 10).Select(n => (long)(k + (20 * n))), log.OffsetsOf($"stream-{k}"));
+        }
+
+        Assert.True(log.MaxConcurrent > 1, "the streams of the partition never ran at the same time");
+        Assert.True(log.Silos.Count == 2, $"the subscribers ran on {string.Join(", ", log.Silos.Keys)} only");
+    }
+
+    [Fact]
+    public async Task ASubscriberStillRunning_HoldsTheCommit_WhileOtherStreamsComplete()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate);
+
+        List<(string?, string?)> records = [("slow", KeyGate.Value), .. Enumerable.Range(1, 20).Select(i => ((string?)$"stream-{i}", (string?)$"{i}"))];
+        await cluster.ProduceAsync(Topic, records, partition: 0);
+        Assert.True(await Poll.UntilAsync(() => log.Count == 20, TimeSpan.FromSeconds(30)), $"{log.Count} of the 20 later records completed");
+        Assert.True((await cluster.CommittedOffsetsAsync(Group, Topic)).GetValueOrDefault(0, -1) <= 0, "committed past a record whose subscriber had not completed");
+
+        gate.Opened.SetResult();
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 21 }, TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task ASubscriberThatThrows_FollowsTheFailurePolicy_AndTheStreamGoesOn()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate, o => { o.MaxAttempts = 2; o.OnFailure = FailureAction.DeadLetter; });
+
+        await cluster.ProduceAsync(Topic, [("s", "0"), ("s", "poison"), ("s", "2")], partition: 0);
+        await cluster.WaitForCommittedAsync(Group, Topic, TimeSpan.FromSeconds(30));
+
+        Assert.Equal([0L, 2L], log.OffsetsOf("s"));
+        var dead = await cluster.Inspector.ReadAllAsync($"{Topic}.dlq");
+        var record = Assert.Single(dead);
+        Assert.Equal("poison", Encoding.UTF8.GetString(record.Message.Value!));
+        Assert.Equal("2", Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes("x-dlq-attempts")));
+    }
+
+    [Fact]
+    public async Task OnNextAsyncOnAStream_ProducesToTheTopicWithTheStreamKey_AsKcatReadsIt()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate);
+
+        await cluster.Client.GetGrain<IStreamPublisherGrain>(0).PublishAsync("published", "customer-7", "hello from a grain");
+
+        using var kcat = Process.Start(new ProcessStartInfo("kcat", ["-C", "-b", cluster.Kafka.BootstrapServers, "-t", "published", "-e", "-q", "-f", "%k=%s\\n"])
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
+        var output = await kcat.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains("customer-7=hello from a grain", output);
+    }
+
+    private static Task<KafkaTestCluster> StartAsync(KeyGrainLog log, KeyGate gate, Action<ProcessorOptions>? configure = null) =>
+        KafkaTestCluster.StartAsync(o =>
+        {
+            o.Silos = 2;
+            o.Topics[Topic] = 1;
+            o.Topics[$"{Topic}.dlq"] = 1;
+            o.Topics["published"] = 1;
+            o.Services = s => s.AddSingleton(log).AddSingleton(gate);
+            o.Processors = p => p.AddKafkaStreams<string>(StreamRecorderGrain.Provider, x =>
+            {
+                x.Topic = Topic;
+                x.Group = Group;
+                x.FirstRetryDelay = TimeSpan.FromMilliseconds(10);
+                configure?.Invoke(x);
+            });
+        });
+}
