@@ -52,6 +52,27 @@ public sealed class KafkaStreamsTests
     }
 
     [Fact]
+    public async Task ASubscriberStillRunning_WhenThePartitionsSiloIsKilled_GetsTheRecordAgainFromTheNewOwner()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate);
+        await cluster.ProduceAsync(Topic, [("slow", KeyGate.Value), ("other", "1")], partition: 0);
+        Assert.True(await Poll.UntilAsync(() => gate.Entered == 1 && log.Count == 1, TimeSpan.FromSeconds(30)), "the gated record never reached its subscriber");
+
+        var partition = cluster.Client.GetGrain<OrleansKafka.Partitions.IPartitionGrain>(OrleansKafka.Partitions.PartitionGrainKey.Format(Group, Topic, 0));
+        var owner = (await partition.GetStatusAsync()).Silo;
+        await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.Single(s => OrleansKafka.Leasing.Protocol.SiloIdentity.Of(s.SiloAddress) == owner));
+        Assert.True((await cluster.CommittedOffsetsAsync(Group, Topic))[0] <= 0, "committed past the record whose subscriber had not completed");
+
+        // The survivor takes the partition over from the committed offset, 0, and sends the record
+        // again: to a new activation if its subscriber died with the silo, or queued behind the
+        // first delivery on the live one.
+        gate.Opened.SetResult();
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 2 }, TimeSpan.FromSeconds(60));
+        Assert.True(gate.Entered >= 2, $"the gated record began {gate.Entered} time(s): the new owner did not deliver it again");
+    }
+
+    [Fact]
     public async Task ASubscriberThatThrows_FollowsTheFailurePolicy_AndTheStreamGoesOn()
     {
         var (log, gate) = (new KeyGrainLog(), new KeyGate());

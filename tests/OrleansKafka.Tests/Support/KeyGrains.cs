@@ -17,7 +17,7 @@ public sealed class RecordingKeyGrain(KeyGrainLog log, KeyGate gate, ILocalSiloD
         try
         {
             // Work that takes a while, so that records of different keys overlap when they may.
-            await (record.Value == KeyGate.Value ? gate.Opened.Task : Task.Delay(20));
+            await (record.Value == KeyGate.Value ? gate.PassAsync() : Task.Delay(20));
             log.Add(record.Key, record.Offset, record.LeaseEpoch, silo.SiloAddress.ToString());
         }
         finally
@@ -32,7 +32,18 @@ public sealed class KeyGate
 {
     public const string Value = "gate";
 
+    private int _entered;
+
     public TaskCompletionSource Opened { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>How often a record with the gate's value began processing.</summary>
+    public int Entered => Volatile.Read(ref _entered);
+
+    public Task PassAsync()
+    {
+        Interlocked.Increment(ref _entered);
+        return Opened.Task;
+    }
 }
 
 /// <summary>What key grains saw: per key, the offsets in arrival order, and how many ran at once.</summary>

@@ -11,6 +11,7 @@ public interface IStreamRecorderGrain : IGrainWithStringKey;
 /// records each item with its silo; waits at <see cref="KeyGate.Value"/>; throws on "poison".
 /// </summary>
 [ImplicitStreamSubscription(Namespace)]
+[Orleans.Placement.RandomPlacement] // spread over the silos, so that deliveries cross silos
 public sealed class StreamRecorderGrain(KeyGrainLog log, KeyGate gate, ILocalSiloDetails silo) : Grain, IStreamRecorderGrain
 {
     public const string Namespace = "orders";
@@ -32,7 +33,7 @@ public sealed class StreamRecorderGrain(KeyGrainLog log, KeyGate gate, ILocalSil
         log.Started();
         try
         {
-            await (record.Value == KeyGate.Value ? gate.Opened.Task : Task.Delay(20));
+            await (record.Value == KeyGate.Value ? gate.PassAsync() : Task.Delay(20));
             if (token?.SequenceNumber != record.Offset)
             {
                 throw new InvalidOperationException($"token {token?.SequenceNumber} for offset {record.Offset}");
