@@ -26,6 +26,10 @@ internal static class BenchSilo
         where TGrain : IGrain =>
         StartAsync((b, configure) => b.AddKeyGrain<TGrain>("bench", configure), bootstrap, topic, group, KafkaProcessingOptions.DefaultFetchConsumers, services, null, index, null);
 
+    /// <summary>As <see cref="StartAsync{TProcessor}"/>, with the Kafka stream provider <c>kafka</c> (byte[] values) reading the topic.</summary>
+    public static Task<IHost> StartStreamsAsync(string bootstrap, string topic, string group, Action<IServiceCollection> services) =>
+        StartAsync((b, configure) => b.AddKafkaStreams<byte[]>("kafka", configure), bootstrap, topic, group, KafkaProcessingOptions.DefaultFetchConsumers, services, null, 0, null);
+
     private static async Task<IHost> StartAsync(Action<IKafkaProcessingBuilder, Action<ProcessorOptions>> register, string bootstrap, string topic, string group, int fetchConsumers, Action<IServiceCollection> services, IReadOnlyDictionary<string, string>? consumerSettings, int index, Action<ProcessorOptions>? processor)
     {
         var builder = Host.CreateApplicationBuilder();

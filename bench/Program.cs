@@ -15,13 +15,14 @@ return scenario switch
     "chaos" => await ChaosScenario.RunAsync(options),
     "keys" => await KeysScenario.RunAsync(options),
     "keygrains" => await KeyGrainsScenario.RunAsync(options),
+    "streams" => await StreamsScenario.RunAsync(options),
     "backlog" => await BacklogScenario.RunAsync(options),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff|chaos|keys|keygrains|backlog> [--records N (failover: kills)] [--partitions N] [--fetch-consumers N (per silo)] [--silos N (throughput)] [--tuned (throughput)] [--seconds N]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff|chaos|keys|keygrains|streams|backlog> [--records N (failover: kills)] [--partitions N] [--fetch-consumers N (per silo)] [--silos N (throughput)] [--tuned (throughput)] [--seconds N]");
     Console.Error.WriteLine("       chaos: [--rounds N (6)] [--records N (30000)] [--mode kill|freeze|mixed (mixed)] [--freeze-seconds LIST (1,5)] [--seed N (time-based)]");
     return 2;
 }

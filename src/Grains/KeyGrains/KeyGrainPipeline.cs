@@ -30,8 +30,7 @@ internal sealed class KeyGrainPipeline<TValue>(IGrainFactory grains, Type grainI
         var grain = integerKeys ? grains.GetGrain(grainInterface, IntegerKey(record.Key, result)) : grains.GetGrain(grainInterface, record.Key);
 
         // The call is not cancelled at the grain when the lease ends; the partition just stops waiting for it.
-        var target = (IKafkaKeyGrain<TValue>)grain;
-        await _undelivered.ExecuteAsync(async token => await target.ProcessAsync(record).WaitAsync(token), cancellationToken);
+        await KeyedRecordFactory.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Record), (Grain: (IKafkaKeyGrain<TValue>)grain, Record: record), cancellationToken);
     }
 
     private long IntegerKey(string key, ConsumeResult<byte[], byte[]> result) =>

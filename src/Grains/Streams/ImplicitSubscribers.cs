@@ -19,7 +19,7 @@ internal sealed class ImplicitSubscribers(IClusterManifestProvider manifests)
     private readonly ConcurrentDictionary<string, (object Version, GrainBindings[] Grains)> _byNamespace = new(StringComparer.Ordinal);
 
     /// <summary>The grains that receive stream <paramref name="stream"/>, one per implicitly subscribed grain type.</summary>
-    public IEnumerable<GrainId> Of(StreamId stream)
+    public GrainId[] Of(StreamId stream)
     {
         var ns = stream.GetNamespace() ?? string.Empty;
         var (version, all) = _bindings.GetAllBindings();
@@ -31,6 +31,12 @@ internal sealed class ImplicitSubscribers(IClusterManifestProvider manifests)
             _byNamespace[ns] = cached;
         }
 
-        return cached.Grains.Select(g => GrainId.Create(g.GrainType, _mapper.GetGrainKeyId(g, stream)));
+        var grains = cached.Grains.Length == 0 ? [] : new GrainId[cached.Grains.Length];
+        for (var i = 0; i < grains.Length; i++)
+        {
+            grains[i] = GrainId.Create(cached.Grains[i].GrainType, _mapper.GetGrainKeyId(cached.Grains[i], stream));
+        }
+
+        return grains;
     }
 }

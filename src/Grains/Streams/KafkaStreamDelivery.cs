@@ -25,6 +25,13 @@ internal sealed class KafkaStreamDelivery(IGrainContextAccessor context) : IKafk
         }
 
         var token = new EventSequenceTokenV2(record.Offset);
+        if (subscriptions.Count == 1)
+        {
+            await subscriptions[0].DeliverAsync(record, token);
+            return;
+        }
+
+        // A copy: an observer may unsubscribe or subscribe again while it runs.
         foreach (var subscription in subscriptions.ToArray())
         {
             await subscription.DeliverAsync(record, token);

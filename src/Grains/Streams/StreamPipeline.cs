@@ -24,7 +24,7 @@ internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubsc
         foreach (var subscriber in subscribers.Of(StreamId.Create(record.Topic, record.Key)))
         {
             var delivery = grains.GetGrain(subscriber).AsReference<IKafkaStreamDelivery>();
-            await _undelivered.ExecuteAsync(async token => await delivery.DeliverAsync(record, provider).WaitAsync(token), cancellationToken);
+            await KeyedRecordFactory.CallAsync(_undelivered, static call => call.Delivery.DeliverAsync(call.Record, call.Provider), (Delivery: delivery, Record: (KeyedRecord)record, Provider: provider), cancellationToken);
         }
     }
 }
