@@ -35,4 +35,11 @@ public interface IKafkaProcessingBuilder
     /// to the topic its namespace names, with the stream key as the record key.
     /// </summary>
     IKafkaProcessingBuilder AddKafkaStreams<TValue>(string name, Action<ProcessorOptions>? configure = null);
+
+    /// <summary>
+    /// Adds the topic of <c>Kafka:Processors:&lt;name&gt;</c> as one more stream namespace of the
+    /// Kafka stream provider <paramref name="provider"/> (added if it is not yet), as
+    /// <see cref="AddKafkaStreams{TValue}(string, Action{ProcessorOptions}?)"/> does for its own name.
+    /// </summary>
+    IKafkaProcessingBuilder AddKafkaStreams<TValue>(string provider, string name, Action<ProcessorOptions>? configure = null);
 }

@@ -24,18 +24,26 @@ internal sealed class KafkaProcessingBuilder(IServiceCollection services) : IKaf
         return this;
     }
 
-    public IKafkaProcessingBuilder AddKafkaStreams<TValue>(string name, Action<ProcessorOptions>? configure = null)
+    public IKafkaProcessingBuilder AddKafkaStreams<TValue>(string name, Action<ProcessorOptions>? configure = null) =>
+        AddKafkaStreams<TValue>(name, name, configure);
+
+    public IKafkaProcessingBuilder AddKafkaStreams<TValue>(string provider, string name, Action<ProcessorOptions>? configure = null)
     {
-        Register(name, typeof(Streams.StreamSource<TValue>), configure);
-        Services.AddKeyedSingleton<Orleans.Streams.IStreamProvider>(name, (sp, _) => new Streams.KafkaStreamProvider(
-            name, sp.GetRequiredService<Streams.KafkaStreamProducer>(), sp.GetRequiredService<Orleans.Runtime.IGrainContextAccessor>()));
+        ArgumentException.ThrowIfNullOrWhiteSpace(provider);
+        Register(name, typeof(Streams.StreamSource<TValue>), configure, provider);
+        if (!Services.Any(d => d.IsKeyedService && Equals(d.ServiceKey, provider) && d.ServiceType == typeof(Orleans.Streams.IStreamProvider)))
+        {
+            Services.AddKeyedSingleton<Orleans.Streams.IStreamProvider>(provider, (sp, _) => new Streams.KafkaStreamProvider(
+                provider, sp.GetRequiredService<Streams.KafkaStreamProducer>(), sp.GetRequiredService<Orleans.Runtime.IGrainContextAccessor>()));
+        }
+
         return this;
     }
 
-    private void Register(string name, Type type, Action<ProcessorOptions>? configure)
+    private void Register(string name, Type type, Action<ProcessorOptions>? configure, string? streamProvider = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        Services.AddSingleton(new ProcessorRegistration(name, type));
+        Services.AddSingleton(new ProcessorRegistration(name, type) { StreamProvider = streamProvider });
         if (configure is not null)
         {
             Services.Configure<KafkaProcessingOptions>(o =>

@@ -66,6 +66,9 @@ internal sealed class ProcessorRegistration
     /// <summary>True for a Kafka stream provider: records go to the implicit subscribers of their stream.</summary>
     public bool IsStream { get; }
 
+    /// <summary>For a Kafka stream provider: its name (<c>GetStreamProvider(name)</c>); several registrations (topics) may share one.</summary>
+    public string? StreamProvider { get; init; }
+
     /// <summary>True when records travel to other grains (key grains, streams), so their values must be serializable.</summary>
     public bool SendsToGrains => IsKeyGrain || IsStream;
 
@@ -85,7 +88,7 @@ internal sealed class ProcessorRegistration
         var values = ((IDecoderFactory)Activator.CreateInstance(typeof(DecoderFactory<>).MakeGenericType(ValueType))!).Create(services);
         if (IsStream)
         {
-            return (ProcessorPipeline)Activator.CreateInstance(_pipelineType, services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<ImplicitSubscribers>(), values, group, Name, services.GetRequiredService<TimeProvider>())!;
+            return (ProcessorPipeline)Activator.CreateInstance(_pipelineType, services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<ImplicitSubscribers>(), values, group, StreamProvider ?? Name, services.GetRequiredService<TimeProvider>())!;
         }
 
         if (IsKeyGrain)

@@ -105,6 +105,29 @@ public sealed class KafkaStreamsTests
         Assert.Contains("customer-7=hello from a grain", output);
     }
 
+    [Fact]
+    public async Task OneProviderWithTwoTopics_EachTopicIsANamespaceWithItsOwnSubscribers()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics[Topic] = 1;
+            o.Topics[PaymentRecorderGrain.Namespace] = 2;
+            o.Services = s => s.AddSingleton(log).AddSingleton(gate);
+            o.Processors = p => p
+                .AddKafkaStreams<string>(StreamRecorderGrain.Provider, x => { x.Topic = Topic; x.Group = Group; })
+                .AddKafkaStreams<string>(StreamRecorderGrain.Provider, "payments-stream", x => { x.Topic = PaymentRecorderGrain.Namespace; x.Group = Group; });
+        });
+
+        await cluster.ProduceAsync(Topic, [("a", "1"), ("a", "2")], partition: 0);
+        await cluster.ProduceAsync(PaymentRecorderGrain.Namespace, [("a", "1"), ("a", "2"), ("a", "3")], partition: 1);
+        await cluster.WaitForCommittedAsync(Group, Topic, TimeSpan.FromSeconds(30));
+        await cluster.WaitForCommittedAsync(Group, PaymentRecorderGrain.Namespace, TimeSpan.FromSeconds(30));
+
+        Assert.Equal([0L, 1L], log.OffsetsOf("a"));
+        Assert.Equal([0L, 1L, 2L], log.OffsetsOf("payments:a"));
+    }
+
     private static Task<KafkaTestCluster> StartAsync(KeyGrainLog log, KeyGate gate, Action<ProcessorOptions>? configure = null) =>
         KafkaTestCluster.StartAsync(o =>
         {

@@ -59,3 +59,20 @@ public sealed class StreamPublisherGrain : Grain, IStreamPublisherGrain
     public Task PublishAsync(string topic, string key, string value) =>
         this.GetStreamProvider(StreamRecorderGrain.Provider).GetStream<string>(StreamId.Create(topic, key)).OnNextAsync(value);
 }
+
+public interface IPaymentRecorderGrain : IGrainWithStringKey;
+
+/// <summary>Implicitly subscribed to a second namespace, <c>payments</c>, of the same <c>kafka</c> provider.</summary>
+[ImplicitStreamSubscription(Namespace)]
+public sealed class PaymentRecorderGrain(KeyGrainLog log) : Grain, IPaymentRecorderGrain
+{
+    public const string Namespace = "payments";
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        this.GetStreamProvider(StreamRecorderGrain.Provider).GetStream<KeyedRecord<string>>(StreamId.Create(Namespace, this.GetPrimaryKeyString()))
+            .SubscribeAsync((record, _) =>
+            {
+                log.Add($"{Namespace}:{record.Key}", record.Offset, record.LeaseEpoch, "-");
+                return Task.CompletedTask;
+            });
+}
