@@ -31,16 +31,18 @@ internal static partial class BacklogScenario
         Report.Note($"backlog: {partitions} partitions × {perPartition} records of {ValueBytes} bytes ({partitions * (long)perPartition * ValueBytes / (1 << 20)} MiB) produced");
 
         var counter = new Counter();
-        using var host = await BenchSilo.StartAsync<SlowProcessor>(bootstrap, Topic, "bench-backlog", KafkaProcessingOptions.DefaultFetchConsumers, s => s.AddSingleton(counter), consumerSettings: Environment.GetEnvironmentVariable("BENCH_QUEUE_KB") is { } kb ? new Dictionary<string, string> { ["queued.max.messages.kbytes"] = kb } : new Dictionary<string, string>());
+        using var host = await BenchSilo.StartAsync<SlowProcessor>(bootstrap, Topic, "bench-backlog", KafkaProcessingOptions.DefaultFetchConsumers, s => s.AddSingleton(counter), consumerSettings: ConsumerOverrides());
         var budget = host.Services.GetRequiredService<BufferBudget>();
         var peakRss = 0.0;
         var peakHeap = 0L;
+        var peakCommitted = 0L;
         var started = Stopwatch.GetTimestamp();
         var processedAtHalf = 0L;
         while (Stopwatch.GetElapsedTime(started).TotalSeconds < seconds)
         {
             peakRss = Math.Max(peakRss, Report.RssMb());
             peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(forceFullCollection: false));
+            peakCommitted = Math.Max(peakCommitted, GC.GetGCMemoryInfo().TotalCommittedBytes);
             if (processedAtHalf == 0 && Stopwatch.GetElapsedTime(started).TotalSeconds >= seconds / 2.0)
             {
                 processedAtHalf = Math.Max(1, counter.Count);
@@ -53,6 +55,7 @@ internal static partial class BacklogScenario
         Report.Result("backlog.rss_mb", Math.Max(peakRss, Report.RssMb()));
         Report.Result("backlog.peak_buffered_mb", budget.PeakBytes / (1024.0 * 1024.0));
         Report.Result("backlog.peak_managed_heap_mb", peakHeap / (1024.0 * 1024.0));
+        Report.Result("backlog.peak_gc_committed_mb", peakCommitted / (1024.0 * 1024.0));
         var live = GC.GetTotalMemory(forceFullCollection: true);
         Report.Result("backlog.live_managed_mb_at_end", live / (1024.0 * 1024.0));
         Report.Result("backlog.budget_mb", budget.MaxBytes / (1024.0 * 1024.0));
@@ -61,6 +64,23 @@ internal static partial class BacklogScenario
         Report.Result("backlog.threads", Report.Threads());
         await host.StopAsync();
         return 0;
+    }
+
+    /// <summary>For diagnosis: <c>BENCH_QUEUE_KB</c> (librdkafka's <c>queued.max.messages.kbytes</c>) and <c>BENCH_CONSUMER</c> (<c>key=value,...</c>) over the silo's consumer settings.</summary>
+    private static Dictionary<string, string> ConsumerOverrides()
+    {
+        var settings = new Dictionary<string, string>();
+        if (Environment.GetEnvironmentVariable("BENCH_QUEUE_KB") is { } kb)
+        {
+            settings["queued.max.messages.kbytes"] = kb;
+        }
+
+        foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_CONSUMER") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            settings[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..];
+        }
+
+        return settings;
     }
 
     private static void Produce(string bootstrap, int partitions, int perPartition)

@@ -167,7 +167,8 @@ internal sealed partial class FetchWorker : IDisposable
 
                 // Consecutive records mostly come from one partition: skip the lookup then. A closed
                 // feed may have been replaced by a new one for the same partition (a re-grant).
-                if (last is null || last.IsClosed || !last.Partition.Equals(result.TopicPartition))
+                // Compared field by field: ConsumeResult.TopicPartition allocates on every read.
+                if (last is null || last.IsClosed || last.Partition.Partition.Value != result.Partition.Value || !string.Equals(last.Partition.Topic, result.Topic, StringComparison.Ordinal))
                 {
                     last = _feeds.GetValueOrDefault(result.TopicPartition);
                     if (last is not null && !unsignalled.Contains(last))
