@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
@@ -40,11 +39,7 @@ internal sealed class ForwardingProcessor(IProducer<byte[], byte[]> producer, IO
             }
         }
 
-        headers.Add("x-source-topic", Encoding.UTF8.GetBytes(context.Topic));
-        headers.Add("x-source-partition", Encoding.UTF8.GetBytes(context.Partition.ToString(CultureInfo.InvariantCulture)));
-        headers.Add("x-source-offset", Encoding.UTF8.GetBytes(context.Offset.ToString(CultureInfo.InvariantCulture)));
-        headers.Add("x-silo", _silo);
-        headers.Add("x-lease-epoch", Encoding.UTF8.GetBytes(context.LeaseEpoch.ToString(CultureInfo.InvariantCulture)));
+        ProvenanceHeaders.Add(headers, context.Topic, context.Partition, context.Offset, _silo, context.LeaseEpoch);
         await producer.ProduceAsync(
             options.Value.ForwardTo,
             new Message<byte[], byte[]> { Key = record.Key, Value = record.Value, Headers = headers, Timestamp = context.Timestamp },

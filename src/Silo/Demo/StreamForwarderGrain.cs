@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
@@ -38,11 +37,7 @@ internal sealed class StreamForwarderGrain(IProducer<byte[], byte[]> producer, I
             headers.Add(header.Key, header.Value);
         }
 
-        headers.Add("x-source-topic", Encoding.UTF8.GetBytes(record.Topic));
-        headers.Add("x-source-partition", Encoding.UTF8.GetBytes(record.Partition.ToString(CultureInfo.InvariantCulture)));
-        headers.Add("x-source-offset", Encoding.UTF8.GetBytes(record.Offset.ToString(CultureInfo.InvariantCulture)));
-        headers.Add("x-silo", _silo);
-        headers.Add("x-lease-epoch", Encoding.UTF8.GetBytes(record.LeaseEpoch.ToString(CultureInfo.InvariantCulture)));
+        ProvenanceHeaders.Add(headers, record.Topic, record.Partition, record.Offset, _silo, record.LeaseEpoch);
         await producer.ProduceAsync(
             options.Value.StreamedTo,
             new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(record.Key), Value = record.Value!, Headers = headers, Timestamp = new Timestamp(record.Timestamp) });
