@@ -16,6 +16,9 @@ namespace OrleansKafka.KeyGrains;
 /// A record whose <see cref="OnRecordAsync"/> throws, or whose write fails, leaves the state as
 /// stored (what the record changed in memory is dropped) and is run again under the processor's
 /// failure policy. Effects outside the state (a produce, an HTTP call) stay at-least-once.
+/// Deduplication is by offset per source partition: an operator's seek back, or a topic deleted
+/// and created again (its offsets start over), is not applied again until its offsets pass the
+/// highest one applied.
 /// </remarks>
 public abstract class KafkaKeyGrain<TValue, TState> : Grain, IKafkaKeyGrain<TValue>
     where TState : class, new()
@@ -41,8 +44,8 @@ public abstract class KafkaKeyGrain<TValue, TState> : Grain, IKafkaKeyGrain<TVal
     public async Task ProcessAsync(KeyedRecord<TValue> record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var checkpoint = _stored.State;
-        if (checkpoint.Applied.TryGetValue(record.Source, out var applied) && record.Offset <= applied)
+        var stored = _stored.State;
+        if (stored.Applied.TryGetValue(record.Source, out var applied) && record.Offset <= applied)
         {
             // Redelivered (its partition moved before the commit): its effect is already stored.
             return;
@@ -51,15 +54,36 @@ public abstract class KafkaKeyGrain<TValue, TState> : Grain, IKafkaKeyGrain<TVal
         try
         {
             await OnRecordAsync(record);
-            checkpoint.State = JsonSerializer.Serialize(State, Json);
-            checkpoint.Applied[record.Source] = record.Offset;
-            await _stored.WriteStateAsync();
         }
         catch
         {
             // What this record changed in memory is not stored: go back to what is.
             _state = null;
-            await _stored.ReadStateAsync();
+            throw;
+        }
+
+        // A new checkpoint, in effect only once written: a failed write leaves the stored one in place.
+        var next = new KeyGrainCheckpoint { State = JsonSerializer.Serialize(State, Json), Applied = new(stored.Applied, StringComparer.Ordinal) { [record.Source] = record.Offset } };
+        _stored.State = next;
+        try
+        {
+            await _stored.WriteStateAsync();
+        }
+        catch
+        {
+            _stored.State = stored;
+            _state = null;
+            try
+            {
+                // Another activation may have written (the ETag): take what is stored now.
+                await _stored.ReadStateAsync();
+            }
+            catch
+            {
+                // Storage is not answering: this activation goes, and the next one reads what is stored.
+                DeactivateOnIdle();
+            }
+
             throw;
         }
     }

@@ -10,7 +10,8 @@ internal sealed class KeyGrainEpochFence : IIncomingGrainCallFilter
 {
     public Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.Request.GetArgumentCount() == 1 && context.Request.GetArgument(0) is KeyedRecord record)
+        // The record is the first argument of a key grain's ProcessAsync and of a stream delivery.
+        if (context.Request.GetArgumentCount() >= 1 && context.Request.GetArgument(0) is KeyedRecord record)
         {
             var seen = context.TargetContext.GetComponent<SeenEpochs>();
             if (seen is null)

@@ -18,6 +18,8 @@ internal sealed class KeyGrainPipeline<TValue>(IGrainFactory grains, Type grainI
 
     public override int UnitLength(int remaining) => 1;
 
+    public override string ChainOf(ConsumeResult<byte[], byte[]> record) => KeyedRecordFactory.ChainOf(record, integerKeys);
+
     public override async ValueTask InvokeAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken)
     {
         var result = records[index];

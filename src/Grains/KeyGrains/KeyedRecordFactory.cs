@@ -32,6 +32,36 @@ internal static class KeyedRecordFactory
         };
     }
 
+    /// <summary>
+    /// The chain of a record sent to a grain: the grain's key, so that records that name one grain
+    /// wait for each other (a keyless record shares the chain of the key <c>&lt;topic&gt;/&lt;partition&gt;</c>).
+    /// A key that names no grain gets a chain of its own; it fails when it runs.
+    /// </summary>
+    public static string ChainOf(ConsumeResult<byte[], byte[]> result, bool integerKeys)
+    {
+        if (result.Message.Key is not { } key)
+        {
+            return $"{result.Topic}/{result.Partition.Value}";
+        }
+
+        try
+        {
+            var text = StrictUtf8.GetString(key);
+            if (!integerKeys)
+            {
+                return text;
+            }
+
+            return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var number)
+                ? number.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : "\0" + text;
+        }
+        catch (DecoderFallbackException)
+        {
+            return "\0" + Convert.ToBase64String(key);
+        }
+    }
+
     private static string KeyOf(ConsumeResult<byte[], byte[]> result, string receiver)
     {
         if (result.Message.Key is not { } key)

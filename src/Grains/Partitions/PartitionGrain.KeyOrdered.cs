@@ -57,7 +57,7 @@ internal sealed partial class PartitionGrain
                     break;
                 }
 
-                var key = KeyOf(records[i]);
+                var key = _pipeline!.ChainOf(records[i]);
                 var previous = chains.GetValueOrDefault(key, Task.CompletedTask);
                 var task = RunKeyedAsync(previous, records, i, done, (decision, heldFailure), run, lease);
                 chains[key] = task;
@@ -148,9 +148,11 @@ internal sealed partial class PartitionGrain
         {
             // The lease ended mid-record: it is not done, and is processed again by the next owner.
         }
-        catch (KeyGrains.StaleLeaseEpochException)
+        catch (KeyGrains.StaleLeaseEpochException ex)
         {
             // A key grain has seen a newer owner of this partition: nothing more starts under this lease.
+            // Expected when this lease has ended; while it is current, epochs went down (see the message).
+            LogSuperseded(_logger, ex, this.GetPrimaryKeyString(), records[index].Offset.Value, lease.Epoch, lease.IsCurrent);
             run.Supersede(record: records[index].Offset.Value);
         }
         finally
@@ -158,10 +160,6 @@ internal sealed partial class PartitionGrain
             run.Slots.Release();
         }
     }
-
-    // Base64 never contains '-': records without a key share a chain of their own.
-    private static string KeyOf(ConsumeResult<byte[], byte[]> record) =>
-        record.Message.Key is { } key ? Convert.ToBase64String(key) : "-";
 
     /// <summary>One delivery's key-ordered run: the in-flight bound, and where it stopped to hold.</summary>
     private sealed class KeyedRun(SemaphoreSlim slots)

@@ -417,14 +417,14 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                 throw new InvalidOperationException($"Partition {key}: the record in flight at offset {_inFlightOffset} did not finish within 15 s; nothing was changed.");
             }
 
-            if (_pipeline?.State is not null)
+            if (_binding!.Registration.IsStateful)
             {
-                // The stored offset is where a new owner starts: it moves with the seek (the state stays).
-                _checkpoint.State.NextOffset = target;
-                await _checkpoint.WriteStateAsync();
+                await SeekStoredStateAsync(control, lease, target);
             }
-
-            await control.SeekAsync(lease, target);
+            else
+            {
+                await control.SeekAsync(lease, target);
+            }
         }
         catch
         {
@@ -439,6 +439,40 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         // False only when a revoke started after the commit: its release carries the new offset.
         agent.Restart(lease, OwnershipReason.Operator);
         return target;
+    }
+
+    /// <summary>
+    /// A seek for a processor with exactly-once state: the stored offset is where the next lease
+    /// starts, so it moves first, with the state unchanged (a seek back replays records into the
+    /// state). Once it is stored the seek has happened: Kafka's offset follows, and if that commit
+    /// fails the next lease moves it (<see cref="LoadStateAsync"/>).
+    /// </summary>
+    private async Task SeekStoredStateAsync(GroupControlClient control, LocalLease lease, long target)
+    {
+        // Fresh from storage: this activation may not have loaded it under this lease.
+        await _checkpoint.ReadStateAsync();
+        var before = _checkpoint.State.NextOffset;
+        _checkpoint.State.NextOffset = target;
+        try
+        {
+            await _checkpoint.WriteStateAsync();
+        }
+        catch
+        {
+            _checkpoint.State.NextOffset = before;
+            throw;
+        }
+
+        // Processing starts again from the stored state under the next lease.
+        _stateEpoch = 0;
+        try
+        {
+            await control.SeekAsync(lease, target);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSeekCommitFailed(_logger, ex, this.GetPrimaryKeyString(), target);
+        }
     }
 
     public async Task MoveAsync(string silo)
@@ -600,35 +634,47 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
     /// <summary>
     /// Loads a stateful processor's stored state at the first delivery of a lease, and the offset
-    /// stored with it becomes where processing starts. False when the delivery starts past that
+    /// stored with it becomes where processing starts. False when the fetch started past that
     /// offset: the partition is restarted from it (the delivery is not processed).
     /// </summary>
+    /// <remarks>
+    /// The state counts as loaded for this lease only once every step succeeded: a delivery sent
+    /// again after a failed step loads again, rather than processing on top of the stored state
+    /// from wherever the fetch started.
+    /// </remarks>
     private async Task<bool> LoadStateAsync(ProcessorStateAccess state, long firstOffset, LocalLease lease)
     {
         // Read again at each lease: another silo may have stored since this activation last did.
         await _checkpoint.ReadStateAsync();
         state.Load(_checkpoint.State.State);
-        _stateEpoch = lease.Epoch;
         var stored = _checkpoint.State.NextOffset;
-        if (stored < 0)
-        {
-            return true;
-        }
 
-        if (firstOffset > stored && _commits.Control(_group) is { } control)
+        // Where the fetch started, not the first record: offsets can have gaps (a transaction's
+        // commit marker, compaction), and the stored offset may fall on one.
+        var fetchStart = lease.CommittedOffset >= 0 ? lease.CommittedOffset : firstOffset;
+        if (stored >= 0 && fetchStart > stored && _commits.Control(_group) is { } control)
         {
             var low = (await control.WatermarksAsync(lease.Partition, TimeSpan.FromSeconds(5))).Low.Value;
-            if (low <= stored)
+            var resumeAt = Math.Max(stored, low);
+            if (low > stored)
             {
-                // Kafka's committed offset is past the stored state (moved outside this product): go back to the state's offset.
-                LogStateBehind(_logger, this.GetPrimaryKeyString(), stored, firstOffset);
-                await control.SeekAsync(lease, stored);
+                // The records after the stored offset up to the log's start are gone (retention).
+                LogStateRecordsDeleted(_logger, this.GetPrimaryKeyString(), stored, low);
+            }
+
+            if (fetchStart > resumeAt)
+            {
+                // Kafka's committed offset is past the stored state (moved outside this product): go back.
+                LogStateBehind(_logger, this.GetPrimaryKeyString(), resumeAt, fetchStart);
+                await control.SeekAsync(lease, resumeAt);
                 _services.GetRequiredService<Hosting.KafkaProcessingService>().Agent(_group)?.Restart(lease, OwnershipReason.Start);
                 return false;
             }
+        }
 
-            // The records after the stored offset are gone from Kafka (retention): the state goes on from what is there.
-            LogStateRecordsDeleted(_logger, this.GetPrimaryKeyString(), stored, low);
+        _stateEpoch = lease.Epoch;
+        if (stored < 0)
+        {
             return true;
         }
 
@@ -650,8 +696,14 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     /// </summary>
     private async Task<bool> StorePositionAsync(LocalLease lease)
     {
-        if (_pipeline?.State is { } state && _stateEpoch == lease.Epoch)
+        if (_pipeline?.State is { } state)
         {
+            if (_stateEpoch != lease.Epoch)
+            {
+                // Not loaded under this lease, or a store failed: what ran is not in the stored state, so nothing is committed.
+                return false;
+            }
+
             var checkpoint = _checkpoint.State;
             if (_nextOffset > checkpoint.NextOffset)
             {
@@ -790,6 +842,12 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Partition {GrainKey}: the processor's stored state ends at offset {Stored}, but Kafka keeps records from offset {Low} on; the records between were deleted unprocessed")]
     private static partial void LogStateRecordsDeleted(ILogger logger, string grainKey, long stored, long low);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {GrainKey}: the seek to offset {Offset} is stored with the processor's state, but Kafka's offset was not committed; the next lease moves it")]
+    private static partial void LogSeekCommitFailed(ILogger logger, Exception exception, string grainKey, long offset);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {GrainKey}: a grain refused offset {Offset} as sent under lease epoch {Epoch} (lease still current here: {Current}); this silo stops delivering under that lease")]
+    private static partial void LogSuperseded(ILogger logger, Exception exception, string grainKey, long offset, long epoch, bool current);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write the ownership history of partition {GrainKey}; processing goes on")]
     private static partial void LogControlWriteFailed(ILogger logger, Exception exception, string grainKey);

@@ -9,6 +9,13 @@ internal abstract class ProcessorPipeline
     /// <summary>The processor's exactly-once state, when it is an <see cref="IStatefulProcessor{TState}"/>.</summary>
     public ProcessorStateAccess? State { get; set; }
 
+    /// <summary>
+    /// In key order, the chain a record waits in: records of one chain run one after another. By
+    /// default the key's bytes, and one chain for records without a key.
+    /// </summary>
+    public virtual string ChainOf(ConsumeResult<byte[], byte[]> record) =>
+        record.Message.Key is { } key ? Convert.ToBase64String(key) : "-"; // Base64 never contains '-'
+
     /// <summary>How many of the <paramref name="remaining"/> records one call processes: one, or all of them for batch processors.</summary>
     public abstract int UnitLength(int remaining);
 

@@ -18,10 +18,20 @@ internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubsc
 
     public override int UnitLength(int remaining) => 1;
 
+    public override string ChainOf(ConsumeResult<byte[], byte[]> record) => KeyedRecordFactory.ChainOf(record, integerKeys: false);
+
     public override async ValueTask InvokeAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken)
     {
         var record = KeyedRecordFactory.Create(records[index], values, group, epoch, "stream");
-        foreach (var subscriber in subscribers.Of(StreamId.Create(record.Topic, record.Key)))
+        var stream = StreamId.Create(record.Topic, record.Key);
+        var receivers = subscribers.Of(stream);
+        if (receivers.Length == 0)
+        {
+            // Not a silent drop: the partition's failure policy decides (Hold by default) while nobody listens.
+            throw new InvalidOperationException($"No grain is implicitly subscribed to stream namespace '{record.Topic}' of provider '{provider}' (offset {record.Offset} of partition {record.Partition}); expected a grain class with [ImplicitStreamSubscription(\"{record.Topic}\")] on the silos.");
+        }
+
+        foreach (var subscriber in receivers)
         {
             var delivery = grains.GetGrain(subscriber).AsReference<IKafkaStreamDelivery>();
             await KeyedRecordFactory.CallAsync(_undelivered, static call => call.Delivery.DeliverAsync(call.Record, call.Provider), (Delivery: delivery, Record: (KeyedRecord)record, Provider: provider), cancellationToken);

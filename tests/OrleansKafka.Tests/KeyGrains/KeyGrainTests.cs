@@ -86,6 +86,25 @@ public sealed class KeyGrainTests
     }
 
     [Fact]
+    public async Task KeysThatNameOneIntegerGrain_WaitForEachOther_SoARetriedRecordIsNotSkippedAsApplied()
+    {
+        // "01" and "1" name grain 1. Offset 0 fails once and is retried; offset 1 must wait for it,
+        // or the grain applies 1 first and then skips the retried 0 as already applied.
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics[Topic] = 1;
+            o.Services = s => s.AddSingleton(new FailOnce());
+            o.Processors = p => p.AddKeyGrain<ICountingIntegerKeyGrain>("counter", x => { x.Topic = Topic; x.Group = Group; x.FirstRetryDelay = TimeSpan.FromMilliseconds(200); });
+        });
+
+        await cluster.ProduceAsync(Topic, [("01", "fail-once"), ("1", "second"), ("+1", "third")], partition: 0);
+        await cluster.WaitForCommittedAsync(Group, Topic, TimeSpan.FromSeconds(30));
+
+        var tally = await cluster.Client.GetGrain<ICountingIntegerKeyGrain>(1).GetTallyAsync();
+        Assert.Equal([0L, 1L, 2L], tally.Offsets);
+    }
+
+    [Fact]
     public async Task AKeyGrainWhoseValuesOrleansCannotSerialize_StopsStartUp_NamingTheProcessorAndTheType()
     {
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => KafkaTestCluster.StartAsync(o =>

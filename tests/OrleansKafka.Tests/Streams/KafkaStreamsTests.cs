@@ -106,6 +106,54 @@ public sealed class KafkaStreamsTests
     }
 
     [Fact]
+    public async Task AStreamDeliverySentUnderAnOlderEpoch_IsRefusedBeforeTheSubscriberSeesIt()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate);
+        var delivery = cluster.Client.GetGrain<IStreamRecorderGrain>("fenced").AsReference<OrleansKafka.Streams.IKafkaStreamDelivery>();
+
+        await delivery.DeliverAsync(Record(offset: 10, epoch: 7), StreamRecorderGrain.Provider);
+        await Assert.ThrowsAsync<OrleansKafka.KeyGrains.StaleLeaseEpochException>(() => delivery.DeliverAsync(Record(offset: 11, epoch: 6), StreamRecorderGrain.Provider));
+        await delivery.DeliverAsync(Record(offset: 12, epoch: 7), StreamRecorderGrain.Provider);
+
+        Assert.Equal([10L, 12L], log.OffsetsOf("fenced"));
+    }
+
+    [Fact]
+    public async Task ANamespaceNobodySubscribesTo_HoldsThePartition_NamingIt_RatherThanDroppingRecords()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics["lonely"] = 1;
+            o.Services = s => s.AddSingleton(log).AddSingleton(gate);
+            o.Processors = p => p.AddKafkaStreams<string>(StreamRecorderGrain.Provider, x => { x.Topic = "lonely"; x.Group = Group; x.MaxAttempts = 1; });
+        });
+
+        await cluster.ProduceAsync("lonely", [("k", "v")], partition: 0);
+        var partition = cluster.Client.GetGrain<OrleansKafka.Partitions.IPartitionGrain>(OrleansKafka.Partitions.PartitionGrainKey.Format(Group, "lonely", 0));
+        OrleansKafka.Partitions.PartitionStatus? status = null;
+        Assert.True(
+            await Poll.UntilAsync(async () => (status = await partition.GetStatusAsync()).State == OrleansKafka.Partitions.PartitionState.Holding, TimeSpan.FromSeconds(30)),
+            $"the partition did not hold: {status}");
+        Assert.Contains("No grain is implicitly subscribed to stream namespace 'lonely'", status!.LastError);
+        Assert.True((await cluster.CommittedOffsetsAsync(Group, "lonely"))[0] <= 0, "the record was committed");
+    }
+
+    private static OrleansKafka.KeyGrains.KeyedRecord<string> Record(long offset, long epoch) => new()
+    {
+        Key = "fenced",
+        Value = "v",
+        ConsumerGroup = Group,
+        Topic = Topic,
+        Partition = 0,
+        Offset = offset,
+        Timestamp = DateTimeOffset.UnixEpoch,
+        Headers = [],
+        LeaseEpoch = epoch,
+    };
+
+    [Fact]
     public async Task OneProviderWithTwoTopics_EachTopicIsANamespaceWithItsOwnSubscribers()
     {
         var (log, gate) = (new KeyGrainLog(), new KeyGate());

@@ -112,3 +112,34 @@ public sealed class UnserializableOrder
 }
 
 public interface IUnserializableKeyGrain : IKafkaKeyGrain<UnserializableOrder>, IGrainWithStringKey;
+
+public interface ICountingIntegerKeyGrain : IKafkaKeyGrain<string>, IGrainWithIntegerKey
+{
+    Task<Tally> GetTallyAsync();
+}
+
+/// <summary>Which records fail on their first run (by offset), for tests of retries.</summary>
+public sealed class FailOnce
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, bool> _failed = new();
+
+    public bool ShouldFail(long offset, string? value) => value == "fail-once" && _failed.TryAdd(offset, true);
+}
+
+/// <summary>Counts its records with exactly-once state, integer keys; "fail-once" throws on its first run.</summary>
+public sealed class CountingIntegerKeyGrain(FailOnce failOnce) : KafkaKeyGrain<string, Tally>, ICountingIntegerKeyGrain
+{
+    protected override Task OnRecordAsync(KeyedRecord<string> record)
+    {
+        if (failOnce.ShouldFail(record.Offset, record.Value))
+        {
+            throw new InvalidOperationException($"first run of offset {record.Offset} fails");
+        }
+
+        State.Count++;
+        State.Offsets.Add(record.Offset);
+        return Task.CompletedTask;
+    }
+
+    public Task<Tally> GetTallyAsync() => Task.FromResult(State);
+}
