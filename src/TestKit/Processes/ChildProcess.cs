@@ -147,12 +147,20 @@ public sealed partial class ChildProcess : IAsyncDisposable
     public string Tail(int lines = 30) => string.Join(Environment.NewLine, _output.TakeLast(lines));
 
     /// <inheritdoc />
+    /// <remarks>Idempotent: a test may stop a process early (a store going away) and still dispose it at the end.</remarks>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         KillHard();
         await _process.WaitForExitAsync();
         _process.Dispose();
     }
+
+    private int _disposed;
 
     private void Append(string? line)
     {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.KeyGrains;
 using OrleansKafka.Testing;
+using OrleansKafka.Testing.Processes;
 using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.KeyGrains;
@@ -83,6 +84,27 @@ public sealed class KeyGrainTests
         var tally = await grain.GetTallyAsync();
         Assert.Equal(3, tally.Count);
         Assert.Equal([5L, 6L, 8L], tally.Offsets);
+    }
+
+    [Fact]
+    public async Task AKeyGrainWithState_WhoseStorageIsDown_FailsEveryTryOfARecord_RatherThanAcknowledgingItUnstored()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics[Topic] = 1;
+            o.Services = s => s.AddSingleton(log).AddSingleton(gate)
+                .AddRedisGrainStorage(KafkaStorage.Name, r => r.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse($"{redis.ConnectionString},connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000"));
+        });
+        var grain = cluster.Client.GetGrain<ICountingKeyGrain>("stored");
+        await grain.ProcessAsync(Record("stored", offset: 5, epoch: 1));
+
+        await redis.DisposeAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => grain.ProcessAsync(Record("stored", offset: 6, epoch: 1)));
+
+        // The runner's next try of the same record: it is not in storage, so it must not succeed.
+        await Assert.ThrowsAnyAsync<Exception>(() => grain.ProcessAsync(Record("stored", offset: 6, epoch: 1)));
     }
 
     [Fact]

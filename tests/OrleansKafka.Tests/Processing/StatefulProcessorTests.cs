@@ -39,6 +39,23 @@ public sealed class StatefulProcessorTests
     }
 
     [Fact]
+    public async Task ASeekBack_OnASiloThatHasNotProcessedThePartitionYet_ReplaysTheRecordsIntoTheState()
+    {
+        await using var cluster = await StartAsync();
+        await ProduceAsync(cluster, from: 0, count: 40);
+        await cluster.WaitForCommittedAsync(Group, Topic, TimeSpan.FromSeconds(30));
+
+        // After the move, the new owner has had no record of partition 3 to process when the seek comes.
+        await MoveAsync(cluster, partition: 3);
+        Assert.Equal(10, await cluster.Client.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(Group, Topic, 3)).SeekAsync(10));
+
+        // Offsets 10-39 are processed again into the stored state: 40 + 30.
+        Assert.True(
+            await Poll.UntilAsync(async () => (await CountsAsync(cluster))[3].Count == 70, TimeSpan.FromSeconds(30)),
+            $"partition 3 counted {(await CountsAsync(cluster))[3].Count}, expected 70 after the seek back to 10");
+    }
+
+    [Fact]
     public async Task ANewClusterStartsFromTheStoredOffsets_WhereverKafkasCommittedOffsetsWereMoved()
     {
         await using var redis = await RedisServer.StartAsync();
