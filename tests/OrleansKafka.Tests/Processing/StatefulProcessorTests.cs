@@ -39,6 +39,25 @@ public sealed class StatefulProcessorTests
     }
 
     [Fact]
+    public async Task AStatefulProcessorRegisteredAsOneSharedInstance_StopsStartUp_NamingIt()
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics[Topic] = 4;
+            o.Services = s => s.AddSingleton<StatefulCountingProcessor>();
+            o.Processors = p => p.AddProcessor<StatefulCountingProcessor>("counter", x => { x.Topic = Topic; x.Group = Group; });
+        }));
+
+        var messages = new List<string>();
+        for (var e = failure; e is not null; e = e.InnerException)
+        {
+            messages.Add(e.Message);
+        }
+
+        Assert.Contains(messages, m => m.Contains("Kafka:Processors:counter: StatefulCountingProcessor keeps exactly-once state, but its registration hands out one shared instance", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ASeekBack_OnASiloThatHasNotProcessedThePartitionYet_ReplaysTheRecordsIntoTheState()
     {
         await using var cluster = await StartAsync();
