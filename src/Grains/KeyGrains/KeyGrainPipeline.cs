@@ -14,7 +14,7 @@ namespace OrleansKafka.KeyGrains;
 /// </remarks>
 internal sealed class KeyGrainPipeline<TValue>(IGrainFactory grains, Type grainInterface, bool integerKeys, RecordDecoder<TValue> values, string group, TimeProvider time) : ProcessorPipeline
 {
-    private readonly ResiliencePipeline _undelivered = KeyedRecordFactory.UndeliveredCallRetry(time);
+    private readonly ResiliencePipeline _undelivered = UndeliveredCalls.Retry(time);
 
     public override int UnitLength(int remaining) => 1;
 
@@ -32,7 +32,7 @@ internal sealed class KeyGrainPipeline<TValue>(IGrainFactory grains, Type grainI
         var grain = integerKeys ? grains.GetGrain(grainInterface, IntegerKey(record.Key, result)) : grains.GetGrain(grainInterface, record.Key);
 
         // The call is not cancelled at the grain when the lease ends; the partition just stops waiting for it.
-        await KeyedRecordFactory.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Record), (Grain: (IKafkaKeyGrain<TValue>)grain, Record: record), cancellationToken);
+        await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Record), (Grain: (IKafkaKeyGrain<TValue>)grain, Record: record), cancellationToken);
     }
 
     private long IntegerKey(string key, ConsumeResult<byte[], byte[]> result) =>

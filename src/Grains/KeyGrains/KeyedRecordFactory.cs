@@ -1,14 +1,11 @@
 using System.Text;
 using Confluent.Kafka;
-using Orleans.Runtime;
 using OrleansKafka.Processing;
 using OrleansKafka.Processing.Failures;
-using Polly;
-using Polly.Retry;
 
 namespace OrleansKafka.KeyGrains;
 
-/// <summary>What key grains and Kafka streams share: the record a grain receives, and resending calls the cluster could not deliver.</summary>
+/// <summary>What key grains and Kafka streams share: the record a grain receives, and the chain it waits in.</summary>
 internal static class KeyedRecordFactory
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -44,22 +41,19 @@ internal static class KeyedRecordFactory
             return $"{result.Topic}/{result.Partition.Value}";
         }
 
-        try
-        {
-            var text = StrictUtf8.GetString(key);
-            if (!integerKeys)
-            {
-                return text;
-            }
-
-            return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var number)
-                ? number.ToString(System.Globalization.CultureInfo.InvariantCulture)
-                : "\0" + text;
-        }
-        catch (DecoderFallbackException)
+        if (TextOf(key) is not { } text)
         {
             return "\0" + Convert.ToBase64String(key);
         }
+
+        if (!integerKeys)
+        {
+            return text;
+        }
+
+        return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var number)
+            ? number.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : "\0" + text;
     }
 
     private static string KeyOf(ConsumeResult<byte[], byte[]> result, string receiver)
@@ -69,47 +63,20 @@ internal static class KeyedRecordFactory
             return $"{result.Topic}/{result.Partition.Value}";
         }
 
+        return TextOf(key)
+            ?? throw new UnprocessableRecordException($"The key of {result.Topic}/{result.Partition.Value} offset {result.Offset.Value} is not UTF-8 text, so it names no {receiver}.");
+    }
+
+    /// <summary>The key as UTF-8 text; null when it is not valid UTF-8.</summary>
+    private static string? TextOf(byte[] key)
+    {
         try
         {
             return StrictUtf8.GetString(key);
         }
-        catch (DecoderFallbackException ex)
+        catch (DecoderFallbackException)
         {
-            throw new UnprocessableRecordException($"The key of {result.Topic}/{result.Partition.Value} offset {result.Offset.Value} is not UTF-8 text, so it names no {receiver}.", ex);
+            return null;
         }
     }
-
-    /// <summary>
-    /// Runs <paramref name="call"/>; when the cluster could not deliver it, sends it again through
-    /// <paramref name="retry"/> (<see cref="UndeliveredCallRetry"/>). The first try goes straight
-    /// to the grain: most calls are delivered, and the retry pipeline costs a closure per call.
-    /// </summary>
-    public static async Task CallAsync<TState>(ResiliencePipeline retry, Func<TState, Task> call, TState state, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await call(state).WaitAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is SiloUnavailableException or OrleansMessageRejectionException)
-        {
-            await retry.ExecuteAsync(async (s, token) => await call(s).WaitAsync(token), state, cancellationToken);
-        }
-    }
-
-    /// <summary>
-    /// Sends a call again while the cluster cannot deliver it (the grain's silo died or is
-    /// unreachable and Orleans has not yet moved the grain), backing off up to 1 s, until the
-    /// token fires. Such a call is not the record's failure.
-    /// </summary>
-    public static ResiliencePipeline UndeliveredCallRetry(TimeProvider time) => new ResiliencePipelineBuilder { TimeProvider = time }
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<SiloUnavailableException>().Handle<OrleansMessageRejectionException>(),
-            MaxRetryAttempts = int.MaxValue,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(50),
-            MaxDelay = TimeSpan.FromSeconds(1),
-        })
-        .Build();
 }

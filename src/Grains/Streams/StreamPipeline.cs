@@ -14,7 +14,7 @@ namespace OrleansKafka.Streams;
 /// </summary>
 internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubscribers subscribers, RecordDecoder<TValue> values, string group, string provider, TimeProvider time) : ProcessorPipeline
 {
-    private readonly ResiliencePipeline _undelivered = KeyedRecordFactory.UndeliveredCallRetry(time);
+    private readonly ResiliencePipeline _undelivered = UndeliveredCalls.Retry(time);
 
     public override int UnitLength(int remaining) => 1;
 
@@ -34,7 +34,7 @@ internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubsc
         foreach (var subscriber in receivers)
         {
             var delivery = grains.GetGrain(subscriber).AsReference<IKafkaStreamDelivery>();
-            await KeyedRecordFactory.CallAsync(_undelivered, static call => call.Delivery.DeliverAsync(call.Record, call.Provider), (Delivery: delivery, Record: (KeyedRecord)record, Provider: provider), cancellationToken);
+            await UndeliveredCalls.CallAsync(_undelivered, static call => call.Delivery.DeliverAsync(call.Record, call.Provider), (Delivery: delivery, Record: (KeyedRecord)record, Provider: provider), cancellationToken);
         }
     }
 }

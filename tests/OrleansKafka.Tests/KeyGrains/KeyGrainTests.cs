@@ -135,16 +135,8 @@ public sealed class KeyGrainTests
             o.Processors = p => p.AddKeyGrain<IUnserializableKeyGrain>("orders", x => { x.Topic = Topic; x.Group = Group; });
         }));
 
-        var message = string.Join(" | ", Messages(failure));
+        var message = string.Join(" | ", ExceptionChain.Messages(failure));
         Assert.Contains("Kafka:Processors:orders: key grain IUnserializableKeyGrain takes values of type OrleansKafka.Tests.Support.UnserializableOrder, which Orleans cannot serialize", message);
-    }
-
-    private static IEnumerable<string> Messages(Exception? exception)
-    {
-        for (; exception is not null; exception = exception.InnerException)
-        {
-            yield return exception.Message;
-        }
     }
 
     private static KeyedRecord<string> Record(string key, long offset, long epoch, int partition = 0, string value = "v") => new()

@@ -48,13 +48,7 @@ public sealed class StatefulProcessorTests
             o.Processors = p => p.AddProcessor<StatefulCountingProcessor>("counter", x => { x.Topic = Topic; x.Group = Group; });
         }));
 
-        var messages = new List<string>();
-        for (var e = failure; e is not null; e = e.InnerException)
-        {
-            messages.Add(e.Message);
-        }
-
-        Assert.Contains(messages, m => m.Contains("Kafka:Processors:counter: StatefulCountingProcessor keeps exactly-once state, but its registration hands out one shared instance", StringComparison.Ordinal));
+        Assert.Contains(ExceptionChain.Messages(failure), m => m.Contains("Kafka:Processors:counter: StatefulCountingProcessor keeps exactly-once state, but its registration hands out one shared instance", StringComparison.Ordinal));
     }
 
     [Fact]
