@@ -151,7 +151,7 @@ public sealed class MultiSiloTests
         await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(90));
 
         Assert.True(
-            await Poll.UntilAsync(async () => (await PartitionDirectory.GetStatusesAsync(cluster.Client)).Count == 12, TimeSpan.FromSeconds(5)),
+            await AcrossAKill.UntilAsync(async () => (await PartitionDirectory.GetStatusesAsync(cluster.Client)).Count == 12, TimeSpan.FromSeconds(5)),
             "after the catalog grain's silo died, the directory did not list the group's partitions again within 5 s");
         AssertEveryOffsetAtLeastOnce(log);
     }

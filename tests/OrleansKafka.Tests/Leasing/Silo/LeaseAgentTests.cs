@@ -48,7 +48,7 @@ public sealed class LeaseAgentTests
         try
         {
             await cluster.Cluster.KillSiloAsync(victim);
-            Assert.True(await Poll.UntilAsync(async () => (await lease.GetAssignmentsAsync()).All(a => a.Owner == survivor), TimeSpan.FromSeconds(30)), "the killed silo's partitions were not granted to the survivor");
+            Assert.True(await AcrossAKill.UntilAsync(async () => (await lease.GetAssignmentsAsync()).All(a => a.Owner == survivor), TimeSpan.FromSeconds(30)), "the killed silo's partitions were not granted to the survivor");
 
             // While the survivor reads the granted partitions' offsets in vain, its own leases keep their epochs.
             var renewedEpochs = await Poll.UntilAsync(
