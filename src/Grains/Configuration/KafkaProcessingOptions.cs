@@ -21,11 +21,11 @@ public sealed class KafkaProcessingOptions
     /// <summary>Default for <see cref="MaxBatchSize"/>.</summary>
     public const int DefaultMaxBatchSize = 1000;
 
-    /// <summary>Default for <see cref="PartitionBufferBytes"/>: 64 MiB (records counted with their client objects, about 500 bytes each beyond key and value).</summary>
-    public const int DefaultPartitionBufferBytes = 64 << 20;
+    /// <summary>Default for <see cref="PartitionBufferBytes"/>: 16 MiB.</summary>
+    public const int DefaultPartitionBufferBytes = 16 << 20;
 
-    /// <summary>Default for <see cref="SiloBufferBytes"/>: 256 MiB.</summary>
-    public const long DefaultSiloBufferBytes = 256L << 20;
+    /// <summary>Default for <see cref="SiloBufferBytes"/>: 64 MiB.</summary>
+    public const long DefaultSiloBufferBytes = 64L << 20;
 
     /// <summary>Default for <see cref="LeaseDuration"/>: 2 s (see docs/configuration.md for the trade-off).</summary>
     public static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromSeconds(2);
@@ -67,7 +67,7 @@ public sealed class KafkaProcessingOptions
     public int MaxBatchSize { get; set; } = DefaultMaxBatchSize;
 
     /// <summary>
-    /// Bytes buffered per partition before its fetching is paused. Default 64 MiB. Keep it well above
+    /// Bytes buffered per partition before its fetching is paused. Default 16 MiB. Keep it well above
     /// librdkafka's <c>max.partition.fetch.bytes</c>: pausing drops the records librdkafka has
     /// prefetched for the partition, and they are fetched again on resume. The buffer only fills
     /// when the processor is slower than the fetch.
@@ -77,8 +77,8 @@ public sealed class KafkaProcessingOptions
     /// <summary>
     /// Bytes of fetched records a silo holds in memory at most, over all partitions of all
     /// groups, besides <see cref="PartitionBufferBytes"/> per partition; counted from the fetch
-    /// until the record's delivery is processed. Over it, the partitions holding the most are
-    /// paused first. Default 256 MiB.
+    /// until the record's delivery is processed. At it, a partition holding more than twice its
+    /// share is paused, and otherwise fetching waits for records to be processed. Default 64 MiB.
     /// </summary>
     public long SiloBufferBytes { get; set; } = DefaultSiloBufferBytes;
 

@@ -5,8 +5,11 @@ namespace OrleansKafka.Fetching;
 /// <summary>
 /// The silo-wide bound on fetched records held in memory (<c>Kafka:SiloBufferBytes</c>), shared
 /// by every partition feed of every group, besides each feed's own bound. Records count from
-/// when they are fetched until their delivery has been processed. Over the budget, the feeds that
-/// hold the most are paused first; they resume once the silo is back under three quarters of it.
+/// when they are fetched until their delivery has been processed. At the budget, a feed holding
+/// more than twice its share (the budget over the feeds) is paused, so one stuck or slow partition
+/// cannot take the budget from the others; otherwise the fetch workers stop consuming until
+/// records are processed, leaving what librdkafka has prefetched where it is (pausing a partition
+/// throws that away, and fetching it again cost the backlog benchmark half its throughput).
 /// </summary>
 /// <remarks>
 /// Pausing is done by the fetch workers' threads outside any feed's lock (see
@@ -16,6 +19,7 @@ internal sealed class BufferBudget(long maxBytes)
 {
     private readonly ConcurrentDictionary<PartitionFeed, byte> _feeds = new();
     private readonly Lock _enforce = new();
+    private readonly ManualResetEventSlim _room = new(initialState: true);
     private long _bytes;
     private long _peak;
 
@@ -32,6 +36,12 @@ internal sealed class BufferBudget(long maxBytes)
     /// <summary>Back under three quarters of the budget: paused feeds may resume.</summary>
     public bool Low => Bytes < maxBytes / 4 * 3;
 
+    /// <summary>What one feed may hold before it counts as taking more than its part.</summary>
+    public long Share => maxBytes / Math.Max(1, _feeds.Count);
+
+    /// <summary>Set once bytes are released while the workers may be waiting for room.</summary>
+    public WaitHandle Room => _room.WaitHandle;
+
     public void Register(PartitionFeed feed) => _feeds[feed] = 0;
 
     public void Unregister(PartitionFeed feed) => _feeds.TryRemove(feed, out _);
@@ -43,34 +53,67 @@ internal sealed class BufferBudget(long maxBytes)
         while (now > (peak = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, peak) != peak)
         {
         }
+
+        if (bytes < 0)
+        {
+            _room.Set();
+        }
     }
 
-    public void Remove(long bytes) => Interlocked.Add(ref _bytes, -bytes);
+    public void Remove(long bytes)
+    {
+        Interlocked.Add(ref _bytes, -bytes);
+        _room.Set();
+    }
 
     /// <summary>
-    /// While over the budget, pauses the unpaused feed that holds the most; one at a time, so that
-    /// what is already buffered drains before more is paused. Called by the fetch workers after
-    /// buffering records, holding no feed's lock.
+    /// At the budget, pauses the unpaused feed that holds the most if it holds more than twice its
+    /// share; one at a time, so that what is already buffered drains before more is paused. Called
+    /// by the fetch workers after buffering records, holding no feed's lock.
     /// </summary>
-    public void Enforce()
+    /// <returns>
+    /// True when the workers should stop consuming for now: the budget is spent, none of the
+    /// unpaused feeds holds more than twice its share, and the budget is spent even without the
+    /// records of partitions that hold at a record for an operator. Those do not drain until
+    /// someone decides, and waiting for them would starve every other partition.
+    /// </returns>
+    public bool Enforce()
     {
         if (!Over)
         {
-            return;
+            return false;
         }
 
         lock (_enforce)
         {
+            _room.Reset();
             PartitionFeed? largest = null;
+            long holding = 0;
             foreach (var feed in _feeds.Keys)
             {
-                if (!feed.IsPaused && feed.BufferedBytes > 0 && (largest is null || feed.BufferedBytes > largest.BufferedBytes))
+                if (feed.IsHolding)
+                {
+                    holding += feed.BufferedBytes;
+                }
+
+                if (feed.IsPaused)
+                {
+                    continue;
+                }
+
+                if (feed.BufferedBytes > 0 && (largest is null || feed.BufferedBytes > largest.BufferedBytes))
                 {
                     largest = feed;
                 }
             }
 
-            largest?.PauseForBudget();
+            if (largest is not null && largest.BufferedBytes > 2 * Share)
+            {
+                largest.PauseForBudget();
+                return false;
+            }
+
+            return Bytes - holding >= maxBytes;
         }
     }
 }

@@ -20,6 +20,9 @@ internal sealed partial class FetchWorker : IDisposable
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest a worker waits for room in the budget before looking again (paused feeds may resume meanwhile).</summary>
+    private static readonly TimeSpan BudgetWait = TimeSpan.FromMilliseconds(50);
     private readonly ConcurrentDictionary<TopicPartition, PartitionFeed> _feeds = new();
     private readonly Func<Action<Error>, IConsumer<byte[], byte[]>> _createConsumer;
     private readonly Lock _consumerLock = new();
@@ -182,7 +185,14 @@ internal sealed partial class FetchWorker : IDisposable
                     last.Signal();
                 }
 
-                _budget.Enforce();
+                if (_budget.Enforce())
+                {
+                    // The budget is spent: hand over what this fetch brought, and wait for the
+                    // pumps to release some before consuming more.
+                    SignalAll(unsignalled);
+                    last = null;
+                    WaitHandle.WaitAny([_budget.Room, _stopped.WaitHandle], BudgetWait);
+                }
             }
             catch (Exception ex) when (!_stopping)
             {

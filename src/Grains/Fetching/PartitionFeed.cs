@@ -11,8 +11,9 @@ namespace OrleansKafka.Fetching;
 
 /// <summary>
 /// Moves the records of one leased partition from its fetch worker to its partition grain: a
-/// bounded buffer the worker fills, and a pump that hands the buffered records to the grain one
-/// delivery at a time. A full buffer pauses the partition at the consumer; draining it resumes.
+/// bounded buffer the worker fills (packed in native memory, see <see cref="RecordBuffer"/>),
+/// and a pump that hands the buffered records to the grain one delivery at a time. A full
+/// buffer pauses the partition at the consumer; draining it resumes.
 /// </summary>
 internal sealed partial class PartitionFeed
 {
@@ -24,15 +25,17 @@ internal sealed partial class PartitionFeed
     private readonly ILogger _logger;
     private readonly int _maxBytes;
     private readonly int _maxBatch;
+    private int _deliverySize;
     private readonly Orleans.Runtime.SiloAddress? _silo;
     private readonly ResiliencePipeline<DeliveryOutcome> _resend;
     private readonly HoldSignals _holds;
     private readonly BufferBudget _budget;
-    private List<ConsumeResult<byte[], byte[]>> _buffer = [];
+    private readonly RecordBuffer _records = new();
     private long _bytes;
     private long _nextExpected;
     private volatile bool _paused;
     private volatile bool _closed;
+    private volatile bool _holding;
     private TaskCompletionSource? _waiter;
 
     public PartitionFeed(LocalLease lease, FetchWorker worker, long startOffset, IGrainFactory grains, TimeProvider time, ILogger logger, int maxBytes, int maxBatch, Orleans.Runtime.SiloAddress? silo = null, HoldSignals? holds = null, BufferBudget? budget = null)
@@ -48,6 +51,7 @@ internal sealed partial class PartitionFeed
         _logger = logger;
         _maxBytes = maxBytes;
         _maxBatch = maxBatch;
+        _deliverySize = Math.Min(FirstDeliverySize, maxBatch);
         _silo = silo;
         _resend = BuildResend();
     }
@@ -65,7 +69,7 @@ internal sealed partial class PartitionFeed
         {
             lock (_lock)
             {
-                return _buffer.Count;
+                return _records.Count;
             }
         }
     }
@@ -85,6 +89,9 @@ internal sealed partial class PartitionFeed
     /// </summary>
     public bool IsPaused => _paused;
 
+    /// <summary>True while the grain holds at a record of this feed's delivery, waiting for an operator.</summary>
+    public bool IsHolding => _holding;
+
     /// <summary>Bytes buffered and not yet taken by the pump; read without the lock (a moment stale at most).</summary>
     public long BufferedBytes => Interlocked.Read(ref _bytes);
 
@@ -101,12 +108,12 @@ internal sealed partial class PartitionFeed
         }
     }
 
-    /// <summary>Resumes a paused partition once the silo is back under its budget and this buffer under half its bound.</summary>
+    /// <summary>Resumes a paused partition once the silo is back under its budget and this buffer under half its bound and its share of the budget.</summary>
     public void ResumeForBudget()
     {
         lock (_lock)
         {
-            if (_paused && !_closed && _bytes < _maxBytes / 2)
+            if (_paused && !_closed && _bytes < Math.Min(_maxBytes / 2, _budget.Share))
             {
                 _paused = false;
                 _worker.Resume(Partition);
@@ -137,10 +144,11 @@ internal sealed partial class PartitionFeed
             }
 
             _nextExpected = offset + 1;
-            _buffer.Add(record);
-            var size = Size(record);
-            _bytes += size;
-            _budget.Add(size);
+            // Blocks of at most a quarter of the feed's share of the silo's budget, so that many
+            // partitions' half-filled blocks cannot add up to more than the budget.
+            var allocated = _records.Add(record, (int)Math.Min(_budget.Share / 4, RecordBuffer.LargestBlockBytes));
+            _bytes += allocated;
+            _budget.Add(allocated);
             if (!_paused && _bytes >= _maxBytes)
             {
                 // Under the lock so that a concurrent resume cannot slip in between the decision and the call.
@@ -148,7 +156,7 @@ internal sealed partial class PartitionFeed
                 _worker.Pause(Partition);
             }
 
-            return _buffer.Count >= _maxBatch;
+            return _records.Count >= Volatile.Read(ref _deliverySize);
         }
     }
 
@@ -158,7 +166,7 @@ internal sealed partial class PartitionFeed
         TaskCompletionSource? waiter;
         lock (_lock)
         {
-            if (_buffer.Count == 0)
+            if (_records.Count == 0)
             {
                 return;
             }
@@ -176,14 +184,14 @@ internal sealed partial class PartitionFeed
         TaskCompletionSource? waiter;
         lock (_lock)
         {
+            var freed = _records.Clear();
             if (!_closed)
             {
-                _budget.Remove(_bytes);
+                _budget.Remove(freed);
                 _budget.Unregister(this);
             }
 
             _closed = true;
-            _buffer = [];
             _bytes = 0;
             waiter = _waiter;
             _waiter = null;
@@ -205,12 +213,27 @@ internal sealed partial class PartitionFeed
                 DeliveryOutcome outcome;
                 try
                 {
+                    var sent = _time.GetTimestamp();
                     outcome = await DeliverAsync(grain, delivery, token);
+                    if (outcome == DeliveryOutcome.Completed)
+                    {
+                        SizeNextDelivery(records.Count, _time.GetElapsedTime(sent));
+                    }
+
                     while (outcome == DeliveryOutcome.Held)
                     {
                         // The grain holds at a record of this delivery: the same records go again once
                         // an operator has decided. Fetching goes on until the buffer is full, then pauses.
-                        await _holds.WaitAsync(Lease.GrainKey, token);
+                        _holding = true;
+                        try
+                        {
+                            await _holds.WaitAsync(Lease.GrainKey, token);
+                        }
+                        finally
+                        {
+                            _holding = false;
+                        }
+
                         outcome = await DeliverAsync(grain, delivery, token);
                     }
                 }
@@ -272,6 +295,27 @@ internal sealed partial class PartitionFeed
         .Build();
 
     /// <summary>
+    /// Sizes deliveries to about <see cref="DeliveryTime"/> of this partition's processing, as
+    /// measured on the last one, between <see cref="SmallestDelivery"/> records and the configured
+    /// most, moving by at most a factor of two at a time. Records handed over as client objects
+    /// live until their delivery is processed: a fast processor gets whole fetches at once, while
+    /// a slow one is not handed seconds' worth of records that would outlive several collections.
+    /// </summary>
+    private void SizeNextDelivery(int delivered, TimeSpan took)
+    {
+        var size = Volatile.Read(ref _deliverySize);
+        if (delivered < size)
+        {
+            // The buffer held less than a delivery: says nothing about the pace.
+            return;
+        }
+
+        var wanted = took <= TimeSpan.Zero ? 2.0 * size : delivered * (DeliveryTime / took);
+        var next = (int)Math.Clamp(wanted, size / 2.0, 2.0 * size);
+        Volatile.Write(ref _deliverySize, Math.Clamp(next, Math.Min(SmallestDelivery, _maxBatch), _maxBatch));
+    }
+
+    /// <summary>
     /// Copies the high watermark of the latest fetch response to the lease, for status: also while
     /// no record arrives, so an empty or caught-up partition shows Kafka's figure rather than none.
     /// </summary>
@@ -296,7 +340,7 @@ internal sealed partial class PartitionFeed
                     return null;
                 }
 
-                if (_buffer.Count > 0)
+                if (_records.Count > 0)
                 {
                     return TakeLocked();
                 }
@@ -309,45 +353,49 @@ internal sealed partial class PartitionFeed
         }
     }
 
+    /// <summary>
+    /// Takes the next delivery's records out of the packed buffer as client objects. From here
+    /// until the delivery is done with, they count against the silo's budget at what those
+    /// objects cost instead of the native bytes they took.
+    /// </summary>
     private (List<ConsumeResult<byte[], byte[]>> Records, long Bytes) TakeLocked()
     {
-        List<ConsumeResult<byte[], byte[]>> taken;
-        var before = _bytes;
-        if (_buffer.Count <= _maxBatch)
+        var (taken, freed) = _records.Take(_deliverySize, Partition.Topic, Partition.Partition.Value);
+        _bytes -= freed;
+        long inFlight = 0;
+        foreach (var record in taken)
         {
-            taken = _buffer;
-            _buffer = new List<ConsumeResult<byte[], byte[]>>(Math.Min(taken.Count, _maxBatch));
-            _bytes = 0;
-        }
-        else
-        {
-            taken = _buffer.GetRange(0, _maxBatch);
-            _buffer.RemoveRange(0, _maxBatch);
-            foreach (var record in taken)
-            {
-                _bytes -= Size(record);
-            }
+            inFlight += Size(record);
         }
 
-        if (_paused && _bytes < _maxBytes / 2 && !_budget.Over)
+        _budget.Add(inFlight - freed);
+        if (_paused && _bytes < Math.Min(_maxBytes / 2, _budget.Share) && !_budget.Over)
         {
             _paused = false;
             _worker.Resume(Partition);
         }
 
-        return (taken, before - _bytes);
+        return (taken, inFlight);
     }
 
     /// <summary>
-    /// What a fetched record costs the silo's memory: its key and value, and the client's objects
-    /// around them (the result, the message, its headers, topic and offset objects), which the
-    /// backlog benchmark measured at about 500 bytes a record (records of 1 KiB took 1.5 times
-    /// their key and value in the managed heap).
+    /// What a record taken for delivery costs the managed heap: its key and value, and the
+    /// client's objects around them (the result, the message, its headers, topic and offset
+    /// objects), which the backlog benchmark measured at about 500 bytes a record.
     /// </summary>
     private static long Size(ConsumeResult<byte[], byte[]> record) =>
         RecordOverheadBytes + (record.Message.Key?.Length ?? 0) + (record.Message.Value?.Length ?? 0);
 
     private const int RecordOverheadBytes = 512;
+
+    /// <summary>The records of a partition's first delivery.</summary>
+    private const int FirstDeliverySize = 64;
+
+    /// <summary>The fewest records a delivery is sized down to.</summary>
+    private const int SmallestDelivery = 16;
+
+    /// <summary>About how long a delivery's processing should take.</summary>
+    private static readonly TimeSpan DeliveryTime = TimeSpan.FromMilliseconds(100);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivering records to partition grain {GrainKey} failed; resending in {Delay}")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string grainKey, TimeSpan delay);
