@@ -28,6 +28,23 @@ internal static class BenchKafka
         return config;
     }
 
+    /// <summary>Produces a record, waiting for deliveries while the producer's queue is full.</summary>
+    public static void ProduceOrWait<TKey, TValue>(IProducer<TKey, TValue> producer, TopicPartition partition, Message<TKey, TValue> message)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(partition, message);
+                return;
+            }
+            catch (ProduceException<TKey, TValue> ex) when (ex.Error.Code == Confluent.Kafka.ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(10));
+            }
+        }
+    }
+
     /// <summary>Produces keyed 100-byte compressible records, spread evenly over the partitions.</summary>
     public static void Produce(EmbeddedKafkaCluster kafka, string topic, int partitions, int records)
     {
@@ -49,19 +66,7 @@ internal static class BenchKafka
         var measure = new Measure();
         for (var i = 0; i < records; i++)
         {
-            var key = BitConverter.GetBytes(i);
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(new TopicPartition(topic, i % partitions), new Message<byte[], byte[]> { Key = key, Value = value });
-                    break;
-                }
-                catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == Confluent.Kafka.ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(10));
-                }
-            }
+            ProduceOrWait(producer, new TopicPartition(topic, i % partitions), new Message<byte[], byte[]> { Key = BitConverter.GetBytes(i), Value = value });
         }
 
         producer.Flush(TimeSpan.FromMinutes(2));

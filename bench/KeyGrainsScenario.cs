@@ -62,7 +62,7 @@ internal static class KeyGrainsScenario
             var value = new byte[100];
             for (var i = 0; i < records; i++)
             {
-                producer.Produce(new TopicPartition(topic, i % partitions), new Message<string, byte[]> { Key = $"key-{i % Keys}", Value = value });
+                BenchKafka.ProduceOrWait(producer, new TopicPartition(topic, i % partitions), new Message<string, byte[]> { Key = $"key-{i % Keys}", Value = value });
             }
 
             producer.Flush(TimeSpan.FromMinutes(1));

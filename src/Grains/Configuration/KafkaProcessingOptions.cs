@@ -39,6 +39,9 @@ public sealed class KafkaProcessingOptions
     /// <summary>Default for <see cref="StartupTimeout"/>.</summary>
     public static readonly TimeSpan DefaultStartupTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>Default for <see cref="NativeHeapTrimInterval"/>: 5 s.</summary>
+    public static readonly TimeSpan DefaultNativeHeapTrimInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>Default for <see cref="MetadataRefreshInterval"/>.</summary>
     public static readonly TimeSpan DefaultMetadataRefreshInterval = TimeSpan.FromSeconds(30);
 
@@ -101,6 +104,14 @@ public sealed class KafkaProcessingOptions
 
     /// <summary>How often partition counts are re-read from Kafka, so added partitions are picked up. Default 30 s.</summary>
     public TimeSpan MetadataRefreshInterval { get; set; } = DefaultMetadataRefreshInterval;
+
+    /// <summary>
+    /// How often the silo gives the native heap's free memory back to the operating system
+    /// (glibc's <c>malloc_trim</c>, on Linux). Default 5 s; <c>00:00:00</c> turns it off.
+    /// librdkafka's buffers and the fetched records are native memory freed at the pace records
+    /// arrive, and glibc otherwise keeps much of it.
+    /// </summary>
+    public TimeSpan NativeHeapTrimInterval { get; set; } = DefaultNativeHeapTrimInterval;
 
     /// <summary>
     /// This silo's share of the partitions relative to the other silos, 0 to 1000. Default 1: silos

@@ -19,6 +19,10 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
         Positive(errors, $"{S}:CommitInterval", options.CommitInterval);
         Positive(errors, $"{S}:StartupTimeout", options.StartupTimeout);
         Positive(errors, $"{S}:MetadataRefreshInterval", options.MetadataRefreshInterval);
+        if (options.NativeHeapTrimInterval < TimeSpan.Zero)
+        {
+            errors.Add($"{S}:NativeHeapTrimInterval is {options.NativeHeapTrimInterval}; expected a duration such as 00:00:01, or 00:00:00 to turn trimming off.");
+        }
         if (!string.IsNullOrWhiteSpace(options.BootstrapServers) && BadBootstrapEntry(options.BootstrapServers) is { } bad)
         {
             errors.Add($"{S}:BootstrapServers is '{options.BootstrapServers}' ('{bad}' is not host:port); expected host:port pairs separated by commas, such as broker1:9092,broker2:9092, or empty for the embedded Kafka.");

@@ -33,9 +33,6 @@ internal sealed class BufferBudget(long maxBytes)
 
     public bool Over => Bytes >= maxBytes;
 
-    /// <summary>Back under three quarters of the budget: paused feeds may resume.</summary>
-    public bool Low => Bytes < maxBytes / 4 * 3;
-
     /// <summary>What one feed may hold before it counts as taking more than its part.</summary>
     public long Share => maxBytes / Math.Max(1, _feeds.Count);
 

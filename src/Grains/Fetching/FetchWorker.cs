@@ -211,7 +211,11 @@ internal sealed partial class FetchWorker : IDisposable
         }
     }
 
-    /// <summary>Every 100 ms at most: once the silo is back under its buffer budget, resumes the partitions it paused.</summary>
+    /// <summary>
+    /// Every 100 ms at most: resumes the partitions paused for holding too much once they are
+    /// under their share of the budget. Not only once the silo is back under the budget: while
+    /// the other partitions keep it full, a paused partition would otherwise wait for ever.
+    /// </summary>
     private void ResumeWithinBudget()
     {
         var now = Environment.TickCount64;
@@ -221,14 +225,11 @@ internal sealed partial class FetchWorker : IDisposable
         }
 
         _nextResumeCheck = now + 100;
-        if (_budget.Low)
+        foreach (var feed in _feeds.Values)
         {
-            foreach (var feed in _feeds.Values)
+            if (feed.IsPaused)
             {
-                if (feed.IsPaused)
-                {
-                    feed.ResumeForBudget();
-                }
+                feed.ResumeForBudget();
             }
         }
     }

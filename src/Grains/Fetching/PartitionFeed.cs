@@ -108,7 +108,7 @@ internal sealed partial class PartitionFeed
         }
     }
 
-    /// <summary>Resumes a paused partition once the silo is back under its budget and this buffer under half its bound and its share of the budget.</summary>
+    /// <summary>Resumes a paused partition once its buffer is under half its bound and under its share of the silo's budget.</summary>
     public void ResumeForBudget()
     {
         lock (_lock)
@@ -369,7 +369,7 @@ internal sealed partial class PartitionFeed
         }
 
         _budget.Add(inFlight - freed);
-        if (_paused && _bytes < Math.Min(_maxBytes / 2, _budget.Share) && !_budget.Over)
+        if (_paused && _bytes < Math.Min(_maxBytes / 2, _budget.Share))
         {
             _paused = false;
             _worker.Resume(Partition);

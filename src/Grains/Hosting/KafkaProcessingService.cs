@@ -36,6 +36,7 @@ internal sealed partial class KafkaProcessingService(
     ILoggerFactory loggers) : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly List<LeaseAgent> _agents = [];
+    private NativeHeapTrimmer? _trimmer;
     private readonly ILogger _logger = loggers.CreateLogger<KafkaProcessingService>();
     private volatile LeaseAgent[] _running = [];
     private volatile bool _stopping;
@@ -113,6 +114,8 @@ internal sealed partial class KafkaProcessingService(
             }
         }
 
+        _trimmer = new NativeHeapTrimmer(settings.NativeHeapTrimInterval, time, loggers.CreateLogger<NativeHeapTrimmer>());
+        _trimmer.Start();
         _running = [.. _agents];
         _started = true;
     }
@@ -132,6 +135,11 @@ internal sealed partial class KafkaProcessingService(
         }
 
         _agents.Clear();
+        if (_trimmer is not null)
+        {
+            await _trimmer.DisposeAsync();
+            _trimmer = null;
+        }
     }
 
     private Dictionary<string, string> Settings(string group, string role)
@@ -146,9 +154,10 @@ internal sealed partial class KafkaProcessingService(
             ["enable.partition.eof"] = "false",
             ["allow.auto.create.topics"] = "false",
             // librdkafka queues up to 64 MiB per consumer ahead of the silo's own buffers (which
-            // SiloBufferBytes bounds): 16 MiB keeps a silo with a backlog about 200 MB smaller,
-            // with the same throughput (docs/benchmarks.md, backlog). Kafka:Consumer overrides it.
-            ["queued.max.messages.kbytes"] = "16384",
+            // SiloBufferBytes bounds), and at the budget the fetch workers leave records there. 8 MiB
+            // keeps a silo with a backlog under 500 MB with the same throughput; 4 MiB cost the
+            // throughput benchmark half (docs/benchmarks.md, backlog). Kafka:Consumer overrides it.
+            ["queued.max.messages.kbytes"] = "8192",
         });
         foreach (var (key, value) in options.Value.Consumer)
         {

@@ -36,6 +36,17 @@ public sealed class KafkaProcessingOptionsValidatorTests
     }
 
     [Fact]
+    public void Validate_NegativeNativeHeapTrimInterval_NamesTheSettingAndHowToTurnItOff()
+    {
+        var options = Valid();
+        options.NativeHeapTrimInterval = TimeSpan.FromSeconds(-1);
+
+        var failure = Assert.Single(Validator.Validate(null, options).Failures!);
+
+        Assert.Equal("Kafka:NativeHeapTrimInterval is -00:00:01; expected a duration such as 00:00:01, or 00:00:00 to turn trimming off.", failure);
+    }
+
+    [Fact]
     public void Validate_UnregisteredProcessor_NamesItAndTheRegisteredOnes()
     {
         var options = Valid();

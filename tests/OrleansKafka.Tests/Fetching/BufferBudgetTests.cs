@@ -43,6 +43,54 @@ public sealed class BufferBudgetTests
         Assert.True(budget.PeakBytes >= Budget / 2, $"the peak of {budget.PeakBytes} bytes is far below the budget: the backlog did not test it");
     }
 
+    [Fact]
+    public async Task HalfThePartitionsHoldForAnOperator_TheirRecordsDoNotStarveTheOthers()
+    {
+        // Six partitions hold at their first record and keep what was fetched for them, until it
+        // fills the budget. The fetch workers wait at the budget for records to be processed, and
+        // these never are: the other six must still be fetched and processed.
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics[Topic] = Partitions;
+            o.Configure = k =>
+            {
+                k.SiloBufferBytes = Budget;
+                k.Consumer["max.partition.fetch.bytes"] = $"{256 << 10}";
+                k.Consumer["fetch.max.bytes"] = $"{1 << 20}";
+            };
+            o.Processors = p => p.AddProcessor<FirstRecordPoisonedInLowPartitions>("held", x =>
+            {
+                x.Topic = Topic;
+                x.Group = Group;
+                x.MaxAttempts = 1;
+                x.OnFailure = OrleansKafka.Configuration.FailureAction.Hold;
+            });
+        });
+
+        // First the partitions that hold, until what they fetched fills the budget; then the others.
+        var value = new string('x', 1024);
+        var budget = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<BufferBudget>();
+        await Task.WhenAll(Enumerable.Range(0, Partitions / 2).Select(p =>
+            cluster.ProduceAsync(Topic, Enumerable.Range(0, PerPartition).Select(i => ((string?)$"k{i}", (string?)value)), p)));
+        Assert.True(await Poll.UntilAsync(() => budget.Bytes >= Budget, TimeSpan.FromSeconds(30)), $"the held partitions' records never filled the budget: {budget.Bytes} bytes");
+        await Task.WhenAll(Enumerable.Range(Partitions / 2, Partitions / 2).Select(p =>
+            cluster.ProduceAsync(Topic, Enumerable.Range(0, PerPartition).Select(i => ((string?)$"k{i}", (string?)value)), p)));
+
+        var healthy = Enumerable.Range(Partitions / 2, Partitions / 2).ToDictionary(p => p, _ => (long)PerPartition);
+        await cluster.WaitForCommittedAsync(Group, Topic, healthy, TimeSpan.FromSeconds(60));
+        var committed = await cluster.CommittedOffsetsAsync(Group, Topic);
+        Assert.All(Enumerable.Range(0, Partitions / 2), p => Assert.True(committed.GetValueOrDefault(p, -1) <= 0, $"partition {p} committed {committed[p]} past its held record"));
+    }
+
+    /// <summary>Fails the first record of partitions 0 to 5, which then hold; passes every other.</summary>
+    public sealed class FirstRecordPoisonedInLowPartitions : IRecordProcessor<string, string>
+    {
+        public ValueTask ProcessAsync(KafkaRecord<string, string> record, CancellationToken cancellationToken) =>
+            record.Context.Partition < Partitions / 2 && record.Context.Offset == 0
+                ? throw new InvalidOperationException($"poison at {record.Context.Partition}/{record.Context.Offset}")
+                : ValueTask.CompletedTask;
+    }
+
     /// <summary>About a millisecond per record, so the backlog outgrows what is processed.</summary>
     public sealed class SlowProcessor : IRecordProcessor<string, string>
     {
