@@ -52,15 +52,9 @@ internal static class StreamsScenario
             ? await BenchSilo.StartStreamsAsync(kafka.BootstrapServers, topic, "bench-streams", s => s.AddSingleton(counter))
             : await BenchSilo.StartAsync<NoopProcessor>(kafka.BootstrapServers, topic, "bench-streams-plain", KafkaProcessingOptions.DefaultFetchConsumers, s => s.AddSingleton(counter));
         var deadline = Stopwatch.GetTimestamp() + (long)(TimeSpan.FromMinutes(10).TotalSeconds * Stopwatch.Frequency);
-        var budget = host.Services.GetRequiredService<OrleansKafka.Fetching.BufferBudget>();
-        var tick = 0;
         while (counter.Count < records && Stopwatch.GetTimestamp() < deadline)
         {
             await Task.Delay(50);
-            if (Environment.GetEnvironmentVariable("BENCH_TRACE") is not null && ++tick % 20 == 0)
-            {
-                Console.Error.WriteLine($"count={counter.Count} budget={budget.Bytes >> 10}KiB peak={budget.PeakBytes >> 10}KiB");
-            }
         }
 
         var elapsed = Stopwatch.GetElapsedTime(counter.FirstAt);

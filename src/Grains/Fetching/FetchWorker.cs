@@ -74,6 +74,10 @@ internal sealed partial class FetchWorker : IDisposable
         {
             _feeds[feed.Partition] = feed;
             _consumer.IncrementalAssign([new TopicPartitionOffset(feed.Partition, start)]);
+
+            // librdkafka keeps a partition's pause through unassign and assign: a previous
+            // lease's feed may have left it paused, and this feed starts unpaused.
+            _consumer.Resume([feed.Partition]);
         }
     }
 

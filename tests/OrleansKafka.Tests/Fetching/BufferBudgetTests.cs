@@ -18,24 +18,10 @@ public sealed class BufferBudgetTests
     [Fact]
     public async Task SlowProcessorAndALargeBacklog_HeldBytesStayNearTheBudget_AndEverythingIsProcessed()
     {
-        await using var cluster = await KafkaTestCluster.StartAsync(o =>
-        {
-            o.Topics[Topic] = Partitions;
-            o.Configure = k =>
-            {
-                k.SiloBufferBytes = Budget;
-
-                // Fetches of 256 KiB per partition, so one fetch round is small beside the budget.
-                k.Consumer["max.partition.fetch.bytes"] = $"{256 << 10}";
-                k.Consumer["fetch.max.bytes"] = $"{1 << 20}";
-            };
-            o.Processors = p => p.AddProcessor<SlowProcessor>("slow", x => { x.Topic = Topic; x.Group = Group; });
-        });
+        await using var cluster = await StartAsync<SlowProcessor>(_ => { });
 
         // 12 × 1,000 records of 1 KiB: about 12 MiB waiting, three times the budget.
-        var value = new string('x', 1024);
-        await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p =>
-            cluster.ProduceAsync(Topic, Enumerable.Range(0, PerPartition).Select(i => ((string?)$"k{i}", (string?)value)), p)));
+        await ProduceBacklogAsync(cluster, Enumerable.Range(0, Partitions));
         await cluster.WaitForCommittedAsync(Group, Topic, TimeSpan.FromMinutes(2));
 
         var budget = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<BufferBudget>();
@@ -49,37 +35,50 @@ public sealed class BufferBudgetTests
         // Six partitions hold at their first record and keep what was fetched for them, until it
         // fills the budget. The fetch workers wait at the budget for records to be processed, and
         // these never are: the other six must still be fetched and processed.
-        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        await using var cluster = await StartAsync<FirstRecordPoisonedInLowPartitions>(x =>
         {
-            o.Topics[Topic] = Partitions;
-            o.Configure = k =>
-            {
-                k.SiloBufferBytes = Budget;
-                k.Consumer["max.partition.fetch.bytes"] = $"{256 << 10}";
-                k.Consumer["fetch.max.bytes"] = $"{1 << 20}";
-            };
-            o.Processors = p => p.AddProcessor<FirstRecordPoisonedInLowPartitions>("held", x =>
-            {
-                x.Topic = Topic;
-                x.Group = Group;
-                x.MaxAttempts = 1;
-                x.OnFailure = OrleansKafka.Configuration.FailureAction.Hold;
-            });
+            x.MaxAttempts = 1;
+            x.OnFailure = OrleansKafka.Configuration.FailureAction.Hold;
         });
 
         // First the partitions that hold, until what they fetched fills the budget; then the others.
-        var value = new string('x', 1024);
         var budget = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<BufferBudget>();
-        await Task.WhenAll(Enumerable.Range(0, Partitions / 2).Select(p =>
-            cluster.ProduceAsync(Topic, Enumerable.Range(0, PerPartition).Select(i => ((string?)$"k{i}", (string?)value)), p)));
+        await ProduceBacklogAsync(cluster, Enumerable.Range(0, Partitions / 2));
         Assert.True(await Poll.UntilAsync(() => budget.Bytes >= Budget, TimeSpan.FromSeconds(30)), $"the held partitions' records never filled the budget: {budget.Bytes} bytes");
-        await Task.WhenAll(Enumerable.Range(Partitions / 2, Partitions / 2).Select(p =>
-            cluster.ProduceAsync(Topic, Enumerable.Range(0, PerPartition).Select(i => ((string?)$"k{i}", (string?)value)), p)));
+        await ProduceBacklogAsync(cluster, Enumerable.Range(Partitions / 2, Partitions / 2));
 
         var healthy = Enumerable.Range(Partitions / 2, Partitions / 2).ToDictionary(p => p, _ => (long)PerPartition);
         await cluster.WaitForCommittedAsync(Group, Topic, healthy, TimeSpan.FromSeconds(60));
         var committed = await cluster.CommittedOffsetsAsync(Group, Topic);
         Assert.All(Enumerable.Range(0, Partitions / 2), p => Assert.True(committed.GetValueOrDefault(p, -1) <= 0, $"partition {p} committed {committed[p]} past its held record"));
+    }
+
+    private static Task<KafkaTestCluster> StartAsync<TProcessor>(Action<OrleansKafka.Configuration.ProcessorOptions> processor)
+        where TProcessor : class =>
+        KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics[Topic] = Partitions;
+            o.Configure = k =>
+            {
+                k.SiloBufferBytes = Budget;
+
+                // Fetches of 256 KiB per partition, so one fetch round is small beside the budget.
+                k.Consumer["max.partition.fetch.bytes"] = $"{256 << 10}";
+                k.Consumer["fetch.max.bytes"] = $"{1 << 20}";
+            };
+            o.Processors = p => p.AddProcessor<TProcessor>("under-test", x =>
+            {
+                (x.Topic, x.Group) = (Topic, Group);
+                processor(x);
+            });
+        });
+
+    /// <summary>1,000 records of 1 KiB to each of <paramref name="partitions"/>.</summary>
+    private static Task ProduceBacklogAsync(KafkaTestCluster cluster, IEnumerable<int> partitions)
+    {
+        var value = new string('x', 1024);
+        return Task.WhenAll(partitions.Select(p =>
+            cluster.ProduceAsync(Topic, Enumerable.Range(0, PerPartition).Select(i => ((string?)$"k{i}", (string?)value)), p)));
     }
 
     /// <summary>Fails the first record of partitions 0 to 5, which then hold; passes every other.</summary>
