@@ -395,7 +395,7 @@ internal sealed partial class PartitionFeed
     private const int SmallestDelivery = 16;
 
     /// <summary>About how long a delivery's processing should take.</summary>
-    private static readonly TimeSpan DeliveryTime = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan DeliveryTime = TimeSpan.FromMilliseconds(250);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivering records to partition grain {GrainKey} failed; resending in {Delay}")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string grainKey, TimeSpan delay);
