@@ -20,6 +20,7 @@ internal sealed class BufferBudget(long maxBytes)
     private readonly ConcurrentDictionary<PartitionFeed, byte> _feeds = new();
     private readonly Lock _enforce = new();
     private readonly ManualResetEventSlim _room = new(initialState: true);
+    private int _feedCount;
     private long _bytes;
     private long _peak;
 
@@ -34,14 +35,26 @@ internal sealed class BufferBudget(long maxBytes)
     public bool Over => Bytes >= maxBytes;
 
     /// <summary>What one feed may hold before it counts as taking more than its part.</summary>
-    public long Share => maxBytes / Math.Max(1, _feeds.Count);
+    public long Share => maxBytes / Math.Max(1, Volatile.Read(ref _feedCount));
 
     /// <summary>Set once bytes are released while the workers may be waiting for room.</summary>
     public WaitHandle Room => _room.WaitHandle;
 
-    public void Register(PartitionFeed feed) => _feeds[feed] = 0;
+    public void Register(PartitionFeed feed)
+    {
+        if (_feeds.TryAdd(feed, 0))
+        {
+            Interlocked.Increment(ref _feedCount);
+        }
+    }
 
-    public void Unregister(PartitionFeed feed) => _feeds.TryRemove(feed, out _);
+    public void Unregister(PartitionFeed feed)
+    {
+        if (_feeds.TryRemove(feed, out _))
+        {
+            Interlocked.Decrement(ref _feedCount);
+        }
+    }
 
     public void Add(long bytes)
     {
@@ -71,7 +84,8 @@ internal sealed class BufferBudget(long maxBytes)
     /// <returns>
     /// True when the workers should stop consuming for now: the budget is spent, none of the
     /// unpaused feeds holds more than twice its share, and the budget is spent even without the
-    /// records of partitions that hold at a record for an operator. Those do not drain until
+    /// records (buffered, and the held delivery's) of partitions that hold at a record for an
+    /// operator. Those do not drain until
     /// someone decides, and waiting for them would starve every other partition.
     /// </returns>
     public bool Enforce()
@@ -86,11 +100,11 @@ internal sealed class BufferBudget(long maxBytes)
             _room.Reset();
             PartitionFeed? largest = null;
             long holding = 0;
-            foreach (var feed in _feeds.Keys)
+            foreach (var (feed, _) in _feeds)
             {
                 if (feed.IsHolding)
                 {
-                    holding += feed.BufferedBytes;
+                    holding += feed.BufferedBytes + feed.InFlightBytes;
                 }
 
                 if (feed.IsPaused)

@@ -43,7 +43,17 @@ internal sealed class FetchPool(
         }
 
         var feed = new PartitionFeed(lease, worker, start.Value, grains, time, _logger, partitionBufferBytes, maxBatchSize, silo, holds, budget);
-        worker.Assign(feed, start);
+        try
+        {
+            worker.Assign(feed, start);
+        }
+        catch
+        {
+            // Closes the feed: its native buffer and its place in the silo's budget go with it.
+            worker.Unassign(feed);
+            throw;
+        }
+
         feed.Start();
         return feed;
     }

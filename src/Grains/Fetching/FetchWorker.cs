@@ -72,8 +72,8 @@ internal sealed partial class FetchWorker : IDisposable
     {
         lock (_consumerLock)
         {
-            _feeds[feed.Partition] = feed;
             _consumer.IncrementalAssign([new TopicPartitionOffset(feed.Partition, start)]);
+            _feeds[feed.Partition] = feed;
 
             // librdkafka keeps a partition's pause through unassign and assign: a previous
             // lease's feed may have left it paused, and this feed starts unpaused.

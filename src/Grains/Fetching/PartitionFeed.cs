@@ -36,6 +36,7 @@ internal sealed partial class PartitionFeed
     private volatile bool _paused;
     private volatile bool _closed;
     private volatile bool _holding;
+    private long _inFlight;
     private TaskCompletionSource? _waiter;
 
     public PartitionFeed(LocalLease lease, FetchWorker worker, long startOffset, IGrainFactory grains, TimeProvider time, ILogger logger, int maxBytes, int maxBatch, Orleans.Runtime.SiloAddress? silo = null, HoldSignals? holds = null, BufferBudget? budget = null)
@@ -92,6 +93,9 @@ internal sealed partial class PartitionFeed
     /// <summary>True while the grain holds at a record of this feed's delivery, waiting for an operator.</summary>
     public bool IsHolding => _holding;
 
+    /// <summary>What the delivery in flight counts against the silo's budget; 0 between deliveries.</summary>
+    public long InFlightBytes => Interlocked.Read(ref _inFlight);
+
     /// <summary>Bytes buffered and not yet taken by the pump; read without the lock (a moment stale at most).</summary>
     public long BufferedBytes => Interlocked.Read(ref _bytes);
 
@@ -113,10 +117,11 @@ internal sealed partial class PartitionFeed
     {
         lock (_lock)
         {
-            if (_paused && !_closed && _bytes < Math.Min(_maxBytes / 2, _budget.Share))
+            if (_paused && !_closed && HasRoomLocked())
             {
-                _paused = false;
+                // Resumed first: if that throws, the partition stays paused and is tried again.
                 _worker.Resume(Partition);
+                _paused = false;
             }
         }
     }
@@ -143,10 +148,10 @@ internal sealed partial class PartitionFeed
                 return false;
             }
 
-            _nextExpected = offset + 1;
             // Blocks of at most a quarter of the feed's share of the silo's budget, so that many
             // partitions' half-filled blocks cannot add up to more than the budget.
             var allocated = _records.Add(record, (int)Math.Min(_budget.Share / 4, RecordBuffer.LargestBlockBytes));
+            _nextExpected = offset + 1;
             _bytes += allocated;
             _budget.Add(allocated);
             if (!_paused && _bytes >= _maxBytes)
@@ -208,11 +213,12 @@ internal sealed partial class PartitionFeed
         {
             while (await TakeAsync(token) is ({ } records, var bytes))
             {
-                ObserveHighWatermark();
-                var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(records, Lease.Epoch, _silo));
                 DeliveryOutcome outcome;
+                Interlocked.Exchange(ref _inFlight, bytes);
                 try
                 {
+                    ObserveHighWatermark();
+                    var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(records, Lease.Epoch, _silo));
                     var sent = _time.GetTimestamp();
                     outcome = await DeliverAsync(grain, delivery, token);
                     if (outcome == DeliveryOutcome.Completed)
@@ -240,6 +246,7 @@ internal sealed partial class PartitionFeed
                 finally
                 {
                     // The records count against the silo's budget until their delivery is done with.
+                    Interlocked.Exchange(ref _inFlight, 0);
                     _budget.Remove(bytes);
                 }
 
@@ -368,15 +375,29 @@ internal sealed partial class PartitionFeed
             inFlight += Size(record);
         }
 
-        _budget.Add(inFlight - freed);
-        if (_paused && _bytes < Math.Min(_maxBytes / 2, _budget.Share))
+        if (_paused && HasRoomLocked())
         {
-            _paused = false;
-            _worker.Resume(Partition);
+            try
+            {
+                _worker.Resume(Partition);
+                _paused = false;
+            }
+            catch (Exception ex) when (ex is KafkaException or ObjectDisposedException)
+            {
+                // Still paused: the worker's next check tries again.
+                LogResumeFailed(_logger, ex, Lease.GrainKey);
+            }
         }
 
+        _budget.Add(inFlight - freed);
         return (taken, inFlight);
     }
+
+    /// <summary>
+    /// Whether a paused partition may fetch again: its buffer under half its bound and under its
+    /// share of the silo's budget, or empty (a share can round down to nothing).
+    /// </summary>
+    private bool HasRoomLocked() => _bytes == 0 || _bytes < Math.Min(_maxBytes / 2, _budget.Share);
 
     /// <summary>
     /// What a record taken for delivery costs the managed heap: its key and value, and the
@@ -402,6 +423,9 @@ internal sealed partial class PartitionFeed
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partition grain {GrainKey} answered from a silo without its lease (it moved here); resending once that activation is gone")]
     private static partial void LogNotOwner(ILogger logger, string grainKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Resuming partition {GrainKey} at the consumer failed; trying again shortly")]
+    private static partial void LogResumeFailed(ILogger logger, Exception exception, string grainKey);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The feed of partition {GrainKey} stopped unexpectedly")]
     private static partial void LogPumpFailed(ILogger logger, Exception exception, string grainKey);
