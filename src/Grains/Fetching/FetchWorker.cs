@@ -72,8 +72,18 @@ internal sealed partial class FetchWorker : IDisposable
     {
         lock (_consumerLock)
         {
-            _consumer.IncrementalAssign([new TopicPartitionOffset(feed.Partition, start)]);
+            // The feed is known before the partition is assigned: the worker's thread may receive
+            // the partition's first records as soon as it is, and drops records it has no feed for.
             _feeds[feed.Partition] = feed;
+            try
+            {
+                _consumer.IncrementalAssign([new TopicPartitionOffset(feed.Partition, start)]);
+            }
+            catch
+            {
+                _feeds.TryRemove(new KeyValuePair<TopicPartition, PartitionFeed>(feed.Partition, feed));
+                throw;
+            }
 
             // librdkafka keeps a partition's pause through unassign and assign: a previous
             // lease's feed may have left it paused, and this feed starts unpaused.
