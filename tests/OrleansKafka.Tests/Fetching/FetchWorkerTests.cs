@@ -11,8 +11,17 @@ namespace OrleansKafka.Tests.Fetching;
 [Trait("Category", "Kafka")]
 public sealed class FetchWorkerTests
 {
-    [Fact]
-    public async Task Assign_SamePartitionAgainAfterUnassign_NewFeedReceivesTheRecords()
+    /// <remarks>
+    /// Paused when unassigned: librdkafka keeps a partition's pause through unassign and assign,
+    /// so a lease that ended while its full buffer kept the partition paused left the next
+    /// lease's feed, which starts unpaused, waiting for ever (found by the streams benchmark: one
+    /// partition stopped at the offset where a starved silo's lease had run out, with records
+    /// behind it).
+    /// </remarks>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Assign_SamePartitionAgainAfterUnassign_NewFeedReceivesTheRecords(bool pausedWhenUnassigned)
     {
         using var kafka = EmbeddedKafkaCluster.Start(1);
         kafka.CreateTopic("t", 1);
@@ -29,39 +38,11 @@ public sealed class FetchWorkerTests
         worker.Assign(first, 0);
         await ProduceAsync(producer, 5);
         Assert.True(await Poll.UntilAsync(() => first.BufferedCount == 5, TimeSpan.FromSeconds(10)), $"first feed got {first.BufferedCount} of 5");
-
-        worker.Unassign(first);
-        var second = NewFeed(worker, partition, epoch: 2, start: 5);
-        worker.Assign(second, 5);
-        await ProduceAsync(producer, 5);
-
-        Assert.True(await Poll.UntilAsync(() => second.BufferedCount == 5, TimeSpan.FromSeconds(10)), $"the re-granted partition's feed got {second.BufferedCount} of 5 records");
-    }
-
-    [Fact]
-    public async Task Assign_APartitionThatWasPausedWhenItsLeaseEnded_TheNewFeedIsFetched()
-    {
-        // librdkafka keeps a partition's pause through unassign and assign: a lease that ended
-        // while its full buffer kept the partition paused left the next lease's feed, which starts
-        // unpaused, waiting for ever (found by the streams benchmark: one partition stopped at the
-        // offset where a starved silo's lease had run out, with records behind it).
-        using var kafka = EmbeddedKafkaCluster.Start(1);
-        kafka.CreateTopic("t", 1);
-        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build();
-        using var worker = new FetchWorker("test-worker", new Dictionary<string, string>
+        if (pausedWhenUnassigned)
         {
-            ["bootstrap.servers"] = kafka.BootstrapServers,
-            ["group.id"] = "g",
-            ["enable.auto.commit"] = "false",
-        }, NullLogger.Instance);
-        var partition = new TopicPartition("t", 0);
-
-        var first = NewFeed(worker, partition, epoch: 1, start: 0);
-        worker.Assign(first, 0);
-        await ProduceAsync(producer, 5);
-        Assert.True(await Poll.UntilAsync(() => first.BufferedCount == 5, TimeSpan.FromSeconds(10)), $"first feed got {first.BufferedCount} of 5");
-        first.PauseForBudget();
-        Assert.True(first.IsPaused);
+            first.PauseForBudget();
+            Assert.True(first.IsPaused);
+        }
 
         worker.Unassign(first);
         var second = NewFeed(worker, partition, epoch: 2, start: 5);
