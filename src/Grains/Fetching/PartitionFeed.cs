@@ -335,7 +335,7 @@ internal sealed partial class PartitionFeed
     }
 
     /// <summary>The next records to deliver and the bytes they count for, or none once the feed is closed.</summary>
-    private async Task<(List<ConsumeResult<byte[], byte[]>> Records, long Bytes)?> TakeAsync(CancellationToken token)
+    private async Task<(PackedRecords Records, long Bytes)?> TakeAsync(CancellationToken token)
     {
         while (true)
         {
@@ -361,19 +361,15 @@ internal sealed partial class PartitionFeed
     }
 
     /// <summary>
-    /// Takes the next delivery's records out of the packed buffer as client objects. From here
-    /// until the delivery is done with, they count against the silo's budget at what those
-    /// objects cost instead of the native bytes they took.
+    /// Takes the next delivery's records out of the native buffer, still packed. From here until
+    /// the delivery is done with, they count against the silo's budget at the managed bytes they
+    /// take instead of the native bytes they took.
     /// </summary>
-    private (List<ConsumeResult<byte[], byte[]>> Records, long Bytes) TakeLocked()
+    private (PackedRecords Records, long Bytes) TakeLocked()
     {
         var (taken, freed) = _records.Take(_deliverySize, Partition.Topic, Partition.Partition.Value);
         _bytes -= freed;
-        long inFlight = 0;
-        foreach (var record in taken)
-        {
-            inFlight += Size(record);
-        }
+        var inFlight = taken.Bytes;
 
         if (_paused && HasRoomLocked())
         {
@@ -398,16 +394,6 @@ internal sealed partial class PartitionFeed
     /// share of the silo's budget, or empty (a share can round down to nothing).
     /// </summary>
     private bool HasRoomLocked() => _bytes == 0 || _bytes < Math.Min(_maxBytes / 2, _budget.Share);
-
-    /// <summary>
-    /// What a record taken for delivery costs the managed heap: its key and value, and the
-    /// client's objects around them (the result, the message, its headers, topic and offset
-    /// objects), which the backlog benchmark measured at about 500 bytes a record.
-    /// </summary>
-    private static long Size(ConsumeResult<byte[], byte[]> record) =>
-        RecordOverheadBytes + (record.Message.Key?.Length ?? 0) + (record.Message.Value?.Length ?? 0);
-
-    private const int RecordOverheadBytes = 512;
 
     /// <summary>The records of a partition's first delivery.</summary>
     private const int FirstDeliverySize = 64;

@@ -9,9 +9,9 @@ namespace OrleansKafka.Fetching;
 /// blocks of native memory rather than kept as the client's objects. The client's objects for a
 /// record cost about 500 bytes beyond its key and value, and records wait long enough to be
 /// promoted and collected as old garbage, so a managed buffer took three to four times its live
-/// size in the heap. Packed, a record costs its bytes plus 32, freed exactly when it is taken.
-/// The pump takes records back as new client objects, which live only until their delivery is
-/// processed.
+/// size in the heap. Packed, a record costs its bytes plus 36, freed exactly when it is taken.
+/// The pump takes them out still packed, into managed chunks (<see cref="PackedRecords"/>), and
+/// the partition grain turns each into the client's objects just before processing it.
 /// </summary>
 /// <remarks>
 /// Not thread-safe: the feed calls it under its lock. Blocks start at 4 KiB and double while the
@@ -26,9 +26,11 @@ internal sealed class RecordBuffer : IDisposable
     /// <summary>The largest block.</summary>
     public const int LargestBlockBytes = 1 << 20;
 
-    // Per record: offset, timestamp (ms), timestamp type, key length, value length, header count.
-    private const int RecordHeaderBytes = 8 + 8 + 4 + 4 + 4 + 4;
-    private const int Absent = -1;
+    /// <summary>Per record: offset, timestamp (ms), timestamp type, key length, value length, header count, and the record's whole size.</summary>
+    internal const int RecordHeaderBytes = 8 + 8 + 4 + 4 + 4 + 4 + 4;
+
+    /// <summary>The length written for a null key, value or header value, and the header count of a record without headers.</summary>
+    internal const int Absent = -1;
 
     private readonly Queue<Block> _blocks = new();
     private Block? _tail;
@@ -73,6 +75,7 @@ internal sealed class RecordBuffer : IDisposable
         Marshal.WriteInt32(at, 20, message.Key?.Length ?? Absent);
         Marshal.WriteInt32(at, 24, message.Value?.Length ?? Absent);
         Marshal.WriteInt32(at, 28, headers?.Count ?? Absent);
+        Marshal.WriteInt32(at, 32, size);
         var position = RecordHeaderBytes;
         position += WriteBytes(at + position, message.Key);
         position += WriteBytes(at + position, message.Value);
@@ -101,40 +104,72 @@ internal sealed class RecordBuffer : IDisposable
         return allocated;
     }
 
-    /// <summary>Takes up to <paramref name="max"/> of the oldest records as the client's objects.</summary>
+    /// <summary>
+    /// Takes up to <paramref name="max"/> of the oldest records, copied still packed into managed
+    /// chunks (the pump hands them over as a delivery).
+    /// </summary>
     /// <returns>The records, and the native bytes freed by taking them.</returns>
-    public (List<ConsumeResult<byte[], byte[]>> Records, long Freed) Take(int max, string topic, int partition)
+    public (PackedRecords Records, long Freed) Take(int max, string topic, int partition)
     {
-        var records = new List<ConsumeResult<byte[], byte[]>>(Math.Min(max, Count));
-        long freed = 0;
-        while (records.Count < max && _blocks.TryPeek(out var block))
-        {
-            if (_readPosition == block.Written)
-            {
-                if (block == _tail)
-                {
-                    break;
-                }
+        var count = Math.Min(max, Count);
 
+        // First the bytes they take, so that the chunks are allocated at the size they fill.
+        long remaining = 0;
+        var (block, position, left) = (0, _readPosition, count);
+        foreach (var each in _blocks)
+        {
+            if (block++ > 0)
+            {
+                position = 0;
+            }
+
+            for (; left > 0 && position < each.Written; left--)
+            {
+                var size = SizeAt(each.Pointer + position);
+                remaining += size;
+                position += size;
+            }
+        }
+
+        var locations = new long[count];
+        var chunks = new List<byte[]>(1 + (int)(remaining / PackedRecords.ChunkBytes));
+        byte[]? chunk = null;
+        var written = 0;
+        long freed = 0;
+        for (var taken = 0; taken < count;)
+        {
+            var head = _blocks.Peek();
+            if (_readPosition == head.Written)
+            {
                 freed += Free(_blocks.Dequeue());
                 _readPosition = 0;
                 continue;
             }
 
-            records.Add(Read(block, topic, partition));
+            var at = head.Pointer + _readPosition;
+            var size = SizeAt(at);
+            if (chunk is null || chunk.Length - written < size)
+            {
+                chunk = GC.AllocateUninitializedArray<byte>((int)Math.Max(size, Math.Min(remaining, PackedRecords.ChunkBytes)));
+                chunks.Add(chunk);
+                written = 0;
+            }
+
+            Marshal.Copy(at, chunk, written, size);
+            locations[taken++] = ((long)(chunks.Count - 1) << 32) | (uint)written;
+            written += size;
+            remaining -= size;
+            _readPosition += size;
         }
 
-        if (_blocks.TryPeek(out var head) && _readPosition == head.Written && _blocks.Count == 1)
+        Count -= count;
+        if (_blocks.TryPeek(out var first) && _readPosition == first.Written && _blocks.Count == 1)
         {
             // Empty: give the memory back, and start small again.
-            freed += Free(_blocks.Dequeue());
-            _tail = null;
-            _readPosition = 0;
-            _nextBlockBytes = FirstBlockBytes;
+            freed += Clear();
         }
 
-        Count -= records.Count;
-        return (records, freed);
+        return (new PackedRecords(topic, partition, [.. chunks], locations), freed);
     }
 
     /// <summary>Drops every record.</summary>
@@ -156,43 +191,15 @@ internal sealed class RecordBuffer : IDisposable
 
     public void Dispose() => Clear();
 
-    private ConsumeResult<byte[], byte[]> Read(Block block, string topic, int partition)
-    {
-        var at = block.Pointer + _readPosition;
-        var offset = Marshal.ReadInt64(at);
-        var timestamp = new Timestamp(Marshal.ReadInt64(at, 8), (TimestampType)Marshal.ReadInt32(at, 16));
-        var keyLength = Marshal.ReadInt32(at, 20);
-        var valueLength = Marshal.ReadInt32(at, 24);
-        var headerCount = Marshal.ReadInt32(at, 28);
-        var position = RecordHeaderBytes;
-        var key = ReadBytes(at + position, keyLength);
-        position += Math.Max(keyLength, 0);
-        var value = ReadBytes(at + position, valueLength);
-        position += Math.Max(valueLength, 0);
-        Headers? headers = null;
-        if (headerCount != Absent)
-        {
-            headers = [];
-            for (var i = 0; i < headerCount; i++)
-            {
-                var nameLength = Marshal.ReadInt32(at + position);
-                var name = Marshal.PtrToStringUTF8(at + position + 4, nameLength);
-                position += 4 + nameLength;
-                var length = Marshal.ReadInt32(at + position);
-                headers.Add(name, ReadBytes(at + position + 4, length));
-                position += 4 + Math.Max(length, 0);
-            }
-        }
+    /// <summary>The fixed part of a packed record.</summary>
+    internal static (long Offset, Timestamp Timestamp, int KeyLength, int ValueLength, int HeaderCount) ReadHeader(ReadOnlySpan<byte> packed) => (
+        MemoryMarshal.Read<long>(packed),
+        new Timestamp(MemoryMarshal.Read<long>(packed[8..]), (TimestampType)MemoryMarshal.Read<int>(packed[16..])),
+        MemoryMarshal.Read<int>(packed[20..]),
+        MemoryMarshal.Read<int>(packed[24..]),
+        MemoryMarshal.Read<int>(packed[28..]));
 
-        _readPosition += position;
-        return new ConsumeResult<byte[], byte[]>
-        {
-            Topic = topic,
-            Partition = partition,
-            Offset = offset,
-            Message = new Message<byte[], byte[]> { Key = key!, Value = value!, Timestamp = timestamp, Headers = headers },
-        };
-    }
+    private static int SizeAt(IntPtr record) => Marshal.ReadInt32(record, 32);
 
     private long AddBlock(int recordBytes, int largestBlock)
     {
@@ -221,18 +228,6 @@ internal sealed class RecordBuffer : IDisposable
 
         Marshal.Copy(bytes, 0, at, bytes.Length);
         return bytes.Length;
-    }
-
-    private static byte[]? ReadBytes(IntPtr at, int length)
-    {
-        if (length == Absent)
-        {
-            return null;
-        }
-
-        var bytes = GC.AllocateUninitializedArray<byte>(length);
-        Marshal.Copy(at, bytes, 0, length);
-        return bytes;
     }
 
     private sealed class Block(IntPtr pointer, int capacity)

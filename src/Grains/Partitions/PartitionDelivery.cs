@@ -7,11 +7,12 @@ namespace OrleansKafka.Partitions;
 /// Passed by reference within the silo (never copied), so a delivery costs the same whatever its size.
 /// </summary>
 /// <remarks>
-/// It holds librdkafka's results as they are, to allocate nothing per record. It is serialized
+/// Its records are packed as the fetch path took them (<see cref="Fetching.PackedRecords"/>), built
+/// into the client's objects one at a time as the grain reads them. It is serialized
 /// only when a call reaches a stale activation on another silo (see <see cref="PartitionDeliverySurrogate"/>).
 /// </remarks>
 [Immutable]
-internal sealed class PartitionDelivery(List<ConsumeResult<byte[], byte[]>> records, long epoch, Orleans.Runtime.SiloAddress? from)
+internal sealed class PartitionDelivery(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, long epoch, Orleans.Runtime.SiloAddress? from)
 {
     public IReadOnlyList<ConsumeResult<byte[], byte[]>> Records { get; } = records;
 

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using OrleansKafka.Configuration;
+using OrleansKafka.Fetching;
 using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Processing.Failures;
 
@@ -25,7 +26,7 @@ internal sealed partial class PartitionGrain
         {
             for (var i = start; i < records.Count && !run.Stopped; i++)
             {
-                var offset = records[i].Offset.Value;
+                var offset = PackedRecords.OffsetAt(records, i);
                 if (_completedAhead.Contains(offset))
                 {
                     done[i] = true;
@@ -76,7 +77,7 @@ internal sealed partial class PartitionGrain
             // The contiguous prefix of this delivery is committed; what completed beyond it is remembered.
             while (completed < records.Count && done[completed])
             {
-                _completedAhead.Remove(records[completed].Offset.Value);
+                _completedAhead.Remove(PackedRecords.OffsetAt(records, completed));
                 completed++;
             }
 
@@ -84,13 +85,13 @@ internal sealed partial class PartitionGrain
             {
                 if (done[i])
                 {
-                    _completedAhead.Add(records[i].Offset.Value);
+                    _completedAhead.Add(PackedRecords.OffsetAt(records, i));
                 }
             }
 
             if (completed > start)
             {
-                _nextOffset = records[completed - 1].Offset.Value + 1;
+                _nextOffset = PackedRecords.OffsetAt(records, completed - 1) + 1;
             }
 
             _inFlightOffset = -1;
@@ -152,8 +153,8 @@ internal sealed partial class PartitionGrain
         {
             // A key grain has seen a newer owner of this partition: nothing more starts under this lease.
             // Expected when this lease has ended; while it is current, epochs went down (see the message).
-            LogSuperseded(_logger, ex, this.GetPrimaryKeyString(), records[index].Offset.Value, lease.Epoch, lease.IsCurrent);
-            run.Supersede(record: records[index].Offset.Value);
+            LogSuperseded(_logger, ex, this.GetPrimaryKeyString(), PackedRecords.OffsetAt(records, index), lease.Epoch, lease.IsCurrent);
+            run.Supersede(record: PackedRecords.OffsetAt(records, index));
         }
         finally
         {

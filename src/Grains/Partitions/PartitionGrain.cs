@@ -6,6 +6,7 @@ using Orleans.Runtime;
 using Orleans.Runtime.Placement;
 using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
+using OrleansKafka.Fetching;
 using OrleansKafka.Leasing.Protocol;
 using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Processing;
@@ -195,13 +196,13 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         _pipeline ??= _binding.Registration.CreatePipeline(_services, _group);
         _runner ??= new RetryingRunner(_pipeline, _binding.Options, _time, (ex, attempt) => OnFailure(ex, _inFlightOffset, attempt), _telemetry);
         var records = batch.Records;
-        if (_pipeline.State is { } state && _stateEpoch != lease.Epoch && !await LoadStateAsync(state, records[0].Offset.Value, lease))
+        if (_pipeline.State is { } state && _stateEpoch != lease.Epoch && !await LoadStateAsync(state, PackedRecords.OffsetAt(records, 0), lease))
         {
             return DeliveryOutcome.Stopped;
         }
 
         var index = 0;
-        while (index < records.Count && records[index].Offset.Value < _nextOffset)
+        while (index < records.Count && PackedRecords.OffsetAt(records, index) < _nextOffset)
         {
             index++;
         }
@@ -213,7 +214,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
         if (_binding.Options.Delivery == DeliveryGuarantee.AtMostOnce)
         {
-            lease.StoreProcessed(records[^1].Offset.Value + 1);
+            lease.StoreProcessed(PackedRecords.OffsetAt(records, records.Count - 1) + 1);
             await CommitNowAsync(lease);
             if (!lease.IsCurrent)
             {
@@ -247,7 +248,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                     return DeliveryOutcome.Held;
                 }
 
-                var offset = records[index].Offset.Value;
+                var offset = PackedRecords.OffsetAt(records, index);
                 int count;
                 RecordFailure? failure;
                 FailureAction? decided = null;
@@ -286,7 +287,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
                 index += count;
                 _processed += count;
-                _nextOffset = records[index - 1].Offset.Value + 1;
+                _nextOffset = PackedRecords.OffsetAt(records, index - 1) + 1;
                 if (decided is not null && atLeastOnce)
                 {
                     // An operator's skip or dead-letter is committed before anything else happens,
@@ -736,7 +737,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     /// <summary>Runs a unit with the processor's retries; the failure if it gave up. Throws when the lease's token fires.</summary>
     private async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease)
     {
-        var offset = records[index].Offset.Value;
+        var offset = PackedRecords.OffsetAt(records, index);
         _inFlightOffset = offset;
         _inFlightSince = _time.GetUtcNow();
         var failure = await _runner!.RunAsync(records, index, count, lease.Epoch, lease.Token);
