@@ -15,8 +15,16 @@ public sealed class KafkaProcessingOptions
     /// </summary>
     public const string StorageName = KafkaStorage.Name;
 
-    /// <summary>Default for <see cref="FetchConsumers"/>.</summary>
-    public const int DefaultFetchConsumers = 4;
+    /// <summary>
+    /// Default for <see cref="FetchConsumers"/>: the processors the silo may use (in a container,
+    /// its CPU limit), at most 8. Each consumer has a thread that is busy while records flow; more
+    /// of them than cores only take turns (on two cores the throughput benchmark's product ran
+    /// at 760,000-875,000 records/s with 2, 590,000-730,000 with 4 and 667,000 with 8).
+    /// </summary>
+    public static int DefaultFetchConsumers { get; } = Math.Clamp(Environment.ProcessorCount, 1, MaxDefaultFetchConsumers);
+
+    /// <summary>The most fetch consumers a silo gets by default, however many cores it has: each costs a few threads and a librdkafka queue.</summary>
+    public const int MaxDefaultFetchConsumers = 8;
 
     /// <summary>Default for <see cref="MaxBatchSize"/>.</summary>
     public const int DefaultMaxBatchSize = 1000;
@@ -63,7 +71,7 @@ public sealed class KafkaProcessingOptions
     /// <summary>Processors by name; each name must be registered in code with <c>AddProcessor</c>.</summary>
     public Dictionary<string, ProcessorOptions> Processors { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Kafka consumers per consumer group on each silo; a silo's partitions of the group are spread over them. Default 4.</summary>
+    /// <summary>Kafka consumers per consumer group on each silo; a silo's partitions of the group are spread over them. Default: the silo's processor count, at most 8.</summary>
     public int FetchConsumers { get; set; } = DefaultFetchConsumers;
 
     /// <summary>The most records handed to a partition grain in one call. Default 1000.</summary>
