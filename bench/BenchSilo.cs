@@ -112,6 +112,13 @@ internal static class BenchSilo
         throw new TimeoutException($"group {group} did not commit everything within {timeout}");
     }
 
+    /// <summary>Commits the given offsets for a group, as if it had processed everything before them.</summary>
+    public static void Commit(string bootstrap, string topic, string group, long[] offsets)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = group }).Build();
+        consumer.Commit(offsets.Select((offset, p) => new TopicPartitionOffset(topic, p, offset)));
+    }
+
     public static long[] HighWatermarks(string bootstrap, string topic, int partitions)
     {
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "bench-watermarks" }).Build();

@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OrleansKafka.Kafka;
+using OrleansKafka.Partitions;
 using OrleansKafka.Testing;
 
 namespace OrleansKafka.Bench;
@@ -10,7 +11,9 @@ namespace OrleansKafka.Bench;
 /// Produces N records to 12 partitions, then consumes them three ways in one run: one raw
 /// consumer on all partitions, one raw consumer per partition on its own thread, and the product
 /// with a no-op processor from offset 0 until every offset is committed. With <c>--silos N</c>
-/// the product runs as a cluster of N silos in this process, which split the partitions.
+/// the product runs as a cluster of N silos in this process, which split the partitions: they
+/// start with every offset committed at the end, and once the partitions are spread over all of
+/// them, every partition is sent back to its beginning with the operators' seek.
 /// </summary>
 internal static class ThroughputScenario
 {
@@ -117,6 +120,13 @@ internal static class ThroughputScenario
         const string group = "bench-product";
         var counter = new Counter();
         var measure = new Measure();
+        if (silos > 1)
+        {
+            // Nothing to do until the partitions are spread: the first silo up would otherwise
+            // process most records alone while the others join.
+            BenchSilo.Commit(bootstrap, Topic, group, high);
+        }
+
         Task<IHost> Start(int index) => BenchSilo.StartAsync<NoopProcessor>(bootstrap, Topic, group, fetchConsumers, s => s.AddSingleton(counter), consumerSettings, index: index);
 
         // All at once, as a deployment starts them: the others join the primary (index 0) as soon as it is up.
@@ -132,26 +142,20 @@ internal static class ThroughputScenario
             }
         });
 
-        // One silo: from the first record processed (its own start is reported apart). Several:
-        // from when the partitions are spread over all of them, since the first silo up takes
-        // every partition and processes alone until the others have joined.
-        Measure consuming;
-        long measured;
-        if (silos == 1)
-        {
-            await Poll.UntilAsync(() => counter.FromFirst is not null, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(5));
-            consuming = counter.FromFirst!;
-            measured = records;
-        }
-        else
+        // From the first record processed (the silos' start is reported apart). Several silos: once
+        // the partitions are spread over all of them, each partition is sent back to its beginning.
+        if (silos > 1)
         {
             var balanced = await Poll.UntilAsync(() => Held() is var held && held.Sum() == partitions && held.Max() - held.Min() <= 1, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(5));
-            consuming = new Measure();
-            measured = records - counter.Count;
             Report.Result("product.balanced_after_start_s", measure.Elapsed.TotalSeconds);
-            Report.Note($"partitions spread over the {silos} silos ({string.Join(", ", Held())}) {(balanced ? "" : "NOT ")}with {measured} of {records} records left to process; the rate counts those");
+            Report.Note($"partitions spread over the {silos} silos ({string.Join(", ", Held())}){(balanced ? "" : " NOT evenly")}; every partition seeks to its beginning, and the rate counts all {records} records from the first one processed");
+            var grains = hosts[0].Services.GetRequiredService<IGrainFactory>();
+            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => SeekToBeginningAsync(grains.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(group, Topic, p)))));
         }
 
+        await Poll.UntilAsync(() => counter.FromFirst is not null, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(5));
+        var consuming = counter.FromFirst!;
+        long measured = records;
         await BenchSilo.WaitForCommittedAsync(bootstrap, Topic, group, partitions, high, TimeSpan.FromMinutes(5));
         var rate = measured / consuming.Elapsed.TotalSeconds;
         Report.Result("product.start_to_committed_s", measure.Elapsed.TotalSeconds);
@@ -173,5 +177,22 @@ internal static class ThroughputScenario
         }
 
         return rate;
+    }
+
+    /// <summary>Seeks a partition to its beginning, trying again while its lease is moving.</summary>
+    private static async Task SeekToBeginningAsync(IPartitionGrain partition)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await partition.SeekAsync(PartitionSeek.Beginning);
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 100)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 }

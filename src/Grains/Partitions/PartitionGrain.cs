@@ -111,6 +111,29 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     }
 
     /// <summary>
+    /// For an operator's command that needs the lease, arriving at an activation on a silo without
+    /// it: moves the activation to the owner, or deactivates it when the owner is not known here,
+    /// so that the next try reaches the owner. Without that, the activation of a partition that
+    /// moved while idle stayed where it was (only a delivery from the owner moved it), and a
+    /// command sent to it failed on every try.
+    /// </summary>
+    /// <returns>True when this activation is leaving.</returns>
+    private bool LeaveIfStale()
+    {
+        if (_leases.TryGet(this.GetPrimaryKeyString(), out _))
+        {
+            return false;
+        }
+
+        if (!MoveToOwner())
+        {
+            DeactivateOnIdle();
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// When this silo holds no lease on the partition and another silo is known to own it, moves
     /// this activation there (the placement director picks the owner).
     /// </summary>
@@ -323,6 +346,11 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     public Task ResolveHoldAsync(HoldDecision decision)
     {
         var key = this.GetPrimaryKeyString();
+        if (_held is null && LeaveIfStale())
+        {
+            throw new InvalidOperationException($"Partition {key} is not processed on silo {_silo}, where this call arrived; it goes to its owner's silo now. Nothing was changed; try again.");
+        }
+
         if (_held is null || !Enum.IsDefined(decision))
         {
             throw new InvalidOperationException(_held is null
@@ -390,6 +418,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         var agent = _services.GetRequiredService<Hosting.KafkaProcessingService>().Agent(_group);
         if (!_leases.TryGet(key, out var lease) || !lease.IsCurrent || agent?.Holds(key) != true || _commits.Control(_group) is not { } control)
         {
+            LeaveIfStale();
             throw new InvalidOperationException($"Partition {key} is not being processed on silo {_silo} right now (it is moving); nothing was changed. Try again in a few seconds.");
         }
 

@@ -1,4 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime.Placement;
+using OrleansKafka.Leasing;
+using OrleansKafka.Leasing.Protocol;
 using OrleansKafka.Partitions;
 using OrleansKafka.Testing;
 using OrleansKafka.Tests.Support;
@@ -119,6 +122,51 @@ public sealed class PauseTests
         await cluster.ProduceAsync(Topic, Records(4, 4), partition: 0);
         await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 8 });
         Assert.Equal(other, (await grain.GetStatusAsync()).Silo);
+    }
+
+    [Fact]
+    public async Task Seek_ArrivingAtAnActivationOnASiloWithoutTheLease_FailsOnce_ThenReachesTheOwner()
+    {
+        await using var cluster = await StartAsync(new RecordLog(), silos: 2);
+        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>(Group);
+        Assert.True(await Poll.UntilAsync(async () => (await lease.GetAssignmentsAsync()).Select(a => a.Owner).Where(o => o is not null).Distinct().Count() == 2, TimeSpan.FromSeconds(30)));
+        var owner = (await lease.GetAssignmentsAsync()).Single(a => a.Partition == 0).Owner;
+        var elsewhere = cluster.Cluster.Silos.Select(s => s.SiloAddress).Single(s => SiloIdentity.Of(s) != owner);
+
+        // The partition is idle and its grain was never activated. Placed on the silo without the
+        // lease, as an activation stays behind when its idle partition moves: no delivery comes to
+        // move it. (Before, every seek sent there failed with "it is moving", for ever.)
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, elsewhere);
+        InvalidOperationException stale;
+        try
+        {
+            stale = await Assert.ThrowsAsync<InvalidOperationException>(() => Grain(cluster, 0).SeekAsync(PartitionSeek.Beginning));
+        }
+        finally
+        {
+            RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+        }
+
+        Assert.Contains($"is not being processed on silo {SiloIdentity.Of(elsewhere)}", stale.Message);
+        long sought = -1;
+        Assert.True(
+            await Poll.UntilAsync(
+                async () =>
+                {
+                    try
+                    {
+                        sought = await Grain(cluster, 0).SeekAsync(PartitionSeek.Beginning);
+                        return true;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return false;
+                    }
+                },
+                TimeSpan.FromSeconds(15)),
+            "every seek after the first still failed");
+        Assert.Equal(0, sought);
+        Assert.Equal(owner, (await Grain(cluster, 0).GetStatusAsync()).Silo);
     }
 
     [Fact]
