@@ -20,7 +20,8 @@ internal sealed class FetchPool(
     int maxBatchSize,
     Orleans.Runtime.SiloAddress silo,
     Processing.Failures.HoldSignals holds,
-    BufferBudget budget) : IDisposable
+    BufferBudget budget,
+    Func<string, bool>? buildsWholeDeliveries = null) : IDisposable
 {
     private readonly List<FetchWorker> _workers = [];
     private readonly Lock _lock = new();
@@ -42,7 +43,7 @@ internal sealed class FetchPool(
             }
         }
 
-        var feed = new PartitionFeed(lease, worker, start.Value, grains, time, _logger, partitionBufferBytes, maxBatchSize, silo, holds, budget);
+        var feed = new PartitionFeed(lease, worker, start.Value, grains, time, _logger, partitionBufferBytes, maxBatchSize, silo, holds, budget, buildsWholeDeliveries?.Invoke(lease.Partition.Topic) == true);
         try
         {
             worker.Assign(feed, start);

@@ -129,6 +129,11 @@ internal sealed class RecordBuffer : IDisposable
                 remaining += size;
                 position += size;
             }
+
+            if (left == 0)
+            {
+                break;
+            }
         }
 
         var locations = new long[count];
@@ -150,7 +155,10 @@ internal sealed class RecordBuffer : IDisposable
             var size = SizeAt(at);
             if (chunk is null || chunk.Length - written < size)
             {
-                chunk = GC.AllocateUninitializedArray<byte>((int)Math.Max(size, Math.Min(remaining, PackedRecords.ChunkBytes)));
+                // A record of more than half a chunk gets a chunk of its own size, so that records
+                // of 33-64 KiB do not leave most of a chunk each unused.
+                var capacity = size > PackedRecords.ChunkBytes / 2 ? size : (int)Math.Min(remaining, PackedRecords.ChunkBytes);
+                chunk = GC.AllocateUninitializedArray<byte>(capacity);
                 chunks.Add(chunk);
                 written = 0;
             }

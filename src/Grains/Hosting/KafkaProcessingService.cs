@@ -83,7 +83,9 @@ internal sealed partial class KafkaProcessingService(
         {
             var control = new GroupControlClient(group, Settings(group, "control"), () => leases.OfGroup(group), settings.CommitInterval, loggers.CreateLogger<GroupControlClient>());
             flusher.Register(group, control);
-            var pool = new FetchPool(group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize, silo.SiloAddress, holds, budget);
+            var pool = new FetchPool(
+                group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize, silo.SiloAddress, holds, budget,
+                buildsWholeDeliveries: topic => bindings.Any(b => b.Topic == topic && (b.KeyOrdered || b.Registration.IsBatch)));
             var agent = new LeaseAgent(
                 new GroupRegistration
                 {

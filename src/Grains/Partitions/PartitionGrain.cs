@@ -145,6 +145,9 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             return false;
         }
 
+        // A placement hint the caller sent (it placed this activation) would otherwise decide
+        // where the migration goes; without one the placement director picks the owner.
+        RequestContext.Remove(IPlacementDirector.PlacementHintKey);
         this.MigrateOnIdle();
         return true;
     }
@@ -219,6 +222,12 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         _pipeline ??= _binding.Registration.CreatePipeline(_services, _group);
         _runner ??= new RetryingRunner(_pipeline, _binding.Options, _time, (ex, attempt) => OnFailure(ex, _inFlightOffset, attempt), _telemetry);
         var records = batch.Records;
+        if (records is PackedRecords && _pipeline.UnitLength(2) > 1)
+        {
+            // A batch processor takes many records in one call: built once, up front (telemetry
+            // and the size check read them too, and packed records keep only the last one built).
+            records = [.. records];
+        }
         if (_pipeline.State is { } state && _stateEpoch != lease.Epoch && !await LoadStateAsync(state, PackedRecords.OffsetAt(records, 0), lease))
         {
             return DeliveryOutcome.Stopped;
@@ -346,9 +355,12 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     public Task ResolveHoldAsync(HoldDecision decision)
     {
         var key = this.GetPrimaryKeyString();
-        if (_held is null && LeaveIfStale())
+        if (!_leases.TryGet(key, out var lease) || !lease.IsCurrent)
         {
-            throw new InvalidOperationException($"Partition {key} is not processed on silo {_silo}, where this call arrived; it goes to its owner's silo now. Nothing was changed; try again.");
+            // Also when a record is held here: a decision taken by an activation whose lease has
+            // ended would be lost with it, and the next owner would hold again.
+            LeaveIfStale();
+            throw new InvalidOperationException($"Partition {key} is not being processed on silo {_silo} right now (it is moving); nothing was changed. Try again in a few seconds.");
         }
 
         if (_held is null || !Enum.IsDefined(decision))

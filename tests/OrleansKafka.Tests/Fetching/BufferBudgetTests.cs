@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.Fetching;
 using OrleansKafka.Processing;
 using OrleansKafka.Testing;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Fetching;
 
@@ -51,6 +52,28 @@ public sealed class BufferBudgetTests
         await cluster.WaitForCommittedAsync(Group, Topic, healthy, TimeSpan.FromSeconds(60));
         var committed = await cluster.CommittedOffsetsAsync(Group, Topic);
         Assert.All(Enumerable.Range(0, Partitions / 2), p => Assert.True(committed.GetValueOrDefault(p, -1) <= 0, $"partition {p} committed {committed[p]} past its held record"));
+    }
+
+    [Fact]
+    public async Task AKeyOrderedDeliveryInFlight_CountsTheClientObjectsItsGrainBuildsAtOnce()
+    {
+        // Key order builds a whole delivery's records at once; the serial path builds one at a time.
+        var gate = new Gate();
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics[Topic] = 1;
+            o.Services = s => s.AddSingleton(gate);
+            o.Processors = p => p.AddProcessor<GateProcessor>("gated", x => (x.Topic, x.Group, x.Order) = (Topic, Group, OrleansKafka.Configuration.ProcessingOrder.Key));
+        });
+        await cluster.ProduceAsync(Topic, Enumerable.Range(0, 64).Select(i => ((string?)$"key-{i}", (string?)"0123456789")), partition: 0);
+        Assert.True(await Poll.UntilAsync(() => Task.FromResult(!gate.Entered.IsEmpty), TimeSpan.FromSeconds(30)), "no record reached the processor");
+
+        // Every record that entered the gate is in the delivery in flight, whose objects were built.
+        var entered = gate.Entered.Count;
+        var budget = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<BufferBudget>();
+        Assert.True(budget.Bytes >= entered * 512L, $"{budget.Bytes} bytes counted while {entered} records of one delivery are being processed, their objects built");
+        gate.Open.SetResult();
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 64 });
     }
 
     private static Task<KafkaTestCluster> StartAsync<TProcessor>(Action<OrleansKafka.Configuration.ProcessorOptions> processor)

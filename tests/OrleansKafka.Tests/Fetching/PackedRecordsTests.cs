@@ -25,14 +25,18 @@ public sealed class PackedRecordsTests
     }
 
     [Fact]
-    public void Chunks_StayUnderTheLargeObjectHeap_ExceptForARecordThatIsLargerItself()
+    public void Chunks_StayUnderTheLargeObjectHeap_ExceptForARecordThatIsLargerItself_AndALargeRecordTakesOnlyItsOwnSize()
     {
-        var values = Enumerable.Range(0, 1_000).Select(i => new byte[i == 500 ? 100_000 : 1_000]).ToList();
+        var values = Enumerable.Range(0, 1_000).Select(i => new byte[i switch { 500 => 100_000, 700 or 701 => 40_000, _ => 1_000 }]).ToList();
         var records = Take(values.Select((value, i) => Record(i, value)));
 
         Assert.Equal(1_000, records.Count);
         Assert.Equal(values.Select(v => v.Length), records.Select(r => r.Message.Value.Length));
         Assert.Single(records.Chunks, chunk => chunk.Length > PackedRecords.ChunkBytes);
+
+        // More than half a chunk that does not fit in the current one (the second of two): a chunk
+        // of its own size (header, 8-byte key, value), not a whole one.
+        Assert.Contains(records.Chunks, chunk => chunk.Length == RecordBuffer.RecordHeaderBytes + 8 + 40_000);
         Assert.All(records.Chunks.Where(chunk => chunk.Length <= PackedRecords.ChunkBytes), chunk => Assert.NotEqual(2, GC.GetGeneration(chunk)));
         Assert.True(records.Bytes >= values.Sum(v => v.Length), $"{records.Bytes} bytes of chunks for {values.Sum(v => v.Length)} bytes of values");
     }

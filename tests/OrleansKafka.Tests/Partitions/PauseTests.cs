@@ -125,48 +125,76 @@ public sealed class PauseTests
     }
 
     [Fact]
-    public async Task Seek_ArrivingAtAnActivationOnASiloWithoutTheLease_FailsOnce_ThenReachesTheOwner()
+    public async Task Seek_ArrivingAtAnActivationOnASiloWithoutTheLease_FailsThere_ThenReachesTheOwner()
     {
         await using var cluster = await StartAsync(new RecordLog(), silos: 2);
-        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>(Group);
-        Assert.True(await Poll.UntilAsync(async () => (await lease.GetAssignmentsAsync()).Select(a => a.Owner).Where(o => o is not null).Distinct().Count() == 2, TimeSpan.FromSeconds(30)));
-        var owner = (await lease.GetAssignmentsAsync()).Single(a => a.Partition == 0).Owner;
-        var elsewhere = cluster.Cluster.Silos.Select(s => s.SiloAddress).Single(s => SiloIdentity.Of(s) != owner);
+        var (owner, elsewhere) = await OwnerAndElsewhereAsync(cluster, 0);
 
         // The partition is idle and its grain was never activated. Placed on the silo without the
         // lease, as an activation stays behind when its idle partition moves: no delivery comes to
         // move it. (Before, every seek sent there failed with "it is moving", for ever.)
-        RequestContext.Set(IPlacementDirector.PlacementHintKey, elsewhere);
-        InvalidOperationException stale;
+        var stale = await Assert.ThrowsAsync<InvalidOperationException>(() => PlacedOn(elsewhere, () => Grain(cluster, 0).SeekAsync(PartitionSeek.Beginning)));
+        Assert.Contains($"is not being processed on silo {SiloIdentity.Of(elsewhere)}", stale.Message);
+
+        long sought = -1;
+        Assert.True(await Poll.UntilAsync(async () => await Attempt(async () => sought = await Grain(cluster, 0).SeekAsync(PartitionSeek.Beginning)) is null, TimeSpan.FromSeconds(15)), "every seek after the first still failed");
+        Assert.Equal(0, sought);
+        Assert.Equal(owner, (await Grain(cluster, 0).GetStatusAsync()).Silo);
+    }
+
+    [Fact]
+    public async Task HoldDecision_ArrivingAtAnActivationOnASiloWithoutTheLease_IsRefusedThere_ThenReachesTheOwner()
+    {
+        await using var cluster = await StartAsync(new RecordLog(), silos: 2);
+        var (owner, elsewhere) = await OwnerAndElsewhereAsync(cluster, 1);
+
+        // Refused as "moving" (before, that activation answered for the partition, and a decision
+        // taken there while it still held a record from an ended lease was lost).
+        var stale = await Assert.ThrowsAsync<InvalidOperationException>(() => PlacedOn(elsewhere, () => Grain(cluster, 1).ResolveHoldAsync(HoldDecision.Skip)));
+        Assert.Contains($"is not being processed on silo {SiloIdentity.Of(elsewhere)} right now (it is moving)", stale.Message);
+
+        // The next tries reach the owner, which is not holding anything.
+        Exception? answer = null;
+        Assert.True(
+            await Poll.UntilAsync(async () => (answer = await Attempt(() => Grain(cluster, 1).ResolveHoldAsync(HoldDecision.Skip))) is InvalidOperationException { Message: var m } && m.Contains($"is not holding a record on silo {owner}", StringComparison.Ordinal), TimeSpan.FromSeconds(15)),
+            $"the decision never reached the owner {owner}: {answer?.Message}");
+    }
+
+    /// <summary>The silo holding the partition's lease, and the other one, once both silos hold a partition.</summary>
+    private static async Task<(string Owner, Orleans.Runtime.SiloAddress Elsewhere)> OwnerAndElsewhereAsync(KafkaTestCluster cluster, int partition)
+    {
+        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>(Group);
+        Assert.True(await Poll.UntilAsync(async () => (await lease.GetAssignmentsAsync()).Select(a => a.Owner).Where(o => o is not null).Distinct().Count() == 2, TimeSpan.FromSeconds(30)));
+        var owner = (await lease.GetAssignmentsAsync()).Single(a => a.Partition == partition).Owner!;
+        return (owner, cluster.Cluster.Silos.Select(s => s.SiloAddress).Single(s => SiloIdentity.Of(s) != owner));
+    }
+
+    /// <summary>Makes a call that activates a grain on <paramref name="silo"/> (the placement director follows the hint).</summary>
+    private static async Task PlacedOn(Orleans.Runtime.SiloAddress silo, Func<Task> call)
+    {
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
         try
         {
-            stale = await Assert.ThrowsAsync<InvalidOperationException>(() => Grain(cluster, 0).SeekAsync(PartitionSeek.Beginning));
+            await call();
         }
         finally
         {
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);
         }
+    }
 
-        Assert.Contains($"is not being processed on silo {SiloIdentity.Of(elsewhere)}", stale.Message);
-        long sought = -1;
-        Assert.True(
-            await Poll.UntilAsync(
-                async () =>
-                {
-                    try
-                    {
-                        sought = await Grain(cluster, 0).SeekAsync(PartitionSeek.Beginning);
-                        return true;
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        return false;
-                    }
-                },
-                TimeSpan.FromSeconds(15)),
-            "every seek after the first still failed");
-        Assert.Equal(0, sought);
-        Assert.Equal(owner, (await Grain(cluster, 0).GetStatusAsync()).Silo);
+    /// <summary>Runs a call; the exception it threw, or null.</summary>
+    private static async Task<Exception?> Attempt(Func<Task> call)
+    {
+        try
+        {
+            await call();
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
     }
 
     [Fact]
