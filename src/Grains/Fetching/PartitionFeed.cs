@@ -225,7 +225,12 @@ internal sealed partial class PartitionFeed
                 try
                 {
                     ObserveHighWatermark();
-                    var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(records, Lease.Epoch, _silo));
+                    // Key order reads each record to find its key and again, out of order, when it
+                    // runs; a batch processor reads many at once (and telemetry and the size check
+                    // read them too). Packed records keep only the last one built, so those get
+                    // theirs built once, here; the budget counted them so in TakeLocked.
+                    IReadOnlyList<ConsumeResult<byte[], byte[]>> built = _buildsWholeDeliveries ? [.. records] : records;
+                    var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(built, Lease.Epoch, _silo));
                     var sent = _time.GetTimestamp();
                     outcome = await DeliverAsync(grain, delivery, token);
                     if (outcome == DeliveryOutcome.Completed)

@@ -16,13 +16,6 @@ internal sealed partial class PartitionGrain
 
     private async Task<DeliveryOutcome> DeliverByKeyAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int start, LocalLease lease, bool atLeastOnce)
     {
-        if (records is PackedRecords)
-        {
-            // Built once, up front: a record is read to find its key, and again, later and out of
-            // order, when it runs, and packed records keep only the last one read.
-            records = [.. records];
-        }
-
         var options = _binding!.Options;
         var done = new bool[records.Count];
         var chains = new Dictionary<string, Task>(StringComparer.Ordinal);

@@ -117,20 +117,12 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     /// moved while idle stayed where it was (only a delivery from the owner moved it), and a
     /// command sent to it failed on every try.
     /// </summary>
-    /// <returns>True when this activation is leaving.</returns>
-    private bool LeaveIfStale()
+    private void LeaveIfStale()
     {
-        if (_leases.TryGet(this.GetPrimaryKeyString(), out _))
-        {
-            return false;
-        }
-
-        if (!MoveToOwner())
+        if (!_leases.TryGet(this.GetPrimaryKeyString(), out _) && !MoveToOwner())
         {
             DeactivateOnIdle();
         }
-
-        return true;
     }
 
     /// <summary>
@@ -222,12 +214,6 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         _pipeline ??= _binding.Registration.CreatePipeline(_services, _group);
         _runner ??= new RetryingRunner(_pipeline, _binding.Options, _time, (ex, attempt) => OnFailure(ex, _inFlightOffset, attempt), _telemetry);
         var records = batch.Records;
-        if (records is PackedRecords && _pipeline.UnitLength(2) > 1)
-        {
-            // A batch processor takes many records in one call: built once, up front (telemetry
-            // and the size check read them too, and packed records keep only the last one built).
-            records = [.. records];
-        }
         if (_pipeline.State is { } state && _stateEpoch != lease.Epoch && !await LoadStateAsync(state, PackedRecords.OffsetAt(records, 0), lease))
         {
             return DeliveryOutcome.Stopped;
