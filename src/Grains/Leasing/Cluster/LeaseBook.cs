@@ -152,6 +152,37 @@ internal sealed class LeaseBook
     }
 
     /// <summary>
+    /// A renewal between heartbeats: extends the leases of <paramref name="held"/> that this book
+    /// has with the silo under the same epoch and is not revoking, and nothing else. It frees,
+    /// grants and revokes nothing, so renewals handled in any order, or after a newer heartbeat,
+    /// leave the book as they found it but for later deadlines. A silo this book does not count as
+    /// live (silent for a lease, leaving, or another run of it) renews nothing: it heartbeats first.
+    /// </summary>
+    /// <returns>The leases renewed.</returns>
+    public LeaseResponse Renew(string silo, string? instance, IReadOnlyList<LeaseGrant> held, MembershipView? membership = null)
+    {
+        var now = Now();
+        Expire(now, membership);
+        var renewed = new List<LeaseGrant>();
+        var otherRun = instance is not null && _lastBeat.TryGetValue(silo, out var last) && last.Instance != instance;
+        if (_lastSeen.ContainsKey(silo) && !otherRun)
+        {
+            _lastSeen[silo] = now;
+            foreach (var grant in held)
+            {
+                if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot)
+                    && slot.Owner == silo && slot.Epoch == grant.Epoch && slot.Delivered && !slot.Revoking)
+                {
+                    slot.ExpiresAt = now + _leaseDuration + Margin;
+                    renewed.Add(new LeaseGrant(grant.Topic, grant.Partition, grant.Epoch));
+                }
+            }
+        }
+
+        return new LeaseResponse { Grants = renewed, LeaseDuration = _leaseDuration };
+    }
+
+    /// <summary>
     /// The silos, other than the one that just beat, with news they learn only from their next
     /// heartbeat: a grant not yet sent to them, or a revoke not yet told. The grain wakes them
     /// so that a partition changes hands in round trips rather than in renew intervals.

@@ -69,6 +69,17 @@ internal sealed partial class PartitionLeaseGrain(
         return response;
     }
 
+    public async Task<LeaseResponse> RenewAsync(LeaseRenewal renewal)
+    {
+        ArgumentNullException.ThrowIfNull(renewal);
+        if (_stall.MustVerify() || _refusedAs is not null)
+        {
+            await ConfirmStillActiveAsync();
+        }
+
+        return _book.Renew(renewal.SiloId, renewal.Instance, renewal.Held, View(membership.CurrentSnapshot));
+    }
+
     /// <summary>
     /// After this grain's silo stalled: reads the membership table before answering. A silo that
     /// finds itself declared dead there is stopped by Orleans; until it is, this activation

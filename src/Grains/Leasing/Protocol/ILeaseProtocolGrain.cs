@@ -17,6 +17,15 @@ internal interface ILeaseProtocolGrain : IGrainWithStringKey
     /// </summary>
     Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat);
 
+    /// <summary>
+    /// Renews the leases a silo still holds as the grain has them (same epoch, not being revoked)
+    /// and changes nothing else: the answer's grants are the leases renewed, until
+    /// <see cref="LeaseResponse.LeaseDuration"/> after the silo sent the renewal. Renewals may
+    /// overlap and arrive in any order, since each only moves deadlines later; a silo sends them
+    /// while a heartbeat is slow to be answered, so that its leases do not run out behind it.
+    /// </summary>
+    Task<LeaseResponse> RenewAsync(LeaseRenewal renewal);
+
     /// <summary>An operator moves a partition to a silo of the group (see <see cref="Cluster.LeaseBook.Move"/>); its agents are woken to carry it out.</summary>
     /// <exception cref="InvalidOperationException">The partition or the silo is not one of the group's.</exception>
     Task MoveAsync(string topic, int partition, string silo);

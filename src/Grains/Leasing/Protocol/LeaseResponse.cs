@@ -1,10 +1,10 @@
 namespace OrleansKafka.Leasing.Protocol;
 
-/// <summary>The lease grain's answer to a heartbeat.</summary>
+/// <summary>The lease grain's answer to a heartbeat or a renewal.</summary>
 [GenerateSerializer, Immutable, Alias("OrleansKafka.LeaseResponse")]
 internal sealed record LeaseResponse
 {
-    /// <summary>The leases the silo holds until <see cref="LeaseDuration"/> after it sent the heartbeat.</summary>
+    /// <summary>The leases the silo holds until <see cref="LeaseDuration"/> after it sent the heartbeat (or renewal).</summary>
     [Id(0)] public required IReadOnlyList<LeaseGrant> Grants { get; init; }
 
     /// <summary>How long the grants last, counted by the silo from when it sent the heartbeat.</summary>

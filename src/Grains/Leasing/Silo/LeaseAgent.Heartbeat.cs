@@ -25,6 +25,53 @@ internal sealed partial class LeaseAgent
         }
     }
 
+    /// <summary>A renewal while running (see <see cref="RenewAsync"/>): a failure is logged, stopping ends it quietly.</summary>
+    private async Task RenewOrLogAsync()
+    {
+        try
+        {
+            await RenewAsync(_stop.Token);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogRenewFailed(_logger, ex, _group);
+        }
+    }
+
+    /// <summary>
+    /// Renews the leases this silo holds without a heartbeat, while one is slow to be answered.
+    /// Renewals may overlap one another and the heartbeat: each answer only moves the deadlines of
+    /// the leases it names later, whatever the order the answers arrive in, and a lease lost or
+    /// stopped meanwhile stays so (<see cref="LocalLease.Renew"/>).
+    /// </summary>
+    private async Task RenewAsync(CancellationToken cancellationToken)
+    {
+        // The lease length of the last heartbeat answer: an answer later than that renews nothing.
+        var duration = TimeSpan.FromTicks(Volatile.Read(ref _leaseDurationTicks));
+        List<LocalLease> leases = [.. _held.Values.Select(f => f.Lease).Concat(_acquiring.Values).Where(l => l.CanCommit)];
+        if (leases.Count == 0 || duration <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        // As for a heartbeat, the renewed leases run from now, on this silo's monotonic clock.
+        var sentAt = _time.GetTimestamp();
+        var renewal = new LeaseRenewal { SiloId = _registration.SiloId, Instance = _registration.Instance, Held = [.. leases.Select(l => l.ToGrant())] };
+        var response = await _grains.GetGrain<ILeaseProtocolGrain>(_group).RenewAsync(renewal).WaitAsync(duration, _time, cancellationToken);
+        var expiresAt = sentAt + (long)(response.LeaseDuration.TotalSeconds * _time.TimestampFrequency);
+        var renewed = response.Grants.Select(g => (g.Topic, g.Partition, g.Epoch)).ToHashSet();
+        foreach (var lease in leases)
+        {
+            if (renewed.Contains((lease.Partition.Topic, lease.Partition.Partition.Value, lease.Epoch)))
+            {
+                lease.Renew(expiresAt);
+            }
+        }
+    }
+
     private async Task<bool> WaitAsync(PeriodicTimer timer)
     {
         try
@@ -96,6 +143,7 @@ internal sealed partial class LeaseAgent
             }
 
             Volatile.Write(ref _answeredAt, _time.GetTimestamp());
+            Volatile.Write(ref _leaseDurationTicks, response.LeaseDuration.Ticks);
             _owners.Update(_group, response.Owners);
             Apply(response, sentAt + (long)(response.LeaseDuration.TotalSeconds * _time.TimestampFrequency));
         }

@@ -27,6 +27,9 @@ internal sealed partial class LeaseAgent
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease heartbeat of consumer group {Group} failed; leases are kept until they expire")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, string group);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease renewal of consumer group {Group} failed (a heartbeat is slow to be answered); leases are kept until they expire")]
+    private static partial void LogRenewFailed(ILogger logger, Exception exception, string group);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Telling partition grain {GrainKey} that this silo gave its lease up failed")]
     private static partial void LogReleaseNoticeFailed(ILogger logger, Exception exception, string grainKey);
 

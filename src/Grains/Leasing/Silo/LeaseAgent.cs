@@ -18,6 +18,7 @@ namespace OrleansKafka.Leasing.Silo;
 /// Heartbeats go out every renew interval, and at once when the lease grain wakes the agent
 /// because a grant or a revoke is waiting for it, or when a drained partition can be reported
 /// released: a partition changes hands in a few round trips rather than in renew intervals.
+/// While a heartbeat is slow to be answered, renewals of the leases held go out in its place.
 /// </remarks>
 internal sealed partial class LeaseAgent : IAsyncDisposable
 {
@@ -51,6 +52,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private bool _started;
     private bool _rejected;
     private long _answeredAt;
+    private long _leaseDurationTicks;
     private long _sequence;
 
     public LeaseAgent(
@@ -197,11 +199,24 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private async Task RunAsync()
     {
         using var timer = new PeriodicTimer(_settings.RenewInterval, _time);
+        var beat = Task.CompletedTask;
         do
         {
-            await BeatOrLogAsync();
+            // One heartbeat at a time, since each answer is applied in turn. One still unanswered
+            // a renew interval on (the silos' CPUs are saturated, a GC is long) would let the
+            // leases run out behind it when its answer comes late or never: they are renewed on
+            // their own meanwhile, as often as heartbeats would renew them.
+            if (beat.IsCompleted)
+            {
+                beat = BeatOrLogAsync();
+            }
+            else
+            {
+                _ = RenewOrLogAsync();
+            }
         }
         while (await WaitAsync(timer));
+        await beat;
     }
 
     /// <summary>What the lease grain calls to wake the agent; the agent keeps it alive (Orleans holds it weakly).</summary>

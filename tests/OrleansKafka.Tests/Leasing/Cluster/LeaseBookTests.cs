@@ -215,6 +215,67 @@ public sealed class LeaseBookTests
     }
 
     [Fact]
+    public void Renew_KeepsTheLeasesTheSiloHoldsUnderTheirEpochs_PastTheLeaseItsLastHeartbeatGave()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []) with { Instance = "a@1", Sequence = 1 }, Members("a")).Grants;
+
+        // No heartbeat of a's gets through for two leases; its renewals do, half a lease apart.
+        for (var i = 0; i < 4; i++)
+        {
+            _time.Advance(Lease / 2);
+            var renewed = book.Renew("a", "a@1", a, Members("a")).Grants;
+            Assert.Equal(a.Select(g => (g.Topic, g.Partition, g.Epoch)).Order(), renewed.Select(g => (g.Topic, g.Partition, g.Epoch)).Order());
+        }
+
+        Assert.Equal(a.Select(g => ((string?)"a", g.Partition, g.Epoch)).Order(), book.Assignments().Select(x => (x.Owner, x.Partition, x.Epoch)).Order());
+
+        // Without them, the leases run out a lease and the margin after the last one.
+        _time.Advance(Lease + Margin);
+        Assert.All(book.Assignments(), x => Assert.Null(x.Owner));
+    }
+
+    [Fact]
+    public void Renew_ChangesNothingButDeadlines_AndRenewsNoLeaseBeingRevokedOrOfAnotherEpochOrRun()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []) with { Instance = "a@1", Sequence = 1 }, Members("a")).Grants;
+        // b joins: two of a's partitions are to be revoked once b's heartbeat is handled.
+        book.Heartbeat(Beat("b", held: []) with { Instance = "b@1", Sequence = 1 }, Members("a", "b"));
+        var before = book.Assignments();
+        Assert.Equal(2, before.Count(x => x.Revoking));
+
+        var stale = a.Select(g => g with { Epoch = g.Epoch - 1 }).ToList();
+        Assert.Empty(book.Renew("a", "a@1", stale, Members("a", "b")).Grants);
+        Assert.Empty(book.Renew("a", "a@0", a, Members("a", "b")).Grants);
+        var renewed = book.Renew("a", "a@1", a, Members("a", "b")).Grants;
+
+        Assert.Equal(before.Where(x => !x.Revoking).Select(x => x.Partition).Order(), renewed.Select(g => g.Partition).Order());
+        Assert.Equal(before, book.Assignments());
+
+        // The revoked leases run out on the book's clock as if no renewal had come; the others do not.
+        _time.Advance(Lease / 2);
+        book.Renew("a", "a@1", a, Members("a", "b"));
+        _time.Advance((Lease / 2) + Margin);
+        var after = book.Assignments();
+        Assert.All(before.Where(x => x.Revoking), x => Assert.Null(after.Single(y => y.Partition == x.Partition).Owner));
+        Assert.All(before.Where(x => !x.Revoking), x => Assert.Equal("a", after.Single(y => y.Partition == x.Partition).Owner));
+    }
+
+    [Fact]
+    public void Renew_FromASiloTheBookDoesNotCountAsLive_RenewsNothing()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+        book.Heartbeat(Beat("b", held: []), Members("a", "b"));
+
+        // Silent for a lease: a is no longer one of the group's silos, and must heartbeat first.
+        _time.Advance(Lease);
+        Assert.Empty(book.Renew("a", null, a, Members("a", "b")).Grants);
+        Assert.Empty(book.Renew("c", null, a, Members("a", "b", "c")).Grants);
+    }
+
+    [Fact]
     public void Assignments_ListEveryPartitionWithOwnerAndEpoch()
     {
         var book = new LeaseBook(_time, Lease);

@@ -70,6 +70,59 @@ public sealed class LeaseAgentTests
         }
     }
 
+    [Fact]
+    public async Task LeaseGrainAnswersLaterThanTheHeartbeatTimeout_TheSiloKeepsItsLeasesAndCommitsWhatItProcesses()
+    {
+        // Silos whose CPUs are saturated get their answers late. A heartbeat answered after its
+        // timeout (half a lease) renews nothing, and heartbeats go one at a time: before renewals
+        // went out in their place, every lease ran out and was granted again under a new epoch.
+        var late = new LateLeaseAnswers();
+        var log = new RecordLog();
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Topics["orders"] = 4;
+            o.Services = s => s.AddSingleton(log).AddSingleton<IOutgoingGrainCallFilter>(late);
+            o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
+        });
+        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
+        Assert.True(await Poll.UntilAsync(async () => (await lease.GetAssignmentsAsync()).All(a => a.Owner is not null), TimeSpan.FromSeconds(30)));
+        await cluster.ProduceSequencesAsync("orders", 4, 10);
+        await cluster.WaitForCommittedAsync("billing", "orders");
+        var before = (await lease.GetAssignmentsAsync()).ToDictionary(a => a.Partition, a => a.Epoch);
+        var leases = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<OrleansKafka.Leasing.Silo.LeaseTable>();
+
+        // 2 s late: past the heartbeat's timeout (1.5 s, half the test cluster's 3 s lease), within a lease.
+        late.Delay = TimeSpan.FromSeconds(2);
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(p =>
+            cluster.ProduceAsync("orders", Enumerable.Range(10, 10).Select(i => ((string?)"k", (string?)$"p{p}-{i}")), p)));
+        await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(30));
+        var lost = await Poll.UntilAsync(
+            async () => (await lease.GetAssignmentsAsync()).Any(a => a.Epoch != before[a.Partition]) || leases.OfGroup("billing").Count(l => l.IsCurrent) < 4,
+            TimeSpan.FromSeconds(8));
+        late.Delay = TimeSpan.Zero;
+
+        Assert.False(lost, "a lease ran out while its heartbeats were answered late: its partition stopped, or was granted again");
+        for (var p = 0; p < 4; p++)
+        {
+            Assert.Equal(Enumerable.Range(0, 20).Select(i => (long)i), log.Of(p).Select(r => r.Offset));
+        }
+    }
+
+    /// <summary>Delays the lease grain's answers to heartbeats and renewals by <see cref="Delay"/>, as on silos whose CPUs are saturated.</summary>
+    private sealed class LateLeaseAnswers : IOutgoingGrainCallFilter
+    {
+        public TimeSpan Delay { get; set; }
+
+        public async Task Invoke(IOutgoingGrainCallContext context)
+        {
+            await context.Invoke();
+            if (Delay > TimeSpan.Zero && context.InterfaceMethod is { } method && method.DeclaringType == typeof(ILeaseProtocolGrain) && method.Name is nameof(ILeaseProtocolGrain.HeartbeatAsync) or nameof(ILeaseProtocolGrain.RenewAsync))
+            {
+                await Task.Delay(Delay);
+            }
+        }
+    }
+
     private static async Task<Orleans.Runtime.SiloAddress> LeaseGrainHostAsync(KafkaTestCluster cluster, string group)
     {
         var statistics = await cluster.Client.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetDetailedGrainStatistics();
