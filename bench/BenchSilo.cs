@@ -49,7 +49,6 @@ internal static class BenchSilo
             {
                 o.BootstrapServers = bootstrap;
                 o.FetchConsumers = fetchConsumers;
-                o.CommitInterval = TimeSpan.FromMilliseconds(100);
                 if (Environment.GetEnvironmentVariable("BENCH_SILO_BUFFER_BYTES") is { } siloBuffer)
                 {
                     o.SiloBufferBytes = long.Parse(siloBuffer, System.Globalization.CultureInfo.InvariantCulture);
@@ -59,7 +58,9 @@ internal static class BenchSilo
                 {
                     o.PartitionBufferBytes = int.Parse(buffer, System.Globalization.CultureInfo.InvariantCulture);
                 }
-                foreach (var (key, value) in consumerSettings ?? BenchKafka.FetchSettings)
+                // Librdkafka settings only where a scenario says so (throughput --tuned, backlog's
+                // overrides, latency's short fetch wait); otherwise the product's own, as users get them.
+                foreach (var (key, value) in consumerSettings ?? new Dictionary<string, string>())
                 {
                     o.Consumer[key] = value;
                 }
