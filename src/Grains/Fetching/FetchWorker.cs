@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using OrleansKafka.Kafka;
@@ -33,7 +35,14 @@ internal sealed partial class FetchWorker : IDisposable
     private long _nextResumeCheck;
     private readonly ILogger _logger;
     private readonly string _name;
+    private readonly LibrdkafkaNative.Functions _api = LibrdkafkaNative.Api;
     private IConsumer<byte[], byte[]> _consumer;
+
+    // The consumer's rd_kafka_t, polled by the worker's thread; valid while _consumer is not disposed.
+    private IntPtr _handle;
+
+    // The topic of the last record's feed, in UTF-8, to compare librdkafka's topic names with.
+    private byte[] _lastTopic = [];
     private volatile bool _stopping;
     private volatile bool _fatal;
     private int _failures;
@@ -56,6 +65,7 @@ internal sealed partial class FetchWorker : IDisposable
         _time = time ?? TimeProvider.System;
         _createConsumer = createConsumer;
         _consumer = createConsumer(OnError);
+        _handle = LibrdkafkaNative.ClientHandle(_consumer);
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
@@ -140,7 +150,16 @@ internal sealed partial class FetchWorker : IDisposable
         _stopping = true;
         _stopped.Set();
         _thread.Join();
-        _consumer.Close();
+        try
+        {
+            _consumer.Close();
+        }
+        catch (KafkaException ex)
+        {
+            // A consumer left broken by a fatal error (its rebuild kept failing) cannot close; it is disposed all the same.
+            LogCloseFailed(_logger, ex, _name);
+        }
+
         _consumer.Dispose();
         _stopped.Dispose();
     }
@@ -173,30 +192,18 @@ internal sealed partial class FetchWorker : IDisposable
                 // While records wait unsignalled, only peek: as soon as the consumer has nothing
                 // ready, the pumps are woken with everything that arrived in this fetch.
                 ResumeWithinBudget();
-                var result = _consumer.Consume(unsignalled.Count > 0 ? TimeSpan.Zero : PollTimeout);
+                var arrived = ConsumeOne(unsignalled.Count > 0 ? 0 : (int)PollTimeout.TotalMilliseconds, unsignalled, ref last);
                 consecutiveFailures = 0;
-                if (result is null || result.IsPartitionEOF)
+                if (arrived is null)
                 {
                     SignalAll(unsignalled);
                     last = null;
                     continue;
                 }
 
-                // Consecutive records mostly come from one partition: skip the lookup then. A closed
-                // feed may have been replaced by a new one for the same partition (a re-grant).
-                // Compared field by field: ConsumeResult.TopicPartition allocates on every read.
-                if (last is null || last.IsClosed || last.Partition.Partition.Value != result.Partition.Value || !string.Equals(last.Partition.Topic, result.Topic, StringComparison.Ordinal))
+                if (arrived.Value)
                 {
-                    last = _feeds.GetValueOrDefault(result.TopicPartition);
-                    if (last is not null && !unsignalled.Contains(last))
-                    {
-                        unsignalled.Add(last);
-                    }
-                }
-
-                if (last is not null && last.Append(result))
-                {
-                    last.Signal();
+                    last!.Signal();
                 }
 
                 if (_budget.Enforce())
@@ -222,6 +229,59 @@ internal sealed partial class FetchWorker : IDisposable
                     Backoff(consecutiveFailures++);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Polls the consumer once and copies the record it returns, if any, into its partition's
+    /// feed, reading librdkafka's message in place (<see cref="LibrdkafkaRecord"/>).
+    /// </summary>
+    /// <returns>
+    /// Null when no record came (nothing ready, or the end of a partition); else whether the feed
+    /// that took it (<paramref name="last"/>) holds a full delivery and should be woken now.
+    /// </returns>
+    /// <exception cref="KafkaException">The consumer reported an error.</exception>
+    private unsafe bool? ConsumeOne(int timeoutMs, List<PartitionFeed> unsignalled, ref PartitionFeed? last)
+    {
+        var message = _api.ConsumerPoll(_handle, timeoutMs);
+        if (message is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (message->Error == (int)Confluent.Kafka.ErrorCode.Local_PartitionEOF)
+            {
+                return null;
+            }
+
+            if (message->Error != 0)
+            {
+                var code = (Confluent.Kafka.ErrorCode)message->Error;
+                var reason = message->Payload == IntPtr.Zero ? null : Marshal.PtrToStringUTF8(message->Payload, checked((int)message->Length));
+                throw new KafkaException(reason is null ? new Error(code) : new Error(code, reason));
+            }
+
+            // Consecutive records mostly come from one partition: skip the lookup then. A closed
+            // feed may have been replaced by a new one for the same partition (a re-grant).
+            var topic = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(_api.TopicName(message->Topic));
+            if (last is null || last.IsClosed || last.Partition.Partition.Value != message->Partition || !topic.SequenceEqual(_lastTopic))
+            {
+                var name = Encoding.UTF8.GetString(topic);
+                last = _feeds.GetValueOrDefault(new TopicPartition(name, message->Partition));
+                _lastTopic = Encoding.UTF8.GetBytes(name);
+                if (last is not null && !unsignalled.Contains(last))
+                {
+                    unsignalled.Add(last);
+                }
+            }
+
+            return last is not null && last.Append(new LibrdkafkaRecord(_api, message));
+        }
+        finally
+        {
+            _api.MessageDestroy(message);
         }
     }
 
@@ -271,6 +331,7 @@ internal sealed partial class FetchWorker : IDisposable
             _fatal = false;
             broken = _consumer;
             _consumer = fresh;
+            _handle = LibrdkafkaNative.ClientHandle(fresh);
             var feeds = _feeds.Values.ToList();
             fresh.IncrementalAssign(feeds.Select(f => new TopicPartitionOffset(f.Partition, f.NextOffset)));
             var paused = feeds.Where(f => f.IsPaused).Select(f => f.Partition).ToList();
@@ -299,6 +360,9 @@ internal sealed partial class FetchWorker : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch worker {Worker} failed to consume ({Code}, fatal: {Fatal}); polling on")]
     private static partial void LogConsumeFailed(ILogger logger, Exception exception, string worker, string code, bool fatal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch worker {Worker} could not close its Kafka consumer; it is disposed")]
+    private static partial void LogCloseFailed(ILogger logger, Exception exception, string worker);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch worker {Worker} rebuilt its Kafka consumer after a fatal error; {Partitions} partitions assigned again from their next offsets")]
     private static partial void LogRebuilt(ILogger logger, string worker, int partitions);

@@ -144,11 +144,12 @@ internal sealed partial class PartitionFeed
     /// delivery carries a whole fetch rather than a record.
     /// </summary>
     /// <returns>True when enough records wait for a full delivery and the pump should be woken now.</returns>
-    public bool Append(ConsumeResult<byte[], byte[]> record)
+    public bool Append<TRecord>(in TRecord record)
+        where TRecord : struct, IFetchedRecord
     {
         lock (_lock)
         {
-            var offset = record.Offset.Value;
+            var offset = record.Offset;
             if (_closed || offset < _nextExpected)
             {
                 // A record fetched again after a pause or a re-assignment: already buffered or processed.
@@ -157,7 +158,7 @@ internal sealed partial class PartitionFeed
 
             // Blocks of at most a quarter of the feed's share of the silo's budget, so that many
             // partitions' half-filled blocks cannot add up to more than the budget.
-            var allocated = _records.Add(record, (int)Math.Min(_budget.Share / 4, RecordBuffer.LargestBlockBytes));
+            var allocated = _records.Add(in record, (int)Math.Min(_budget.Share / 4, RecordBuffer.LargestBlockBytes));
             _nextExpected = offset + 1;
             _bytes += allocated;
             _budget.Add(allocated);

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using Confluent.Kafka;
 
 namespace OrleansKafka.Fetching;
@@ -36,7 +35,6 @@ internal sealed class RecordBuffer : IDisposable
     private Block? _tail;
     private int _readPosition;
     private int _nextBlockBytes = FirstBlockBytes;
-    private byte[] _scratch = [];
 
     /// <summary>Records held.</summary>
     public int Count { get; private set; }
@@ -48,17 +46,15 @@ internal sealed class RecordBuffer : IDisposable
     /// <param name="record">The record.</param>
     /// <param name="largestBlock">The largest block to allocate for it unless it is larger itself.</param>
     /// <returns>The native bytes newly allocated for it (0 when it fit in the last block).</returns>
-    public long Add(ConsumeResult<byte[], byte[]> record, int largestBlock = LargestBlockBytes)
+    public unsafe long Add<TRecord>(in TRecord record, int largestBlock = LargestBlockBytes)
+        where TRecord : struct, IFetchedRecord
     {
-        var message = record.Message;
-        var size = RecordHeaderBytes + (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0);
-        var headers = message.Headers;
-        if (headers is not null)
+        var headerCount = record.HeaderCount;
+        var size = RecordHeaderBytes + record.Key.Length + record.Value.Length;
+        for (var i = 0; i < headerCount; i++)
         {
-            foreach (var header in headers)
-            {
-                size += 8 + Encoding.UTF8.GetByteCount(header.Key) + (header.GetValueBytes()?.Length ?? 0);
-            }
+            record.Header(i, out var name, out var value, out _);
+            size += 8 + name.Length + value.Length;
         }
 
         long allocated = 0;
@@ -68,35 +64,25 @@ internal sealed class RecordBuffer : IDisposable
         }
 
         var block = _tail!;
-        var at = block.Pointer + block.Written;
-        Marshal.WriteInt64(at, record.Offset.Value);
-        Marshal.WriteInt64(at, 8, message.Timestamp.UnixTimestampMs);
-        Marshal.WriteInt32(at, 16, (int)message.Timestamp.Type);
-        Marshal.WriteInt32(at, 20, message.Key?.Length ?? Absent);
-        Marshal.WriteInt32(at, 24, message.Value?.Length ?? Absent);
-        Marshal.WriteInt32(at, 28, headers?.Count ?? Absent);
-        Marshal.WriteInt32(at, 32, size);
+        var at = (byte*)(block.Pointer + block.Written);
+        var span = new Span<byte>(at, size);
+        MemoryMarshal.Write(span, record.Offset);
+        MemoryMarshal.Write(span[8..], record.TimestampMs);
+        MemoryMarshal.Write(span[16..], (int)record.TimestampType);
+        MemoryMarshal.Write(span[20..], (int)(record.HasKey ? record.Key.Length : Absent));
+        MemoryMarshal.Write(span[24..], (int)(record.HasValue ? record.Value.Length : Absent));
+        MemoryMarshal.Write(span[28..], headerCount);
+        MemoryMarshal.Write(span[32..], size);
         var position = RecordHeaderBytes;
-        position += WriteBytes(at + position, message.Key);
-        position += WriteBytes(at + position, message.Value);
-        if (headers is not null)
+        position += Write(span[position..], record.Key);
+        position += Write(span[position..], record.Value);
+        for (var i = 0; i < headerCount; i++)
         {
-            foreach (var header in headers)
-            {
-                var keyLength = Encoding.UTF8.GetByteCount(header.Key);
-                if (_scratch.Length < keyLength)
-                {
-                    _scratch = new byte[Math.Max(keyLength, 64)];
-                }
-
-                Encoding.UTF8.GetBytes(header.Key, _scratch);
-                Marshal.WriteInt32(at + position, keyLength);
-                Marshal.Copy(_scratch, 0, at + position + 4, keyLength);
-                position += 4 + keyLength;
-                var value = header.GetValueBytes();
-                Marshal.WriteInt32(at + position, value?.Length ?? Absent);
-                position += 4 + WriteBytes(at + position + 4, value);
-            }
+            record.Header(i, out var name, out var value, out var hasValue);
+            MemoryMarshal.Write(span[position..], name.Length);
+            position += 4 + Write(span[(position + 4)..], name);
+            MemoryMarshal.Write(span[position..], (int)(hasValue ? value.Length : Absent));
+            position += 4 + Write(span[(position + 4)..], value);
         }
 
         block.Written += position;
@@ -227,14 +213,9 @@ internal sealed class RecordBuffer : IDisposable
         return block.Capacity;
     }
 
-    private static int WriteBytes(IntPtr at, byte[]? bytes)
+    private static int Write(Span<byte> to, ReadOnlySpan<byte> bytes)
     {
-        if (bytes is null || bytes.Length == 0)
-        {
-            return 0;
-        }
-
-        Marshal.Copy(bytes, 0, at, bytes.Length);
+        bytes.CopyTo(to);
         return bytes.Length;
     }
 

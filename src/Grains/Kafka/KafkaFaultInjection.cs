@@ -18,23 +18,12 @@ internal static unsafe class KafkaFaultInjection
         fixed (byte* p = text)
         {
             // Any error code will do; librdkafka reports it as the underlying cause of the fatal error.
-            error = LibrdkafkaNative.Api.TestFatalError(NativeHandle(client), (int)Confluent.Kafka.ErrorCode.OutOfOrderSequenceNumber, p);
+            error = LibrdkafkaNative.Api.TestFatalError(LibrdkafkaNative.ClientHandle(client), (int)Confluent.Kafka.ErrorCode.OutOfOrderSequenceNumber, p);
         }
 
         if (error != 0)
         {
             throw new InvalidOperationException($"librdkafka refused to raise a test fatal error (error code {error}); a fatal error was raised before.");
         }
-    }
-
-    /// <summary>
-    /// The client's <c>rd_kafka_t</c>. Confluent.Kafka keeps it internal; this is test-only code,
-    /// so reading it by reflection is acceptable here and nowhere else.
-    /// </summary>
-    private static IntPtr NativeHandle(IClient client)
-    {
-        var property = typeof(Handle).GetProperty("LibrdkafkaHandle", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
-            ?? throw new InvalidOperationException("This Confluent.Kafka version has no Handle.LibrdkafkaHandle; update KafkaFaultInjection.");
-        return ((System.Runtime.InteropServices.SafeHandle)property.GetValue(client.Handle)!).DangerousGetHandle();
     }
 }

@@ -3,8 +3,9 @@ using System.Runtime.InteropServices;
 namespace OrleansKafka.Kafka;
 
 /// <summary>
-/// The few librdkafka C functions Confluent.Kafka does not wrap (the mock cluster), bound to the
-/// very library Confluent.Kafka already loaded.
+/// The librdkafka C functions the product calls itself, bound to the very library
+/// Confluent.Kafka already loaded: the mock cluster, which Confluent.Kafka does not wrap, and the
+/// fetch workers' reading of messages in place (see <see cref="Fetching.LibrdkafkaRecord"/>).
 /// </summary>
 /// <remarks>
 /// On Debian 12 the default librdkafka build does not load (libsasl2.so.3 is missing) and
@@ -47,8 +48,60 @@ internal static unsafe class LibrdkafkaNative
         return OperatingSystem.IsWindows() ? "librdkafka.dll" : "librdkafka.dylib";
     }
 
+    /// <summary>
+    /// The <c>rd_kafka_t</c> of a Confluent.Kafka client. Confluent.Kafka keeps it internal
+    /// (<c>Handle.LibrdkafkaHandle</c>), so it is read by reflection, from the one version the
+    /// project pins; a version without it fails here, at the silo's start, naming what to update.
+    /// The pointer is valid until the client is disposed.
+    /// </summary>
+    public static IntPtr ClientHandle(Confluent.Kafka.IClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var property = typeof(Confluent.Kafka.Handle).GetProperty("LibrdkafkaHandle", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
+            ?? throw new InvalidOperationException($"Confluent.Kafka {typeof(Confluent.Kafka.Handle).Assembly.GetName().Version} has no Handle.LibrdkafkaHandle; update LibrdkafkaNative.ClientHandle.");
+        var handle = property.GetValue(client.Handle) as SafeHandle
+            ?? throw new InvalidOperationException($"Confluent.Kafka {typeof(Confluent.Kafka.Handle).Assembly.GetName().Version}: Handle.LibrdkafkaHandle is not a SafeHandle; update LibrdkafkaNative.ClientHandle.");
+        return handle.DangerousGetHandle();
+    }
+
+    /// <summary>librdkafka's <c>rd_kafka_message_t</c>, whose layout is part of its stable C ABI.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Message
+    {
+        public int Error;
+        public IntPtr Topic;
+        public int Partition;
+        public IntPtr Payload;
+        public nuint Length;
+        public IntPtr Key;
+        public nuint KeyLength;
+        public long Offset;
+        public IntPtr Private;
+    }
+
     internal sealed class Functions(IntPtr library)
     {
+        public readonly delegate* unmanaged<IntPtr, int, Message*> ConsumerPoll =
+            (delegate* unmanaged<IntPtr, int, Message*>)NativeLibrary.GetExport(library, "rd_kafka_consumer_poll");
+
+        public readonly delegate* unmanaged<Message*, void> MessageDestroy =
+            (delegate* unmanaged<Message*, void>)NativeLibrary.GetExport(library, "rd_kafka_message_destroy");
+
+        public readonly delegate* unmanaged<Message*, int*, long> MessageTimestamp =
+            (delegate* unmanaged<Message*, int*, long>)NativeLibrary.GetExport(library, "rd_kafka_message_timestamp");
+
+        public readonly delegate* unmanaged<Message*, IntPtr*, int> MessageHeaders =
+            (delegate* unmanaged<Message*, IntPtr*, int>)NativeLibrary.GetExport(library, "rd_kafka_message_headers");
+
+        public readonly delegate* unmanaged<IntPtr, nuint> HeaderCount =
+            (delegate* unmanaged<IntPtr, nuint>)NativeLibrary.GetExport(library, "rd_kafka_header_cnt");
+
+        public readonly delegate* unmanaged<IntPtr, nuint, byte**, byte**, nuint*, int> HeaderGetAll =
+            (delegate* unmanaged<IntPtr, nuint, byte**, byte**, nuint*, int>)NativeLibrary.GetExport(library, "rd_kafka_header_get_all");
+
+        public readonly delegate* unmanaged<IntPtr, byte*> TopicName =
+            (delegate* unmanaged<IntPtr, byte*>)NativeLibrary.GetExport(library, "rd_kafka_topic_name");
+
         public readonly delegate* unmanaged<IntPtr> ConfNew =
             (delegate* unmanaged<IntPtr>)NativeLibrary.GetExport(library, "rd_kafka_conf_new");
 

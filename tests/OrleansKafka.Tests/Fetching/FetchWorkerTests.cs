@@ -87,34 +87,64 @@ public sealed class FetchWorkerTests
     }
 
     [Fact]
-    public async Task ConsumeFailsOverAndOver_RetriesBackOffOnTheClock_InsteadOfSpinning()
+    public async Task FetchFailsWithAnErrorForTheApplication_ItIsCountedAsAConsumeFailure_AndFetchingGoesOn()
     {
         using var kafka = EmbeddedKafkaCluster.Start(1);
         kafka.CreateTopic("t", 1);
         using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build();
         await ProduceAsync(producer, 20);
-        var time = new FakeTimeProvider();
 
-        // Every record fails to deserialize: twenty consume failures in a row.
+        // The first fetches fail with an error librdkafka hands to the application (not
+        // authorized to read the topic); it fetches again 10 ms later.
+        kafka.FailNextRequests(ApiKeyFetch, TopicAuthorizationFailed, TopicAuthorizationFailed);
         using var worker = new FetchWorker(
             "test-worker",
-            _ => new ConsumerBuilder<byte[], byte[]>(Settings(kafka)).SetValueDeserializer(new FailingDeserializer()).Build(),
+            _ => new ConsumerBuilder<byte[], byte[]>(new Dictionary<string, string>(Settings(kafka)) { ["fetch.error.backoff.ms"] = "10" }).Build(),
+            NullLogger.Instance);
+        var feed = NewFeed(worker, new TopicPartition("t", 0), epoch: 1, start: 0);
+        worker.Assign(feed, 0);
+
+        Assert.True(await Poll.UntilAsync(() => feed.BufferedCount == 20, TimeSpan.FromSeconds(10)), $"feed got {feed.BufferedCount} of 20 records");
+        Assert.True(worker.ConsumeFailures >= 1, "the failed fetch was not reported to the worker");
+    }
+
+    [Fact]
+    public async Task RebuildingTheConsumerFailsOverAndOver_RetriesBackOffOnTheClock_InsteadOfSpinning()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        kafka.CreateTopic("t", 1);
+        var time = new FakeTimeProvider();
+
+        // After a fatal error every new consumer fails to build (say its settings no longer load):
+        // failures in a row.
+        var built = 0;
+        IConsumer<byte[], byte[]>? first = null;
+        using var worker = new FetchWorker(
+            "test-worker",
+            _ => Interlocked.Increment(ref built) == 1
+                ? first = new ConsumerBuilder<byte[], byte[]>(Settings(kafka)).Build()
+                : throw new KafkaException(new Error(Confluent.Kafka.ErrorCode.Local_Transport, "this test's consumers cannot be built")),
             NullLogger.Instance,
             time);
         worker.Assign(NewFeed(worker, new TopicPartition("t", 0), epoch: 1, start: 0), 0);
+        KafkaFaultInjection.RaiseFatalError(first!, "fetch worker test");
 
-        Assert.True(await Poll.UntilAsync(() => worker.ConsumeFailures >= 1, TimeSpan.FromSeconds(10)), "the first consume did not fail");
-        Assert.False(await Poll.UntilAsync(() => worker.ConsumeFailures > 1, TimeSpan.FromMilliseconds(500)), $"{worker.ConsumeFailures} consume failures while the clock stood still: no backoff");
+        Assert.True(await Poll.UntilAsync(() => Volatile.Read(ref built) >= 2, TimeSpan.FromSeconds(10)), "the consumer was not rebuilt after a fatal error");
+        Assert.False(await Poll.UntilAsync(() => Volatile.Read(ref built) > 2, TimeSpan.FromMilliseconds(500)), $"{built - 1} rebuilds while the clock stood still: no backoff");
+        Assert.True(worker.ConsumeFailures >= 1, "the failed rebuild was not counted");
 
         Assert.True(await Poll.UntilAsync(
             () =>
             {
                 time.Advance(TimeSpan.FromMilliseconds(10));
-                return worker.ConsumeFailures >= 3;
+                return Volatile.Read(ref built) >= 4;
             },
             TimeSpan.FromSeconds(10)),
-            "consuming did not go on once the backoff had passed");
+            "rebuilding did not go on once the backoff had passed");
     }
+
+    private const short ApiKeyFetch = 1;
+    private const int TopicAuthorizationFailed = 29;
 
     private static Dictionary<string, string> Settings(EmbeddedKafkaCluster kafka) => new()
     {
@@ -123,11 +153,6 @@ public sealed class FetchWorkerTests
         ["enable.auto.commit"] = "false",
     };
 
-    private sealed class FailingDeserializer : IDeserializer<byte[]>
-    {
-        public byte[] Deserialize(ReadOnlySpan<byte> data, bool isNull, SerializationContext context) =>
-            throw new FormatException("this test's records cannot be read");
-    }
 
     private static PartitionFeed NewFeed(FetchWorker worker, TopicPartition partition, long epoch, long start) =>
         new(new LocalLease("g", partition, epoch, long.MaxValue, TimeProvider.System), worker, start, null!, TimeProvider.System, NullLogger.Instance, 1 << 20, 1000);

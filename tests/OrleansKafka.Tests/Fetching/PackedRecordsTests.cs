@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using OrleansKafka.Fetching;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Fetching;
 
@@ -46,7 +47,7 @@ public sealed class PackedRecordsTests
         using var buffer = new RecordBuffer();
         foreach (var record in records)
         {
-            buffer.Add(record);
+            buffer.AddClientRecord(record);
         }
 
         return buffer.Take(int.MaxValue, "orders", 1).Records;

@@ -1,6 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 using OrleansKafka.Fetching;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Fetching;
 
@@ -20,7 +21,7 @@ public sealed class RecordBufferTests
         };
         foreach (var record in records)
         {
-            buffer.Add(record);
+            buffer.AddClientRecord(record);
         }
 
         var (taken, _) = buffer.Take(10, "orders", 3);
@@ -49,7 +50,7 @@ public sealed class RecordBufferTests
             // Sizes from none to 3 KiB, and one record larger than the largest block.
             var value = new byte[offset == 2_500 ? 3 << 20 : offset % 3_000];
             value.AsSpan().Fill((byte)offset);
-            allocated += buffer.Add(Record(offset, BitConverter.GetBytes(offset), value, Timestamp.Default, null));
+            allocated += buffer.AddClientRecord(Record(offset, BitConverter.GetBytes(offset), value, Timestamp.Default, null));
         }
 
         Assert.Equal(allocated, buffer.AllocatedBytes);
@@ -83,7 +84,7 @@ public sealed class RecordBufferTests
         long allocated = 0;
         for (var offset = 0; offset < 100; offset++)
         {
-            allocated += buffer.Add(Record(offset, null, new byte[1_000], Timestamp.Default, null));
+            allocated += buffer.AddClientRecord(Record(offset, null, new byte[1_000], Timestamp.Default, null));
         }
 
         Assert.Equal(allocated, buffer.Clear());
