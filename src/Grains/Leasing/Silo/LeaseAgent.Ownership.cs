@@ -146,16 +146,14 @@ internal sealed partial class LeaseAgent
     private async Task RevokeAsync(PartitionFeed feed)
     {
         var lease = feed.Lease;
+        var drained = false;
         try
         {
             lease.Revoke();
             await _pool.StopAsync(feed);
             await _control.FlushAsync();
             LogRevoked(_logger, lease.GrainKey, lease.Epoch, lease.CommittedOffset);
-            if (lease.CanCommit)
-            {
-                _released.Enqueue(lease.ToRelease());
-            }
+            drained = lease.CanCommit;
         }
         catch (Exception ex)
         {
@@ -168,8 +166,26 @@ internal sealed partial class LeaseAgent
             await feed.Completion;
             lease.Lose();
             _table.Remove(lease);
-            _held.TryRemove(new KeyValuePair<string, PartitionFeed>(lease.GrainKey, feed));
-            _revoking.TryRemove(lease.GrainKey, out _);
+
+            // Under the beat lock, so that no heartbeat reports the partition neither held nor
+            // released (the grain would free it as expired), and released only once nothing of it
+            // is left here: the answer to the beat that reports the release may grant it to this
+            // silo again (an operator's seek restarts it here), and a grant that found the old feed
+            // still here was not taken up, then freed as expired.
+            await _beat.WaitAsync();
+            try
+            {
+                _held.TryRemove(new KeyValuePair<string, PartitionFeed>(lease.GrainKey, feed));
+                _revoking.TryRemove(lease.GrainKey, out _);
+                if (drained)
+                {
+                    _released.Enqueue(lease.ToRelease());
+                }
+            }
+            finally
+            {
+                _beat.Release();
+            }
         }
 
         if (_stop.IsCancellationRequested)
