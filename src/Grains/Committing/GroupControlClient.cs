@@ -63,8 +63,7 @@ internal sealed partial class GroupControlClient : IDisposable
     /// Commits <paramref name="offset"/> for the lease's partition, backwards too, and moves the
     /// lease's processed and committed offsets there; nothing of the partition may be processing.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The lease is no longer current.</exception>
-    /// <exception cref="KafkaException">Kafka refused the commit.</exception>
+    /// <exception cref="InvalidOperationException">The lease is no longer current, or Kafka refused the commit (the message says why).</exception>
     public Task SeekAsync(LocalLease lease, long offset) =>
         RunAsync(() =>
         {
@@ -75,7 +74,16 @@ internal sealed partial class GroupControlClient : IDisposable
                 throw new InvalidOperationException($"Partition {lease.GrainKey}: this silo's lease (epoch {lease.Epoch}) ended or is being given up; the seek was not committed. Try again in a few seconds.");
             }
 
-            _consumer.Commit([new TopicPartitionOffset(lease.Partition, offset)]);
+            try
+            {
+                _consumer.Commit([new TopicPartitionOffset(lease.Partition, offset)]);
+            }
+            catch (KafkaException ex)
+            {
+                // Kafka's exception types do not cross a grain call (not even as an inner exception): the operator gets the reason as text.
+                throw new InvalidOperationException($"Partition {lease.GrainKey}: committing offset {offset} for the seek failed ({ex.Error.Code}: {ex.Error.Reason}); nothing was changed. Try again.");
+            }
+
             lease.SeekTo(offset);
             return true;
         });

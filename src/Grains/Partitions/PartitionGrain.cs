@@ -420,7 +420,17 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             throw new InvalidOperationException($"Partition {key} is not being processed on silo {_silo} right now (it is moving); nothing was changed. Try again in a few seconds.");
         }
 
-        var marks = await control.WatermarksAsync(lease.Partition, TimeSpan.FromSeconds(5));
+        WatermarkOffsets marks;
+        try
+        {
+            marks = await control.WatermarksAsync(lease.Partition, TimeSpan.FromSeconds(5));
+        }
+        catch (KafkaException ex)
+        {
+            // Kafka's exception types do not cross a grain call: the operator gets the reason as text.
+            throw new InvalidOperationException($"Partition {key}: Kafka did not tell its offsets within 5 s ({ex.Error.Code}: {ex.Error.Reason}); nothing was changed. Try again.");
+        }
+
         var target = offset switch
         {
             PartitionSeek.Beginning => marks.Low.Value,

@@ -261,6 +261,29 @@ public sealed class PauseTests
         }
     }
 
+    [Fact]
+    public async Task Seek_WhoseCommitKafkaRefuses_FailsWithTheReason_AndChangesNothing()
+    {
+        // Before, the client got "Could not find a codec for type Confluent.Kafka.KafkaException".
+        var log = new RecordLog();
+        await using var cluster = await StartAsync(log);
+        await cluster.ProduceAsync(Topic, Records(0, 5), partition: 0);
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 5 });
+
+        cluster.Kafka.FailNextRequests(ApiKeyOffsetCommit, GroupAuthorizationFailed);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Grain(cluster, 0).SeekAsync(PartitionSeek.Beginning));
+
+        Assert.Contains("committing offset 0 for the seek failed", refused.Message);
+        Assert.Contains("nothing was changed", refused.Message);
+        Assert.Equal(5, (await cluster.CommittedOffsetsAsync(Group, Topic))[0]);
+        await cluster.ProduceAsync(Topic, Records(5, 1), partition: 0);
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 6 });
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (long)i), log.Of(0).Select(r => r.Offset));
+    }
+
+    private const short ApiKeyOffsetCommit = 8;
+    private const int GroupAuthorizationFailed = 30;
+
     private static Task<KafkaTestCluster> StartAsync(RecordLog log, int silos = 1) =>
         KafkaTestCluster.StartAsync(o =>
         {
