@@ -62,6 +62,9 @@ internal sealed partial class LeaseAgent
         var renewal = new LeaseRenewal { SiloId = _registration.SiloId, Instance = _registration.Instance, Held = [.. leases.Select(l => l.ToGrant())] };
         var response = await _grains.GetGrain<ILeaseProtocolGrain>(_group).RenewAsync(renewal).WaitAsync(duration, _time, cancellationToken);
         var expiresAt = sentAt + (long)(response.LeaseDuration.TotalSeconds * _time.TimestampFrequency);
+
+        // The lease grain answers (readiness counts it), even if its heartbeat answers come late.
+        Volatile.Write(ref _answeredAt, _time.GetTimestamp());
         var renewed = response.Grants.Select(g => (g.Topic, g.Partition, g.Epoch)).ToHashSet();
         foreach (var lease in leases)
         {

@@ -88,7 +88,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     /// <summary>Whether the lease grain refuses this silo's processors for the group (see <see cref="Reject"/>).</summary>
     public bool IsRejected => Volatile.Read(ref _rejected);
 
-    /// <summary>How long ago, on this silo's monotonic clock, the lease grain last answered a heartbeat; null if it never has.</summary>
+    /// <summary>How long ago, on this silo's monotonic clock, the lease grain last answered a heartbeat or a renewal; null if it never has.</summary>
     public TimeSpan? SinceLastAnswer()
     {
         var answeredAt = Volatile.Read(ref _answeredAt);

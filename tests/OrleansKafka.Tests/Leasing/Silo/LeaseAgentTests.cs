@@ -99,9 +99,13 @@ public sealed class LeaseAgentTests
         var lost = await Poll.UntilAsync(
             async () => (await lease.GetAssignmentsAsync()).Any(a => a.Epoch != before[a.Partition]) || leases.OfGroup("billing").Count(l => l.IsCurrent) < 4,
             TimeSpan.FromSeconds(8));
+        var sinceAnswer = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<OrleansKafka.Hosting.KafkaProcessingService>().Agent("billing")!.SinceLastAnswer();
         late.Delay = TimeSpan.Zero;
 
         Assert.False(lost, "a lease ran out while its heartbeats were answered late: its partition stopped, or was granted again");
+
+        // Readiness counts the renewals' answers: the lease grain does answer, if late.
+        Assert.True(sinceAnswer < TimeSpan.FromSeconds(3), $"the lease grain last answered {sinceAnswer} ago by this silo's count");
         for (var p = 0; p < 4; p++)
         {
             Assert.Equal(Enumerable.Range(0, 20).Select(i => (long)i), log.Of(p).Select(r => r.Offset));
