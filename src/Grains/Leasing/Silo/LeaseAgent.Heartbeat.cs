@@ -10,34 +10,23 @@ namespace OrleansKafka.Leasing.Silo;
 internal sealed partial class LeaseAgent
 {
     /// <summary>A heartbeat while running: a failure is logged (leases are kept until they expire), stopping ends it quietly.</summary>
-    private async Task BeatOrLogAsync()
-    {
-        try
-        {
-            await BeatAsync(_stop.Token);
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex)
-        {
-            LogHeartbeatFailed(_logger, ex, _group);
-        }
-    }
+    private Task BeatOrLogAsync() => OrLogAsync(BeatAsync, LogHeartbeatFailed);
 
-    /// <summary>A renewal while running (see <see cref="RenewAsync"/>): a failure is logged, stopping ends it quietly.</summary>
-    private async Task RenewOrLogAsync()
+    /// <summary>A renewal while running (see <see cref="RenewAsync"/>), failing and stopping as a heartbeat does.</summary>
+    private Task RenewOrLogAsync() => OrLogAsync(RenewAsync, LogRenewFailed);
+
+    private async Task OrLogAsync(Func<CancellationToken, Task> call, Action<Microsoft.Extensions.Logging.ILogger, Exception, string> logFailure)
     {
         try
         {
-            await RenewAsync(_stop.Token);
+            await call(_stop.Token);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
         catch (Exception ex)
         {
-            LogRenewFailed(_logger, ex, _group);
+            logFailure(_logger, ex, _group);
         }
     }
 
