@@ -27,7 +27,7 @@ internal interface IFetchedRecord
 
     ReadOnlySpan<byte> Value { get; }
 
-    /// <summary>The number of headers; <see cref="RecordBuffer.Absent"/> when the record has none at all.</summary>
+    /// <summary>The number of headers (0 for a record without any, as Confluent.Kafka reads them); <see cref="RecordBuffer.Absent"/> only from callers that have no header list at all.</summary>
     int HeaderCount { get; }
 
     /// <summary>The header at <paramref name="index"/>: its name in UTF-8, and its value (<paramref name="hasValue"/> false for a null one).</summary>

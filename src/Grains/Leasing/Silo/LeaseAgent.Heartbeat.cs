@@ -52,8 +52,12 @@ internal sealed partial class LeaseAgent
         var response = await _grains.GetGrain<ILeaseProtocolGrain>(_group).RenewAsync(renewal).WaitAsync(duration, _time, cancellationToken);
         var expiresAt = sentAt + (long)(response.LeaseDuration.TotalSeconds * _time.TimestampFrequency);
 
-        // The lease grain answers (readiness counts it), even if its heartbeat answers come late.
-        Volatile.Write(ref _answeredAt, _time.GetTimestamp());
+        // The lease grain answers (readiness counts it), even if its heartbeat answers come late;
+        // not when it renews nothing (it no longer counts this silo run as live).
+        if (response.Grants.Count > 0)
+        {
+            Volatile.Write(ref _answeredAt, _time.GetTimestamp());
+        }
         var renewed = response.Grants.Select(g => (g.Topic, g.Partition, g.Epoch)).ToHashSet();
         foreach (var lease in leases)
         {
@@ -107,7 +111,7 @@ internal sealed partial class LeaseAgent
             try
             {
                 // The catalog keeps no state of its own: re-registering with every beat rebuilds it after its silo dies.
-                await _grains.GetGrain<ICatalogProtocolGrain>(0).RegisterAsync(_registration);
+                await _grains.GetGrain<ICatalogProtocolGrain>(0).RegisterAsync(_registration).WaitAsync(_settings.HeartbeatTimeout, _time, cancellationToken);
                 // Bounded: a lease grain on a silo that died (or froze) does not answer until membership
                 // says so, and every later beat would wait behind this one while the leases run out.
                 response = await _grains.GetGrain<ILeaseProtocolGrain>(_group).HeartbeatAsync(heartbeat).WaitAsync(_settings.HeartbeatTimeout, _time, cancellationToken);
@@ -237,6 +241,14 @@ internal sealed partial class LeaseAgent
                     {
                         StartRevoke(feed);
                     }
+                }
+                else if (!current.IsCurrent && !current.IsLost && feed is not null)
+                {
+                    // Stopped but neither lost nor given up: its deadline timer fired a moment early
+                    // (timers count whole milliseconds) or as a renewal moved the deadline. Given up
+                    // gracefully (StartRevoke does nothing for one already being given up), rather
+                    // than left idle until the new deadline passes.
+                    StartRevoke(feed);
                 }
             }
             else if (current is not null)

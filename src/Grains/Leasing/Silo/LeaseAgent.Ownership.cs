@@ -118,8 +118,9 @@ internal sealed partial class LeaseAgent
     /// <returns>False when this silo holds no feed of the partition.</returns>
     public bool Restart(LocalLease lease, Partitions.OwnershipReason reason)
     {
-        if (!_held.TryGetValue(lease.GrainKey, out var feed) || feed.Lease != lease)
+        if (!_held.TryGetValue(lease.GrainKey, out var feed) || feed.Lease != lease || lease.IsLost)
         {
+            // A lost lease's feed is being given up already, or was (its revoke removes it last).
             return false;
         }
 
