@@ -228,9 +228,9 @@ internal sealed partial class LeaseAgent
             var current = _held.TryGetValue(key, out var feed) ? feed.Lease : _acquiring.GetValueOrDefault(key);
             if (current is not null && current.Epoch == grant.Epoch)
             {
-                // Refused also for a lease this silo is giving up on its own (an operator's seek,
-                // its feed ended): the grain renews it until the release is reported, and that
-                // lease's drain goes on to commit and report it.
+                // Renewed also while this silo gives the lease up on its own (an operator's seek,
+                // its feed ended): the grain renews it until the release is reported, and the
+                // drain, however slow, commits and reports it within the lease.
                 if (!current.Renew(expiresAt) && !current.IsLost && current.IsExpired)
                 {
                     // The lease ran out before this answer came: its processing has stopped, so it

@@ -87,14 +87,17 @@ internal sealed class LocalLease
 
     /// <summary>
     /// Moves the deadline to <paramref name="expiresAt"/>. Refused (false) once the lease has run
-    /// out, was lost or revoked: its processing has stopped, so a late answer must not make it
-    /// current again with nothing running under it.
+    /// out or was lost: its processing has stopped, so a late answer must not make it current
+    /// again with nothing running under it. A revoked lease is renewed, but stays stopped: only
+    /// the time its drained work may still be committed in grows. A lease this silo gives up on
+    /// its own (an operator's seek) is renewed by the lease grain until its release is reported,
+    /// and a drain slowed by a busy silo would otherwise outlast the lease and lose that commit.
     /// </summary>
     public bool Renew(long expiresAt)
     {
         lock (_gate)
         {
-            if (_lost || _stop.IsCancellationRequested || IsExpired)
+            if (_lost || IsExpired)
             {
                 return false;
             }

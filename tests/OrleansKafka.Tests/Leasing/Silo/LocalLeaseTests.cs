@@ -51,5 +51,29 @@ public sealed class LocalLeaseTests
         Assert.False(lease.IsCurrent);
     }
 
+    [Fact]
+    public void Renew_OfALeaseBeingGivenUp_LetsItsDrainCommitPastTheOldDeadline_ButItStaysStopped()
+    {
+        // An operator's seek gives the lease up on this silo's initiative: the lease grain keeps
+        // renewing it until the release is reported. On a busy silo the drain (the flush of the
+        // processed offsets, the wait for the heartbeat in flight) can outlast the lease; refusing
+        // those renewals let the lease run out mid-drain, the flush was skipped, and the next
+        // owner processed the drained records again.
+        var lease = NewLease();
+        _time.Advance(Lease / 2);
+        lease.Revoke();
+
+        Assert.True(lease.Renew(_time.GetTimestamp() + Lease.Ticks), "the renewal of a lease being given up was refused");
+        _time.Advance(Lease - TimeSpan.FromMilliseconds(1));
+
+        Assert.True(lease.CanCommit, "the drained work can no longer be committed, although the lease grain renewed the lease");
+        Assert.False(lease.IsCurrent);
+        Assert.True(lease.Token.IsCancellationRequested);
+
+        lease.Lose();
+        Assert.False(lease.Renew(_time.GetTimestamp() + Lease.Ticks), "a lost lease was renewed");
+        Assert.False(lease.CanCommit);
+    }
+
     private LocalLease NewLease() => new("g", new TopicPartition("t", 0), 1, _time.GetTimestamp() + Lease.Ticks, _time);
 }
