@@ -47,6 +47,9 @@ public sealed class KafkaProcessingOptions
     /// <summary>Default for <see cref="StartupTimeout"/>.</summary>
     public static readonly TimeSpan DefaultStartupTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>Default for <see cref="MinThreadPoolThreads"/>.</summary>
+    public const int DefaultMinThreadPoolThreads = 16;
+
     /// <summary>Default for <see cref="NativeHeapTrimInterval"/>: 5 s.</summary>
     public static readonly TimeSpan DefaultNativeHeapTrimInterval = TimeSpan.FromSeconds(5);
 
@@ -120,6 +123,15 @@ public sealed class KafkaProcessingOptions
     /// arrive, and glibc otherwise keeps much of it.
     /// </summary>
     public TimeSpan NativeHeapTrimInterval { get; set; } = DefaultNativeHeapTrimInterval;
+
+    /// <summary>
+    /// The fewest .NET thread-pool worker threads the silo keeps ready, raised at start if the
+    /// process has fewer (never lowered). Default 16; 0 leaves the thread pool as it is. On a busy
+    /// silo the pool otherwise runs about one thread per core, while the Kafka clients' own
+    /// threads take most of the CPU, so the lease renewals wait behind processing for longer than
+    /// a lease (see docs/configuration.md).
+    /// </summary>
+    public int MinThreadPoolThreads { get; set; } = DefaultMinThreadPoolThreads;
 
     /// <summary>
     /// This silo's share of the partitions relative to the other silos, 0 to 1000. Default 1: silos

@@ -6,6 +6,9 @@ namespace OrleansKafka.Configuration;
 /// <summary>Checks the processing options at start-up; each message names the setting, its value and what was expected.</summary>
 internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegistration> registrations) : IValidateOptions<KafkaProcessingOptions>
 {
+    /// <summary>The most <see cref="KafkaProcessingOptions.MinThreadPoolThreads"/> accepts: far beyond any use, well within what the thread pool takes.</summary>
+    private const int MaxMinThreadPoolThreads = 1024;
+
     public ValidateOptionsResult Validate(string? name, KafkaProcessingOptions options)
     {
         var errors = new List<string>();
@@ -23,6 +26,11 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
         {
             errors.Add($"{S}:NativeHeapTrimInterval is {options.NativeHeapTrimInterval}; expected a duration such as 00:00:01, or 00:00:00 to turn trimming off.");
         }
+        if (options.MinThreadPoolThreads is < 0 or > MaxMinThreadPoolThreads)
+        {
+            errors.Add($"{S}:MinThreadPoolThreads is {options.MinThreadPoolThreads}; expected a number of threads from 0 (leave the thread pool as it is) to {MaxMinThreadPoolThreads} (default {KafkaProcessingOptions.DefaultMinThreadPoolThreads}).");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.BootstrapServers) && BadBootstrapEntry(options.BootstrapServers) is { } bad)
         {
             errors.Add($"{S}:BootstrapServers is '{options.BootstrapServers}' ('{bad}' is not host:port); expected host:port pairs separated by commas, such as broker1:9092,broker2:9092, or empty for the embedded Kafka.");

@@ -79,6 +79,7 @@ internal sealed partial class KafkaProcessingService(
                 $"{KafkaProcessingOptions.SectionName}:Processors:{binding.Name}: {form} takes values of type {binding.Registration.ValueType.FullName}, which Orleans cannot serialize, and records travel to grains on other silos. Expected a serializable type: mark it [GenerateSerializer] with [Id] members, or register a serializer for it.");
         }
 
+        ThreadPoolFloor.Raise(settings.MinThreadPoolThreads, _logger);
         StorageSerializerWarmup.Run(services.GetService(typeof(Orleans.Storage.IGrainStorageSerializer)) as Orleans.Storage.IGrainStorageSerializer, _logger);
         foreach (var (group, bindings) in catalog.Groups)
         {

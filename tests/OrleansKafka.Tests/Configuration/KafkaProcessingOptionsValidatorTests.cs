@@ -46,6 +46,19 @@ public sealed class KafkaProcessingOptionsValidatorTests
         Assert.Equal("Kafka:NativeHeapTrimInterval is -00:00:01; expected a duration such as 00:00:01, or 00:00:00 to turn trimming off.", failure);
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1025)]
+    public void Validate_MinThreadPoolThreadsOutOfRange_NamesTheSettingAndTheRange(int threads)
+    {
+        var options = Valid();
+        options.MinThreadPoolThreads = threads;
+
+        var failure = Assert.Single(Validator.Validate(null, options).Failures!);
+
+        Assert.Equal($"Kafka:MinThreadPoolThreads is {threads}; expected a number of threads from 0 (leave the thread pool as it is) to 1024 (default 16).", failure);
+    }
+
     [Fact]
     public void Validate_UnregisteredProcessor_NamesItAndTheRegisteredOnes()
     {
