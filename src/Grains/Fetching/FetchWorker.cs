@@ -326,22 +326,34 @@ internal sealed partial class FetchWorker : IDisposable
     {
         var fresh = _createConsumer(OnError);
         IConsumer<byte[], byte[]> broken;
-        lock (_consumerLock)
+        try
         {
-            _fatal = false;
-            broken = _consumer;
-            _consumer = fresh;
-            _handle = LibrdkafkaNative.ClientHandle(fresh);
-            var feeds = _feeds.Values.ToList();
-            fresh.IncrementalAssign(feeds.Select(f => new TopicPartitionOffset(f.Partition, f.NextOffset)));
-            var paused = feeds.Where(f => f.IsPaused).Select(f => f.Partition).ToList();
-            if (paused.Count > 0)
+            lock (_consumerLock)
             {
-                fresh.Pause(paused);
-            }
+                // Set up before it replaces the broken one: if that fails, the worker keeps the
+                // broken consumer, marked fatal, and builds another after a backoff.
+                _fatal = false;
+                var feeds = _feeds.Values.ToList();
+                fresh.IncrementalAssign(feeds.Select(f => new TopicPartitionOffset(f.Partition, f.NextOffset)));
+                var paused = feeds.Where(f => f.IsPaused).Select(f => f.Partition).ToList();
+                if (paused.Count > 0)
+                {
+                    fresh.Pause(paused);
+                }
 
-            Rebuilds++;
-            LogRebuilt(_logger, _name, feeds.Count);
+                var handle = LibrdkafkaNative.ClientHandle(fresh);
+                broken = _consumer;
+                _consumer = fresh;
+                _handle = handle;
+                Rebuilds++;
+                LogRebuilt(_logger, _name, feeds.Count);
+            }
+        }
+        catch
+        {
+            _fatal = true;
+            fresh.Dispose();
+            throw;
         }
 
         // Close would talk to the brokers through a client that can no longer be used.

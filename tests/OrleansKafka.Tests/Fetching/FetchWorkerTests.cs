@@ -87,6 +87,74 @@ public sealed class FetchWorkerTests
     }
 
     [Fact]
+    public async Task RebuiltConsumerFailsToTakeThePartitions_AnotherIsBuilt_AndThePartitionGoesOn()
+    {
+        // Before, the new consumer replaced the broken one before it was given the partitions: when
+        // that failed, the worker polled a consumer with no partitions, no longer marked fatal, and
+        // the partition stopped for good (and the broken consumer was never disposed).
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        kafka.CreateTopic("t", 1);
+        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build();
+        var built = new List<IConsumer<byte[], byte[]>>();
+        using var worker = new FetchWorker(
+            "test-worker",
+            onError =>
+            {
+                var consumer = new ConsumerBuilder<byte[], byte[]>(Settings(kafka)).WithLogging(NullLogger.Instance, "test-worker", onError).Build();
+                lock (built)
+                {
+                    built.Add(consumer);
+
+                    // The first rebuild's consumer refuses the partitions.
+                    return built.Count == 2 ? RefusingAssign.Wrap(consumer) : consumer;
+                }
+            },
+            NullLogger.Instance);
+        var feed = NewFeed(worker, new TopicPartition("t", 0), epoch: 1, start: 0);
+        worker.Assign(feed, 0);
+        await ProduceAsync(producer, 5);
+        Assert.True(await Poll.UntilAsync(() => feed.BufferedCount == 5, TimeSpan.FromSeconds(10)), $"feed got {feed.BufferedCount} of 5");
+
+        KafkaFaultInjection.RaiseFatalError(built[0], "fetch worker test");
+        Assert.True(await Poll.UntilAsync(() => worker.Rebuilds == 1, TimeSpan.FromSeconds(10)), "no consumer took over after the one that refused the partitions");
+        await ProduceAsync(producer, 5);
+
+        Assert.True(await Poll.UntilAsync(() => feed.BufferedCount == 10, TimeSpan.FromSeconds(10)), $"after the failed rebuild the feed got {feed.BufferedCount} of 10 records");
+        Assert.Equal(3, built.Count);
+        Assert.True(worker.ConsumeFailures >= 1, "the failed rebuild was not counted");
+    }
+
+    /// <summary>A consumer whose <c>IncrementalAssign</c> fails; everything else goes to the real one.</summary>
+    public class RefusingAssign : System.Reflection.DispatchProxy
+    {
+        private IConsumer<byte[], byte[]> _inner = null!;
+
+        public static IConsumer<byte[], byte[]> Wrap(IConsumer<byte[], byte[]> inner)
+        {
+            var proxy = Create<IConsumer<byte[], byte[]>, RefusingAssign>();
+            ((RefusingAssign)(object)proxy)._inner = inner;
+            return proxy;
+        }
+
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args)
+        {
+            if (targetMethod?.Name == nameof(IConsumer<byte[], byte[]>.IncrementalAssign))
+            {
+                throw new KafkaException(new Error(Confluent.Kafka.ErrorCode.Local_State, "this test's consumer refuses partitions"));
+            }
+
+            try
+            {
+                return targetMethod!.Invoke(_inner, args);
+            }
+            catch (System.Reflection.TargetInvocationException ex) when (ex.InnerException is not null)
+            {
+                throw ex.InnerException;
+            }
+        }
+    }
+
+    [Fact]
     public async Task FetchFailsWithAnErrorForTheApplication_ItIsCountedAsAConsumeFailure_AndFetchingGoesOn()
     {
         using var kafka = EmbeddedKafkaCluster.Start(1);
