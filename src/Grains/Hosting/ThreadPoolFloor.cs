@@ -21,8 +21,15 @@ internal static partial class ThreadPoolFloor
     public static int? Raise(int minimum, ILogger logger)
     {
         ThreadPool.GetMinThreads(out var workers, out var completionPorts);
-        if (minimum <= 0 || workers >= minimum || !ThreadPool.SetMinThreads(minimum, completionPorts))
+        if (minimum <= 0 || workers >= minimum)
         {
+            return null;
+        }
+
+        if (!ThreadPool.SetMinThreads(minimum, completionPorts))
+        {
+            ThreadPool.GetMaxThreads(out var maximum, out _);
+            LogRefused(logger, minimum, maximum);
             return null;
         }
 
@@ -32,4 +39,7 @@ internal static partial class ThreadPoolFloor
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Thread pool: at least {Minimum} worker threads ready (was {Before}), so that lease renewals do not wait behind processing; Kafka:MinThreadPoolThreads sets it, 0 leaves the pool alone")]
     private static partial void LogRaised(ILogger logger, int before, int minimum);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Thread pool: could not keep {Minimum} worker threads ready (the pool's maximum is {Maximum}); lease renewals may wait behind processing. Lower Kafka:MinThreadPoolThreads or raise the maximum")]
+    private static partial void LogRefused(ILogger logger, int minimum, int maximum);
 }

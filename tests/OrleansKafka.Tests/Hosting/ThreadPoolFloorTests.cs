@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using OrleansKafka.Configuration;
 using OrleansKafka.Hosting;
 
 namespace OrleansKafka.Tests.Hosting;
@@ -8,17 +9,21 @@ public sealed class ThreadPoolFloorTests
     [Fact]
     public void Raise_AboveTheCurrentMinimum_RaisesIt_NeverLowersIt_AndZeroLeavesItAlone()
     {
-        // Process-wide: the test cluster's silos raise it too, so this works from whatever it is now.
+        // Process-wide, and the test clusters' silos raise it to the default meanwhile: aim above
+        // anything they set, so a silo starting in parallel cannot change the outcome.
         ThreadPool.GetMinThreads(out var before, out var completionPorts);
+        var target = Math.Max(before, KafkaProcessingOptions.DefaultMinThreadPoolThreads) + 1;
 
-        Assert.Equal(before, ThreadPoolFloor.Raise(before + 1, NullLogger.Instance));
+        var raisedFrom = ThreadPoolFloor.Raise(target, NullLogger.Instance);
+        Assert.NotNull(raisedFrom);
+        Assert.True(raisedFrom < target, $"reported raising from {raisedFrom} to {target}");
         ThreadPool.GetMinThreads(out var raised, out var completionPortsAfter);
-        Assert.Equal(before + 1, raised);
+        Assert.Equal(target, raised);
         Assert.Equal(completionPorts, completionPortsAfter);
 
-        Assert.Null(ThreadPoolFloor.Raise(before, NullLogger.Instance));
+        Assert.Null(ThreadPoolFloor.Raise(target - 1, NullLogger.Instance));
         Assert.Null(ThreadPoolFloor.Raise(0, NullLogger.Instance));
         ThreadPool.GetMinThreads(out var after, out _);
-        Assert.Equal(before + 1, after);
+        Assert.Equal(target, after);
     }
 }

@@ -229,8 +229,8 @@ internal sealed partial class LeaseAgent
             if (current is not null && current.Epoch == grant.Epoch)
             {
                 // Renewed also while this silo gives the lease up on its own (an operator's seek,
-                // its feed ended): the grain renews it until the release is reported, and the
-                // drain, however slow, commits and reports it within the lease.
+                // its feed ended): the grain renews it until the release is reported, so a drain
+                // slowed by a busy silo can still commit, as long as answers keep coming.
                 if (!current.Renew(expiresAt) && !current.IsLost && current.IsExpired)
                 {
                     // The lease ran out before this answer came: its processing has stopped, so it

@@ -228,6 +228,14 @@ internal sealed partial class LeaseAgent
                 lease.Lose();
                 StartRevoke(feed);
             }
+            else if (!lease.IsCurrent && !lease.IsLost)
+            {
+                // Stopped, but neither lost nor given up: its deadline timer fired a moment early
+                // as a renewal moved the deadline. Renewals keep renewing it, so without this it
+                // would sit unprocessed for as long as heartbeat answers fail to arrive. Given up
+                // gracefully; nothing happens for one already being given up.
+                StartRevoke(feed);
+            }
         }
 
         foreach (var lease in _acquiring.Values)

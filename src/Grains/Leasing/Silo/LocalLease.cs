@@ -146,8 +146,8 @@ internal sealed class LocalLease
 
     public void Revoke()
     {
-        // Not under the gate: processors' cancellation callbacks run here. A renewal racing with it
-        // only moves the timer of a source that is already cancelled.
+        // Not under the gate: processors' cancellation callbacks run here. A renewal after it moves
+        // only the deadline (CancelAfter does nothing to a cancelled source).
         try
         {
             _stop.Cancel();

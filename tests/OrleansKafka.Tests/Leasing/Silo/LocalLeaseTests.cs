@@ -55,8 +55,8 @@ public sealed class LocalLeaseTests
     public void Renew_OfALeaseBeingGivenUp_LetsItsDrainCommitPastTheOldDeadline_ButItStaysStopped()
     {
         // An operator's seek gives the lease up on this silo's initiative: the lease grain keeps
-        // renewing it until the release is reported. On a busy silo the drain (the flush of the
-        // processed offsets, the wait for the heartbeat in flight) can outlast the lease; refusing
+        // renewing it until the release is reported. On a busy silo the drain (the delivery in flight
+        // finishing, the flush of the processed offsets on the control thread) can outlast the lease; refusing
         // those renewals let the lease run out mid-drain, the flush was skipped, and the next
         // owner processed the drained records again.
         var lease = NewLease();
