@@ -60,6 +60,11 @@ internal static class BenchSilo
                     o.SiloBufferBytes = long.Parse(siloBuffer, System.Globalization.CultureInfo.InvariantCulture);
                 }
 
+                if (Environment.GetEnvironmentVariable("BENCH_MIN_THREAD_POOL_THREADS") is { } threads)
+                {
+                    o.MinThreadPoolThreads = int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture);
+                }
+
                 if (Environment.GetEnvironmentVariable("BENCH_PARTITION_BUFFER_BYTES") is { } buffer)
                 {
                     o.PartitionBufferBytes = int.Parse(buffer, System.Globalization.CultureInfo.InvariantCulture);
