@@ -259,8 +259,15 @@ internal sealed partial class FetchWorker : IDisposable
             if (message->Error != 0)
             {
                 var code = (Confluent.Kafka.ErrorCode)message->Error;
-                var reason = message->Payload == IntPtr.Zero ? null : Marshal.PtrToStringUTF8(message->Payload, checked((int)message->Length));
-                throw new KafkaException(reason is null ? new Error(code) : new Error(code, reason));
+                var reason = message->Payload == IntPtr.Zero ? new Error(code).Reason : Marshal.PtrToStringUTF8(message->Payload, checked((int)message->Length));
+                if (message->Topic != IntPtr.Zero)
+                {
+                    // The partition the error is about, when it is about one: the operator needs it.
+                    var topicName = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(_api.TopicName(message->Topic)));
+                    reason = $"{reason} (topic {topicName}, partition {message->Partition})";
+                }
+
+                throw new KafkaException(new Error(code, reason));
             }
 
             // Consecutive records mostly come from one partition: skip the lookup then. A closed

@@ -165,15 +165,21 @@ public sealed class FetchWorkerTests
         // The first fetches fail with an error librdkafka hands to the application (not
         // authorized to read the topic); it fetches again 10 ms later.
         kafka.FailNextRequests(ApiKeyFetch, TopicAuthorizationFailed, TopicAuthorizationFailed);
+        var log = new ListLogger();
         using var worker = new FetchWorker(
             "test-worker",
             _ => new ConsumerBuilder<byte[], byte[]>(new Dictionary<string, string>(Settings(kafka)) { ["fetch.error.backoff.ms"] = "10" }).Build(),
-            NullLogger.Instance);
+            log);
         var feed = NewFeed(worker, new TopicPartition("t", 0), epoch: 1, start: 0);
         worker.Assign(feed, 0);
 
         Assert.True(await Poll.UntilAsync(() => feed.BufferedCount == 20, TimeSpan.FromSeconds(10)), $"feed got {feed.BufferedCount} of 20 records");
         Assert.True(worker.ConsumeFailures >= 1, "the failed fetch was not reported to the worker");
+
+        // The warning names the partition the error is about.
+        var failures = log.Entries.Where(e => e.Exception is KafkaException { Error.Code: Confluent.Kafka.ErrorCode.TopicAuthorizationFailed }).ToList();
+        Assert.NotEmpty(failures);
+        Assert.All(failures, f => Assert.Contains("(topic t, partition 0)", f.Exception!.Message, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -209,6 +215,36 @@ public sealed class FetchWorkerTests
             },
             TimeSpan.FromSeconds(10)),
             "rebuilding did not go on once the backoff had passed");
+    }
+
+    /// <summary>Keeps what is logged, for tests that check what an operator reads.</summary>
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        private readonly List<(string Message, Exception? Exception)> _entries = [];
+
+        public IReadOnlyList<(string Message, Exception? Exception)> Entries
+        {
+            get
+            {
+                lock (_entries)
+                {
+                    return [.. _entries];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_entries)
+            {
+                _entries.Add((formatter(state, exception), exception));
+            }
+        }
     }
 
     private const short ApiKeyFetch = 1;
