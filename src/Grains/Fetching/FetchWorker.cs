@@ -263,8 +263,7 @@ internal sealed partial class FetchWorker : IDisposable
                 if (message->Topic != IntPtr.Zero)
                 {
                     // The partition the error is about, when it is about one: the operator needs it.
-                    var topicName = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(_api.TopicName(message->Topic)));
-                    reason = $"{reason} (topic {topicName}, partition {message->Partition})";
+                    reason = $"{reason} (topic {Encoding.UTF8.GetString(TopicOf(message))}, partition {message->Partition})";
                 }
 
                 throw new KafkaException(new Error(code, reason));
@@ -272,12 +271,11 @@ internal sealed partial class FetchWorker : IDisposable
 
             // Consecutive records mostly come from one partition: skip the lookup then. A closed
             // feed may have been replaced by a new one for the same partition (a re-grant).
-            var topic = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(_api.TopicName(message->Topic));
+            var topic = TopicOf(message);
             if (last is null || last.IsClosed || last.Partition.Partition.Value != message->Partition || !topic.SequenceEqual(_lastTopic))
             {
-                var name = Encoding.UTF8.GetString(topic);
-                last = _feeds.GetValueOrDefault(new TopicPartition(name, message->Partition));
-                _lastTopic = Encoding.UTF8.GetBytes(name);
+                last = _feeds.GetValueOrDefault(new TopicPartition(Encoding.UTF8.GetString(topic), message->Partition));
+                _lastTopic = topic.ToArray();
                 if (last is not null && !unsignalled.Contains(last))
                 {
                     unsignalled.Add(last);
@@ -291,6 +289,10 @@ internal sealed partial class FetchWorker : IDisposable
             _api.MessageDestroy(message);
         }
     }
+
+    /// <summary>The name of a message's topic in UTF-8, as librdkafka holds it.</summary>
+    private unsafe ReadOnlySpan<byte> TopicOf(LibrdkafkaNative.Message* message) =>
+        MemoryMarshal.CreateReadOnlySpanFromNullTerminated(_api.TopicName(message->Topic));
 
     /// <summary>
     /// Every 100 ms at most: resumes the partitions paused for holding too much once they are

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
@@ -80,7 +81,7 @@ internal sealed partial class KafkaProcessingService(
         }
 
         ThreadPoolFloor.Raise(settings.MinThreadPoolThreads, _logger);
-        StorageSerializerWarmup.Run(services.GetService(typeof(Orleans.Storage.IGrainStorageSerializer)) as Orleans.Storage.IGrainStorageSerializer, _logger);
+        StorageSerializerWarmup.Run(services.GetService<Orleans.Storage.IGrainStorageSerializer>(), _logger);
         foreach (var (group, bindings) in catalog.Groups)
         {
             var control = new GroupControlClient(group, Settings(group, "control"), () => leases.OfGroup(group), settings.CommitInterval, loggers.CreateLogger<GroupControlClient>());

@@ -242,13 +242,9 @@ internal sealed partial class LeaseAgent
                         StartRevoke(feed);
                     }
                 }
-                else if (!current.IsCurrent && !current.IsLost && feed is not null)
+                else if (feed is not null)
                 {
-                    // Stopped but neither lost nor given up: its deadline timer fired a moment early
-                    // (timers count whole milliseconds) or as a renewal moved the deadline. Given up
-                    // gracefully (StartRevoke does nothing for one already being given up), rather
-                    // than left idle until the new deadline passes.
-                    StartRevoke(feed);
+                    GiveUpIfStopped(feed);
                 }
             }
             else if (current is not null)

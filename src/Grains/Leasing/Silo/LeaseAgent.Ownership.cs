@@ -215,6 +215,21 @@ internal sealed partial class LeaseAgent
         }
     }
 
+    /// <summary>
+    /// Gives up gracefully a held lease that stopped without being lost or given up: its deadline
+    /// timer fired a moment early (timers count whole milliseconds) as a renewal moved the
+    /// deadline. Renewals go on renewing such a lease, so it would otherwise sit unprocessed, at
+    /// the next heartbeat answer or for as long as those fail to come. Does nothing for a lease
+    /// that runs, or is lost or already being given up.
+    /// </summary>
+    private void GiveUpIfStopped(PartitionFeed feed)
+    {
+        if (!feed.Lease.IsCurrent && !feed.Lease.IsLost)
+        {
+            StartRevoke(feed);
+        }
+    }
+
     private void ExpireLeases()
     {
         foreach (var feed in _held.Values)
@@ -228,13 +243,9 @@ internal sealed partial class LeaseAgent
                 lease.Lose();
                 StartRevoke(feed);
             }
-            else if (!lease.IsCurrent && !lease.IsLost)
+            else
             {
-                // Stopped, but neither lost nor given up: its deadline timer fired a moment early
-                // as a renewal moved the deadline. Renewals keep renewing it, so without this it
-                // would sit unprocessed for as long as heartbeat answers fail to arrive. Given up
-                // gracefully; nothing happens for one already being given up.
-                StartRevoke(feed);
+                GiveUpIfStopped(feed);
             }
         }
 
