@@ -2,11 +2,10 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 using OrleansKafka.Configuration;
 using OrleansKafka.Hosting;
-using OrleansKafka.Processing;
 using OrleansKafka.Telemetry;
-using OpenTelemetry.Metrics;
 
 namespace OrleansKafka.Bench;
 
@@ -91,7 +90,7 @@ internal static class BenchSilo
     /// <summary>Waits until the silo holds a lease on every partition of the group.</summary>
     public static async Task WaitForOwnedAsync(IHost host, string group, int partitions)
     {
-        var leases = host.Services.GetRequiredService<Leasing.Silo.LeaseTable>();
+        var leases = host.Services.GetRequiredService<Leases.LeaseTable>();
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (leases.OfGroup(group).Count() < partitions)
         {

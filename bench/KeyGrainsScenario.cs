@@ -52,7 +52,7 @@ internal static class KeyGrainsScenario
         var hosts = await Task.WhenAll(Enumerable.Range(0, Silos).Select(Start));
 
         // The records come once the partitions are spread (the first silo up takes them all, then hands some over).
-        while (hosts.Select(h => h.Services.GetRequiredService<Leasing.Silo.LeaseTable>().OfGroup(group).Count()).Count(n => n > 0) < Math.Min(partitions, Silos))
+        while (hosts.Select(h => h.Services.GetRequiredService<Leases.LeaseTable>().OfGroup(group).Count()).Count(n => n > 0) < Math.Min(partitions, Silos))
         {
             await Task.Delay(50);
         }

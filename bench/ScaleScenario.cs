@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.Kafka;
 
@@ -19,7 +18,7 @@ internal static class ScaleScenario
         using var host = await BenchSilo.StartAsync<NoopProcessor>(kafka.BootstrapServers, Topic, "bench-scale", options.FetchConsumers ?? Configuration.KafkaProcessingOptions.DefaultFetchConsumers, s => s.AddSingleton(counter));
 
         // Idle: every partition owned, nothing to process.
-        var leases = host.Services.GetRequiredService<Leasing.Silo.LeaseTable>();
+        var leases = host.Services.GetRequiredService<Leases.LeaseTable>();
         await BenchSilo.WaitForOwnedAsync(host, "bench-scale", partitions);
 
         Report.Result("scale.partitions_owned", leases.OfGroup("bench-scale").Count());

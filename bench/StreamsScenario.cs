@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Orleans.Runtime;
 using Orleans.Streams;
 using OrleansKafka.Configuration;
 using OrleansKafka.Kafka;

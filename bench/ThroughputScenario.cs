@@ -132,7 +132,7 @@ internal static class ThroughputScenario
 
         // All at once, as a deployment starts them: the others join the primary (index 0) as soon as it is up.
         var hosts = (await Task.WhenAll(Enumerable.Range(0, silos).Select(Start))).ToList();
-        int[] Held() => [.. hosts.Select(h => h.Services.GetRequiredService<Leasing.Silo.LeaseTable>().OfGroup(group).Count())];
+        int[] Held() => [.. hosts.Select(h => h.Services.GetRequiredService<Leases.LeaseTable>().OfGroup(group).Count())];
         var threads = 0;
         var sampler = Task.Run(async () =>
         {

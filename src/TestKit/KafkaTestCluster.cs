@@ -1,5 +1,3 @@
-using Confluent.Kafka;
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using OrleansKafka.Hosting;
 using OrleansKafka.Kafka;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using OrleansKafka.Kafka;
-using OrleansKafka.Leasing.Silo;
+using OrleansKafka.Leases;
 
 namespace OrleansKafka.Committing;
 

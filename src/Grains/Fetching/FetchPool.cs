@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using OrleansKafka.Leasing.Silo;
+using OrleansKafka.Leases;
 
 namespace OrleansKafka.Fetching;
 
@@ -19,7 +19,7 @@ internal sealed class FetchPool(
     int partitionBufferBytes,
     int maxBatchSize,
     Orleans.Runtime.SiloAddress silo,
-    Processing.Failures.HoldSignals holds,
+    Delivery.HoldSignals holds,
     BufferBudget budget,
     Func<string, bool>? buildsWholeDeliveries = null) : IDisposable
 {

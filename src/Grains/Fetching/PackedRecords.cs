@@ -2,6 +2,7 @@ using System.Collections;
 using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
+using OrleansKafka.Delivery;
 
 namespace OrleansKafka.Fetching;
 
@@ -19,7 +20,7 @@ namespace OrleansKafka.Fetching;
 /// unless a single record is that large. Reading the same index twice in a row returns the same
 /// objects; reading it again later builds new, equal ones.
 /// </remarks>
-internal sealed class PackedRecords : IReadOnlyList<ConsumeResult<byte[], byte[]>>
+internal sealed class PackedRecords : IReadOnlyList<ConsumeResult<byte[], byte[]>>, IOffsetIndexed
 {
     /// <summary>The largest chunk, under the 85,000 bytes from which arrays go to the large object heap.</summary>
     public const int ChunkBytes = 64 << 10;
@@ -78,10 +79,6 @@ internal sealed class PackedRecords : IReadOnlyList<ConsumeResult<byte[], byte[]
 
     /// <summary>The offset of record <paramref name="index"/>, read without building the record.</summary>
     public long OffsetAt(int index) => MemoryMarshal.Read<long>(Packed(index));
-
-    /// <summary>The offset of record <paramref name="index"/> of any list of records; without building it when the list is packed.</summary>
-    public static long OffsetAt(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index) =>
-        records is PackedRecords packed ? packed.OffsetAt(index) : records[index].Offset.Value;
 
     public IEnumerator<ConsumeResult<byte[], byte[]>> GetEnumerator()
     {

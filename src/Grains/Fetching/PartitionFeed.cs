@@ -1,9 +1,8 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
-using OrleansKafka.Leasing.Silo;
-using OrleansKafka.Partitions;
-using OrleansKafka.Processing.Failures;
+using OrleansKafka.Delivery;
+using OrleansKafka.Leases;
 using Polly;
 using Polly.Retry;
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 using OrleansKafka.Configuration;
 using OrleansKafka.Hosting;
 

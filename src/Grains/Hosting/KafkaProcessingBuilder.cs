@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OrleansKafka.Configuration;
+using OrleansKafka.KeyGrains;
 using OrleansKafka.Processing;
+using OrleansKafka.Streams;
 
 namespace OrleansKafka.Hosting;
 
@@ -12,7 +14,8 @@ internal sealed class KafkaProcessingBuilder(IServiceCollection services) : IKaf
     public IKafkaProcessingBuilder AddProcessor<TProcessor>(string name, Action<ProcessorOptions>? configure = null)
         where TProcessor : class
     {
-        Register(name, typeof(TProcessor), configure);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Register(ProcessorRegistration.ForProcessor(name, typeof(TProcessor)), configure);
         Services.TryAddTransient<TProcessor>();
         return this;
     }
@@ -20,7 +23,8 @@ internal sealed class KafkaProcessingBuilder(IServiceCollection services) : IKaf
     public IKafkaProcessingBuilder AddKeyGrain<TGrain>(string name, Action<ProcessorOptions>? configure = null)
         where TGrain : IGrain
     {
-        Register(name, typeof(TGrain), configure);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Register(KeyGrainRegistration.Create(name, typeof(TGrain)), configure);
         return this;
     }
 
@@ -30,20 +34,21 @@ internal sealed class KafkaProcessingBuilder(IServiceCollection services) : IKaf
     public IKafkaProcessingBuilder AddKafkaStreams<TValue>(string provider, string name, Action<ProcessorOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(provider);
-        Register(name, typeof(Streams.StreamSource<TValue>), configure, provider);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Register(StreamRegistration.Create<TValue>(provider, name), configure);
         if (!Services.Any(d => d.IsKeyedService && Equals(d.ServiceKey, provider) && d.ServiceType == typeof(Orleans.Streams.IStreamProvider)))
         {
-            Services.AddKeyedSingleton<Orleans.Streams.IStreamProvider>(provider, (sp, _) => new Streams.KafkaStreamProvider(
-                provider, sp.GetRequiredService<Streams.KafkaStreamProducer>(), sp.GetRequiredService<Orleans.Runtime.IGrainContextAccessor>()));
+            Services.AddKeyedSingleton<Orleans.Streams.IStreamProvider>(provider, (sp, _) => new KafkaStreamProvider(
+                provider, sp.GetRequiredService<KafkaStreamProducer>(), sp.GetRequiredService<Orleans.Runtime.IGrainContextAccessor>()));
         }
 
         return this;
     }
 
-    private void Register(string name, Type type, Action<ProcessorOptions>? configure, string? streamProvider = null)
+    private void Register(ProcessorRegistration registration, Action<ProcessorOptions>? configure)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        Services.AddSingleton(new ProcessorRegistration(name, type) { StreamProvider = streamProvider });
+        var name = registration.Name;
+        Services.AddSingleton(registration);
         if (configure is not null)
         {
             Services.Configure<KafkaProcessingOptions>(o =>

@@ -2,16 +2,16 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
+using OrleansKafka.Delivery;
 using OrleansKafka.Fetching;
 using OrleansKafka.Kafka;
-using OrleansKafka.Leasing.Protocol;
-using OrleansKafka.Leasing.Silo;
+using OrleansKafka.LeaseAgents;
+using OrleansKafka.LeaseProtocol;
+using OrleansKafka.Leases;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
-using OrleansKafka.Processing.Failures;
 
 namespace OrleansKafka.Hosting;
 
@@ -34,7 +34,7 @@ internal sealed partial class KafkaProcessingService(
     TimeProvider time,
     Orleans.Serialization.Serializer serializer,
     IServiceProvider services,
-    ILoggerFactory loggers) : ILifecycleParticipant<ISiloLifecycle>
+    ILoggerFactory loggers) : ILifecycleParticipant<ISiloLifecycle>, ILeaseHolders
 {
     private readonly List<LeaseAgent> _agents = [];
     private NativeHeapTrimmer? _trimmer;
@@ -50,6 +50,12 @@ internal sealed partial class KafkaProcessingService(
 
     /// <summary>This silo's agent of <paramref name="group"/>, if it runs one.</summary>
     public LeaseAgent? Agent(string group) => Array.Find(_running, a => a.Group == group);
+
+    /// <inheritdoc />
+    public bool Holds(string grainKey) => Agent(PartitionGrainKey.Parse(grainKey).Group)?.Holds(grainKey) == true;
+
+    /// <inheritdoc />
+    public bool Restart(LocalLease lease, OwnershipReason reason) => Agent(lease.Group)?.Restart(lease, reason) == true;
 
     private volatile bool _started;
 
@@ -75,9 +81,8 @@ internal sealed partial class KafkaProcessingService(
         foreach (var binding in catalog.Groups.Values.SelectMany(b => b).Where(b => b.Registration.SendsToGrains && !serializer.CanSerialize(b.Registration.ValueType)))
         {
             // Found now rather than at the first record sent to a grain on another silo.
-            var form = binding.Registration.IsStream ? "Kafka stream provider" : $"key grain {binding.Registration.ProcessorType.Name}";
             throw new InvalidOperationException(
-                $"{KafkaProcessingOptions.SectionName}:Processors:{binding.Name}: {form} takes values of type {binding.Registration.ValueType.FullName}, which Orleans cannot serialize, and records travel to grains on other silos. Expected a serializable type: mark it [GenerateSerializer] with [Id] members, or register a serializer for it.");
+                $"{KafkaProcessingOptions.SectionName}:Processors:{binding.Name}: {binding.Registration.Description} takes values of type {binding.Registration.ValueType.FullName}, which Orleans cannot serialize, and records travel to grains on other silos. Expected a serializable type: mark it [GenerateSerializer] with [Id] members, or register a serializer for it.");
         }
 
         ThreadPoolFloor.Raise(settings.MinThreadPoolThreads, _logger);

@@ -4,9 +4,10 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
+using OrleansKafka.Delivery;
 using OrleansKafka.Fetching;
 using OrleansKafka.Kafka;
-using OrleansKafka.Leasing.Silo;
+using OrleansKafka.Leases;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
 using OrleansKafka.Processing.Failures;
@@ -60,6 +61,7 @@ public static class KafkaSiloBuilderExtensions
         {
             services.AddSingleton<KafkaProcessingService>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<KafkaProcessingService>());
+            services.AddSingleton<ILeaseHolders>(sp => sp.GetRequiredService<KafkaProcessingService>());
             builder.AddPlacementDirector<PartitionOwnerPlacement, PartitionOwnerPlacementDirector>();
             builder.AddIncomingGrainCallFilter<KeyGrains.KeyGrainEpochFence>();
             builder.AddGrainExtension<Streams.IKafkaStreamDelivery, Streams.KafkaStreamDelivery>();

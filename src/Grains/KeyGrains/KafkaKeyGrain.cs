@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Runtime;
 
 namespace OrleansKafka.KeyGrains;
 

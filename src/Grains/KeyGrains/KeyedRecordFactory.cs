@@ -1,7 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
 using OrleansKafka.Processing;
-using OrleansKafka.Processing.Failures;
 
 namespace OrleansKafka.KeyGrains;
 

@@ -1,7 +1,6 @@
 using Confluent.Kafka;
-using OrleansKafka.Configuration;
-using OrleansKafka.Fetching;
-using OrleansKafka.Leasing.Silo;
+using OrleansKafka.Delivery;
+using OrleansKafka.Leases;
 using OrleansKafka.Processing.Failures;
 
 namespace OrleansKafka.Partitions;
@@ -26,7 +25,7 @@ internal sealed partial class PartitionGrain
         {
             for (var i = start; i < records.Count && !run.Stopped; i++)
             {
-                var offset = PackedRecords.OffsetAt(records, i);
+                var offset = RecordOffsets.OffsetAt(records, i);
                 if (_completedAhead.Contains(offset))
                 {
                     done[i] = true;
@@ -77,7 +76,7 @@ internal sealed partial class PartitionGrain
             // The contiguous prefix of this delivery is committed; what completed beyond it is remembered.
             while (completed < records.Count && done[completed])
             {
-                _completedAhead.Remove(PackedRecords.OffsetAt(records, completed));
+                _completedAhead.Remove(RecordOffsets.OffsetAt(records, completed));
                 completed++;
             }
 
@@ -85,13 +84,13 @@ internal sealed partial class PartitionGrain
             {
                 if (done[i])
                 {
-                    _completedAhead.Add(PackedRecords.OffsetAt(records, i));
+                    _completedAhead.Add(RecordOffsets.OffsetAt(records, i));
                 }
             }
 
             if (completed > start)
             {
-                _nextOffset = PackedRecords.OffsetAt(records, completed - 1) + 1;
+                _nextOffset = RecordOffsets.OffsetAt(records, completed - 1) + 1;
             }
 
             _inFlightOffset = -1;
@@ -153,8 +152,8 @@ internal sealed partial class PartitionGrain
         {
             // A key grain has seen a newer owner of this partition: nothing more starts under this lease.
             // Expected when this lease has ended; while it is current, epochs went down (see the message).
-            LogSuperseded(_logger, ex, this.GetPrimaryKeyString(), PackedRecords.OffsetAt(records, index), lease.Epoch, lease.IsCurrent);
-            run.Supersede(record: PackedRecords.OffsetAt(records, index));
+            LogSuperseded(_logger, ex, this.GetPrimaryKeyString(), RecordOffsets.OffsetAt(records, index), lease.Epoch, lease.IsCurrent);
+            run.Supersede(record: RecordOffsets.OffsetAt(records, index));
         }
         finally
         {

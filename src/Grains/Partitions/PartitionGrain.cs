@@ -1,14 +1,12 @@
-using Microsoft.Extensions.DependencyInjection;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
-using Orleans.Runtime;
 using Orleans.Runtime.Placement;
 using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
-using OrleansKafka.Fetching;
-using OrleansKafka.Leasing.Protocol;
-using OrleansKafka.Leasing.Silo;
+using OrleansKafka.Delivery;
+using OrleansKafka.LeaseProtocol;
+using OrleansKafka.Leases;
 using OrleansKafka.Processing;
 using OrleansKafka.Processing.Failures;
 using OrleansKafka.Processing.State;
@@ -39,7 +37,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private readonly Queue<(long At, long Processed)> _rateSamples = new();
     private Task _delivering = Task.CompletedTask;
     private bool _seeking;
-    private readonly IServiceProvider _services;
+    private readonly ILeaseHolders _holders;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _silo;
@@ -64,7 +62,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private DateTimeOffset? _lastErrorAt;
     private int _retryAttempt;
 
-    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, DeadLetterWriter deadLetters, HoldSignals holds, ProcessorCatalog catalog, ProcessingMetrics metrics, IServiceProvider services, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger,
+    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, DeadLetterWriter deadLetters, HoldSignals holds, ProcessorCatalog catalog, ProcessingMetrics metrics, ILeaseHolders holders, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger,
         [PersistentState("control", KafkaProcessingOptions.StorageName)] IPersistentState<PartitionControl> control,
         [PersistentState("processor", KafkaProcessingOptions.StorageName)] IPersistentState<ProcessorCheckpoint> checkpoint)
     {
@@ -78,7 +76,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         _activations = activations;
         _commits = commits;
         _catalog = catalog;
-        _services = services;
+        _holders = holders;
         _time = time;
         _logger = logger;
         _silo = SiloIdentity.Of(silo.SiloAddress);
@@ -211,16 +209,16 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             return DeliveryOutcome.Held;
         }
 
-        _pipeline ??= _binding.Registration.CreatePipeline(_services, _group);
+        _pipeline ??= _catalog.CreatePipeline(_binding);
         _runner ??= new RetryingRunner(_pipeline, _binding.Options, _time, (ex, attempt) => OnFailure(ex, _inFlightOffset, attempt), _telemetry);
         var records = batch.Records;
-        if (_pipeline.State is { } state && _stateEpoch != lease.Epoch && !await LoadStateAsync(state, PackedRecords.OffsetAt(records, 0), lease))
+        if (_pipeline.State is { } state && _stateEpoch != lease.Epoch && !await LoadStateAsync(state, RecordOffsets.OffsetAt(records, 0), lease))
         {
             return DeliveryOutcome.Stopped;
         }
 
         var index = 0;
-        while (index < records.Count && PackedRecords.OffsetAt(records, index) < _nextOffset)
+        while (index < records.Count && RecordOffsets.OffsetAt(records, index) < _nextOffset)
         {
             index++;
         }
@@ -232,7 +230,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
         if (_binding.Options.Delivery == DeliveryGuarantee.AtMostOnce)
         {
-            lease.StoreProcessed(PackedRecords.OffsetAt(records, records.Count - 1) + 1);
+            lease.StoreProcessed(RecordOffsets.OffsetAt(records, records.Count - 1) + 1);
             await CommitNowAsync(lease);
             if (!lease.IsCurrent)
             {
@@ -266,7 +264,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                     return DeliveryOutcome.Held;
                 }
 
-                var offset = PackedRecords.OffsetAt(records, index);
+                var offset = RecordOffsets.OffsetAt(records, index);
                 int count;
                 RecordFailure? failure;
                 FailureAction? decided = null;
@@ -305,7 +303,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
 
                 index += count;
                 _processed += count;
-                _nextOffset = PackedRecords.OffsetAt(records, index - 1) + 1;
+                _nextOffset = RecordOffsets.OffsetAt(records, index - 1) + 1;
                 if (decided is not null && atLeastOnce)
                 {
                     // An operator's skip or dead-letter is committed before anything else happens,
@@ -413,8 +411,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     {
         EnsureProcessed();
         var key = this.GetPrimaryKeyString();
-        var agent = _services.GetRequiredService<Hosting.KafkaProcessingService>().Agent(_group);
-        if (!_leases.TryGet(key, out var lease) || !lease.IsCurrent || agent?.Holds(key) != true || _commits.Control(_group) is not { } control)
+        if (!_leases.TryGet(key, out var lease) || !lease.IsCurrent || !_holders.Holds(key) || _commits.Control(_group) is not { } control)
         {
             LeaveIfStale();
             throw new InvalidOperationException($"Partition {key} is not being processed on silo {_silo} right now (it is moving); nothing was changed. Try again in a few seconds.");
@@ -475,7 +472,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         LogSeek(_logger, key, target, _silo);
 
         // False only when a revoke started after the commit: its release carries the new offset.
-        agent.Restart(lease, OwnershipReason.Operator);
+        _holders.Restart(lease, OwnershipReason.Operator);
         return target;
     }
 
@@ -705,7 +702,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                 // Kafka's committed offset is past the stored state (moved outside this product): go back.
                 LogStateBehind(_logger, this.GetPrimaryKeyString(), resumeAt, fetchStart);
                 await control.SeekAsync(lease, resumeAt);
-                _services.GetRequiredService<Hosting.KafkaProcessingService>().Agent(_group)?.Restart(lease, OwnershipReason.Start);
+                _holders.Restart(lease, OwnershipReason.Start);
                 return false;
             }
         }
@@ -761,7 +758,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
                     (checkpoint.NextOffset, checkpoint.State) = (offset, json);
                     _stateEpoch = 0;
                     LogCheckpointFailed(_logger, ex, this.GetPrimaryKeyString(), _nextOffset, lease.Epoch);
-                    _services.GetRequiredService<Hosting.KafkaProcessingService>().Agent(_group)?.Restart(lease, OwnershipReason.Start);
+                    _holders.Restart(lease, OwnershipReason.Start);
                     return false;
                 }
             }
@@ -774,7 +771,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     /// <summary>Runs a unit with the processor's retries; the failure if it gave up. Throws when the lease's token fires.</summary>
     private async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease)
     {
-        var offset = PackedRecords.OffsetAt(records, index);
+        var offset = RecordOffsets.OffsetAt(records, index);
         _inFlightOffset = offset;
         _inFlightSince = _time.GetUtcNow();
         var failure = await _runner!.RunAsync(records, index, count, lease.Epoch, lease.Token);

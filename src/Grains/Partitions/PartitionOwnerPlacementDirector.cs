@@ -1,7 +1,6 @@
-using Orleans.Runtime;
 using Orleans.Runtime.Placement;
-using OrleansKafka.Leasing.Protocol;
-using OrleansKafka.Leasing.Silo;
+using OrleansKafka.LeaseProtocol;
+using OrleansKafka.Leases;
 
 namespace OrleansKafka.Partitions;
 

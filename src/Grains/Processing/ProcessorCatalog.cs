@@ -7,9 +7,11 @@ namespace OrleansKafka.Processing;
 internal sealed class ProcessorCatalog
 {
     private readonly Dictionary<(string Group, string Topic), ProcessorBinding> _byPartitionOwner = [];
+    private readonly IServiceProvider _services;
 
-    public ProcessorCatalog(IEnumerable<ProcessorRegistration> registrations, IOptions<KafkaProcessingOptions> options)
+    public ProcessorCatalog(IEnumerable<ProcessorRegistration> registrations, IOptions<KafkaProcessingOptions> options, IServiceProvider services)
     {
+        _services = services;
         var configured = options.Value.Processors;
         foreach (var registration in registrations)
         {
@@ -31,4 +33,8 @@ internal sealed class ProcessorCatalog
 
     public ProcessorBinding? Find(string group, string topic) =>
         _byPartitionOwner.GetValueOrDefault((group, topic));
+
+    /// <summary>A fresh pipeline (and processor) for one partition of <paramref name="binding"/>.</summary>
+    public ProcessorPipeline CreatePipeline(ProcessorBinding binding) =>
+        binding.Registration.CreatePipeline(_services, binding.Group);
 }

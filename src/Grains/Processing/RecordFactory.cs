@@ -1,5 +1,4 @@
 using Confluent.Kafka;
-using OrleansKafka.Processing.Failures;
 
 namespace OrleansKafka.Processing;
 

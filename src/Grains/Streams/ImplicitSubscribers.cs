@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Orleans.Metadata;
-using Orleans.Runtime;
 using Orleans.Streams;
 
 namespace OrleansKafka.Streams;

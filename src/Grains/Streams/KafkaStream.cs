@@ -1,4 +1,3 @@
-using Orleans.Runtime;
 using Orleans.Providers.Streams.Common;
 using Orleans.Streams;
 

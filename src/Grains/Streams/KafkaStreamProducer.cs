@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
-using Orleans.Runtime;
 using OrleansKafka.Kafka;
 
 namespace OrleansKafka.Streams;

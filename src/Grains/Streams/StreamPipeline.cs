@@ -1,5 +1,4 @@
 using Confluent.Kafka;
-using Orleans.Runtime;
 using OrleansKafka.KeyGrains;
 using OrleansKafka.Processing;
 using Polly;

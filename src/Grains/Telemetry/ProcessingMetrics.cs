@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using OrleansKafka.Leasing.Silo;
+using OrleansKafka.Leases;
 
 namespace OrleansKafka.Telemetry;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Orleans.Runtime;
 using OrleansKafka.Processing;
 
 namespace OrleansKafka.Silo.Audit;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 using OrleansKafka.Processing;
 
 namespace OrleansKafka.Silo.Demo;

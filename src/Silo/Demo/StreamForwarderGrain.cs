@@ -1,7 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 using Orleans.Streams;
 using OrleansKafka.KeyGrains;
 

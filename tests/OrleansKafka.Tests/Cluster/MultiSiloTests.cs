@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using OrleansKafka.LeaseProtocol;
+using OrleansKafka.Leases;
 using OrleansKafka.Leasing;
-using OrleansKafka.Leasing.Protocol;
-using OrleansKafka.Leasing.Silo;
 using OrleansKafka.Partitions;
 using OrleansKafka.Testing;
 using OrleansKafka.Tests.Support;

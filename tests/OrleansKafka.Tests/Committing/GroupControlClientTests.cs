@@ -2,7 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansKafka.Committing;
 using OrleansKafka.Kafka;
-using OrleansKafka.Leasing.Silo;
+using OrleansKafka.Leases;
 
 namespace OrleansKafka.Tests.Committing;
 

@@ -1,4 +1,5 @@
 using OrleansKafka.Configuration;
+using OrleansKafka.Hosting;
 using OrleansKafka.Processing;
 using OrleansKafka.Tests.Support;
 
@@ -6,7 +7,7 @@ namespace OrleansKafka.Tests.Configuration;
 
 public sealed class KafkaProcessingOptionsValidatorTests
 {
-    private static readonly KafkaProcessingOptionsValidator Validator = new([new ProcessorRegistration("recorder", typeof(RecordingProcessor))]);
+    private static readonly KafkaProcessingOptionsValidator Validator = new([ProcessorRegistration.ForProcessor("recorder", typeof(RecordingProcessor))]);
 
     [Fact]
     public void Validate_ValidOptions_Succeeds() => Assert.True(Validator.Validate(null, Valid()).Succeeded);
@@ -111,8 +112,8 @@ public sealed class KafkaProcessingOptionsValidatorTests
     public void Validate_TwoProcessorsOnOneTopicAndGroup_Fails()
     {
         var validator = new KafkaProcessingOptionsValidator([
-            new ProcessorRegistration("a", typeof(RecordingProcessor)),
-            new ProcessorRegistration("b", typeof(RecordingProcessor))]);
+            ProcessorRegistration.ForProcessor("a", typeof(RecordingProcessor)),
+            ProcessorRegistration.ForProcessor("b", typeof(RecordingProcessor))]);
         var options = new KafkaProcessingOptions();
         options.Processors["a"] = new ProcessorOptions { Topic = "t", Group = "g" };
         options.Processors["b"] = new ProcessorOptions { Topic = "t", Group = "g" };
@@ -125,7 +126,7 @@ public sealed class KafkaProcessingOptionsValidatorTests
     [Fact]
     public void ProcessorRegistration_TypeWithoutProcessorInterface_Throws()
     {
-        var error = Assert.Throws<ArgumentException>(() => new ProcessorRegistration("x", typeof(string)));
+        var error = Assert.Throws<ArgumentException>(() => ProcessorRegistration.ForProcessor("x", typeof(string)));
         Assert.Contains("implements neither IRecordProcessor", error.Message);
     }
 

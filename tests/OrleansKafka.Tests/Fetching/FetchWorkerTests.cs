@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using OrleansKafka.Fetching;
 using OrleansKafka.Kafka;
-using OrleansKafka.Leasing.Silo;
+using OrleansKafka.Leases;
 using OrleansKafka.Testing;
 
 namespace OrleansKafka.Tests.Fetching;

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using OrleansKafka.Delivery;
 using OrleansKafka.Fetching;
 using OrleansKafka.Tests.Support;
 
@@ -15,7 +16,7 @@ public sealed class PackedRecordsTests
         Assert.Equal([100L, 101, 102, 103, 104], Enumerable.Range(0, records.Count).Select(records.OffsetAt));
         var first = records[2];
         Assert.Same(first, records[2]);
-        Assert.Equal(102, PackedRecords.OffsetAt(records, 2));
+        Assert.Equal(102, RecordOffsets.OffsetAt(records, 2));
 
         var other = records[3];
         var again = records[2];

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using OrleansKafka.Testing;
 using OrleansKafka.Testing.Processes;
 
 namespace OrleansKafka.Tests.Hosting;

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime.Placement;
+using OrleansKafka.LeaseProtocol;
 using OrleansKafka.Leasing;
-using OrleansKafka.Leasing.Protocol;
 using OrleansKafka.Partitions;
 using OrleansKafka.Testing;
 using OrleansKafka.Tests.Support;

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Confluent.Kafka;
-using OrleansKafka.Leasing.Protocol;
-using OrleansKafka.Partitions;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.Kafka;
+using OrleansKafka.LeaseProtocol;
+using OrleansKafka.Partitions;
 using OrleansKafka.Testing;
 using OrleansKafka.Testing.Processes;
 using OrleansKafka.Tests.Support;

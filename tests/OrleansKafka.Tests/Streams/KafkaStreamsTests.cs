@@ -61,7 +61,7 @@ public sealed class KafkaStreamsTests
 
         var partition = cluster.Client.GetGrain<OrleansKafka.Partitions.IPartitionGrain>(OrleansKafka.Partitions.PartitionGrainKey.Format(Group, Topic, 0));
         var owner = (await partition.GetStatusAsync()).Silo;
-        await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.Single(s => OrleansKafka.Leasing.Protocol.SiloIdentity.Of(s.SiloAddress) == owner));
+        await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.Single(s => OrleansKafka.LeaseProtocol.SiloIdentity.Of(s.SiloAddress) == owner));
         Assert.True((await cluster.CommittedOffsetsAsync(Group, Topic))[0] <= 0, "committed past the record whose subscriber had not completed");
 
         // The survivor takes the partition over from the committed offset, 0, and sends the record

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Orleans.Placement;
-using Orleans.Runtime;
 using OrleansKafka.KeyGrains;
 
 namespace OrleansKafka.Tests.Support;

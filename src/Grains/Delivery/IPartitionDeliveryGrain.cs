@@ -1,0 +1,23 @@
+using Orleans.Concurrency;
+using OrleansKafka.Partitions;
+
+namespace OrleansKafka.Delivery;
+
+/// <summary>The fetch path's side of a partition grain.</summary>
+[Alias("OrleansKafka.IPartitionDeliveryGrain")]
+internal interface IPartitionDeliveryGrain : IPartitionGrain
+{
+    /// <summary>
+    /// Processes the records in offset order. Records below the next expected offset are
+    /// skipped, so a delivery resent after a timeout is not processed twice.
+    /// </summary>
+    Task<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery);
+
+    /// <summary>
+    /// This silo gave the partition's lease up: the activation goes away once idle (unless the
+    /// silo holds the lease again), so the next owner's first delivery activates the grain at
+    /// the next owner instead of reaching this one.
+    /// </summary>
+    [OneWay]
+    Task ReleaseAsync();
+}

@@ -1,0 +1,180 @@
+using Microsoft.Extensions.Options;
+using OrleansKafka.Configuration;
+using OrleansKafka.Processing;
+
+namespace OrleansKafka.Hosting;
+
+/// <summary>Checks the processing options at start-up; each message names the setting, its value and what was expected.</summary>
+internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegistration> registrations) : IValidateOptions<KafkaProcessingOptions>
+{
+    /// <summary>The most <see cref="KafkaProcessingOptions.MinThreadPoolThreads"/> accepts: far beyond any use, well within what the thread pool takes.</summary>
+    private const int MaxMinThreadPoolThreads = 1024;
+
+    public ValidateOptionsResult Validate(string? name, KafkaProcessingOptions options)
+    {
+        var errors = new List<string>();
+        const string S = KafkaProcessingOptions.SectionName;
+        Positive(errors, $"{S}:FetchConsumers", options.FetchConsumers);
+        Positive(errors, $"{S}:MaxBatchSize", options.MaxBatchSize);
+        Positive(errors, $"{S}:PartitionBufferBytes", options.PartitionBufferBytes);
+        Positive(errors, $"{S}:Embedded:Brokers", options.Embedded.Brokers);
+        Positive(errors, $"{S}:LeaseDuration", options.LeaseDuration);
+        Positive(errors, $"{S}:LeaseRenewInterval", options.LeaseRenewInterval);
+        Positive(errors, $"{S}:CommitInterval", options.CommitInterval);
+        Positive(errors, $"{S}:StartupTimeout", options.StartupTimeout);
+        Positive(errors, $"{S}:MetadataRefreshInterval", options.MetadataRefreshInterval);
+        if (options.NativeHeapTrimInterval < TimeSpan.Zero)
+        {
+            errors.Add($"{S}:NativeHeapTrimInterval is {options.NativeHeapTrimInterval}; expected a duration such as 00:00:01, or 00:00:00 to turn trimming off.");
+        }
+        if (options.MinThreadPoolThreads is < 0 or > MaxMinThreadPoolThreads)
+        {
+            errors.Add($"{S}:MinThreadPoolThreads is {options.MinThreadPoolThreads}; expected a number of threads from 0 (leave the thread pool as it is) to {MaxMinThreadPoolThreads} (default {KafkaProcessingOptions.DefaultMinThreadPoolThreads}).");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.BootstrapServers) && BadBootstrapEntry(options.BootstrapServers) is { } bad)
+        {
+            errors.Add($"{S}:BootstrapServers is '{options.BootstrapServers}' ('{bad}' is not host:port); expected host:port pairs separated by commas, such as broker1:9092,broker2:9092, or empty for the embedded Kafka.");
+        }
+
+        if (options.SiloBufferBytes <= 0)
+        {
+            errors.Add($"{S}:SiloBufferBytes is {options.SiloBufferBytes}; expected a number of bytes, 1 or more (default {KafkaProcessingOptions.DefaultSiloBufferBytes}).");
+        }
+
+        if (options.SiloWeight is < 0 or > 1000)
+        {
+            errors.Add($"{S}:SiloWeight is {options.SiloWeight}; expected a whole number from 0 (a standby) to 1000.");
+        }
+
+        if (options.LeaseRenewInterval * 2 > options.LeaseDuration)
+        {
+            errors.Add($"{S}:LeaseRenewInterval is {options.LeaseRenewInterval} and {S}:LeaseDuration is {options.LeaseDuration}; expected the lease to last at least two renew intervals, so one late heartbeat does not lose every lease.");
+        }
+
+        foreach (var (topic, partitions) in options.Embedded.Topics)
+        {
+            if (partitions <= 0)
+            {
+                errors.Add($"{S}:Embedded:Topics:{topic} is {partitions}; expected a partition count of 1 or more.");
+            }
+        }
+
+        var registered = registrations.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var (processor, settings) in options.Processors)
+        {
+            if (!registered.Contains(processor))
+            {
+                errors.Add($"{S}:Processors:{processor} configures a processor that is not registered; expected one of: {(registered.Count == 0 ? "(none registered)" : string.Join(", ", registered.Order(StringComparer.Ordinal)))}. Register it with AddProcessor<T>(\"{processor}\").");
+                continue;
+            }
+
+            if (!settings.Enabled)
+            {
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(settings.Topic))
+            {
+                errors.Add($"{S}:Processors:{processor}:Topic is empty; expected the name of the topic to process.");
+            }
+
+            if (string.IsNullOrWhiteSpace(settings.Group))
+            {
+                errors.Add($"{S}:Processors:{processor}:Group is empty; expected the consumer group to commit offsets under.");
+            }
+
+            if (!Enum.IsDefined(settings.Delivery))
+            {
+                errors.Add($"{S}:Processors:{processor}:Delivery is {settings.Delivery}; expected AtLeastOnce or AtMostOnce.");
+            }
+
+            Positive(errors, $"{S}:Processors:{processor}:FirstRetryDelay", settings.FirstRetryDelay);
+            Positive(errors, $"{S}:Processors:{processor}:MaxRetryDelay", settings.MaxRetryDelay);
+            Positive(errors, $"{S}:Processors:{processor}:MaxAttempts", settings.MaxAttempts);
+            Positive(errors, $"{S}:Processors:{processor}:MaxInFlight", settings.MaxInFlight);
+            if (!Enum.IsDefined(settings.Order))
+            {
+                errors.Add($"{S}:Processors:{processor}:Order is {settings.Order}; expected Partition or Key.");
+            }
+            else if (settings.Order == ProcessingOrder.Key && registrations.First(r => r.Name == processor).IsBatch)
+            {
+                errors.Add($"{S}:Processors:{processor}:Order is Key, but the processor is a batch processor; expected Partition, or an IRecordProcessor<TKey, TValue>.");
+            }
+            else if (settings.Order == ProcessingOrder.Key && registrations.First(r => r.Name == processor).IsStateful)
+            {
+                errors.Add($"{S}:Processors:{processor}:Order is Key, but the processor keeps exactly-once state (IStatefulProcessor), which is stored with one offset per partition; expected Partition.");
+            }
+
+            if (settings.Delivery == DeliveryGuarantee.AtMostOnce && registrations.First(r => r.Name == processor).IsStateful)
+            {
+                errors.Add($"{S}:Processors:{processor}:Delivery is AtMostOnce, but the processor keeps exactly-once state (IStatefulProcessor), which is stored with the offset after processing; expected AtLeastOnce.");
+            }
+
+            if (!Enum.IsDefined(settings.OnFailure))
+            {
+                errors.Add($"{S}:Processors:{processor}:OnFailure is {settings.OnFailure}; expected Hold, DeadLetter or Skip.");
+            }
+
+            if (settings.MaxRecordBytes < 0)
+            {
+                errors.Add($"{S}:Processors:{processor}:MaxRecordBytes is {settings.MaxRecordBytes}; expected 0 (no limit) or a number of bytes.");
+            }
+
+            if (settings.OnFailure == FailureAction.DeadLetter && settings.EffectiveDeadLetterTopic == settings.Topic)
+            {
+                errors.Add($"{S}:Processors:{processor}:DeadLetterTopic is '{settings.DeadLetterTopic}', the topic the processor reads; expected another topic, or none for '{settings.Topic}.dlq'.");
+            }
+        }
+
+        foreach (var registration in registrations.Where(r => !options.Processors.ContainsKey(r.Name)))
+        {
+            errors.Add($"{S}:Processors:{registration.Name} is missing; processor '{registration.Name}' ({registration.Description}) is registered and expects a Topic and a Group there.");
+        }
+
+        var clashes = options.Processors
+            .Where(p => p.Value.Enabled && registered.Contains(p.Key) && !string.IsNullOrWhiteSpace(p.Value.Topic) && !string.IsNullOrWhiteSpace(p.Value.Group))
+            .GroupBy(p => (p.Value.Group, p.Value.Topic))
+            .Where(g => g.Count() > 1);
+        foreach (var clash in clashes)
+        {
+            errors.Add($"{S}:Processors:{string.Join(" and ", clash.Select(p => p.Key))} all read topic '{clash.Key.Topic}' in consumer group '{clash.Key.Group}'; expected one processor per topic and group, since a group commits one offset per partition. Give each its own Group.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>The first entry that is not <c>[scheme://]host[:port]</c> with a port from 1 to 65535, or null.</summary>
+    private static string? BadBootstrapEntry(string servers)
+    {
+        foreach (var entry in servers.Split(',').Select(e => e.Trim()))
+        {
+            var address = entry.Contains("://", StringComparison.Ordinal) ? entry[(entry.IndexOf("://", StringComparison.Ordinal) + 3)..] : entry;
+            var colon = address.LastIndexOf(':');
+            var host = colon < 0 || address.EndsWith(']') ? address : address[..colon];
+            var port = colon < 0 || address.EndsWith(']') ? "9092" : address[(colon + 1)..];
+            if (host.Length == 0 || host.Any(c => char.IsWhiteSpace(c) || c is '/' or '@' or '?') || !int.TryParse(port, out var number) || number is < 1 or > 65535)
+            {
+                return entry;
+            }
+        }
+
+        return null;
+    }
+
+    private static void Positive(List<string> errors, string setting, int value)
+    {
+        if (value <= 0)
+        {
+            errors.Add($"{setting} is {value}; expected 1 or more.");
+        }
+    }
+
+    private static void Positive(List<string> errors, string setting, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{setting} is {value}; expected a positive duration such as 00:00:05.");
+        }
+    }
+}

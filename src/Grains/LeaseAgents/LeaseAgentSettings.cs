@@ -1,0 +1,8 @@
+namespace OrleansKafka.LeaseAgents;
+
+/// <summary>
+/// The timings a <see cref="LeaseAgent"/> runs by, taken from the processing options; the
+/// heartbeat timeout (how long a heartbeat may wait for its answer before the next one is tried)
+/// is half a lease.
+/// </summary>
+internal sealed record LeaseAgentSettings(TimeSpan RenewInterval, TimeSpan StartupTimeout, TimeSpan MetadataRefreshInterval, TimeSpan HeartbeatTimeout, int Weight = 1);

@@ -1,0 +1,418 @@
+using OrleansKafka.LeaseProtocol;
+using OrleansKafka.Leasing;
+using OrleansKafka.Partitions;
+
+namespace OrleansKafka.LeaseGrain;
+
+/// <summary>
+/// The partition-lease state machine of one consumer group, kept apart from the grain so that
+/// it can be tested on a fake clock.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The lease rule: a partition is granted again only once every earlier grant of it has run out
+/// at its holder. A holder's lease runs from when it sent the heartbeat that renewed it; this
+/// book counts from when it handled that heartbeat (later), plus a margin for the two clocks
+/// running at slightly different rates, on its monotonic clock. So whatever freed a slot
+/// (silence, a death declared by membership, a grain restart), the slot waits for that deadline.
+/// Membership only stops this book waiting for a silo's report; it never shortens a lease: a
+/// silo declared dead may merely be frozen, and resume. The one fast path is a release the holder
+/// reported itself, and a report that no longer lists a partition (its holder stopped it).
+/// </para>
+/// <para>
+/// A partition moves in two steps: its owner is first left out of its heartbeat answer (it
+/// stops, drains and commits, then reports the release), and only then is it granted to the new
+/// owner with a higher epoch. After the grain itself (re)activates, it grants nothing that no
+/// silo reports until a lease and the margin have passed (an earlier activation's grants have
+/// run out by then), unless membership knows of nothing but active silos that have all reported.
+/// </para>
+/// </remarks>
+internal sealed class LeaseBook
+{
+    private readonly Dictionary<string, TimeSpan> _lastSeen = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string[]> _topicsBySilo = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _weightBySilo = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Instance, long Sequence)> _lastBeat = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _leaseDuration;
+    private readonly long _origin;
+
+    // Epochs must grow across activations of the lease grain too, also for a partition whose
+    // last owner died and reports nothing: every grant of this activation is above a floor
+    // taken from the wall clock (a thousand grants per partition per millisecond of the
+    // activation's start), so it is above every epoch an earlier activation handed out, as long
+    // as the wall clock did not step back between the two.
+    private readonly long _epochFloor;
+    private bool _recovered;
+    private bool _coldStart;
+
+    public LeaseBook(TimeProvider time, TimeSpan leaseDuration)
+    {
+        _time = time;
+        _leaseDuration = leaseDuration;
+        _origin = time.GetTimestamp();
+        _epochFloor = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000;
+        Margin = DriftMargin(leaseDuration);
+    }
+
+    public TimeSpan LeaseDuration => _leaseDuration;
+
+    /// <summary>
+    /// What this book adds to a lease before it counts it as run out at the holder: a twentieth
+    /// of the lease, at least 50 ms. Clock rates differ by well under a thousandth (NTP slews
+    /// monotonic clocks by at most 0.05 %); the rest covers a holder noticing its own deadline late.
+    /// </summary>
+    public TimeSpan Margin { get; }
+
+    public static TimeSpan DriftMargin(TimeSpan leaseDuration) =>
+        TimeSpan.FromTicks(Math.Max(leaseDuration.Ticks / 20, TimeSpan.FromMilliseconds(50).Ticks));
+
+    /// <summary>Monotonic time since this book started.</summary>
+    private TimeSpan Now() => _time.GetElapsedTime(_origin);
+
+    public LeaseResponse Heartbeat(SiloHeartbeat heartbeat, MembershipView? membership = null)
+    {
+        var now = Now();
+        var silo = heartbeat.SiloId;
+        Expire(now, membership);
+        if (heartbeat.Leaving)
+        {
+            // A leaving silo only hands back what it drained; its topics no longer count for the group.
+            _lastSeen.Remove(silo);
+            _topicsBySilo.Remove(silo);
+            Unpin(silo);
+            Release(silo, heartbeat.Released, home: true);
+            Assign(now, silo, membership);
+            return Answer([]);
+        }
+
+        string[] topics = [.. heartbeat.Topics.Keys.Order(StringComparer.Ordinal)];
+        if (Conflict(silo, topics, heartbeat.Held) is { } other)
+        {
+            // Silos that disagree on a group's topics would split it silently: the first ones win.
+            // What a refused silo drained and hands back is taken all the same, and goes on at once.
+            Release(silo, heartbeat.Released, home: false);
+            Assign(now, silo, membership);
+            return new LeaseResponse
+            {
+                Grants = [],
+                LeaseDuration = _leaseDuration,
+                Rejected = $"this silo processes topic(s) [{string.Join(", ", topics)}] for the group, but silo {other} processes [{string.Join(", ", _topicsBySilo[other])}]. " +
+                    "Every silo must configure the same topics for a consumer group; this silo is granted none of its partitions.",
+            };
+        }
+
+        _topicsBySilo[silo] = topics;
+        _weightBySilo[silo] = heartbeat.Weight;
+        _lastSeen[silo] = now;
+        foreach (var (topic, count) in heartbeat.Topics)
+        {
+            for (var p = 0; p < count; p++)
+            {
+                Slot(new TopicPartitionKey(topic, p));
+            }
+        }
+
+        Release(silo, heartbeat.Released, home: false);
+        foreach (var held in heartbeat.Held)
+        {
+            var slot = Slot(new TopicPartitionKey(held.Topic, held.Partition));
+            if (!_recovered && (slot.Owner is null ? held.Epoch >= slot.Epoch : held.Epoch > slot.Epoch))
+            {
+                // Rebuilding after this grain moved or restarted: the reporting silo still holds a
+                // lease we never saw. Of several reports the newest epoch wins: an older one may be
+                // a lease that ran out and whose feed is still stopping.
+                slot.Owner = silo;
+                slot.Delivered = true;
+                slot.Epoch = held.Epoch;
+                slot.ExpiresAt = now + _leaseDuration + Margin;
+            }
+        }
+
+        // A silo renews only what it still holds: a slot it was sent and no longer reports (lost
+        // to local expiry, a failed acquire, or an answer it never got) is free again, not
+        // renewed for ever to a silo that processes nothing of it. One it still reports under an
+        // older epoch is being taken up under the new one (the old feed stops first).
+        // Only a current report says what the silo no longer holds: a heartbeat that was delayed
+        // and is handled after a newer one of the same run would free what the silo took up since.
+        if (!Stale(heartbeat))
+        {
+            var stillHeld = heartbeat.Held.Select(h => (h.Topic, h.Partition)).ToHashSet();
+            foreach (var (key, slot) in _slots)
+            {
+                if (slot.Owner == silo && slot.Delivered && !stillHeld.Contains((key.Topic, key.Partition)))
+                {
+                    slot.Free(OwnershipReason.Expiry);
+                }
+            }
+        }
+
+        Expire(now, membership);
+        return Answer(Assign(now, silo, membership));
+    }
+
+    /// <summary>
+    /// A renewal between heartbeats: extends the leases of <paramref name="held"/> that this book
+    /// has with the silo under the same epoch and is not revoking, and nothing else. It frees,
+    /// grants and revokes nothing, so renewals handled in any order, or after a newer heartbeat,
+    /// leave the book as they found it but for later deadlines. A silo this book does not count as
+    /// live (silent for a lease, leaving, or another run of it) renews nothing: it heartbeats first.
+    /// </summary>
+    /// <returns>The leases renewed.</returns>
+    public LeaseResponse Renew(string silo, string? instance, IReadOnlyList<LeaseGrant> held, MembershipView? membership = null)
+    {
+        var now = Now();
+        Expire(now, membership);
+        var renewed = new List<LeaseGrant>();
+        var otherRun = instance is not null && _lastBeat.TryGetValue(silo, out var last) && last.Instance != instance;
+        if (_lastSeen.ContainsKey(silo) && !otherRun)
+        {
+            _lastSeen[silo] = now;
+            foreach (var grant in held)
+            {
+                if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot)
+                    && slot.Owner == silo && slot.Epoch == grant.Epoch && slot.Delivered && !slot.Revoking)
+                {
+                    slot.ExpiresAt = now + _leaseDuration + Margin;
+                    renewed.Add(new LeaseGrant(grant.Topic, grant.Partition, grant.Epoch));
+                }
+            }
+        }
+
+        return new LeaseResponse { Grants = renewed, LeaseDuration = _leaseDuration };
+    }
+
+    /// <summary>
+    /// The silos, other than the one that just beat, with news they learn only from their next
+    /// heartbeat: a grant not yet sent to them, or a revoke not yet told. The grain wakes them
+    /// so that a partition changes hands in round trips rather than in renew intervals.
+    /// </summary>
+    public IReadOnlyCollection<string> SilosWithNews(string except) =>
+        [.. _slots.Values
+            .Where(s => s.Owner is not null && s.Owner != except && _lastSeen.ContainsKey(s.Owner) && (!s.Delivered || (s.Revoking && !s.RevokeTold)))
+            .Select(s => s.Owner!)
+            .Distinct(StringComparer.Ordinal)];
+
+    public IReadOnlyList<PartitionAssignment> Assignments()
+    {
+        Expire(Now(), null);
+        return [.. _slots.Select(Assignment)];
+    }
+
+    /// <summary>
+    /// An operator moves a partition to a silo of the group: it is revoked from its owner and
+    /// granted there, and stays there while that silo is live (the others are balanced around it).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The partition or the silo is not one of the group's.</exception>
+    public void Move(string topic, int partition, string silo)
+    {
+        // A silo silent for a lease is no longer one of the group's, whatever the last beat said.
+        Expire(Now(), null);
+        if (!_slots.TryGetValue(new TopicPartitionKey(topic, partition), out var slot))
+        {
+            throw new InvalidOperationException($"Topic '{topic}' has no partition {partition} in this consumer group.");
+        }
+
+        if (!_lastSeen.ContainsKey(silo))
+        {
+            throw new InvalidOperationException($"Silo '{silo}' does not process this consumer group; expected one of: {string.Join(", ", _lastSeen.Keys.Order(StringComparer.Ordinal))}.");
+        }
+
+        slot.PinnedTo = silo;
+    }
+
+    /// <summary>A move holds while its silo is live; gone, its partitions are balanced like any other.</summary>
+    private void Unpin(string silo)
+    {
+        foreach (var slot in _slots.Values.Where(s => s.PinnedTo == silo))
+        {
+            slot.PinnedTo = null;
+        }
+    }
+
+    private static PartitionAssignment Assignment(KeyValuePair<TopicPartitionKey, LeaseSlot> slot) =>
+        new(slot.Key.Topic, slot.Key.Partition, slot.Value.Owner, slot.Value.Epoch, slot.Value.Revoking);
+
+    private List<LeaseGrant> Assign(TimeSpan now, string silo, MembershipView? membership)
+    {
+        // After a lease and the margin, every grant of an earlier activation has run out. Sooner
+        // only when membership knows of no silo but active ones and each has reported (a cluster's
+        // first start): a silo declared dead, joining or leaving may still hold leases we never saw.
+        if (!_recovered && membership is not null && membership.Settled && membership.Active.All(_lastSeen.ContainsKey))
+        {
+            _recovered = _coldStart = true;
+        }
+
+        _recovered = _recovered || now >= _leaseDuration + Margin;
+
+        // Partitions of topics no live silo processes (the group's topics were changed) are not
+        // handed out: nobody would process them, and each grant would be freed again at once.
+        var liveTopics = _lastSeen.Keys.SelectMany(s => _topicsBySilo.GetValueOrDefault(s, [])).ToHashSet(StringComparer.Ordinal);
+        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys.Where(p => liveTopics.Contains(p.Topic)), p => _slots[p].Owner, p => _slots[p].Home, s => _weightBySilo.GetValueOrDefault(s, 1), p => _slots[p].PinnedTo);
+        var grants = new List<LeaseGrant>();
+        foreach (var (partition, slot) in _slots)
+        {
+            var target = desired.GetValueOrDefault(partition);
+            if (slot.Owner is not null && slot.Owner != target && !slot.Delivered)
+            {
+                // Its owner was never sent the grant, so nobody processes it: it is free at once,
+                // and what was handed over with it still holds.
+                slot.Free(slot.FreedBecause, slot.HandOff);
+            }
+
+            if (slot.Owner is not null && slot.Owner == target)
+            {
+                slot.Revoking = false;
+                if (slot.Owner == silo)
+                {
+                    slot.ExpiresAt = now + _leaseDuration + Margin;
+                }
+            }
+            else if (slot.Owner is not null && !slot.Revoking)
+            {
+                slot.Revoking = true;
+                slot.RevokeTold = false;
+            }
+            else if (slot.Owner is null && target is not null && _recovered)
+            {
+                slot.Home = slot.Home == target ? null : slot.Home;
+                slot.Owner = target;
+                slot.Delivered = false;
+                slot.Epoch = Math.Max(slot.Epoch, _epochFloor) + 1;
+                slot.ExpiresAt = now + _leaseDuration + Margin;
+                slot.Revoking = false;
+            }
+
+            if (slot.Owner == silo && slot.Revoking)
+            {
+                // Left out of this answer: the owner now knows to drain and release it.
+                slot.RevokeTold = true;
+            }
+            else if (slot.Owner == silo)
+            {
+                if (!slot.Delivered)
+                {
+                    slot.GrantedBecause = Reason(slot);
+                }
+
+                slot.Delivered = true;
+                grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch, slot.HandOff, slot.GrantedBecause));
+                slot.HandOff = -1;
+            }
+        }
+
+        return grants;
+    }
+
+    /// <summary>
+    /// Why a slot is granted. One this book never granted before is a start only in a cold start;
+    /// after this grain moved or restarted, its last owner (unknown here) stopped reporting and its
+    /// lease ran out.
+    /// </summary>
+    private OwnershipReason Reason(LeaseSlot slot) =>
+        slot.FreedBecause != OwnershipReason.Start || _coldStart ? slot.FreedBecause : OwnershipReason.Expiry;
+
+    private LeaseResponse Answer(List<LeaseGrant> grants) => new()
+    {
+        Grants = grants,
+        LeaseDuration = _leaseDuration,
+        Owners = [.. _slots.Where(kv => kv.Value.Owner is not null).Select(Assignment)],
+    };
+
+    /// <summary>
+    /// The live silo whose topics for the group differ from the reporting one's, if the
+    /// reporting silo must yield to it. A silo that still holds leases was accepted before (the
+    /// grain may have restarted since); it wins over silos that own nothing, so a misconfigured
+    /// silo that happens to beat first after a restart cannot lock the others out.
+    /// </summary>
+    private string? Conflict(string silo, string[] topics, IReadOnlyList<LeaseGrant> held)
+    {
+        var others = _lastSeen.Keys
+            .Where(s => s != silo && _topicsBySilo.GetValueOrDefault(s) is { } t && !t.SequenceEqual(topics, StringComparer.Ordinal))
+            .ToList();
+        if (others.Count == 0)
+        {
+            return null;
+        }
+
+        if (held.Count == 0 || others.Any(s => _slots.Values.Any(slot => slot.Owner == s)))
+        {
+            return others[0];
+        }
+
+        foreach (var loser in others)
+        {
+            _lastSeen.Remove(loser);
+            _topicsBySilo.Remove(loser);
+        }
+
+        return null;
+    }
+
+    private void Release(string silo, IReadOnlyList<LeaseGrant> released, bool home)
+    {
+        foreach (var grant in released)
+        {
+            if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot) && slot.Owner == silo && slot.Epoch == grant.Epoch)
+            {
+                slot.Home = home ? silo : slot.Home;
+                var operatorMove = grant.Reason == OwnershipReason.Operator || (slot.PinnedTo is { } pin && pin != silo);
+                slot.Free(operatorMove ? OwnershipReason.Operator : home ? OwnershipReason.Leave : OwnershipReason.Rebalance, grant.Offset);
+            }
+        }
+    }
+
+    private void Expire(TimeSpan now, MembershipView? membership)
+    {
+        foreach (var (silo, seen) in _lastSeen.ToArray())
+        {
+            // A silo declared dead or silent for a lease no longer counts for the assignment, but
+            // keeps what it holds until its leases have run out: it may only be frozen.
+            if ((membership is not null && membership.Dead.Contains(silo)) || now - seen >= _leaseDuration)
+            {
+                _lastSeen.Remove(silo);
+                Unpin(silo);
+            }
+        }
+
+        foreach (var slot in _slots.Values)
+        {
+            if (slot.Owner is not null && slot.ExpiresAt <= now)
+            {
+                // A silo that is gone gets its partitions back first if it returns; one that was
+                // merely slow to drain a revoked partition does not.
+                slot.Home = slot.Revoking && _lastSeen.ContainsKey(slot.Owner) ? slot.Home : slot.Owner;
+                slot.Free(membership?.Dead.Contains(slot.Owner) == true ? OwnershipReason.Death : OwnershipReason.Expiry);
+            }
+        }
+    }
+
+    /// <summary>True when a newer heartbeat of the same silo run was handled before this one; records this one otherwise.</summary>
+    private bool Stale(SiloHeartbeat heartbeat)
+    {
+        if (heartbeat.Instance is null)
+        {
+            return false;
+        }
+
+        if (_lastBeat.TryGetValue(heartbeat.SiloId, out var last) && last.Instance == heartbeat.Instance && heartbeat.Sequence <= last.Sequence)
+        {
+            return true;
+        }
+
+        _lastBeat[heartbeat.SiloId] = (heartbeat.Instance, heartbeat.Sequence);
+        return false;
+    }
+
+    private LeaseSlot Slot(TopicPartitionKey key)
+    {
+        if (!_slots.TryGetValue(key, out var slot))
+        {
+            slot = new LeaseSlot();
+            _slots[key] = slot;
+        }
+
+        return slot;
+    }
+}

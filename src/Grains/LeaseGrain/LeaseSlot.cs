@@ -1,0 +1,57 @@
+using OrleansKafka.Partitions;
+
+namespace OrleansKafka.LeaseGrain;
+
+/// <summary>The lease grain's record of one partition.</summary>
+internal sealed class LeaseSlot
+{
+    public string? Owner { get; set; }
+
+    /// <summary>The epoch of the latest grant; only grows.</summary>
+    public long Epoch { get; set; }
+
+    /// <summary>When the lease runs out at the latest at its holder, on the lease book's monotonic clock.</summary>
+    public TimeSpan ExpiresAt { get; set; }
+
+    /// <summary>The owner has been sent the latest grant (grants reach a silo only in answers to its own heartbeats).</summary>
+    public bool Delivered { get; set; }
+
+    /// <summary>The owner has been asked to give the partition up and has not yet released it.</summary>
+    public bool Revoking { get; set; }
+
+    /// <summary>The owner has had a heartbeat answer that leaves the partition out since it was marked <see cref="Revoking"/>.</summary>
+    public bool RevokeTold { get; set; }
+
+    /// <summary>
+    /// The offset its last owner committed when it released the partition, handed to the next
+    /// owner with the grant; -1 when the partition was freed any other way (nothing to trust).
+    /// </summary>
+    public long HandOff { get; set; } = -1;
+
+    /// <summary>
+    /// No owner any more. <paramref name="handOff"/> is the committed offset the next owner may
+    /// start from: only a release (or a grant taken back before anyone saw it) has one.
+    /// </summary>
+    public void Free(OwnershipReason reason, long handOff = -1)
+    {
+        Owner = null;
+        Revoking = false;
+        HandOff = handOff;
+        FreedBecause = reason;
+    }
+
+    /// <summary>The silo an operator moved the partition to: the assignment keeps it there while that silo is live.</summary>
+    public string? PinnedTo { get; set; }
+
+    /// <summary>Why the latest grant was made; sent again with its renewals. A lease adopted from a silo's report says Start.</summary>
+    public OwnershipReason GrantedBecause { get; set; } = OwnershipReason.Start;
+
+    /// <summary>Why the partition was last freed: what its next grant says in the ownership history.</summary>
+    public OwnershipReason FreedBecause { get; private set; } = OwnershipReason.Start;
+
+    /// <summary>
+    /// The silo that last lost this partition by leaving or dying rather than by a rebalance:
+    /// when a silo of that identity is back, the partition goes back to it first.
+    /// </summary>
+    public string? Home { get; set; }
+}

@@ -1,0 +1,148 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansKafka.Configuration;
+using OrleansKafka.LeaseProtocol;
+using OrleansKafka.Leasing;
+
+namespace OrleansKafka.LeaseGrain;
+
+/// <summary>The partition-lease grain of one consumer group; the logic lives in <see cref="LeaseBook"/>.</summary>
+[GrainType("orleanskafka.lease")]
+internal sealed partial class PartitionLeaseGrain(
+    TimeProvider time,
+    IOptions<KafkaProcessingOptions> options,
+    IClusterMembershipService membership,
+    ILocalSiloDetails localSilo,
+    ILogger<PartitionLeaseGrain> logger) : Grain, IPartitionLeaseGrain, ILeaseProtocolGrain
+{
+    private readonly LeaseBook _book = new(time, options.Value.LeaseDuration);
+    private readonly StallGuard _stall = new(time, options.Value.LeaseDuration / 2, options.Value.LeaseDuration + LeaseBook.DriftMargin(options.Value.LeaseDuration));
+    private readonly Dictionary<string, ILeaseAgentObserver> _agents = new(StringComparer.Ordinal);
+    private SiloStatus? _refusedAs;
+
+    private async Task<SiloStatus> ReadOwnStatusAsync()
+    {
+        await membership.Refresh();
+        return membership.CurrentSnapshot.GetSiloStatus(localSilo.SiloAddress);
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Operators (and the chaos harness) learn from this where a group's leases are decided.
+        LogActivated(logger, this.GetPrimaryKeyString(), SiloIdentity.Of(localSilo.SiloAddress));
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        LogDeactivated(logger, this.GetPrimaryKeyString(), SiloIdentity.Of(localSilo.SiloAddress), reason.Description);
+        return Task.CompletedTask;
+    }
+
+    public async Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
+    {
+        ArgumentNullException.ThrowIfNull(heartbeat);
+        if (_stall.MustVerify() || _refusedAs is not null)
+        {
+            await ConfirmStillActiveAsync();
+        }
+
+        var response = _book.Heartbeat(heartbeat, View(membership.CurrentSnapshot));
+        if (heartbeat.Leaving || heartbeat.Agent is null)
+        {
+            _agents.Remove(heartbeat.SiloId);
+        }
+        else
+        {
+            _agents[heartbeat.SiloId] = heartbeat.Agent;
+        }
+
+        // One-way: a dead silo's agent costs nothing here, and its leases expire all the same.
+        foreach (var silo in _book.SilosWithNews(heartbeat.SiloId))
+        {
+            if (_agents.TryGetValue(silo, out var agent))
+            {
+                _ = agent.WakeAsync();
+            }
+        }
+
+        return response;
+    }
+
+    public async Task<LeaseResponse> RenewAsync(LeaseRenewal renewal)
+    {
+        ArgumentNullException.ThrowIfNull(renewal);
+        if (_stall.MustVerify() || _refusedAs is not null)
+        {
+            await ConfirmStillActiveAsync();
+        }
+
+        return _book.Renew(renewal.SiloId, renewal.Instance, renewal.Held, View(membership.CurrentSnapshot));
+    }
+
+    /// <summary>
+    /// After this grain's silo stalled: reads the membership table before answering. A silo that
+    /// finds itself declared dead there is stopped by Orleans; until it is, this activation
+    /// refuses every heartbeat, since another activation may own the group by now.
+    /// </summary>
+    private async Task ConfirmStillActiveAsync()
+    {
+        // Once refused, for good: a silo declared dead never becomes active again under this address.
+        var status = _refusedAs ?? await ReadOwnStatusAsync();
+        if (status != SiloStatus.Active)
+        {
+            _refusedAs = status;
+            throw new InvalidOperationException(
+                $"The lease grain of consumer group '{this.GetPrimaryKeyString()}' runs on silo {localSilo.SiloAddress}, which stalled and is now {status} in the membership table; it no longer answers heartbeats.");
+        }
+    }
+
+    public Task MoveAsync(string topic, int partition, string silo)
+    {
+        _book.Move(topic, partition, silo);
+        LogMoved(logger, this.GetPrimaryKeyString(), topic, partition, silo);
+
+        // Every agent beats at once: the owner learns of the revoke, then the target of its grant.
+        foreach (var agent in _agents.Values)
+        {
+            _ = agent.WakeAsync();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<PartitionAssignment>> GetAssignmentsAsync() => Task.FromResult(_book.Assignments());
+
+    internal static MembershipView View(ClusterMembershipSnapshot snapshot)
+    {
+        var active = new HashSet<string>(StringComparer.Ordinal);
+        var dead = new HashSet<string>(StringComparer.Ordinal);
+        var changing = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in snapshot.Members.Values)
+        {
+            var id = SiloIdentity.Of(member.SiloAddress);
+            var set = member.Status switch
+            {
+                SiloStatus.Active => active,
+                SiloStatus.Dead => dead,
+                SiloStatus.None => null,
+                _ => changing,
+            };
+            set?.Add(id);
+        }
+
+        // A restarted silo reuses its endpoint: its old generation is dead but the identity lives on.
+        dead.ExceptWith(active);
+        changing.ExceptWith(active);
+        return new MembershipView(active, dead, changing);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group}: an operator moves partition {Topic}/{Partition} to silo {Silo}")]
+    private static partial void LogMoved(ILogger logger, string group, string topic, int partition, string silo);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} activated on silo {Silo}")]
+    private static partial void LogActivated(ILogger logger, string group, string silo);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} deactivated on silo {Silo}: {Reason}")]
+    private static partial void LogDeactivated(ILogger logger, string group, string silo, string reason);
+}

@@ -1,0 +1,181 @@
+using Confluent.Kafka;
+using OrleansKafka.LeaseProtocol;
+
+namespace OrleansKafka.Leases;
+
+/// <summary>
+/// This silo's lease on one partition: the epoch it processes under, when the lease runs out,
+/// the token processors see, and the offsets waiting to be committed.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The deadline is on this silo's monotonic clock (<see cref="TimeProvider.GetTimestamp"/>),
+/// counted from when the renewing heartbeat was sent, so a wall-clock jump cannot stretch it
+/// and the lease grain, counting from when it received that heartbeat, always ends it later.
+/// At the deadline the token fires by itself; nothing is committed after it, and a renewal
+/// that arrives after it is refused: the lease is over, and the partition is granted again
+/// under a new epoch.
+/// </para>
+/// <para>
+/// Two stages of letting go: <see cref="Revoke"/> tells processors to stop (the token fires) but
+/// still lets the drained work be committed; <see cref="Lose"/> (expiry, release) fences the
+/// lease so nothing is committed under it again.
+/// </para>
+/// </remarks>
+internal sealed class LocalLease
+{
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _stop;
+    private readonly TimeProvider _time;
+    private long _expiresAt;
+    private long _processedOffset = -1;
+    private long _committedOffset = -1;
+    private long _highWatermark = -1;
+    private volatile bool _lost;
+
+    /// <summary>A lease whose deadline <paramref name="expiresAt"/> is a <see cref="TimeProvider.GetTimestamp"/> value of <paramref name="time"/>.</summary>
+    public LocalLease(string group, TopicPartition partition, long epoch, long expiresAt, TimeProvider time)
+    {
+        Group = group;
+        Partition = partition;
+        Epoch = epoch;
+        GrainKey = Partitions.PartitionGrainKey.Format(group, partition.Topic, partition.Partition.Value);
+        _time = time;
+        _expiresAt = expiresAt;
+        GrantedAt = time.GetUtcNow();
+        _stop = new CancellationTokenSource(Remaining(expiresAt), time);
+    }
+
+    public string Group { get; }
+
+    /// <summary>When this silo received the grant, by its wall clock: for people (the ownership history), never for deadlines.</summary>
+    public DateTimeOffset GrantedAt { get; }
+
+    /// <summary>Why the lease grain granted this lease (the partition's ownership history shows it).</summary>
+    public Partitions.OwnershipReason Reason { get; init; }
+
+    public TopicPartition Partition { get; }
+
+    public long Epoch { get; }
+
+    public string GrainKey { get; }
+
+    /// <summary>Fires when the lease is revoked, lost, runs out, or the silo shuts down.</summary>
+    public CancellationToken Token => _stop.Token;
+
+    /// <summary>The deadline, a <see cref="TimeProvider.GetTimestamp"/> value.</summary>
+    public long ExpiresAt => Interlocked.Read(ref _expiresAt);
+
+    public bool IsLost => _lost;
+
+    /// <summary>True once the deadline has passed on this silo's monotonic clock.</summary>
+    public bool IsExpired => _time.GetTimestamp() >= ExpiresAt;
+
+    /// <summary>True while processing may go on: not revoked, not lost, not expired.</summary>
+    public bool IsCurrent => !_stop.IsCancellationRequested && CanCommit;
+
+    /// <summary>True while offsets may still be committed under this lease: not lost and not expired.</summary>
+    public bool CanCommit => !_lost && !IsExpired;
+
+    /// <summary>The next offset to process, as last reported by the partition grain; -1 until then.</summary>
+    public long ProcessedOffset => Interlocked.Read(ref _processedOffset);
+
+    /// <summary>The offset last committed to Kafka (or found committed when the lease began); -1 when unknown.</summary>
+    public long CommittedOffset => Interlocked.Read(ref _committedOffset);
+
+    public long HighWatermark => Interlocked.Read(ref _highWatermark);
+
+    /// <summary>
+    /// Moves the deadline to <paramref name="expiresAt"/>. Refused (false) once the lease has run
+    /// out or was lost: its processing has stopped, so a late answer must not make it current
+    /// again with nothing running under it. A revoked lease is renewed, but stays stopped: only
+    /// the time its drained work may still be committed in grows. A lease this silo gives up on
+    /// its own (an operator's seek) is renewed by the lease grain until its release is reported,
+    /// and a drain slowed by a busy silo would otherwise outlast the lease and lose that commit.
+    /// </summary>
+    public bool Renew(long expiresAt)
+    {
+        lock (_gate)
+        {
+            if (_lost || IsExpired)
+            {
+                return false;
+            }
+
+            if (expiresAt > _expiresAt)
+            {
+                Interlocked.Exchange(ref _expiresAt, expiresAt);
+                _stop.CancelAfter(Remaining(expiresAt));
+            }
+
+            return true;
+        }
+    }
+
+    public void StoreProcessed(long nextOffset)
+    {
+        // Offsets only move forward; a stale write from a slower path must not move it back.
+        long current;
+        do
+        {
+            current = Interlocked.Read(ref _processedOffset);
+            if (nextOffset <= current)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _processedOffset, nextOffset, current) != current);
+    }
+
+    public void MarkCommitted(long offset) => Interlocked.Exchange(ref _committedOffset, offset);
+
+    /// <summary>
+    /// An operator's seek, once committed: processed and committed both move to
+    /// <paramref name="offset"/>, backwards too. Only while nothing of the partition is processed.
+    /// </summary>
+    public void SeekTo(long offset)
+    {
+        Interlocked.Exchange(ref _processedOffset, offset);
+        Interlocked.Exchange(ref _committedOffset, offset);
+    }
+
+    /// <summary>Why this lease is given up when it is released; an operator's seek or move says so in the next owner's history.</summary>
+    public Partitions.OwnershipReason ReleaseReason { get; set; } = Partitions.OwnershipReason.Rebalance;
+
+    public void ObserveHighWatermark(long highWatermark) => Interlocked.Exchange(ref _highWatermark, highWatermark);
+
+    public void Revoke()
+    {
+        // Not under the gate: processors' cancellation callbacks run here. A renewal after it moves
+        // only the deadline (CancelAfter does nothing to a cancelled source).
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A processor's cancellation callback threw; the lease is revoked all the same.
+        }
+    }
+
+    public void Lose()
+    {
+        _lost = true;
+        Revoke();
+    }
+
+    public LeaseGrant ToGrant() => new(Partition.Topic, Partition.Partition.Value, Epoch);
+
+    /// <summary>The lease as reported when given up: with the committed offset, for the lease grain to hand to the next owner.</summary>
+    public LeaseGrant ToRelease() => ToGrant() with { Offset = CommittedOffset, Reason = ReleaseReason };
+
+    private TimeSpan Remaining(long expiresAt)
+    {
+        var remaining = _time.GetElapsedTime(_time.GetTimestamp(), expiresAt);
+
+        // A timer cannot run longer than about 49 days; a lease that long (tests) never runs out.
+        return remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining > MaxTimer ? Timeout.InfiniteTimeSpan : remaining;
+    }
+
+    private static readonly TimeSpan MaxTimer = TimeSpan.FromDays(30);
+}

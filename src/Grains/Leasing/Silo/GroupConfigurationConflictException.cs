@@ -1,7 +1,0 @@
-namespace OrleansKafka.Leasing.Silo;
-
-/// <summary>
-/// This silo's configuration of a consumer group disagrees with the live silos': other topics
-/// for the group, or a processor in another group or on another topic.
-/// </summary>
-public sealed class GroupConfigurationConflictException(string message) : Exception(message);
