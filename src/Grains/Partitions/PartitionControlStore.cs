@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Logging;
+using OrleansKafka.Leases;
+
+namespace OrleansKafka.Partitions;
+
+/// <summary>
+/// The partition's control state in grain storage: an operator's pause, and the ownership
+/// history. Writes go one at a time (commands interleave with deliveries, and each write needs
+/// the ETag of the last), and a write that fails leaves the state as it was.
+/// </summary>
+internal sealed partial class PartitionControlStore(string grainKey, string silo, IPersistentState<PartitionControl> control, TimeProvider time, ILogger logger)
+{
+    private readonly SemaphoreSlim _writes = new(1, 1);
+
+    /// <summary>When an operator paused the partition; null while it runs.</summary>
+    public DateTimeOffset? PausedSince => control.State.PausedSince;
+
+    /// <summary>The owners, oldest first.</summary>
+    public IReadOnlyList<OwnershipRecord> History => [.. control.State.History];
+
+    /// <summary>Pauses the partition, stored before it counts; nothing changes when the write fails.</summary>
+    public async Task PauseAsync()
+    {
+        if (control.State.PausedSince is not null)
+        {
+            return;
+        }
+
+        control.State.PausedSince = time.GetUtcNow();
+        try
+        {
+            await WriteAsync();
+        }
+        catch
+        {
+            // Not stored, so not paused: the operator sees the error and nothing changed.
+            control.State.PausedSince = null;
+            throw;
+        }
+
+        LogPaused(logger, grainKey, silo);
+    }
+
+    /// <summary>Resumes a paused partition, stored before it counts; it stays paused when the write fails.</summary>
+    public async Task ResumeAsync()
+    {
+        if (control.State.PausedSince is not { } pausedSince)
+        {
+            return;
+        }
+
+        control.State.PausedSince = null;
+        try
+        {
+            await WriteAsync();
+        }
+        catch
+        {
+            // Not stored, so still paused: a resume stored later must find it so.
+            control.State.PausedSince = pausedSince;
+            throw;
+        }
+
+        LogResumed(logger, grainKey, silo);
+    }
+
+    /// <summary>
+    /// Adds this silo's lease to the ownership history, once per epoch: at the first delivery, or
+    /// sooner when someone looks (a partition without records gets no delivery).
+    /// </summary>
+    public async Task RecordOwnerAsync(LocalLease lease)
+    {
+        var history = control.State.History;
+        if (history.Count > 0 && history[^1].Epoch >= lease.Epoch)
+        {
+            return;
+        }
+
+        history.Add(new OwnershipRecord { Silo = silo, Epoch = lease.Epoch, Since = lease.GrantedAt, Reason = lease.Reason });
+        if (history.Count > PartitionControl.MaxHistory)
+        {
+            history.RemoveRange(0, history.Count - PartitionControl.MaxHistory);
+        }
+
+        try
+        {
+            await WriteAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The history is for people; processing does not wait for a storage that fails.
+            LogWriteFailed(logger, ex, grainKey);
+        }
+    }
+
+    private async Task WriteAsync()
+    {
+        await _writes.WaitAsync();
+        try
+        {
+            await control.WriteStateAsync();
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    [LoggerMessage(EventId = 1701, Level = LogLevel.Information, Message = "Partition {GrainKey} paused by an operator (on silo {Silo}); it processes nothing until resumed")]
+    private static partial void LogPaused(ILogger logger, string grainKey, string silo);
+
+    [LoggerMessage(EventId = 1702, Level = LogLevel.Information, Message = "Partition {GrainKey} resumed by an operator (on silo {Silo})")]
+    private static partial void LogResumed(ILogger logger, string grainKey, string silo);
+
+    [LoggerMessage(EventId = 1703, Level = LogLevel.Warning, Message = "Could not write the ownership history of partition {GrainKey}; processing goes on")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string grainKey);
+}

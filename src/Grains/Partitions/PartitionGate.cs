@@ -1,0 +1,67 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using OrleansKafka.Processing.Failures;
+
+namespace OrleansKafka.Partitions;
+
+/// <summary>
+/// Whether a partition's records may start: the one place that knows about an operator's pause,
+/// a seek stopping the partition, and a record the partition holds at until an operator decides.
+/// Both runs (offset order and key order) ask it before each record.
+/// </summary>
+/// <remarks>Used only inside the partition grain's turns, so it needs no lock.</remarks>
+internal sealed partial class PartitionGate(string grainKey, Func<bool> isPaused, TimeProvider time, ILogger logger)
+{
+    private HoldDecision? _decision;
+
+    /// <summary>The record the partition holds at, and why; null when it holds at none.</summary>
+    public HeldRecord? Held { get; private set; }
+
+    /// <summary>True while an operator's seek is stopping the partition.</summary>
+    public bool Seeking { get; set; }
+
+    /// <summary>True when no record may start: paused by an operator, or a seek is stopping the partition.</summary>
+    public bool IsStopped => isPaused() || Seeking;
+
+    /// <summary>
+    /// Whether the record at <paramref name="offset"/> may run. False when the partition holds at it
+    /// and no operator has decided yet. True otherwise; then <paramref name="decided"/> carries the
+    /// operator's decision and the failure it held for, when the partition held at this record (the
+    /// hold ends here), and is null for a record that runs as usual.
+    /// </summary>
+    public bool TryPass(long offset, out (HoldDecision Decision, RecordFailure Failure)? decided)
+    {
+        decided = null;
+        if (Held is not { } held || held.Offset != offset)
+        {
+            return true;
+        }
+
+        if (_decision is not { } decision)
+        {
+            return false;
+        }
+
+        decided = (decision, held.Failure);
+        (Held, _decision) = (null, null);
+        LogHoldResolved(logger, grainKey, offset, decision);
+        return true;
+    }
+
+    /// <summary>Holds the partition at <paramref name="record"/>: nothing from it on runs until an operator decides.</summary>
+    public void HoldAt(ConsumeResult<byte[], byte[]> record, RecordFailure failure) =>
+        Held = new HeldRecord(record.Offset.Value, failure, time.GetUtcNow(), RecordPreview.Of(record.Message.Key), RecordPreview.Of(record.Message.Value));
+
+    /// <summary>An operator's decision about the held record (the grain checked there is one), applied when the held delivery comes again.</summary>
+    public void Decide(HoldDecision decision) => _decision = decision;
+
+    /// <summary>A new lease starts clean: a record held under the old one fails again and holds again.</summary>
+    public void Reset()
+    {
+        (Held, _decision) = (null, null);
+        Seeking = false;
+    }
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Partition {GrainKey}: the operator decided {Decision} for the held record at offset {Offset}")]
+    private static partial void LogHoldResolved(ILogger logger, string grainKey, long offset, HoldDecision decision);
+}

@@ -1,0 +1,50 @@
+using OrleansKafka.Leases;
+
+namespace OrleansKafka.Partitions;
+
+/// <summary>Puts a partition grain's status together from its lease, gate, progress and control state.</summary>
+internal static class PartitionStatusReport
+{
+    /// <summary>The status; <paramref name="lease"/> is the lease this silo holds on the partition while it is current, null when it holds none.</summary>
+    public static PartitionStatus Build(string grainKey, string silo, LocalLease? lease, PartitionGate gate, PartitionProgress progress, DateTimeOffset? pausedSince, string? processorStateJson)
+    {
+        var (group, topic, partition) = PartitionGrainKey.Parse(grainKey);
+        var held = gate.Held;
+        var state = lease is null ? PartitionState.NotOwner
+            : held is not null ? PartitionState.Holding
+            : pausedSince is not null ? PartitionState.Paused
+            : progress.RetryAttempt > 0 ? PartitionState.Retrying
+            : progress.InFlightOffset >= 0 ? PartitionState.Processing
+            : PartitionState.Idle;
+        var rate = progress.RecordsPerSecond();
+        return new PartitionStatus
+        {
+            Group = group,
+            Topic = topic,
+            Partition = partition,
+            Silo = silo,
+            State = state,
+            LeaseEpoch = lease?.Epoch ?? 0,
+            CommittedOffset = lease?.CommittedOffset ?? -1,
+            HighWatermark = lease?.HighWatermark ?? -1,
+            RecordsProcessed = progress.Processed,
+            InFlightOffset = progress.InFlightOffset,
+            InFlightSince = progress.InFlightSince,
+            LastError = progress.LastError,
+            LastErrorAt = progress.LastErrorAt,
+            RetryAttempt = progress.RetryAttempt,
+            HeldOffset = held?.Offset ?? -1,
+            HeldSince = held?.Since,
+            HeldKey = held?.Key,
+            HeldValue = held?.Value,
+            RecordsSkipped = progress.Skipped,
+            RecordsDeadLettered = progress.DeadLettered,
+            RecordsPerSecond = rate,
+            CatchUpEstimate = lease is not null && rate > 0 && lease.HighWatermark > lease.CommittedOffset && lease.CommittedOffset >= 0
+                ? TimeSpan.FromSeconds((lease.HighWatermark - lease.CommittedOffset) / rate)
+                : null,
+            PausedSince = pausedSince,
+            ProcessorStateJson = processorStateJson,
+        };
+    }
+}

@@ -1,0 +1,128 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using OrleansKafka.Configuration;
+using OrleansKafka.Delivery;
+using OrleansKafka.Leases;
+using OrleansKafka.Processing.Failures;
+using OrleansKafka.Telemetry;
+
+namespace OrleansKafka.Partitions;
+
+/// <summary>
+/// Runs a partition's records through its processor with the processor's retries, and applies
+/// the failure policy to a record it gave up on: skip, dead-letter, or hold the partition at it.
+/// Shared by both runs; it keeps the partition's progress and telemetry up to date.
+/// </summary>
+internal sealed partial class RecordRunner
+{
+    private readonly string _grainKey;
+    private readonly string _group;
+    private readonly ProcessorOptions _options;
+    private readonly RetryingRunner _retrying;
+    private readonly DeadLetterWriter _deadLetters;
+    private readonly PartitionGate _gate;
+    private readonly PartitionProgress _progress;
+    private readonly PartitionTelemetry _telemetry;
+    private readonly ILogger _logger;
+
+    public RecordRunner(string grainKey, string group, ProcessorOptions options, Processing.ProcessorPipeline pipeline, DeadLetterWriter deadLetters, PartitionGate gate, PartitionProgress progress, PartitionTelemetry telemetry, TimeProvider time, ILogger logger)
+    {
+        _grainKey = grainKey;
+        _group = group;
+        _options = options;
+        _deadLetters = deadLetters;
+        _gate = gate;
+        _progress = progress;
+        _telemetry = telemetry;
+        _logger = logger;
+        _retrying = new RetryingRunner(pipeline, options, time, (ex, attempt) => Failed(ex, _progress.InFlightOffset, attempt), telemetry);
+    }
+
+    /// <summary>The failure action the processor is configured with.</summary>
+    public FailureAction OnFailure => _options.OnFailure;
+
+    /// <summary>Runs <c>records[index..index+count)</c> with the processor's retries; the failure if it gave up. Throws when the lease's token fires.</summary>
+    public async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease)
+    {
+        var offset = RecordOffsets.OffsetAt(records, index);
+        _progress.Started(offset);
+        var failure = await _retrying.RunAsync(records, index, count, lease.Epoch, lease.Token);
+        if (failure is not null)
+        {
+            // The unit's own offset: in key order other records run meanwhile and move the one in flight.
+            Failed(failure.Error, offset, failure.Attempts);
+        }
+
+        _progress.Ended();
+        return failure;
+    }
+
+    /// <summary>Applies <paramref name="action"/> to a record the processor gave up on; false when the partition must hold at it instead.</summary>
+    public async Task<bool> GiveUpAsync(ConsumeResult<byte[], byte[]> record, RecordFailure failure, FailureAction action, LocalLease lease)
+    {
+        switch (action)
+        {
+            case FailureAction.Skip:
+                _progress.CountSkipped();
+                _telemetry.Skipped();
+                LogSkipped(_logger, failure.Error, _grainKey, record.Offset.Value, failure.Attempts);
+                return true;
+            case FailureAction.DeadLetter:
+                var topic = _options.EffectiveDeadLetterTopic;
+                try
+                {
+                    await _deadLetters.WriteAsync(topic, record, _group, failure.Error, failure.Attempts, lease.Token);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !lease.Token.IsCancellationRequested)
+                {
+                    // Nothing may be lost: a record that cannot be dead-lettered holds the partition.
+                    LogDeadLetterFailed(_logger, ex, _grainKey, record.Offset.Value, topic);
+                    return false;
+                }
+
+                _progress.CountDeadLettered();
+                _telemetry.DeadLettered();
+                LogDeadLettered(_logger, failure.Error, _grainKey, record.Offset.Value, topic, failure.Attempts);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Holds the partition at <paramref name="record"/>: its status shows it, and nothing from it on runs until an operator decides.</summary>
+    public void HoldAt(ConsumeResult<byte[], byte[]> record, RecordFailure failure)
+    {
+        _telemetry.Held();
+        _gate.HoldAt(record, failure);
+        LogHolding(_logger, failure.Error, _grainKey, record.Offset.Value, failure.Attempts);
+    }
+
+    /// <summary>The failure action an operator's decision about a held record stands for; null for a retry.</summary>
+    public static FailureAction? ActionOf(HoldDecision? decision) => decision switch
+    {
+        HoldDecision.Skip => FailureAction.Skip,
+        HoldDecision.DeadLetter => FailureAction.DeadLetter,
+        _ => null,
+    };
+
+    private void Failed(Exception exception, long offset, int attempt)
+    {
+        _progress.Failed(exception, attempt);
+        LogProcessorFailed(_logger, exception, _grainKey, offset, attempt);
+    }
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Processor failed on {GrainKey} at offset {Offset} (attempt {Attempt})")]
+    private static partial void LogProcessorFailed(ILogger logger, Exception exception, string grainKey, long offset, int attempt);
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "Skipped the record at offset {Offset} of {GrainKey} after {Attempts} attempt(s)")]
+    private static partial void LogSkipped(ILogger logger, Exception exception, string grainKey, long offset, int attempts);
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Warning, Message = "Wrote the record at offset {Offset} of {GrainKey} to dead-letter topic {Topic} after {Attempts} attempt(s)")]
+    private static partial void LogDeadLettered(ILogger logger, Exception exception, string grainKey, long offset, string topic, int attempts);
+
+    [LoggerMessage(EventId = 1404, Level = LogLevel.Error, Message = "Could not write the record at offset {Offset} of {GrainKey} to dead-letter topic {Topic}; the partition holds at it")]
+    private static partial void LogDeadLetterFailed(ILogger logger, Exception exception, string grainKey, long offset, string topic);
+
+    [LoggerMessage(EventId = 1405, Level = LogLevel.Error, Message = "Partition {GrainKey} holds at offset {Offset} after {Attempts} attempt(s), until an operator retries, skips or dead-letters the record")]
+    private static partial void LogHolding(ILogger logger, Exception exception, string grainKey, long offset, int attempts);
+}

@@ -1,0 +1,97 @@
+using OrleansKafka.Configuration;
+using OrleansKafka.Delivery;
+using OrleansKafka.Partitions;
+using OrleansKafka.Processing;
+using OrleansKafka.Processing.State;
+
+namespace OrleansKafka.Tests.Partitions;
+
+/// <summary>The checkpoint without a cluster: state and offset stored in one write, a failed write rolled back and the partition restarted.</summary>
+public sealed class PartitionCheckpointTests
+{
+    [Fact]
+    public async Task StoreAsync_WithState_WritesStateAndOffsetTogether_ThenMarksTheOffsetProcessed()
+    {
+        var (harness, processor) = Stateful();
+        Assert.True(await harness.Checkpoint.LoadAsync(0, harness.Lease));
+        processor.State.Count = 3;
+        harness.Checkpoint.NextOffset = 3;
+
+        Assert.True(await harness.Checkpoint.StoreAsync(harness.Lease));
+
+        Assert.Equal(3, harness.Stored.Stored.NextOffset);
+        Assert.Contains("\"count\":3", harness.Stored.Stored.State, StringComparison.Ordinal);
+        Assert.Equal(3, harness.Lease.ProcessedOffset);
+    }
+
+    [Fact]
+    public async Task StoreAsync_WriteFails_RollsBack_CommitsNothing_AndRestartsThePartition()
+    {
+        var (harness, processor) = Stateful();
+        Assert.True(await harness.Checkpoint.LoadAsync(0, harness.Lease));
+        processor.State.Count = 3;
+        harness.Checkpoint.NextOffset = 3;
+        harness.Stored.FailNextWrite = new InvalidOperationException("ETag mismatch");
+
+        Assert.False(await harness.Checkpoint.StoreAsync(harness.Lease));
+
+        Assert.Equal(-1, harness.Stored.State.NextOffset);
+        Assert.Null(harness.Stored.State.State);
+        Assert.Equal(-1, harness.Lease.ProcessedOffset);
+        Assert.Equal(OwnershipReason.Start, Assert.Single(harness.Holders.Restarts).Reason);
+
+        // Until the state is loaded again under a lease, nothing more is committed.
+        Assert.False(await harness.Checkpoint.StoreAsync(harness.Lease));
+        Assert.True(harness.Checkpoint.MustLoad(harness.Lease));
+    }
+
+    [Fact]
+    public async Task LoadAsync_StoredState_StartsAtItsOffset_AndKafkasOffsetCatchesUp()
+    {
+        var (harness, processor) = Stateful();
+        harness.Stored.State = new ProcessorCheckpoint { NextOffset = 7, State = "{\"count\":7}" };
+        await harness.Stored.WriteStateAsync();
+
+        Assert.True(await harness.Checkpoint.LoadAsync(0, harness.Lease));
+
+        Assert.Equal(7, processor.State.Count);
+        Assert.Equal(7, harness.Checkpoint.NextOffset);
+        Assert.Equal(7, harness.Lease.ProcessedOffset);
+        Assert.False(harness.Checkpoint.MustLoad(harness.Lease));
+    }
+
+    [Fact]
+    public async Task StatefulRun_RecordsRunAfterTheStoredOffsetOnly()
+    {
+        var (harness, _) = Stateful();
+        harness.Stored.State = new ProcessorCheckpoint { NextOffset = 2, State = "{\"count\":2}" };
+        await harness.Stored.WriteStateAsync();
+        Assert.True(await harness.Checkpoint.LoadAsync(0, harness.Lease));
+
+        Assert.Equal(DeliveryOutcome.Completed, await harness.DeliverAsync(RunHarness.Records(0, "a", "b", "c", "d")));
+
+        Assert.Equal(4, harness.Stored.Stored.NextOffset);
+        Assert.Contains("\"count\":4", harness.Stored.Stored.State, StringComparison.Ordinal);
+    }
+
+    private static (RunHarness Harness, CountingProcessor Processor) Stateful()
+    {
+        var processor = new CountingProcessor();
+        var pipeline = new ScriptedPipeline((_, _) =>
+        {
+            processor.State.Count++;
+            return Task.CompletedTask;
+        });
+        return (new RunHarness(pipeline, new ProcessorOptions { MaxAttempts = 1 }, state: ProcessorStateAccess.For(processor)), processor);
+    }
+
+    public sealed class Counts
+    {
+        public int Count { get; set; }
+    }
+
+    private sealed class CountingProcessor : IStatefulProcessor<Counts>
+    {
+        public Counts State { get; set; } = new();
+    }
+}

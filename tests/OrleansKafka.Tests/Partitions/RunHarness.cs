@@ -1,0 +1,106 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using OrleansKafka.Committing;
+using OrleansKafka.Configuration;
+using OrleansKafka.Delivery;
+using OrleansKafka.Kafka;
+using OrleansKafka.Leases;
+using OrleansKafka.Partitions;
+using OrleansKafka.Processing;
+using OrleansKafka.Processing.Failures;
+using OrleansKafka.Processing.State;
+using OrleansKafka.Telemetry;
+
+namespace OrleansKafka.Tests.Partitions;
+
+/// <summary>
+/// A partition grain's parts wired as the grain wires them, without a cluster: a run over a
+/// scripted processor, on a fake clock, under a real <see cref="LocalLease"/>. Runs go through
+/// one exclusive scheduler, as an activation's turns do.
+/// </summary>
+internal sealed class RunHarness
+{
+    public const string Group = "g";
+    public const string Topic = "t";
+    public static readonly string GrainKey = PartitionGrainKey.Format(Group, Topic, 0);
+    private static readonly IMeterFactory Meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+    private readonly TaskScheduler _turns = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
+
+    public RunHarness(ProcessorPipeline pipeline, ProcessorOptions options, bool keyOrdered = false, ProcessorStateAccess? state = null)
+    {
+        Lease = new LocalLease(Group, new TopicPartition(Topic, 0), epoch: 1, Time.GetTimestamp() + (long)(60 * Time.TimestampFrequency), Time);
+        Gate = new PartitionGate(GrainKey, () => Paused, Time, NullLogger.Instance);
+        Progress = new PartitionProgress(Time);
+        Checkpoint = new PartitionCheckpoint(GrainKey, Stored, new CommitFlusher(), Holders, NullLogger.Instance) { State = state };
+        Checkpoint.BeginLease(Lease.Epoch);
+        var telemetry = new ProcessingMetrics(Meters, new LeaseTable()).For(Group, Topic, 0);
+        Runner = new RecordRunner(GrainKey, Group, options, pipeline, new DeadLetterWriter(new NoKafka()), Gate, Progress, telemetry, Time, NullLogger.Instance);
+        Run = keyOrdered
+            ? new KeyOrderRun(GrainKey, pipeline, options.MaxInFlight, Gate, Runner, Checkpoint, Progress, options.Delivery, NullLogger.Instance)
+            : new OffsetOrderRun(pipeline, options.Delivery, Gate, Runner, Checkpoint, Progress, _ => { Commits++; return Task.CompletedTask; });
+    }
+
+    public FakeTimeProvider Time { get; } = new(DateTimeOffset.Parse("2026-12-05T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    public LocalLease Lease { get; }
+
+    public PartitionGate Gate { get; }
+
+    public PartitionProgress Progress { get; }
+
+    public PartitionCheckpoint Checkpoint { get; }
+
+    public RecordRunner Runner { get; }
+
+    public IPartitionRun Run { get; }
+
+    public InMemoryState<ProcessorCheckpoint> Stored { get; } = new();
+
+    public RecordingHolders Holders { get; } = new();
+
+    public bool Paused { get; set; }
+
+    /// <summary>Immediate commits the run asked for (an operator's decision).</summary>
+    public int Commits { get; private set; }
+
+    /// <summary>Runs the records the way the grain does: those below the checkpoint's next offset left out.</summary>
+    public Task<DeliveryOutcome> DeliverAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records) =>
+        Task.Factory.StartNew(
+            () =>
+            {
+                var start = 0;
+                while (start < records.Count && records[start].Offset.Value < Checkpoint.NextOffset)
+                {
+                    start++;
+                }
+
+                return Run.RunAsync(records, start, Lease);
+            },
+            CancellationToken.None,
+            TaskCreationOptions.None,
+            _turns).Unwrap();
+
+    /// <summary>Records at <paramref name="from"/> on, keyed by <paramref name="keys"/> in turn, valued by their offset.</summary>
+    public static List<ConsumeResult<byte[], byte[]>> Records(long from, params string[] keys) =>
+        [.. keys.Select((key, i) => new ConsumeResult<byte[], byte[]>
+        {
+            Topic = Topic,
+            Partition = 0,
+            Offset = from + i,
+            Message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(key), Value = Encoding.UTF8.GetBytes((from + i).ToString(System.Globalization.CultureInfo.InvariantCulture)), Timestamp = new Timestamp(0, TimestampType.CreateTime) },
+        })];
+
+    private sealed class NoKafka : IKafkaConnection
+    {
+        public string BootstrapServers => "127.0.0.1:1";
+
+        public bool IsEmbedded => false;
+
+        public Dictionary<string, string> ClientSettings(IReadOnlyDictionary<string, string>? specific = null) =>
+            throw new InvalidOperationException("These tests write no dead letters.");
+    }
+}
