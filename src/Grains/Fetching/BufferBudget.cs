@@ -4,23 +4,23 @@ namespace OrleansKafka.Fetching;
 
 /// <summary>
 /// The silo-wide bound on fetched records held in memory (<c>Kafka:SiloBufferBytes</c>), shared
-/// by every partition feed of every group, besides each feed's own bound. Records count from
-/// when they are fetched until their delivery has been processed. At the budget, a feed holding
-/// more than twice its share (the budget over the feeds) is paused, so one stuck or slow partition
+/// by every partition buffer of every group, besides each buffer's own bound. Records count from
+/// when they are fetched until their delivery has been processed. At the budget, a buffer holding
+/// more than twice its share (the budget over the buffers) is paused, so one stuck or slow partition
 /// cannot take the budget from the others; otherwise the fetch workers stop consuming until
 /// records are processed, leaving what librdkafka has prefetched where it is (pausing a partition
-/// throws that away, and fetching it again cost the backlog benchmark half its throughput).
+/// throws that away, and fetching it again is dear).
 /// </summary>
 /// <remarks>
-/// Pausing is done by the fetch workers' threads outside any feed's lock (see
-/// <see cref="Enforce"/>), so a feed's lock is never taken while another's is held.
+/// Pausing is done by the fetch workers' threads outside any buffer's lock (see
+/// <see cref="Enforce"/>), so a buffer's lock is never taken while another's is held.
 /// </remarks>
 internal sealed class BufferBudget(long maxBytes)
 {
-    private readonly ConcurrentDictionary<PartitionFeed, byte> _feeds = new();
+    private readonly ConcurrentDictionary<PartitionBuffer, byte> _buffers = new();
     private readonly Lock _enforce = new();
     private readonly ManualResetEventSlim _room = new(initialState: true);
-    private int _feedCount;
+    private int _bufferCount;
     private long _bytes;
     private long _peak;
 
@@ -34,25 +34,25 @@ internal sealed class BufferBudget(long maxBytes)
 
     public bool Over => Bytes >= maxBytes;
 
-    /// <summary>What one feed may hold before it counts as taking more than its part.</summary>
-    public long Share => maxBytes / Math.Max(1, Volatile.Read(ref _feedCount));
+    /// <summary>What one buffer may hold before it counts as taking more than its part.</summary>
+    public long Share => maxBytes / Math.Max(1, Volatile.Read(ref _bufferCount));
 
     /// <summary>Set once bytes are released while the workers may be waiting for room.</summary>
     public WaitHandle Room => _room.WaitHandle;
 
-    public void Register(PartitionFeed feed)
+    public void Register(PartitionBuffer buffer)
     {
-        if (_feeds.TryAdd(feed, 0))
+        if (_buffers.TryAdd(buffer, 0))
         {
-            Interlocked.Increment(ref _feedCount);
+            Interlocked.Increment(ref _bufferCount);
         }
     }
 
-    public void Unregister(PartitionFeed feed)
+    public void Unregister(PartitionBuffer buffer)
     {
-        if (_feeds.TryRemove(feed, out _))
+        if (_buffers.TryRemove(buffer, out _))
         {
-            Interlocked.Decrement(ref _feedCount);
+            Interlocked.Decrement(ref _bufferCount);
         }
     }
 
@@ -77,13 +77,13 @@ internal sealed class BufferBudget(long maxBytes)
     }
 
     /// <summary>
-    /// At the budget, pauses the unpaused feed that holds the most if it holds more than twice its
+    /// At the budget, pauses the unpaused buffer that holds the most if it holds more than twice its
     /// share; one at a time, so that what is already buffered drains before more is paused. Called
-    /// by the fetch workers after buffering records, holding no feed's lock.
+    /// by the fetch workers after buffering records, holding no buffer's lock.
     /// </summary>
     /// <returns>
     /// True when the workers should stop consuming for now: the budget is spent, none of the
-    /// unpaused feeds holds more than twice its share, and the budget is spent even without the
+    /// unpaused buffers holds more than twice its share, and the budget is spent even without the
     /// records (buffered, and the held delivery's) of partitions that hold at a record for an
     /// operator. Those do not drain until
     /// someone decides, and waiting for them would starve every other partition.
@@ -98,23 +98,23 @@ internal sealed class BufferBudget(long maxBytes)
         lock (_enforce)
         {
             _room.Reset();
-            PartitionFeed? largest = null;
+            PartitionBuffer? largest = null;
             long holding = 0;
-            foreach (var (feed, _) in _feeds)
+            foreach (var (buffer, _) in _buffers)
             {
-                if (feed.IsHolding)
+                if (buffer.IsHolding)
                 {
-                    holding += feed.BufferedBytes + feed.InFlightBytes;
+                    holding += buffer.BufferedBytes + buffer.InFlightBytes;
                 }
 
-                if (feed.IsPaused)
+                if (buffer.IsPaused)
                 {
                     continue;
                 }
 
-                if (feed.BufferedBytes > 0 && (largest is null || feed.BufferedBytes > largest.BufferedBytes))
+                if (buffer.BufferedBytes > 0 && (largest is null || buffer.BufferedBytes > largest.BufferedBytes))
                 {
-                    largest = feed;
+                    largest = buffer;
                 }
             }
 

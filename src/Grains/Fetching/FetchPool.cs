@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using OrleansKafka.Delivery;
 using OrleansKafka.Leases;
 
 namespace OrleansKafka.Fetching;
@@ -19,7 +20,7 @@ internal sealed class FetchPool(
     int partitionBufferBytes,
     int maxBatchSize,
     Orleans.Runtime.SiloAddress silo,
-    Delivery.HoldSignals holds,
+    HoldSignals holds,
     BufferBudget budget,
     Func<string, bool>? buildsWholeDeliveries = null) : IDisposable
 {
@@ -43,15 +44,16 @@ internal sealed class FetchPool(
             }
         }
 
-        var feed = new PartitionFeed(lease, worker, start.Value, grains, time, _logger, partitionBufferBytes, maxBatchSize, silo, holds, budget, buildsWholeDeliveries?.Invoke(lease.Partition.Topic) == true);
+        var buffer = new PartitionBuffer(lease, worker, start.Value, partitionBufferBytes, DeliveryPump.FirstDeliverySizeFor(maxBatchSize), budget, buildsWholeDeliveries?.Invoke(lease.Partition.Topic) == true, _logger);
+        var feed = new PartitionFeed(lease, buffer, new DeliveryPump(lease, buffer, grains.GetGrain<IPartitionDeliveryGrain>(lease.GrainKey), holds, silo, maxBatchSize, time, _logger));
         try
         {
-            worker.Assign(feed, start);
+            worker.Assign(buffer, start);
         }
         catch
         {
-            // Closes the feed: its native buffer and its place in the silo's budget go with it.
-            worker.Unassign(feed);
+            // Closes the buffer: its native memory and its place in the silo's budget go with it.
+            worker.Unassign(buffer);
             throw;
         }
 
@@ -62,7 +64,7 @@ internal sealed class FetchPool(
     /// <summary>Stops fetching the partition and waits until its in-flight delivery has returned.</summary>
     public Task StopAsync(PartitionFeed feed)
     {
-        feed.Worker.Unassign(feed);
+        feed.Worker.Unassign(feed.Buffer);
         return feed.Completion;
     }
 

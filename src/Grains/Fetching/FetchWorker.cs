@@ -15,7 +15,7 @@ namespace OrleansKafka.Fetching;
 /// <remarks>
 /// A failing consume backs off (10 ms doubling to 1 s, on the injected clock) rather than
 /// spinning. A fatal error leaves a librdkafka client unusable for good, so the consumer is then
-/// rebuilt and every partition assigned again from the next offset its feed expects.
+/// rebuilt and every partition assigned again from the next offset its buffer expects.
 /// </remarks>
 internal sealed partial class FetchWorker : IDisposable
 {
@@ -23,9 +23,9 @@ internal sealed partial class FetchWorker : IDisposable
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
 
-    /// <summary>The longest a worker waits for room in the budget before looking again (paused feeds may resume meanwhile).</summary>
+    /// <summary>The longest a worker waits for room in the budget before looking again (paused buffers may resume meanwhile).</summary>
     private static readonly TimeSpan BudgetWait = TimeSpan.FromMilliseconds(50);
-    private readonly ConcurrentDictionary<TopicPartition, PartitionFeed> _feeds = new();
+    private readonly ConcurrentDictionary<TopicPartition, PartitionBuffer> _buffers = new();
     private readonly Func<Action<Error>, IConsumer<byte[], byte[]>> _createConsumer;
     private readonly Lock _consumerLock = new();
     private readonly ManualResetEventSlim _stopped = new();
@@ -41,13 +41,13 @@ internal sealed partial class FetchWorker : IDisposable
     // The consumer's rd_kafka_t, polled by the worker's thread; valid while _consumer is not disposed.
     private IntPtr _handle;
 
-    // The topic of the last record's feed, in UTF-8, to compare librdkafka's topic names with.
+    // The topic of the last record's buffer, in UTF-8, to compare librdkafka's topic names with.
     private byte[] _lastTopic = [];
     private volatile bool _stopping;
     private volatile bool _fatal;
     private int _failures;
 
-    public FetchWorker(string name, IDictionary<string, string> settings, ILogger logger, TimeProvider? time = null, BufferBudget? budget = null)
+    public FetchWorker(string name, IDictionary<string, string> settings, ILogger logger, TimeProvider time, BufferBudget budget)
         : this(name, onError => new ConsumerBuilder<byte[], byte[]>(settings).WithLogging(logger, name, onError).Build(), logger, time, budget)
     {
     }
@@ -56,13 +56,13 @@ internal sealed partial class FetchWorker : IDisposable
     /// <param name="createConsumer">Builds the consumer, passing every error it reports to the given callback.</param>
     /// <param name="logger">Where consume failures go.</param>
     /// <param name="time">The clock the backoff runs on.</param>
-    /// <param name="budget">The silo's buffer budget; none: unbounded.</param>
-    public FetchWorker(string name, Func<Action<Error>, IConsumer<byte[], byte[]>> createConsumer, ILogger logger, TimeProvider? time = null, BufferBudget? budget = null)
+    /// <param name="budget">The silo's buffer budget.</param>
+    public FetchWorker(string name, Func<Action<Error>, IConsumer<byte[], byte[]>> createConsumer, ILogger logger, TimeProvider time, BufferBudget budget)
     {
-        _budget = budget ?? new BufferBudget(long.MaxValue);
+        _budget = budget;
         _name = name;
         _logger = logger;
-        _time = time ?? TimeProvider.System;
+        _time = time;
         _createConsumer = createConsumer;
         _consumer = createConsumer(OnError);
         _handle = LibrdkafkaNative.ClientHandle(_consumer);
@@ -70,7 +70,7 @@ internal sealed partial class FetchWorker : IDisposable
         _thread.Start();
     }
 
-    public int PartitionCount => _feeds.Count;
+    public int PartitionCount => _buffers.Count;
 
     /// <summary>Consume calls that failed so far.</summary>
     public int ConsumeFailures => Volatile.Read(ref _failures);
@@ -78,44 +78,44 @@ internal sealed partial class FetchWorker : IDisposable
     /// <summary>How many times the consumer was rebuilt after a fatal error.</summary>
     public int Rebuilds { get; private set; }
 
-    public void Assign(PartitionFeed feed, Offset start)
+    public void Assign(PartitionBuffer buffer, Offset start)
     {
         lock (_consumerLock)
         {
-            // The feed is known before the partition is assigned: the worker's thread may receive
-            // the partition's first records as soon as it is, and drops records it has no feed for.
-            _feeds[feed.Partition] = feed;
+            // The buffer is known before the partition is assigned: the worker's thread may receive
+            // the partition's first records as soon as it is, and drops records it has no buffer for.
+            _buffers[buffer.Partition] = buffer;
             try
             {
-                _consumer.IncrementalAssign([new TopicPartitionOffset(feed.Partition, start)]);
+                _consumer.IncrementalAssign([new TopicPartitionOffset(buffer.Partition, start)]);
             }
             catch
             {
-                _feeds.TryRemove(new KeyValuePair<TopicPartition, PartitionFeed>(feed.Partition, feed));
+                _buffers.TryRemove(new KeyValuePair<TopicPartition, PartitionBuffer>(buffer.Partition, buffer));
                 throw;
             }
 
             // librdkafka keeps a partition's pause through unassign and assign: a previous
-            // lease's feed may have left it paused, and this feed starts unpaused.
-            _consumer.Resume([feed.Partition]);
+            // lease's buffer may have left it paused, and this buffer starts unpaused.
+            _consumer.Resume([buffer.Partition]);
         }
     }
 
-    public void Unassign(PartitionFeed feed)
+    public void Unassign(PartitionBuffer buffer)
     {
         try
         {
             lock (_consumerLock)
             {
-                if (_feeds.TryRemove(new KeyValuePair<TopicPartition, PartitionFeed>(feed.Partition, feed)))
+                if (_buffers.TryRemove(new KeyValuePair<TopicPartition, PartitionBuffer>(buffer.Partition, buffer)))
                 {
-                    _consumer.IncrementalUnassign([feed.Partition]);
+                    _consumer.IncrementalUnassign([buffer.Partition]);
                 }
             }
         }
         finally
         {
-            feed.Close();
+            buffer.Close();
         }
     }
 
@@ -174,8 +174,8 @@ internal sealed partial class FetchWorker : IDisposable
 
     private void Run()
     {
-        PartitionFeed? last = null;
-        var unsignalled = new List<PartitionFeed>();
+        PartitionBuffer? last = null;
+        var unsignalled = new List<PartitionBuffer>();
         var consecutiveFailures = 0;
         while (!_stopping)
         {
@@ -234,14 +234,14 @@ internal sealed partial class FetchWorker : IDisposable
 
     /// <summary>
     /// Polls the consumer once and copies the record it returns, if any, into its partition's
-    /// feed, reading librdkafka's message in place (<see cref="LibrdkafkaRecord"/>).
+    /// buffer, reading librdkafka's message in place (<see cref="LibrdkafkaRecord"/>).
     /// </summary>
     /// <returns>
-    /// Null when no record came (nothing ready, or the end of a partition); else whether the feed
+    /// Null when no record came (nothing ready, or the end of a partition); else whether the buffer
     /// that took it (<paramref name="last"/>) holds a full delivery and should be woken now.
     /// </returns>
     /// <exception cref="KafkaException">The consumer reported an error.</exception>
-    private unsafe bool? ConsumeOne(int timeoutMs, List<PartitionFeed> unsignalled, ref PartitionFeed? last)
+    private unsafe bool? ConsumeOne(int timeoutMs, List<PartitionBuffer> unsignalled, ref PartitionBuffer? last)
     {
         var message = _api.ConsumerPoll(_handle, timeoutMs);
         if (message is null)
@@ -270,11 +270,11 @@ internal sealed partial class FetchWorker : IDisposable
             }
 
             // Consecutive records mostly come from one partition: skip the lookup then. A closed
-            // feed may have been replaced by a new one for the same partition (a re-grant).
+            // buffer may have been replaced by a new one for the same partition (a re-grant).
             var topic = TopicOf(message);
             if (last is null || last.IsClosed || last.Partition.Partition.Value != message->Partition || !topic.SequenceEqual(_lastTopic))
             {
-                last = _feeds.GetValueOrDefault(new TopicPartition(Encoding.UTF8.GetString(topic), message->Partition));
+                last = _buffers.GetValueOrDefault(new TopicPartition(Encoding.UTF8.GetString(topic), message->Partition));
                 _lastTopic = topic.ToArray();
                 if (last is not null && !unsignalled.Contains(last))
                 {
@@ -308,11 +308,11 @@ internal sealed partial class FetchWorker : IDisposable
         }
 
         _nextResumeCheck = now + 100;
-        foreach (var feed in _feeds.Values)
+        foreach (var buffer in _buffers.Values)
         {
-            if (feed.IsPaused)
+            if (buffer.IsPaused)
             {
-                feed.ResumeForBudget();
+                buffer.ResumeForBudget();
             }
         }
     }
@@ -328,8 +328,8 @@ internal sealed partial class FetchWorker : IDisposable
 
     /// <summary>
     /// Replaces a consumer that hit a fatal error. Each partition resumes at the next offset its
-    /// feed expects (records buffered but not yet processed are not fetched twice), and stays
-    /// paused if its feed had paused it.
+    /// buffer expects (records buffered but not yet processed are not fetched twice), and stays
+    /// paused if its buffer had paused it.
     /// </summary>
     private void Rebuild()
     {
@@ -342,9 +342,9 @@ internal sealed partial class FetchWorker : IDisposable
                 // Set up before it replaces the broken one: if that fails, the worker keeps the
                 // broken consumer, marked fatal, and builds another after a backoff.
                 _fatal = false;
-                var feeds = _feeds.Values.ToList();
-                fresh.IncrementalAssign(feeds.Select(f => new TopicPartitionOffset(f.Partition, f.NextOffset)));
-                var paused = feeds.Where(f => f.IsPaused).Select(f => f.Partition).ToList();
+                var buffers = _buffers.Values.ToList();
+                fresh.IncrementalAssign(buffers.Select(f => new TopicPartitionOffset(f.Partition, f.NextOffset)));
+                var paused = buffers.Where(f => f.IsPaused).Select(f => f.Partition).ToList();
                 if (paused.Count > 0)
                 {
                     fresh.Pause(paused);
@@ -355,7 +355,7 @@ internal sealed partial class FetchWorker : IDisposable
                 _consumer = fresh;
                 _handle = handle;
                 Rebuilds++;
-                LogRebuilt(_logger, _name, feeds.Count);
+                LogRebuilt(_logger, _name, buffers.Count);
             }
         }
         catch
@@ -369,22 +369,22 @@ internal sealed partial class FetchWorker : IDisposable
         broken.Dispose();
     }
 
-    private static void SignalAll(List<PartitionFeed> feeds)
+    private static void SignalAll(List<PartitionBuffer> buffers)
     {
-        foreach (var feed in feeds)
+        foreach (var buffer in buffers)
         {
-            feed.Signal();
+            buffer.Signal();
         }
 
-        feeds.Clear();
+        buffers.Clear();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch worker {Worker} failed to consume ({Code}, fatal: {Fatal}); polling on")]
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Fetch worker {Worker} failed to consume ({Code}, fatal: {Fatal}); polling on")]
     private static partial void LogConsumeFailed(ILogger logger, Exception exception, string worker, string code, bool fatal);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch worker {Worker} could not close its Kafka consumer; it is disposed")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Fetch worker {Worker} could not close its Kafka consumer; it is disposed")]
     private static partial void LogCloseFailed(ILogger logger, Exception exception, string worker);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch worker {Worker} rebuilt its Kafka consumer after a fatal error; {Partitions} partitions assigned again from their next offsets")]
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Fetch worker {Worker} rebuilt its Kafka consumer after a fatal error; {Partitions} partitions assigned again from their next offsets")]
     private static partial void LogRebuilt(ILogger logger, string worker, int partitions);
 }

@@ -11,6 +11,9 @@ namespace OrleansKafka.Tests.Fetching;
 [Trait("Category", "Kafka")]
 public sealed class FetchWorkerTests
 {
+    // The silo's budget, shared by its workers and buffers as in production; never spent here.
+    private readonly BufferBudget _budget = new(long.MaxValue);
+
     /// <remarks>
     /// Paused when unassigned: librdkafka keeps a partition's pause through unassign and assign,
     /// so a lease that ended while its full buffer kept the partition paused left the next
@@ -31,10 +34,10 @@ public sealed class FetchWorkerTests
             ["bootstrap.servers"] = kafka.BootstrapServers,
             ["group.id"] = "g",
             ["enable.auto.commit"] = "false",
-        }, NullLogger.Instance);
+        }, NullLogger.Instance, TimeProvider.System, _budget);
         var partition = new TopicPartition("t", 0);
 
-        var first = NewFeed(worker, partition, epoch: 1, start: 0);
+        var first = NewBuffer(worker, partition, epoch: 1, start: 0);
         worker.Assign(first, 0);
         await ProduceAsync(producer, 5);
         Assert.True(await Poll.UntilAsync(() => first.BufferedCount == 5, TimeSpan.FromSeconds(10)), $"first feed got {first.BufferedCount} of 5");
@@ -45,7 +48,7 @@ public sealed class FetchWorkerTests
         }
 
         worker.Unassign(first);
-        var second = NewFeed(worker, partition, epoch: 2, start: 5);
+        var second = NewBuffer(worker, partition, epoch: 2, start: 5);
         worker.Assign(second, 5);
         await ProduceAsync(producer, 5);
 
@@ -71,9 +74,11 @@ public sealed class FetchWorkerTests
 
                 return consumer;
             },
-            NullLogger.Instance);
+            NullLogger.Instance,
+            TimeProvider.System,
+            _budget);
         var partition = new TopicPartition("t", 0);
-        var feed = NewFeed(worker, partition, epoch: 1, start: 0);
+        var feed = NewBuffer(worker, partition, epoch: 1, start: 0);
         worker.Assign(feed, 0);
         await ProduceAsync(producer, 5);
         Assert.True(await Poll.UntilAsync(() => feed.BufferedCount == 5, TimeSpan.FromSeconds(10)), $"feed got {feed.BufferedCount} of 5");
@@ -109,8 +114,10 @@ public sealed class FetchWorkerTests
                     return built.Count == 2 ? RefusingAssign.Wrap(consumer) : consumer;
                 }
             },
-            NullLogger.Instance);
-        var feed = NewFeed(worker, new TopicPartition("t", 0), epoch: 1, start: 0);
+            NullLogger.Instance,
+            TimeProvider.System,
+            _budget);
+        var feed = NewBuffer(worker, new TopicPartition("t", 0), epoch: 1, start: 0);
         worker.Assign(feed, 0);
         await ProduceAsync(producer, 5);
         Assert.True(await Poll.UntilAsync(() => feed.BufferedCount == 5, TimeSpan.FromSeconds(10)), $"feed got {feed.BufferedCount} of 5");
@@ -169,8 +176,10 @@ public sealed class FetchWorkerTests
         using var worker = new FetchWorker(
             "test-worker",
             _ => new ConsumerBuilder<byte[], byte[]>(new Dictionary<string, string>(Settings(kafka)) { ["fetch.error.backoff.ms"] = "10" }).Build(),
-            log);
-        var feed = NewFeed(worker, new TopicPartition("t", 0), epoch: 1, start: 0);
+            log,
+            TimeProvider.System,
+            _budget);
+        var feed = NewBuffer(worker, new TopicPartition("t", 0), epoch: 1, start: 0);
         worker.Assign(feed, 0);
 
         Assert.True(await Poll.UntilAsync(() => feed.BufferedCount == 20, TimeSpan.FromSeconds(10)), $"feed got {feed.BufferedCount} of 20 records");
@@ -199,8 +208,9 @@ public sealed class FetchWorkerTests
                 ? first = new ConsumerBuilder<byte[], byte[]>(Settings(kafka)).Build()
                 : throw new KafkaException(new Error(Confluent.Kafka.ErrorCode.Local_Transport, "this test's consumers cannot be built")),
             NullLogger.Instance,
-            time);
-        worker.Assign(NewFeed(worker, new TopicPartition("t", 0), epoch: 1, start: 0), 0);
+            time,
+            _budget);
+        worker.Assign(NewBuffer(worker, new TopicPartition("t", 0), epoch: 1, start: 0), 0);
         KafkaFaultInjection.RaiseFatalError(first!, "fetch worker test");
 
         Assert.True(await Poll.UntilAsync(() => Volatile.Read(ref built) >= 2, TimeSpan.FromSeconds(10)), "the consumer was not rebuilt after a fatal error");
@@ -258,8 +268,8 @@ public sealed class FetchWorkerTests
     };
 
 
-    private static PartitionFeed NewFeed(FetchWorker worker, TopicPartition partition, long epoch, long start) =>
-        new(new LocalLease("g", partition, epoch, long.MaxValue, TimeProvider.System), worker, start, null!, TimeProvider.System, NullLogger.Instance, 1 << 20, 1000);
+    private PartitionBuffer NewBuffer(FetchWorker worker, TopicPartition partition, long epoch, long start) =>
+        new(new LocalLease("g", partition, epoch, long.MaxValue, TimeProvider.System), worker, start, 1 << 20, deliverySize: 64, _budget, buildsWholeDeliveries: false, NullLogger.Instance);
 
     private static async Task ProduceAsync(IProducer<Null, string> producer, int count)
     {

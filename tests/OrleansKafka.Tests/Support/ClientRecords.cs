@@ -11,6 +11,10 @@ internal static class ClientRecords
     public static long AddClientRecord(this RecordBuffer buffer, ConsumeResult<byte[], byte[]> record, int largestBlock = RecordBuffer.LargestBlockBytes) =>
         buffer.Add(new ClientRecord(record), largestBlock);
 
+    /// <summary>Appends a client record to a partition's buffer, as its fetch worker appends a librdkafka message.</summary>
+    public static bool AppendClientRecord(this PartitionBuffer buffer, ConsumeResult<byte[], byte[]> record) =>
+        buffer.Append(new ClientRecord(record));
+
     private readonly struct ClientRecord(ConsumeResult<byte[], byte[]> record) : IFetchedRecord
     {
         private readonly IReadOnlyList<(byte[] Name, byte[]? Value)>? _headers =
