@@ -213,9 +213,9 @@ internal sealed partial class GroupControlClient : IDisposable
         return true;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets of {Partitions} partitions for consumer group {Group} failed; retrying at the next interval")]
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "Committing offsets of {Partitions} partitions for consumer group {Group} failed; retrying at the next interval")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, string group, int partitions);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The control loop of consumer group {Group} failed an operation")]
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Error, Message = "The control loop of consumer group {Group} failed an operation")]
     private static partial void LogControlLoopFailed(ILogger logger, Exception exception, string group);
 }

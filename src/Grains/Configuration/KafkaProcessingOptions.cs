@@ -18,8 +18,7 @@ public sealed class KafkaProcessingOptions
     /// <summary>
     /// Default for <see cref="FetchConsumers"/>: the processors the silo may use (in a container,
     /// its CPU limit), at most 8. Each consumer has a thread that is busy while records flow; more
-    /// of them than cores only take turns (on two cores the throughput benchmark's product ran
-    /// at 760,000-875,000 records/s with 2, 590,000-730,000 with 4 and 667,000 with 8).
+    /// of them than cores only take turns (docs/benchmarks.md, throughput).
     /// </summary>
     public static int DefaultFetchConsumers { get; } = Math.Clamp(Environment.ProcessorCount, 1, MaxDefaultFetchConsumers);
 

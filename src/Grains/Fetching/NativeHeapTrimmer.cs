@@ -7,8 +7,8 @@ namespace OrleansKafka.Fetching;
 /// Gives the native heap's free memory back to the operating system now and then
 /// (<c>Kafka:NativeHeapTrimInterval</c>). librdkafka's fetch buffers and the feeds' packed records
 /// are allocated and freed at the rate records arrive, by a few dozen threads, and glibc keeps
-/// what they free in per-thread arenas: a silo that had worked through a backlog held about
-/// 100 MB more than it used (docs/benchmarks.md, backlog). <c>malloc_trim</c> releases the free
+/// what they free in per-thread arenas, so a silo that has worked through a backlog holds far
+/// more than it uses (docs/benchmarks.md, backlog). <c>malloc_trim</c> releases the free
 /// pages of every arena; where it does not exist (not Linux, or not glibc) this does nothing.
 /// </summary>
 internal sealed partial class NativeHeapTrimmer(TimeSpan interval, TimeProvider time, ILogger<NativeHeapTrimmer> logger) : IAsyncDisposable
@@ -58,6 +58,6 @@ internal sealed partial class NativeHeapTrimmer(TimeSpan interval, TimeProvider 
     [DllImport("libc", EntryPoint = "malloc_trim")]
     private static extern int MallocTrim(nuint pad);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The native heap is not trimmed: this C library has no malloc_trim ({Reason})")]
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "The native heap is not trimmed: this C library has no malloc_trim ({Reason})")]
     private static partial void LogUnavailable(ILogger logger, string reason);
 }

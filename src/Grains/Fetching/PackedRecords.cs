@@ -11,11 +11,10 @@ namespace OrleansKafka.Fetching;
 /// managed chunks, and turned into the client's objects one at a time as they are read.
 /// </summary>
 /// <remarks>
-/// A delivery lives until its last record is processed. Built up front, a delivery's thousand
-/// records were thousands of small objects that outlived a collection or two and were promoted,
-/// and collecting them in older generations cost more CPU than anything else the product adds to
-/// the raw client (the throughput benchmark counted a background gen2 collection every 200 ms).
-/// Read one at a time, a record's objects die young: they live only while it is processed.
+/// A delivery lives until its last record is processed. Built up front, its records would be
+/// thousands of small objects that outlive a collection or two and get promoted, and collecting
+/// older generations is dear. Read one at a time, a record's objects die young: they live only
+/// while it is processed.
 /// Chunks stay under the large object heap's threshold, so a delivery never allocates there
 /// unless a single record is that large. Reading the same index twice in a row returns the same
 /// objects; reading it again later builds new, equal ones.

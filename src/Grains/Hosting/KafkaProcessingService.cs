@@ -164,14 +164,13 @@ internal sealed partial class KafkaProcessingService(
             ["enable.partition.eof"] = "false",
             ["allow.auto.create.topics"] = "false",
             // librdkafka queues up to 64 MiB per consumer ahead of the silo's own buffers (which
-            // SiloBufferBytes bounds), and at the budget the fetch workers leave records there. 8 MiB
-            // keeps a silo with a backlog under 500 MB (docs/benchmarks.md, backlog). Kafka:Consumer
-            // overrides both.
+            // SiloBufferBytes bounds), and at the budget the fetch workers leave records there: a
+            // smaller queue bounds what a silo with a backlog holds (docs/benchmarks.md, backlog).
+            // Kafka:Consumer overrides both.
             ["queued.max.messages.kbytes"] = "8192",
             // Once a consumer's queue is over that, librdkafka waits this long before fetching the
-            // partition again: 1 s by default, during which a fast processor drains the queue and
-            // then waits. At 1 s a silo's fetch workers were idle half the time; at 100 ms the
-            // throughput benchmark went from 0.4 to 0.7 million records/s.
+            // partition again: 1 s by default, long enough for a fast processor to drain the queue
+            // and then sit idle.
             ["fetch.queue.backoff.ms"] = "100",
         });
         foreach (var (key, value) in options.Value.Consumer)
@@ -186,6 +185,6 @@ internal sealed partial class KafkaProcessingService(
         return settings;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka processing is added but no processor is enabled; configure Kafka:Processors")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Kafka processing is added but no processor is enabled; configure Kafka:Processors")]
     private static partial void LogNoProcessors(ILogger logger);
 }

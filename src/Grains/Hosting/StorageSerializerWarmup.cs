@@ -15,9 +15,8 @@ namespace OrleansKafka.Hosting;
 /// first use, and every thread that meets the type before the contract is cached builds it too.
 /// A silo's first grants come many at once (start-up, an operator's seek of many partitions, a
 /// rebalance), and each partition grain writes its ownership history as it takes its partition:
-/// measured with 12 partitions on a 2-core machine, every pool thread spent about a second
-/// building the same contracts, heartbeats waited behind them and leases ran out. Built here
-/// once, on one thread, it takes a few hundred milliseconds at start-up.
+/// every pool thread then builds the same contracts at once, and heartbeats wait behind them
+/// until leases run out. Built here once, on one thread, it costs a moment at start-up.
 /// </remarks>
 internal static partial class StorageSerializerWarmup
 {
@@ -47,6 +46,6 @@ internal static partial class StorageSerializerWarmup
 
     private static void RoundTrip<T>(IGrainStorageSerializer serializer, T state) => serializer.Deserialize<T>(serializer.Serialize(state));
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The grain-storage serializer {Serializer} could not write and read back the partition grains' state; their state writes are likely to fail too")]
+    [LoggerMessage(EventId = 5011, Level = LogLevel.Warning, Message = "The grain-storage serializer {Serializer} could not write and read back the partition grains' state; their state writes are likely to fail too")]
     private static partial void LogWarmupFailed(ILogger logger, Exception exception, string serializer);
 }

@@ -28,9 +28,9 @@ internal static partial class KafkaClientLog
         LogLibrdkafka(logger, level, client, message.Facility, message.Message);
     }
 
-    [LoggerMessage(Message = "librdkafka {Client} {Facility}: {Text}")]
+    [LoggerMessage(EventId = 1001, Message = "librdkafka {Client} {Facility}: {Text}")]
     private static partial void LogLibrdkafka(ILogger logger, LogLevel level, string client, string facility, string text);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka client {Client} reported {Code}: {Reason} (fatal: {IsFatal})")]
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Kafka client {Client} reported {Code}: {Reason} (fatal: {IsFatal})")]
     private static partial void LogError(ILogger logger, string client, string code, string reason, bool isFatal);
 }

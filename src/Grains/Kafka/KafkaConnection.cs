@@ -59,6 +59,6 @@ internal sealed partial class KafkaConnection : IKafkaConnection, IDisposable
 
     public void Dispose() => _embedded?.Dispose();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded Kafka cluster of {Brokers} brokers started; bootstrap servers: {BootstrapServers}; topics: {Topics}")]
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "Embedded Kafka cluster of {Brokers} brokers started; bootstrap servers: {BootstrapServers}; topics: {Topics}")]
     private static partial void LogEmbeddedStarted(ILogger logger, int brokers, string bootstrapServers, string topics);
 }

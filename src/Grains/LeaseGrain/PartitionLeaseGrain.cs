@@ -137,12 +137,12 @@ internal sealed partial class PartitionLeaseGrain(
         return new MembershipView(active, dead, changing);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer group {Group}: an operator moves partition {Topic}/{Partition} to silo {Silo}")]
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Consumer group {Group}: an operator moves partition {Topic}/{Partition} to silo {Silo}")]
     private static partial void LogMoved(ILogger logger, string group, string topic, int partition, string silo);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} activated on silo {Silo}")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} activated on silo {Silo}")]
     private static partial void LogActivated(ILogger logger, string group, string silo);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} deactivated on silo {Silo}: {Reason}")]
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} deactivated on silo {Silo}: {Reason}")]
     private static partial void LogDeactivated(ILogger logger, string group, string silo, string reason);
 }

@@ -57,6 +57,6 @@ internal sealed partial class AuditLog(IOptions<AuditOptions> options, ILocalSil
         return file;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Audit events go to {Path}")]
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Audit events go to {Path}")]
     private static partial void LogOpened(ILogger logger, string path);
 }

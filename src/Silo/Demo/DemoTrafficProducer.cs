@@ -45,6 +45,6 @@ internal sealed partial class DemoTrafficProducer(IOptions<DemoOptions> options,
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Demo traffic: producing to {Topic} at {Rate} records/s on {BootstrapServers}")]
+    [LoggerMessage(EventId = 9011, Level = LogLevel.Information, Message = "Demo traffic: producing to {Topic} at {Rate} records/s on {BootstrapServers}")]
     private static partial void LogStarted(ILogger logger, string topic, int rate, string bootstrapServers);
 }

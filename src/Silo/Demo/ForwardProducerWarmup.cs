@@ -33,6 +33,6 @@ internal sealed partial class ForwardProducerWarmup(IProducer<byte[], byte[]> pr
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the metadata of the forwarder's topic {Topic} at start failed; the first forwarded record connects instead")]
+    [LoggerMessage(EventId = 9021, Level = LogLevel.Warning, Message = "Reading the metadata of the forwarder's topic {Topic} at start failed; the first forwarded record connects instead")]
     private static partial void LogWarmupFailed(ILogger logger, Exception exception, string topic);
 }

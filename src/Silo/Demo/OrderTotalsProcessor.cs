@@ -24,6 +24,6 @@ internal sealed partial class OrderTotalsProcessor(ILogger<OrderTotalsProcessor>
         return ValueTask.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}[{Partition}]: {Orders} orders totalling {Total} processed (offset {Offset}, lease epoch {Epoch})")]
+    [LoggerMessage(EventId = 9031, Level = LogLevel.Information, Message = "{Topic}[{Partition}]: {Orders} orders totalling {Total} processed (offset {Offset}, lease epoch {Epoch})")]
     private static partial void LogTotal(ILogger logger, string topic, int partition, long orders, decimal total, long offset, long epoch);
 }
