@@ -1,0 +1,250 @@
+using Microsoft.Extensions.Logging;
+using OrleansKafka.LeaseProtocol;
+using OrleansKafka.Leases;
+
+namespace OrleansKafka.LeaseAgents;
+
+/// <summary>
+/// A silo's heartbeat to one group's lease grain, and its answers: each beat reports the leases
+/// held and released and renews those the answer grants; the grants themselves go to the
+/// <see cref="PartitionOwnership"/>. While a heartbeat is slow to be answered, renewals of the
+/// leases held go out in its place.
+/// </summary>
+/// <remarks>
+/// Beats go one at a time under the agent's beat lock, since each answer is applied in turn. A
+/// lease renewed by an answer runs from when its beat (or renewal) was sent, on this silo's
+/// monotonic clock, so the lease grain, counting from when it received it, always ends it later.
+/// </remarks>
+internal sealed partial class LeaseHeartbeat(
+    GroupRegistration registration,
+    LeaseAgentSettings settings,
+    SemaphoreSlim beat,
+    CancellationToken stopping,
+    TopicMetadata metadata,
+    PartitionOwnership ownership,
+    PartitionRevoker revoker,
+    OwnerDirectory owners,
+    IGrainFactory grains,
+    TimeProvider time,
+    ILogger logger)
+{
+    private readonly Lock _nextBeatLock = new();
+    private Task? _nextBeat;
+    private bool _rejected;
+    private bool _started;
+    private long _answeredAt;
+    private long _leaseDurationTicks;
+    private long _sequence;
+
+    /// <summary>The reference the lease grain wakes the agent through, sent with each beat; null until <see cref="Attach"/>.</summary>
+    public ILeaseAgentObserver? AgentReference { get; private set; }
+
+    /// <summary>Sets <see cref="AgentReference"/>, once, at the start.</summary>
+    public void Attach(ILeaseAgentObserver agentReference) => AgentReference = agentReference;
+
+    /// <summary>The agent has started: a refusal from now on gives the partitions up instead of failing the start.</summary>
+    public void MarkStarted() => _started = true;
+
+    /// <summary>Whether the lease grain refuses this silo's processors for the group (see <see cref="Reject"/>).</summary>
+    public bool IsRejected => Volatile.Read(ref _rejected);
+
+    /// <summary>How long ago, on this silo's monotonic clock, the lease grain last answered a heartbeat or a renewal; null if it never has.</summary>
+    public TimeSpan? SinceLastAnswer()
+    {
+        var answeredAt = Volatile.Read(ref _answeredAt);
+        return answeredAt == 0 ? null : time.GetElapsedTime(answeredAt);
+    }
+
+    /// <summary>A heartbeat while running: a failure is logged (leases are kept until they expire), stopping ends it quietly.</summary>
+    public Task BeatOrLogAsync() => OrLogAsync(BeatAsync, LogHeartbeatFailed);
+
+    /// <summary>A renewal while running (see <see cref="RenewAsync"/>), failing and stopping as a heartbeat does.</summary>
+    public Task RenewOrLogAsync() => OrLogAsync(RenewAsync, LogRenewFailed);
+
+    /// <summary>
+    /// One heartbeat, under the beat lock: stops expired leases, reports the leases held and
+    /// released, and applies the answer. Throws when the lease grain does not answer within the
+    /// heartbeat timeout (the releases stay queued for the next beat), or refuses this silo's
+    /// topics before the agent has started.
+    /// </summary>
+    public async Task BeatAsync(CancellationToken cancellationToken)
+    {
+        await beat.WaitAsync(cancellationToken);
+        try
+        {
+            // The leases this beat renews run from now, on this silo's monotonic clock.
+            var sentAt = time.GetTimestamp();
+            ownership.Expire();
+            metadata.RefreshIfDue(sentAt);
+            var released = revoker.TakeReleased();
+            var heartbeat = new SiloHeartbeat
+            {
+                SiloId = registration.SiloId,
+                Topics = metadata.Counts,
+                Held = ownership.HeldGrants(),
+                Released = released,
+                Leaving = stopping.IsCancellationRequested,
+                Agent = AgentReference,
+                Weight = settings.Weight,
+                Instance = registration.Instance,
+                Sequence = ++_sequence,
+            };
+            LeaseResponse response;
+            try
+            {
+                // The catalog keeps no state of its own: re-registering with every beat rebuilds it after its silo dies.
+                await grains.GetGrain<ICatalogProtocolGrain>(0).RegisterAsync(registration).WaitAsync(settings.HeartbeatTimeout, time, cancellationToken);
+                // Bounded: a lease grain on a silo that died (or froze) does not answer until membership
+                // says so, and every later beat would wait behind this one while the leases run out.
+                response = await grains.GetGrain<ILeaseProtocolGrain>(registration.Group).HeartbeatAsync(heartbeat).WaitAsync(settings.HeartbeatTimeout, time, cancellationToken);
+            }
+            catch
+            {
+                revoker.Enqueue(released);
+                throw;
+            }
+
+            if (response.Rejected is not null)
+            {
+                Reject(new GroupConfigurationConflictException($"Consumer group '{registration.Group}': {response.Rejected}"));
+                return;
+            }
+
+            if (_rejected)
+            {
+                _rejected = false;
+                LogAcceptedAgain(logger, registration.Group);
+            }
+
+            Volatile.Write(ref _answeredAt, time.GetTimestamp());
+            Volatile.Write(ref _leaseDurationTicks, response.LeaseDuration.Ticks);
+            owners.Update(registration.Group, response.Owners);
+            ownership.Apply(response.Grants, sentAt + (long)(response.LeaseDuration.TotalSeconds * time.TimestampFrequency), metadata.Contains);
+        }
+        finally
+        {
+            beat.Release();
+        }
+    }
+
+    /// <summary>
+    /// A heartbeat soon, off the caller's thread, that starts after this call: requests made
+    /// before it starts share it (several partitions released together report in one beat). The
+    /// task completes when the beat is done, failed or not.
+    /// </summary>
+    public Task BeatSoonAsync()
+    {
+        lock (_nextBeatLock)
+        {
+            if (stopping.IsCancellationRequested)
+            {
+                return Task.CompletedTask;
+            }
+
+            return _nextBeat ??= Task.Run(async () =>
+            {
+                try
+                {
+                    // Once the beat in progress (if any) is done, requests from now on need another beat.
+                    await beat.WaitAsync(stopping);
+                    beat.Release();
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                lock (_nextBeatLock)
+                {
+                    _nextBeat = null;
+                }
+
+                await BeatOrLogAsync();
+            });
+        }
+    }
+
+    /// <summary>
+    /// Renews the leases this silo holds without a heartbeat, while one is slow to be answered.
+    /// Renewals may overlap one another and the heartbeat: each answer only moves the deadlines of
+    /// the leases it names later, whatever the order the answers arrive in, and a lease lost or
+    /// stopped meanwhile stays so (<see cref="LocalLease.Renew"/>).
+    /// </summary>
+    private async Task RenewAsync(CancellationToken cancellationToken)
+    {
+        // The lease length of the last heartbeat answer: an answer later than that renews nothing.
+        var duration = TimeSpan.FromTicks(Volatile.Read(ref _leaseDurationTicks));
+        var leases = ownership.Renewable();
+        if (leases.Count == 0 || duration <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var sentAt = time.GetTimestamp();
+        var renewal = new LeaseRenewal { SiloId = registration.SiloId, Instance = registration.Instance, Held = [.. leases.Select(l => l.ToGrant())] };
+        var response = await grains.GetGrain<ILeaseProtocolGrain>(registration.Group).RenewAsync(renewal).WaitAsync(duration, time, cancellationToken);
+        var expiresAt = sentAt + (long)(response.LeaseDuration.TotalSeconds * time.TimestampFrequency);
+
+        // The lease grain answers (readiness counts it), even if its heartbeat answers come late;
+        // not when it renews nothing (it no longer counts this silo run as live).
+        if (response.Grants.Count > 0)
+        {
+            Volatile.Write(ref _answeredAt, time.GetTimestamp());
+        }
+
+        var renewed = response.Grants.Select(g => (g.Topic, g.Partition, g.Epoch)).ToHashSet();
+        foreach (var lease in leases.Where(l => renewed.Contains((l.Partition.Topic, l.Partition.Partition.Value, l.Epoch))))
+        {
+            lease.Renew(expiresAt);
+        }
+    }
+
+    /// <summary>
+    /// The lease grain refused this silo's topics for the group. At start-up that fails the
+    /// start; later (the grain restarted and other silos reported first) the silo drains and gives
+    /// up every partition, and keeps heartbeating so that it is taken back once the silos it
+    /// disagrees with are gone.
+    /// </summary>
+    private void Reject(GroupConfigurationConflictException conflict)
+    {
+        if (!_started)
+        {
+            throw conflict;
+        }
+
+        if (!_rejected)
+        {
+            _rejected = true;
+            LogRejected(logger, conflict.Message);
+        }
+
+        ownership.RevokeAll();
+    }
+
+    private async Task OrLogAsync(Func<CancellationToken, Task> call, Action<ILogger, Exception, string> logFailure)
+    {
+        try
+        {
+            await call(stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            logFailure(logger, ex, registration.Group);
+        }
+    }
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Lease heartbeat of consumer group {Group} failed; leases are kept until they expire")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Lease renewal of consumer group {Group} failed (a heartbeat is slow to be answered); leases are kept until they expire")]
+    private static partial void LogRenewFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "{Conflict} This silo gives up its partitions of the group and is taken back once the silos it disagrees with are gone.")]
+    private static partial void LogRejected(ILogger logger, string conflict);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "Consumer group {Group}: the lease grain accepts this silo's topics again")]
+    private static partial void LogAcceptedAgain(ILogger logger, string group);
+}
