@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
-using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using OrleansKafka.Kafka;
@@ -25,6 +23,9 @@ internal sealed partial class FetchWorker : IDisposable
 
     /// <summary>The longest a worker waits for room in the budget before looking again (paused buffers may resume meanwhile).</summary>
     private static readonly TimeSpan BudgetWait = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How often paused buffers are checked for room to resume.</summary>
+    private static readonly TimeSpan ResumeCheckInterval = TimeSpan.FromMilliseconds(100);
     private readonly ConcurrentDictionary<TopicPartition, PartitionBuffer> _buffers = new();
     private readonly Func<Action<Error>, IConsumer<byte[], byte[]>> _createConsumer;
     private readonly Lock _consumerLock = new();
@@ -32,17 +33,14 @@ internal sealed partial class FetchWorker : IDisposable
     private readonly Thread _thread;
     private readonly TimeProvider _time;
     private readonly BufferBudget _budget;
-    private long _nextResumeCheck;
+    private long _lastResumeCheck;
     private readonly ILogger _logger;
     private readonly string _name;
-    private readonly LibrdkafkaNative.Functions _api = LibrdkafkaNative.Api;
+    private readonly MessageRouter _router;
     private IConsumer<byte[], byte[]> _consumer;
 
     // The consumer's rd_kafka_t, polled by the worker's thread; valid while _consumer is not disposed.
     private IntPtr _handle;
-
-    // The topic of the last record's buffer, in UTF-8, to compare librdkafka's topic names with.
-    private byte[] _lastTopic = [];
     private volatile bool _stopping;
     private volatile bool _fatal;
     private int _failures;
@@ -64,6 +62,7 @@ internal sealed partial class FetchWorker : IDisposable
         _logger = logger;
         _time = time;
         _createConsumer = createConsumer;
+        _router = new MessageRouter(_buffers);
         _consumer = createConsumer(OnError);
         _handle = LibrdkafkaNative.ClientHandle(_consumer);
         _thread = new Thread(Run) { IsBackground = true, Name = name };
@@ -192,7 +191,7 @@ internal sealed partial class FetchWorker : IDisposable
                 // While records wait unsignalled, only peek: as soon as the consumer has nothing
                 // ready, the pumps are woken with everything that arrived in this fetch.
                 ResumeWithinBudget();
-                var arrived = ConsumeOne(unsignalled.Count > 0 ? 0 : (int)PollTimeout.TotalMilliseconds, unsignalled, ref last);
+                var arrived = _router.PollOne(_handle, unsignalled.Count > 0 ? 0 : (int)PollTimeout.TotalMilliseconds, unsignalled, ref last);
                 consecutiveFailures = 0;
                 if (arrived is null)
                 {
@@ -233,81 +232,19 @@ internal sealed partial class FetchWorker : IDisposable
     }
 
     /// <summary>
-    /// Polls the consumer once and copies the record it returns, if any, into its partition's
-    /// buffer, reading librdkafka's message in place (<see cref="LibrdkafkaRecord"/>).
-    /// </summary>
-    /// <returns>
-    /// Null when no record came (nothing ready, or the end of a partition); else whether the buffer
-    /// that took it (<paramref name="last"/>) holds a full delivery and should be woken now.
-    /// </returns>
-    /// <exception cref="KafkaException">The consumer reported an error.</exception>
-    private unsafe bool? ConsumeOne(int timeoutMs, List<PartitionBuffer> unsignalled, ref PartitionBuffer? last)
-    {
-        var message = _api.ConsumerPoll(_handle, timeoutMs);
-        if (message is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            if (message->Error == (int)Confluent.Kafka.ErrorCode.Local_PartitionEOF)
-            {
-                return null;
-            }
-
-            if (message->Error != 0)
-            {
-                var code = (Confluent.Kafka.ErrorCode)message->Error;
-                var reason = message->Payload == IntPtr.Zero ? new Error(code).Reason : Marshal.PtrToStringUTF8(message->Payload, checked((int)message->Length));
-                if (message->Topic != IntPtr.Zero)
-                {
-                    // The partition the error is about, when it is about one: the operator needs it.
-                    reason = $"{reason} (topic {Encoding.UTF8.GetString(TopicOf(message))}, partition {message->Partition})";
-                }
-
-                throw new KafkaException(new Error(code, reason));
-            }
-
-            // Consecutive records mostly come from one partition: skip the lookup then. A closed
-            // buffer may have been replaced by a new one for the same partition (a re-grant).
-            var topic = TopicOf(message);
-            if (last is null || last.IsClosed || last.Partition.Partition.Value != message->Partition || !topic.SequenceEqual(_lastTopic))
-            {
-                last = _buffers.GetValueOrDefault(new TopicPartition(Encoding.UTF8.GetString(topic), message->Partition));
-                _lastTopic = topic.ToArray();
-                if (last is not null && !unsignalled.Contains(last))
-                {
-                    unsignalled.Add(last);
-                }
-            }
-
-            return last is not null && last.Append(new LibrdkafkaRecord(_api, message));
-        }
-        finally
-        {
-            _api.MessageDestroy(message);
-        }
-    }
-
-    /// <summary>The name of a message's topic in UTF-8, as librdkafka holds it.</summary>
-    private unsafe ReadOnlySpan<byte> TopicOf(LibrdkafkaNative.Message* message) =>
-        MemoryMarshal.CreateReadOnlySpanFromNullTerminated(_api.TopicName(message->Topic));
-
-    /// <summary>
-    /// Every 100 ms at most: resumes the partitions paused for holding too much once they are
+    /// Every <see cref="ResumeCheckInterval"/> at most: resumes the partitions paused for holding too much once they are
     /// under their share of the budget. Not only once the silo is back under the budget: while
     /// the other partitions keep it full, a paused partition would otherwise wait for ever.
     /// </summary>
     private void ResumeWithinBudget()
     {
-        var now = Environment.TickCount64;
-        if (now < _nextResumeCheck)
+        var now = _time.GetTimestamp();
+        if (_lastResumeCheck != 0 && _time.GetElapsedTime(_lastResumeCheck, now) < ResumeCheckInterval)
         {
             return;
         }
 
-        _nextResumeCheck = now + 100;
+        _lastResumeCheck = now;
         foreach (var buffer in _buffers.Values)
         {
             if (buffer.IsPaused)

@@ -29,10 +29,7 @@ namespace OrleansKafka.LeaseGrain;
 /// </remarks>
 internal sealed class LeaseBook
 {
-    private readonly Dictionary<string, TimeSpan> _lastSeen = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string[]> _topicsBySilo = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _weightBySilo = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (string Instance, long Sequence)> _lastBeat = new(StringComparer.Ordinal);
+    private readonly GroupSilos _silos = new();
     private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
     private readonly TimeProvider _time;
     private readonly TimeSpan _leaseDuration;
@@ -79,8 +76,7 @@ internal sealed class LeaseBook
         if (heartbeat.Leaving)
         {
             // A leaving silo only hands back what it drained; its topics no longer count for the group.
-            _lastSeen.Remove(silo);
-            _topicsBySilo.Remove(silo);
+            _silos.Forget(silo);
             Unpin(silo);
             Release(silo, heartbeat.Released, home: true);
             Assign(now, silo, membership);
@@ -88,7 +84,7 @@ internal sealed class LeaseBook
         }
 
         string[] topics = [.. heartbeat.Topics.Keys.Order(StringComparer.Ordinal)];
-        if (Conflict(silo, topics, heartbeat.Held) is { } other)
+        if (_silos.Conflict(silo, topics, heartbeat.Held.Count > 0, s => _slots.Values.Any(slot => slot.Owner == s)) is { } other)
         {
             // Silos that disagree on a group's topics would split it silently: the first ones win.
             // What a refused silo drained and hands back is taken all the same, and goes on at once.
@@ -98,14 +94,12 @@ internal sealed class LeaseBook
             {
                 Grants = [],
                 LeaseDuration = _leaseDuration,
-                Rejected = $"this silo processes topic(s) [{string.Join(", ", topics)}] for the group, but silo {other} processes [{string.Join(", ", _topicsBySilo[other])}]. " +
+                Rejected = $"this silo processes topic(s) [{string.Join(", ", topics)}] for the group, but silo {other} processes [{string.Join(", ", _silos.TopicsOf(other)!)}]. " +
                     "Every silo must configure the same topics for a consumer group; this silo is granted none of its partitions.",
             };
         }
 
-        _topicsBySilo[silo] = topics;
-        _weightBySilo[silo] = heartbeat.Weight;
-        _lastSeen[silo] = now;
+        _silos.Beat(silo, topics, heartbeat.Weight, now);
         foreach (var (topic, count) in heartbeat.Topics)
         {
             for (var p = 0; p < count; p++)
@@ -136,7 +130,7 @@ internal sealed class LeaseBook
         // older epoch is being taken up under the new one (the old feed stops first).
         // Only a current report says what the silo no longer holds: a heartbeat that was delayed
         // and is handled after a newer one of the same run would free what the silo took up since.
-        if (!Stale(heartbeat))
+        if (!_silos.Stale(heartbeat))
         {
             var stillHeld = heartbeat.Held.Select(h => (h.Topic, h.Partition)).ToHashSet();
             foreach (var (key, slot) in _slots)
@@ -165,10 +159,9 @@ internal sealed class LeaseBook
         var now = Now();
         Expire(now, membership);
         var renewed = new List<LeaseGrant>();
-        var otherRun = instance is not null && _lastBeat.TryGetValue(silo, out var last) && last.Instance != instance;
-        if (_lastSeen.ContainsKey(silo) && !otherRun)
+        if (_silos.IsLive(silo) && !_silos.IsOtherRun(silo, instance))
         {
-            _lastSeen[silo] = now;
+            _silos.Seen(silo, now);
             foreach (var grant in held)
             {
                 if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot)
@@ -190,7 +183,7 @@ internal sealed class LeaseBook
     /// </summary>
     public IReadOnlyCollection<string> SilosWithNews(string except) =>
         [.. _slots.Values
-            .Where(s => s.Owner is not null && s.Owner != except && _lastSeen.ContainsKey(s.Owner) && (!s.Delivered || (s.Revoking && !s.RevokeTold)))
+            .Where(s => s.Owner is not null && s.Owner != except && _silos.IsLive(s.Owner) && (!s.Delivered || (s.Revoking && !s.RevokeTold)))
             .Select(s => s.Owner!)
             .Distinct(StringComparer.Ordinal)];
 
@@ -214,9 +207,9 @@ internal sealed class LeaseBook
             throw new InvalidOperationException($"Topic '{topic}' has no partition {partition} in this consumer group.");
         }
 
-        if (!_lastSeen.ContainsKey(silo))
+        if (!_silos.IsLive(silo))
         {
-            throw new InvalidOperationException($"Silo '{silo}' does not process this consumer group; expected one of: {string.Join(", ", _lastSeen.Keys.Order(StringComparer.Ordinal))}.");
+            throw new InvalidOperationException($"Silo '{silo}' does not process this consumer group; expected one of: {string.Join(", ", _silos.Live.Order(StringComparer.Ordinal))}.");
         }
 
         slot.PinnedTo = silo;
@@ -239,7 +232,7 @@ internal sealed class LeaseBook
         // After a lease and the margin, every grant of an earlier activation has run out. Sooner
         // only when membership knows of no silo but active ones and each has reported (a cluster's
         // first start): a silo declared dead, joining or leaving may still hold leases we never saw.
-        if (!_recovered && membership is not null && membership.Settled && membership.Active.All(_lastSeen.ContainsKey))
+        if (!_recovered && membership is not null && membership.Settled && membership.Active.All(_silos.IsLive))
         {
             _recovered = _coldStart = true;
         }
@@ -248,8 +241,8 @@ internal sealed class LeaseBook
 
         // Partitions of topics no live silo processes (the group's topics were changed) are not
         // handed out: nobody would process them, and each grant would be freed again at once.
-        var liveTopics = _lastSeen.Keys.SelectMany(s => _topicsBySilo.GetValueOrDefault(s, [])).ToHashSet(StringComparer.Ordinal);
-        var desired = LeaseAssignment.Compute(_lastSeen.Keys, _slots.Keys.Where(p => liveTopics.Contains(p.Topic)), p => _slots[p].Owner, p => _slots[p].Home, s => _weightBySilo.GetValueOrDefault(s, 1), p => _slots[p].PinnedTo);
+        var liveTopics = _silos.LiveTopics();
+        var desired = LeaseAssignment.Compute(_silos.Live, _slots.Keys.Where(p => liveTopics.Contains(p.Topic)), p => _slots[p].Owner, p => _slots[p].Home, _silos.WeightOf, p => _slots[p].PinnedTo);
         var grants = new List<LeaseGrant>();
         foreach (var (partition, slot) in _slots)
         {
@@ -320,36 +313,6 @@ internal sealed class LeaseBook
         Owners = [.. _slots.Where(kv => kv.Value.Owner is not null).Select(Assignment)],
     };
 
-    /// <summary>
-    /// The live silo whose topics for the group differ from the reporting one's, if the
-    /// reporting silo must yield to it. A silo that still holds leases was accepted before (the
-    /// grain may have restarted since); it wins over silos that own nothing, so a misconfigured
-    /// silo that happens to beat first after a restart cannot lock the others out.
-    /// </summary>
-    private string? Conflict(string silo, string[] topics, IReadOnlyList<LeaseGrant> held)
-    {
-        var others = _lastSeen.Keys
-            .Where(s => s != silo && _topicsBySilo.GetValueOrDefault(s) is { } t && !t.SequenceEqual(topics, StringComparer.Ordinal))
-            .ToList();
-        if (others.Count == 0)
-        {
-            return null;
-        }
-
-        if (held.Count == 0 || others.Any(s => _slots.Values.Any(slot => slot.Owner == s)))
-        {
-            return others[0];
-        }
-
-        foreach (var loser in others)
-        {
-            _lastSeen.Remove(loser);
-            _topicsBySilo.Remove(loser);
-        }
-
-        return null;
-    }
-
     private void Release(string silo, IReadOnlyList<LeaseGrant> released, bool home)
     {
         foreach (var grant in released)
@@ -365,15 +328,11 @@ internal sealed class LeaseBook
 
     private void Expire(TimeSpan now, MembershipView? membership)
     {
-        foreach (var (silo, seen) in _lastSeen.ToArray())
+        // A silo declared dead or silent for a lease no longer counts for the assignment, but
+        // keeps what it holds until its leases have run out: it may only be frozen.
+        foreach (var silo in _silos.ExpireSilent(now, _leaseDuration, membership))
         {
-            // A silo declared dead or silent for a lease no longer counts for the assignment, but
-            // keeps what it holds until its leases have run out: it may only be frozen.
-            if ((membership is not null && membership.Dead.Contains(silo)) || now - seen >= _leaseDuration)
-            {
-                _lastSeen.Remove(silo);
-                Unpin(silo);
-            }
+            Unpin(silo);
         }
 
         foreach (var slot in _slots.Values)
@@ -382,27 +341,10 @@ internal sealed class LeaseBook
             {
                 // A silo that is gone gets its partitions back first if it returns; one that was
                 // merely slow to drain a revoked partition does not.
-                slot.Home = slot.Revoking && _lastSeen.ContainsKey(slot.Owner) ? slot.Home : slot.Owner;
+                slot.Home = slot.Revoking && _silos.IsLive(slot.Owner) ? slot.Home : slot.Owner;
                 slot.Free(membership?.Dead.Contains(slot.Owner) == true ? OwnershipReason.Death : OwnershipReason.Expiry);
             }
         }
-    }
-
-    /// <summary>True when a newer heartbeat of the same silo run was handled before this one; records this one otherwise.</summary>
-    private bool Stale(SiloHeartbeat heartbeat)
-    {
-        if (heartbeat.Instance is null)
-        {
-            return false;
-        }
-
-        if (_lastBeat.TryGetValue(heartbeat.SiloId, out var last) && last.Instance == heartbeat.Instance && heartbeat.Sequence <= last.Sequence)
-        {
-            return true;
-        }
-
-        _lastBeat[heartbeat.SiloId] = (heartbeat.Instance, heartbeat.Sequence);
-        return false;
     }
 
     private LeaseSlot Slot(TopicPartitionKey key)
