@@ -151,7 +151,7 @@ internal static class ThroughputScenario
             Report.Result("product.balanced_after_start_s", measure.Elapsed.TotalSeconds);
             Report.Note($"partitions spread over the {silos} silos ({string.Join(", ", Held())}){(balanced ? "" : " NOT evenly")}; every partition seeks to its beginning, and the rate counts all {records} records from the first one processed");
             var grains = hosts[0].Services.GetRequiredService<IGrainFactory>();
-            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => SeekToBeginningAsync(grains.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(group, Topic, p)))));
+            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => SeekToBeginningAsync(grains.GetPartitionGrain(group, Topic, p))));
         }
 
         await Poll.UntilAsync(() => counter.FromFirst is not null, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(5));

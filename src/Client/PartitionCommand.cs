@@ -17,8 +17,7 @@ internal static class PartitionCommand
         {
             var connection = await ClusterConnection.ConnectAsync(connect.Gateway, connect.ClusterId, connect.ServiceId, cancellationToken);
             host = connection;
-            var key = PartitionGrainKey.Format(group, topic, partition);
-            await command(connection.Client().GetGrain<IPartitionGrain>(key), key);
+            await command(connection.Client().GetPartitionGrain(group, topic, partition), $"{group}/{topic}/{partition}");
             return 0;
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TimeoutException or OrleansException)

@@ -31,13 +31,13 @@ internal static class StatusCommand
             if (json)
             {
                 // Plain stdout, not Spectre: scripts parse it.
-                Console.Out.WriteLine(JsonSerializer.Serialize(filter.Apply(await PartitionDirectory.GetStatusesAsync(client, filter.Group)), Json));
+                Console.Out.WriteLine(JsonSerializer.Serialize(filter.Apply(await client.GetPartitionStatusesAsync(filter.Group)), Json));
                 return 0;
             }
 
             if (!watch)
             {
-                AnsiConsole.Write(Render(filter.Apply(await PartitionDirectory.GetStatusesAsync(client, filter.Group)), filter));
+                AnsiConsole.Write(Render(filter.Apply(await client.GetPartitionStatusesAsync(filter.Group)), filter));
                 return 0;
             }
 
@@ -45,7 +45,7 @@ internal static class StatusCommand
             {
                 while (!cancellationToken.IsCancellationRequested)
                 {
-                    live.UpdateTarget(Render(filter.Apply(await PartitionDirectory.GetStatusesAsync(client, filter.Group)), filter));
+                    live.UpdateTarget(Render(filter.Apply(await client.GetPartitionStatusesAsync(filter.Group)), filter));
                     await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
                 }
             });

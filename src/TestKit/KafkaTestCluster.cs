@@ -31,8 +31,11 @@ public sealed class KafkaTestCluster : IAsyncDisposable
         Inspector = new KafkaInspector(kafka.BootstrapServers, options.Topics);
     }
 
-    /// <summary>The embedded Kafka cluster.</summary>
-    public EmbeddedKafkaCluster Kafka { get; }
+    /// <summary>The embedded Kafka cluster, with its fault injection (this repository's tests).</summary>
+    internal EmbeddedKafkaCluster Kafka { get; }
+
+    /// <summary>The bootstrap servers of the embedded Kafka cluster, for any Kafka client.</summary>
+    public string BootstrapServers => Kafka.BootstrapServers;
 
     /// <summary>The Orleans test cluster.</summary>
     public InProcessTestCluster Cluster { get; }
@@ -45,7 +48,7 @@ public sealed class KafkaTestCluster : IAsyncDisposable
         StartAsync(configure, kafka: null);
 
     /// <summary>Starts silos against an existing embedded Kafka cluster (to restart a cluster over the same records).</summary>
-    public static async Task<KafkaTestCluster> StartAsync(Action<KafkaTestClusterOptions> configure, EmbeddedKafkaCluster? kafka)
+    internal static async Task<KafkaTestCluster> StartAsync(Action<KafkaTestClusterOptions> configure, EmbeddedKafkaCluster? kafka)
     {
         ArgumentNullException.ThrowIfNull(configure);
         var options = new KafkaTestClusterOptions();

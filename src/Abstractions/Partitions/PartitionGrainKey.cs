@@ -4,7 +4,7 @@ namespace OrleansKafka.Partitions;
 
 /// <summary>Formats and parses partition grain keys: <c>group/topic/partition</c>.</summary>
 /// <remarks>Kafka topic names cannot contain '/', so the last two separators are unambiguous even when a group name has one.</remarks>
-public static class PartitionGrainKey
+internal static class PartitionGrainKey
 {
     /// <summary>The key of the grain for a partition of a topic within a consumer group.</summary>
     public static string Format(string group, string topic, int partition) =>

@@ -41,5 +41,5 @@ public interface IKafkaProcessingBuilder
     /// Kafka stream provider <paramref name="provider"/> (added if it is not yet), as
     /// <see cref="AddKafkaStreams{TValue}(string, Action{ProcessorOptions}?)"/> does for its own name.
     /// </summary>
-    IKafkaProcessingBuilder AddKafkaStreams<TValue>(string provider, string name, Action<ProcessorOptions>? configure = null);
+    IKafkaProcessingBuilder AddKafkaStreamNamespace<TValue>(string provider, string name, Action<ProcessorOptions>? configure = null);
 }

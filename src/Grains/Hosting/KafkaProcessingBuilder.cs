@@ -29,9 +29,9 @@ internal sealed class KafkaProcessingBuilder(IServiceCollection services) : IKaf
     }
 
     public IKafkaProcessingBuilder AddKafkaStreams<TValue>(string name, Action<ProcessorOptions>? configure = null) =>
-        AddKafkaStreams<TValue>(name, name, configure);
+        AddKafkaStreamNamespace<TValue>(name, name, configure);
 
-    public IKafkaProcessingBuilder AddKafkaStreams<TValue>(string provider, string name, Action<ProcessorOptions>? configure = null)
+    public IKafkaProcessingBuilder AddKafkaStreamNamespace<TValue>(string provider, string name, Action<ProcessorOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(provider);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);

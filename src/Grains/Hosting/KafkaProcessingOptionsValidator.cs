@@ -1,11 +1,18 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Orleans.Serialization;
 using OrleansKafka.Configuration;
 using OrleansKafka.Processing;
 
 namespace OrleansKafka.Hosting;
 
-/// <summary>Checks the processing options at start-up; each message names the setting, its value and what was expected.</summary>
-internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegistration> registrations) : IValidateOptions<KafkaProcessingOptions>
+/// <summary>
+/// Checks the processing options at start-up, against the registered processors and the silo's
+/// services too (a stateful processor needs an instance per partition; values sent to grains must
+/// serialize): the one place configuration is checked. Each message names the setting, its value
+/// and what was expected.
+/// </summary>
+internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegistration> registrations, IServiceProvider services) : IValidateOptions<KafkaProcessingOptions>
 {
     /// <summary>The most <see cref="KafkaProcessingOptions.MinThreadPoolThreads"/> accepts: far beyond any use, well within what the thread pool takes.</summary>
     private const int MaxMinThreadPoolThreads = 1024;
@@ -125,6 +132,8 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
             {
                 errors.Add($"{S}:Processors:{processor}:DeadLetterTopic is '{settings.DeadLetterTopic}', the topic the processor reads; expected another topic, or none for '{settings.Topic}.dlq'.");
             }
+
+            CheckServices(errors, $"{S}:Processors:{processor}", registrations.First(r => r.Name == processor));
         }
 
         foreach (var registration in registrations.Where(r => !options.Processors.ContainsKey(r.Name)))
@@ -142,6 +151,23 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>What the silo's services must give a processor: an instance of its own per partition for state, a serializer for values sent to grains.</summary>
+    private void CheckServices(List<string> errors, string setting, ProcessorRegistration registration)
+    {
+        var type = registration.ProcessorType;
+        if (registration.IsStateful && services.GetService(type) is { } instance && ReferenceEquals(instance, services.GetService(type)))
+        {
+            // One instance per partition holds that partition's state; a shared one would mix partitions.
+            errors.Add($"{setting}: {type.Name} keeps exactly-once state, but its registration hands out one shared instance, so the partitions would share one state. Expected a transient registration (AddProcessor registers one unless the type is already registered).");
+        }
+
+        if (registration.SendsToGrains && services.GetService<Serializer>() is { } serializer && !serializer.CanSerialize(registration.ValueType))
+        {
+            // Found now rather than at the first record sent to a grain on another silo.
+            errors.Add($"{setting}: {registration.Description} takes values of type {registration.ValueType.FullName}, which Orleans cannot serialize, and records travel to grains on other silos. Expected a serializable type: mark it [GenerateSerializer] with [Id] members, or register a serializer for it.");
+        }
     }
 
     /// <summary>The first entry that is not <c>[scheme://]host[:port]</c> with a port from 1 to 65535, or null.</summary>

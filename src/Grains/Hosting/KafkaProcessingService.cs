@@ -32,7 +32,6 @@ internal sealed partial class KafkaProcessingService(
     IGrainFactory grains,
     ILocalSiloDetails silo,
     TimeProvider time,
-    Orleans.Serialization.Serializer serializer,
     IServiceProvider services,
     ILoggerFactory loggers) : ILifecycleParticipant<ISiloLifecycle>, ILeaseHolders
 {
@@ -69,20 +68,6 @@ internal sealed partial class KafkaProcessingService(
         if (catalog.Groups.Count == 0)
         {
             LogNoProcessors(_logger);
-        }
-
-        foreach (var binding in catalog.Groups.Values.SelectMany(b => b).Where(b => b.Registration.IsStateful && ReferenceEquals(services.GetService(b.Registration.ProcessorType), services.GetService(b.Registration.ProcessorType))))
-        {
-            // One instance per partition holds that partition's state; a shared one would mix partitions.
-            throw new InvalidOperationException(
-                $"{KafkaProcessingOptions.SectionName}:Processors:{binding.Name}: {binding.Registration.ProcessorType.Name} keeps exactly-once state, but its registration hands out one shared instance, so the partitions would share one state. Expected a transient registration (AddProcessor registers one unless the type is already registered).");
-        }
-
-        foreach (var binding in catalog.Groups.Values.SelectMany(b => b).Where(b => b.Registration.SendsToGrains && !serializer.CanSerialize(b.Registration.ValueType)))
-        {
-            // Found now rather than at the first record sent to a grain on another silo.
-            throw new InvalidOperationException(
-                $"{KafkaProcessingOptions.SectionName}:Processors:{binding.Name}: {binding.Registration.Description} takes values of type {binding.Registration.ValueType.FullName}, which Orleans cannot serialize, and records travel to grains on other silos. Expected a serializable type: mark it [GenerateSerializer] with [Id] members, or register a serializer for it.");
         }
 
         ThreadPoolFloor.Raise(settings.MinThreadPoolThreads, _logger);

@@ -12,7 +12,7 @@ namespace OrleansKafka.Kafka;
 /// dropped), has no admin API and no real transactions. Use it for development, tests and
 /// benchmarks, never in production.
 /// </remarks>
-public sealed unsafe class EmbeddedKafkaCluster : IDisposable
+internal sealed unsafe class EmbeddedKafkaCluster : IDisposable
 {
     private readonly Lock _lock = new();
     private IntPtr _client;

@@ -4,4 +4,4 @@ namespace OrleansKafka.LeaseAgents;
 /// This silo's configuration of a consumer group disagrees with the live silos': other topics
 /// for the group, or a processor in another group or on another topic.
 /// </summary>
-public sealed class GroupConfigurationConflictException(string message) : Exception(message);
+internal sealed class GroupConfigurationConflictException(string message) : Exception(message);

@@ -28,7 +28,7 @@ internal static class KafkaPage
     public static IEndpointRouteBuilder MapKafkaPage(this IEndpointRouteBuilder endpoints, ActionAccess access)
     {
         endpoints.MapGet("/kafka", () => Results.Content(Html.Value, "text/html; charset=utf-8"));
-        endpoints.MapGet("/kafka/partitions", async (IGrainFactory grains) => await PartitionDirectory.GetStatusesAsync(grains));
+        endpoints.MapGet("/kafka/partitions", async (IGrainFactory grains) => await grains.GetPartitionStatusesAsync());
         endpoints.MapGet("/kafka/partitions/{group}/{topic}/{partition:int}/history", (string group, string topic, int partition, IGrainFactory grains) =>
             RunAsync(() => Grain(grains, group, topic, partition).GetHistoryAsync()));
         endpoints.MapPost("/kafka/partitions/{group}/{topic}/{partition:int}/{action}", (string group, string topic, int partition, string action, HttpRequest request, IGrainFactory grains) =>
@@ -79,7 +79,7 @@ internal static class KafkaPage
     }
 
     private static IPartitionGrain Grain(IGrainFactory grains, string group, string topic, int partition) =>
-        grains.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(group, topic, partition));
+        grains.GetPartitionGrain(group, topic, partition);
 
     /// <summary>The grain's answer as JSON, or its refusal (a partition that is not there, not holding, ...) as a 409 naming why.</summary>
     private static async Task<IResult> RunAsync<T>(Func<Task<T>> call)

@@ -39,7 +39,7 @@ public sealed class MultiSiloTests
         var atOwners = await Poll.UntilAsync(
             async () =>
             {
-                statuses = await OrleansKafka.Partitions.PartitionDirectory.GetStatusesAsync(cluster.Client, "billing");
+                statuses = await cluster.Client.GetPartitionStatusesAsync("billing");
                 return statuses.All(s => s.Silo == owners[s.Partition] && s.State == OrleansKafka.Partitions.PartitionState.Idle);
             },
             TimeSpan.FromSeconds(10));
@@ -140,7 +140,7 @@ public sealed class MultiSiloTests
     {
         var log = new RecordLog();
         await using var cluster = await StartSilosWithFirstHalfAsync(log);
-        Assert.Equal(12, (await PartitionDirectory.GetStatusesAsync(cluster.Client)).Count);
+        Assert.Equal(12, (await cluster.Client.GetPartitionStatusesAsync()).Count);
 
         // The catalog grain: the directory starts from it. Kill its silo, wherever Orleans put it.
         var management = cluster.Client.GetGrain<IManagementGrain>(0);
@@ -151,7 +151,7 @@ public sealed class MultiSiloTests
         await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(90));
 
         Assert.True(
-            await AcrossAKill.UntilAsync(async () => (await PartitionDirectory.GetStatusesAsync(cluster.Client)).Count == 12, TimeSpan.FromSeconds(5)),
+            await AcrossAKill.UntilAsync(async () => (await cluster.Client.GetPartitionStatusesAsync()).Count == 12, TimeSpan.FromSeconds(5)),
             "after the catalog grain's silo died, the directory did not list the group's partitions again within 5 s");
         AssertEveryOffsetAtLeastOnce(log);
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.Configuration;
 using OrleansKafka.Hosting;
 using OrleansKafka.Processing;
@@ -7,7 +8,10 @@ namespace OrleansKafka.Tests.Configuration;
 
 public sealed class KafkaProcessingOptionsValidatorTests
 {
-    private static readonly KafkaProcessingOptionsValidator Validator = new([ProcessorRegistration.ForProcessor("recorder", typeof(RecordingProcessor))]);
+    // Services without the processors' registrations: the checks that need them are tested on a cluster (StatefulProcessorTests, KeyGrainTests).
+    private static readonly IServiceProvider NoServices = new ServiceCollection().BuildServiceProvider();
+
+    private static readonly KafkaProcessingOptionsValidator Validator = new([ProcessorRegistration.ForProcessor("recorder", typeof(RecordingProcessor))], NoServices);
 
     [Fact]
     public void Validate_ValidOptions_Succeeds() => Assert.True(Validator.Validate(null, Valid()).Succeeded);
@@ -113,7 +117,7 @@ public sealed class KafkaProcessingOptionsValidatorTests
     {
         var validator = new KafkaProcessingOptionsValidator([
             ProcessorRegistration.ForProcessor("a", typeof(RecordingProcessor)),
-            ProcessorRegistration.ForProcessor("b", typeof(RecordingProcessor))]);
+            ProcessorRegistration.ForProcessor("b", typeof(RecordingProcessor))], NoServices);
         var options = new KafkaProcessingOptions();
         options.Processors["a"] = new ProcessorOptions { Topic = "t", Group = "g" };
         options.Processors["b"] = new ProcessorOptions { Topic = "t", Group = "g" };

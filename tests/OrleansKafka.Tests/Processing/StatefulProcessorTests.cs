@@ -130,7 +130,7 @@ public sealed class StatefulProcessorTests
             await Poll.UntilAsync(
                 async () =>
                 {
-                    var statuses = await PartitionDirectory.GetStatusesAsync(cluster.Client, Group);
+                    var statuses = await cluster.Client.GetPartitionStatusesAsync(Group);
                     counts = statuses.Where(s => s.ProcessorState is not null)
                         .ToDictionary(s => s.Partition, s => s.ProcessorState!.Value.Deserialize<RecordCount>(JsonSerializerOptions.Web)!);
                     return counts.Count == 4;

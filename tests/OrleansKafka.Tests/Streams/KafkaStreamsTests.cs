@@ -164,7 +164,7 @@ public sealed class KafkaStreamsTests
             o.Services = s => s.AddSingleton(log).AddSingleton(gate);
             o.Processors = p => p
                 .AddKafkaStreams<string>(StreamRecorderGrain.Provider, x => { x.Topic = Topic; x.Group = Group; })
-                .AddKafkaStreams<string>(StreamRecorderGrain.Provider, "payments-stream", x => { x.Topic = PaymentRecorderGrain.Namespace; x.Group = Group; });
+                .AddKafkaStreamNamespace<string>(StreamRecorderGrain.Provider, "payments-stream", x => { x.Topic = PaymentRecorderGrain.Namespace; x.Group = Group; });
         });
 
         await cluster.ProduceAsync(Topic, [("a", "1"), ("a", "2")], partition: 0);
