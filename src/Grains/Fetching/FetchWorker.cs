@@ -26,6 +26,9 @@ internal sealed partial class FetchWorker : IDisposable
 
     /// <summary>How often paused buffers are checked for room to resume.</summary>
     private static readonly TimeSpan ResumeCheckInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Polls that brought a record between two readings of the clock: a poll is a record's work, and reading the clock costs a good part of one.</summary>
+    private const int PollsPerClockRead = 64;
     private readonly ConcurrentDictionary<TopicPartition, PartitionBuffer> _buffers = new();
     private readonly Func<Action<Error>, IConsumer<byte[], byte[]>> _createConsumer;
     private readonly Lock _consumerLock = new();
@@ -34,6 +37,7 @@ internal sealed partial class FetchWorker : IDisposable
     private readonly TimeProvider _time;
     private readonly BufferBudget _budget;
     private long _lastResumeCheck;
+    private int _pollsSinceClockRead;
     private readonly ILogger _logger;
     private readonly string _name;
     private readonly MessageRouter _router;
@@ -197,6 +201,9 @@ internal sealed partial class FetchWorker : IDisposable
                 {
                     SignalAll(unsignalled);
                     last = null;
+
+                    // Nothing ready: the next poll may wait a whole poll timeout, so the clock is read first.
+                    _pollsSinceClockRead = PollsPerClockRead;
                     continue;
                 }
 
@@ -238,6 +245,12 @@ internal sealed partial class FetchWorker : IDisposable
     /// </summary>
     private void ResumeWithinBudget()
     {
+        if (++_pollsSinceClockRead < PollsPerClockRead)
+        {
+            return;
+        }
+
+        _pollsSinceClockRead = 0;
         var now = _time.GetTimestamp();
         if (_lastResumeCheck != 0 && _time.GetElapsedTime(_lastResumeCheck, now) < ResumeCheckInterval)
         {
