@@ -15,9 +15,11 @@ namespace OrleansKafka.Processing;
 /// freeze or a move: a stale owner's write fails on the ETag, and it stops.
 /// </para>
 /// <para>
-/// Change the state only once a record has succeeded (after the last await of the record): a
-/// record that throws is run again. Effects outside the state (a produce, an HTTP call) stay
-/// at-least-once. Processing runs in partition order; <c>Order = Key</c> is refused.
+/// A record processor changes the state only once a record has succeeded (after the last await
+/// of the record): a record that throws is run again on the state as it left it. A batch processor
+/// may change it as it goes: a batch that throws gets the state back as it was before the batch,
+/// and its records then run one at a time. Effects outside the state (a produce, an HTTP call)
+/// stay at-least-once. Processing runs in partition order; <c>Order = Key</c> is refused.
 /// </para>
 /// </remarks>
 public interface IStatefulProcessor<TState>

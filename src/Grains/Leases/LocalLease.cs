@@ -26,6 +26,7 @@ internal sealed class LocalLease
 {
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop;
+    private readonly CancellationTokenSource _lostSource;
     private readonly TimeProvider _time;
     private long _expiresAt;
     private long _processedOffset = -1;
@@ -44,6 +45,7 @@ internal sealed class LocalLease
         _expiresAt = expiresAt;
         GrantedAt = time.GetUtcNow();
         _stop = new CancellationTokenSource(Remaining(expiresAt), time);
+        _lostSource = new CancellationTokenSource(Remaining(expiresAt), time);
     }
 
     public string Group { get; }
@@ -62,6 +64,12 @@ internal sealed class LocalLease
 
     /// <summary>Fires when the lease is revoked, lost, runs out, or the silo shuts down.</summary>
     public CancellationToken Token => _stop.Token;
+
+    /// <summary>
+    /// Fires when the lease is lost or runs out, not when it is revoked: while a revoked lease is
+    /// drained, work already sent under it (a key grain's call) is waited for until this fires.
+    /// </summary>
+    public CancellationToken LostToken => _lostSource.Token;
 
     /// <summary>The deadline, a <see cref="TimeProvider.GetTimestamp"/> value.</summary>
     public long ExpiresAt => Interlocked.Read(ref _expiresAt);
@@ -106,6 +114,7 @@ internal sealed class LocalLease
             {
                 Interlocked.Exchange(ref _expiresAt, expiresAt);
                 _stop.CancelAfter(Remaining(expiresAt));
+                _lostSource.CancelAfter(Remaining(expiresAt));
             }
 
             return true;
@@ -162,6 +171,14 @@ internal sealed class LocalLease
     {
         _lost = true;
         Revoke();
+        try
+        {
+            _lostSource.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A waiter's cancellation callback threw; the lease is lost all the same.
+        }
     }
 
     public LeaseGrant ToGrant() => new(Partition.Topic, Partition.Partition.Value, Epoch);

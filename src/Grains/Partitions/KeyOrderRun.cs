@@ -24,6 +24,7 @@ internal sealed partial class KeyOrderRun(
     PartitionCheckpoint checkpoint,
     PartitionProgress progress,
     DeliveryGuarantee delivery,
+    bool finishesCallsOnRevoke,
     ILogger logger) : IPartitionRun
 {
     // Offsets past the next offset that completed in an earlier delivery of this lease: a
@@ -51,6 +52,11 @@ internal sealed partial class KeyOrderRun(
                 {
                     run.HoldAt(offset);
                     break;
+                }
+
+                if (decided is not null)
+                {
+                    await runner.HoldDecidedAsync();
                 }
 
                 await run.Slots.WaitAsync(lease.Token);
@@ -132,9 +138,14 @@ internal sealed partial class KeyOrderRun(
             }
 
             var record = records[index];
+            // Grain calls (key grains, streams) already sent finish when the lease is revoked: the
+            // partition is released only after them, so the next owner never sends a key a record
+            // while an older one still runs there. Only a lost lease abandons them, as a frozen
+            // silo's would be; no record starts once the lease is revoked (checked above).
+            var token = finishesCallsOnRevoke ? lease.LostToken : lease.Token;
             var failure = decided is (HoldDecision.Skip or HoldDecision.DeadLetter, var held)
                 ? held
-                : await runner.RunAsync(records, index, 1, lease);
+                : await runner.RunAsync(records, index, 1, lease, token);
             if (failure is not null)
             {
                 var action = RecordRunner.ActionOf(decided?.Decision) ?? runner.OnFailure;
@@ -142,7 +153,7 @@ internal sealed partial class KeyOrderRun(
                 {
                     if (run.HoldAt(record.Offset.Value))
                     {
-                        runner.HoldAt(record, failure);
+                        await runner.HoldAtAsync(record, failure);
                     }
 
                     return;
@@ -155,7 +166,7 @@ internal sealed partial class KeyOrderRun(
         }
         catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
         {
-            // The lease ended mid-record: it is not done, and is processed again by the next owner.
+            // The lease ended (or was lost) mid-record: it is not done, and is processed again by the next owner.
         }
         catch (StaleLeaseEpochException ex)
         {

@@ -49,6 +49,7 @@ internal sealed class OffsetOrderRun(
                 FailureAction? action = null;
                 if (decided is (var decision, var heldFailure))
                 {
+                    await runner.HoldDecidedAsync();
                     count = 1;
                     failure = decision == HoldDecision.Retry ? await runner.RunAsync(records, index, 1, lease) : heldFailure;
                     action = RecordRunner.ActionOf(decision);
@@ -56,13 +57,14 @@ internal sealed class OffsetOrderRun(
                 else
                 {
                     count = index < narrowUntil ? 1 : pipeline.UnitLength(records.Count - index);
-                    failure = await runner.RunAsync(records, index, count, lease);
+                    failure = await RunUnitAsync(records, index, count, lease);
                 }
 
                 if (failure is not null && count > 1)
                 {
                     // Which record of the batch failed is unknown: run them one by one. Those before
-                    // it are processed again (at-least-once), and the failure action applies to it alone.
+                    // it are processed again (at-least-once; exactly once into the state, which the
+                    // failed batch left as it found it), and the failure action applies to it alone.
                     narrowUntil = index + count;
                     continue;
                 }
@@ -70,7 +72,7 @@ internal sealed class OffsetOrderRun(
                 if (failure is not null && !await runner.GiveUpAsync(records[index], failure, action ?? runner.OnFailure, lease))
                 {
                     // Everything before the held record is committed; nothing from it on.
-                    runner.HoldAt(records[index], failure);
+                    await runner.HoldAtAsync(records[index], failure);
                     return DeliveryOutcome.Held;
                 }
 
@@ -111,5 +113,36 @@ internal sealed class OffsetOrderRun(
 
     public void Reset()
     {
+    }
+
+    /// <summary>
+    /// Runs a unit; a batch of a processor with exactly-once state that fails leaves the state as
+    /// it found it, since the batch may have changed it for records before the failing one.
+    /// </summary>
+    private async Task<RecordFailure?> RunUnitAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease)
+    {
+        var before = count > 1 ? checkpoint.Snapshot() : null;
+        RecordFailure? failure;
+        try
+        {
+            failure = await runner.RunAsync(records, index, count, lease);
+        }
+        catch
+        {
+            // Cut short (the lease ended): nothing of the batch counts.
+            if (before is not null)
+            {
+                checkpoint.Restore(before);
+            }
+
+            throw;
+        }
+
+        if (failure is not null && before is not null)
+        {
+            checkpoint.Restore(before);
+        }
+
+        return failure;
     }
 }

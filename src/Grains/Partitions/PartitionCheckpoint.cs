@@ -35,19 +35,27 @@ internal sealed partial class PartitionCheckpoint(
     /// <summary>The state as status shows it: the live state once loaded under a lease, else the stored one.</summary>
     public string? StateJson => State is { } state && _stateEpoch != 0 ? state.Save() : stored.State.State;
 
+    /// <summary>The processor's state now, to <see cref="Restore"/> if a unit fails; null for a processor without state.</summary>
+    public string? Snapshot() => State?.Save();
+
+    /// <summary>Gives the processor back the state of a <see cref="Snapshot"/>: what a failed unit changed is undone.</summary>
+    public void Restore(string snapshot) => State!.Load(snapshot);
+
     /// <summary>
-    /// Starts the position of a new lease where its fetch started, whatever an earlier lease of
-    /// this activation did. True when <paramref name="epoch"/> is a new lease.
+    /// Starts this activation's position under <paramref name="lease"/> where the lease stands:
+    /// where its fetch started, or past what an earlier activation processed under it (the grain
+    /// was deactivated while the lease went on, and the feed resends what it had sent), whatever
+    /// an earlier lease of this activation did. True when the lease is new to this activation.
     /// </summary>
-    public bool BeginLease(long epoch)
+    public bool BeginLease(LocalLease lease)
     {
-        if (_epoch == epoch)
+        if (_epoch == lease.Epoch)
         {
             return false;
         }
 
-        NextOffset = -1;
-        _epoch = epoch;
+        NextOffset = lease.ProcessedOffset;
+        _epoch = lease.Epoch;
         return true;
     }
 

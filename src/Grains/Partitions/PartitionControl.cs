@@ -1,8 +1,8 @@
 namespace OrleansKafka.Partitions;
 
 /// <summary>
-/// What a partition grain keeps in grain storage: the operator's pause and the partition's
-/// ownership history. Written with the storage's ETag, so a stale activation's write fails.
+/// What a partition grain keeps in grain storage: the operator's pause, the record it holds at,
+/// and the partition's ownership history. Written with the storage's ETag, so a stale activation's write fails.
 /// </summary>
 [GenerateSerializer, Alias("OrleansKafka.PartitionControl")]
 internal sealed class PartitionControl
@@ -15,4 +15,7 @@ internal sealed class PartitionControl
 
     /// <summary>The owners, oldest first.</summary>
     [Id(1)] public List<OwnershipRecord> History { get; set; } = [];
+
+    /// <summary>The record the partition holds at until an operator decides; null when it holds at none.</summary>
+    [Id(2)] public StoredHold? Hold { get; set; }
 }

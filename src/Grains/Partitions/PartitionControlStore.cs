@@ -4,8 +4,8 @@ using OrleansKafka.Leases;
 namespace OrleansKafka.Partitions;
 
 /// <summary>
-/// The partition's control state in grain storage: an operator's pause, and the ownership
-/// history. Writes go one at a time (commands interleave with deliveries, and each write needs
+/// The partition's control state in grain storage: an operator's pause, the record it holds at,
+/// and the ownership history. Writes go one at a time (commands interleave with deliveries, and each write needs
 /// the ETag of the last), and a write that fails leaves the state as it was.
 /// </summary>
 internal sealed partial class PartitionControlStore(string grainKey, string silo, IPersistentState<PartitionControl> control, TimeProvider time, ILogger logger)
@@ -17,6 +17,41 @@ internal sealed partial class PartitionControlStore(string grainKey, string silo
 
     /// <summary>The owners, oldest first.</summary>
     public IReadOnlyList<OwnershipRecord> History => [.. control.State.History];
+
+    /// <summary>The record the partition holds at, as stored; null when it holds at none.</summary>
+    public StoredHold? Hold => control.State.Hold;
+
+    /// <summary>
+    /// Stores the record the partition now holds at, so that the next activation holds there too.
+    /// A write that fails keeps the hold in this activation only, and says so.
+    /// </summary>
+    public async Task SaveHoldAsync(HeldRecord held)
+    {
+        control.State.Hold = StoredHold.Of(held);
+        await TryWriteAsync(held.Offset);
+    }
+
+    /// <summary>The partition holds at no record any more (decided, or sought past).</summary>
+    public async Task ClearHoldAsync()
+    {
+        if (control.State.Hold is { } hold)
+        {
+            control.State.Hold = null;
+            await TryWriteAsync(hold.Offset);
+        }
+    }
+
+    private async Task TryWriteAsync(long heldOffset)
+    {
+        try
+        {
+            await WriteAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogHoldWriteFailed(logger, ex, grainKey, heldOffset);
+        }
+    }
 
     /// <summary>Pauses the partition, stored before it counts; nothing changes when the write fails.</summary>
     public async Task PauseAsync()
@@ -111,6 +146,9 @@ internal sealed partial class PartitionControlStore(string grainKey, string silo
 
     [LoggerMessage(EventId = 1702, Level = LogLevel.Information, Message = "Partition {GrainKey} resumed by an operator (on silo {Silo})")]
     private static partial void LogResumed(ILogger logger, string grainKey, string silo);
+
+    [LoggerMessage(EventId = 1704, Level = LogLevel.Warning, Message = "Could not store the hold of partition {GrainKey} at offset {Offset}; this activation holds, a later one may not know")]
+    private static partial void LogHoldWriteFailed(ILogger logger, Exception exception, string grainKey, long offset);
 
     [LoggerMessage(EventId = 1703, Level = LogLevel.Warning, Message = "Could not write the ownership history of partition {GrainKey}; processing goes on")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, string grainKey);

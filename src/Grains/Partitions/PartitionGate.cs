@@ -7,7 +7,8 @@ namespace OrleansKafka.Partitions;
 /// <summary>
 /// Whether a partition's records may start: the one place that knows about an operator's pause,
 /// a seek stopping the partition, and a record the partition holds at until an operator decides.
-/// Both runs (offset order and key order) ask it before each record.
+/// Both runs (offset order and key order) ask it before each record. A hold outlives the
+/// activation: it is stored with the control state and restored by the next one.
 /// </summary>
 /// <remarks>Used only inside the partition grain's turns, so it needs no lock.</remarks>
 internal sealed partial class PartitionGate(string grainKey, Func<bool> isPaused, TimeProvider time, ILogger logger)
@@ -55,12 +56,14 @@ internal sealed partial class PartitionGate(string grainKey, Func<bool> isPaused
     /// <summary>An operator's decision about the held record (the grain checked there is one), applied when the held delivery comes again.</summary>
     public void Decide(HoldDecision decision) => _decision = decision;
 
-    /// <summary>A new lease starts clean: a record held under the old one fails again and holds again.</summary>
-    public void Reset()
-    {
-        (Held, _decision) = (null, null);
-        Seeking = false;
-    }
+    /// <summary>Holds at a record an earlier activation held at (stored with the control state); nobody has decided yet.</summary>
+    public void Restore(HeldRecord held) => (Held, _decision) = (held, null);
+
+    /// <summary>The held record is behind the partition's position (sought past, or committed before it ran): nothing to hold at.</summary>
+    public void Forget() => (Held, _decision) = (null, null);
+
+    /// <summary>A new lease: a seek is over. A hold stays until an operator decides, whoever holds the lease.</summary>
+    public void Reset() => Seeking = false;
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Partition {GrainKey}: the operator decided {Decision} for the held record at offset {Offset}")]
     private static partial void LogHoldResolved(ILogger logger, string grainKey, long offset, HoldDecision decision);

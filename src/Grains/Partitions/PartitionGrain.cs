@@ -81,7 +81,13 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         _controlStore = new PartitionControlStore(_key, _silo, _control, _time, _logger);
         _gate = new PartitionGate(_key, () => _controlStore.PausedSince is not null, _time, _logger);
         _checkpoint = new PartitionCheckpoint(_key, _stored, _commits, _holders, _logger);
-        _seek = new SeekCommand(_key, _silo, _gate, _checkpoint, _progress, _holds, _time, _logger);
+        _seek = new SeekCommand(_key, _silo, _gate, _checkpoint, _progress, _controlStore, _holds, _time, _logger);
+        if (_controlStore.Hold is { } hold)
+        {
+            // An earlier activation held at this record; it holds until an operator decides.
+            _gate.Restore(hold.ToHeld());
+        }
+
         _activations.Add(_key);
         return Task.CompletedTask;
     }
@@ -123,11 +129,10 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         var fromElsewhere = batch.From is { } sender && !sender.Equals(_localSilo);
         if (!_leases.TryGet(_key, out var lease) || (fromElsewhere && (lease.Epoch != batch.Epoch || !lease.IsCurrent)))
         {
-            // No current lease here for what another silo sends: this silo's own lease is gone or
-            // about to be (it stalled, and its agent has not caught up yet), and the sender holds
-            // the newer one. Answered as NotOwner, so the sender resends instead of stopping, and
-            // this activation moves to the sender (the lease holder): a plain deactivation would be
-            // re-created here by callers that still have this silo's address cached.
+            // No current lease here for what another silo sends (this silo's lease is gone or about
+            // to be; the sender holds the newer one): NotOwner, so the sender resends, and this
+            // activation moves to the sender, since a plain deactivation would be re-created here
+            // by callers that still have this silo's address cached.
             if (batch.From is { } owner)
             {
                 RequestContext.Set(IPlacementDirector.PlacementHintKey, owner);
@@ -146,7 +151,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             return DeliveryOutcome.Stopped;
         }
 
-        if (_checkpoint.BeginLease(lease.Epoch))
+        if (_checkpoint.BeginLease(lease))
         {
             // A new lease starts where the fetcher started, whatever this activation did before.
             _gate.Reset();
@@ -180,6 +185,13 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             return DeliveryOutcome.Completed;
         }
 
+        if (_gate.Held is { } held && RecordOffsets.OffsetAt(records, index) > held.Offset)
+        {
+            // The held record is behind where processing stands (committed before it ran): nothing to hold at.
+            _gate.Forget();
+            await _controlStore.ClearHoldAsync();
+        }
+
         if (_binding.Options.Delivery == DeliveryGuarantee.AtMostOnce)
         {
             lease.StoreProcessed(RecordOffsets.OffsetAt(records, records.Count - 1) + 1);
@@ -199,9 +211,9 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         var pipeline = _catalog.CreatePipeline(binding);
         _checkpoint.State = pipeline.State;
         var options = binding.Options;
-        var runner = new RecordRunner(_key, _group, options, pipeline, _deadLetters, _gate, _progress, _metrics.For(_group, _topic, _partition), _time, _logger);
+        var runner = new RecordRunner(_key, _group, options, pipeline, _deadLetters, _gate, _progress, _controlStore, _metrics.For(_group, _topic, _partition), _time, _logger);
         return binding.KeyOrdered
-            ? new KeyOrderRun(_key, pipeline, options.MaxInFlight, _gate, runner, _checkpoint, _progress, options.Delivery, _logger)
+            ? new KeyOrderRun(_key, pipeline, options.MaxInFlight, _gate, runner, _checkpoint, _progress, options.Delivery, binding.Registration.SendsToGrains, _logger)
             : new OffsetOrderRun(pipeline, options.Delivery, _gate, runner, _checkpoint, _progress, CommitNowAsync);
     }
 

@@ -22,11 +22,13 @@ internal sealed partial class RecordRunner
     private readonly DeadLetterWriter _deadLetters;
     private readonly PartitionGate _gate;
     private readonly PartitionProgress _progress;
+    private readonly PartitionControlStore _control;
     private readonly PartitionTelemetry _telemetry;
     private readonly ILogger _logger;
 
-    public RecordRunner(string grainKey, string group, ProcessorOptions options, Processing.ProcessorPipeline pipeline, DeadLetterWriter deadLetters, PartitionGate gate, PartitionProgress progress, PartitionTelemetry telemetry, TimeProvider time, ILogger logger)
+    public RecordRunner(string grainKey, string group, ProcessorOptions options, Processing.ProcessorPipeline pipeline, DeadLetterWriter deadLetters, PartitionGate gate, PartitionProgress progress, PartitionControlStore control, PartitionTelemetry telemetry, TimeProvider time, ILogger logger)
     {
+        _control = control;
         _grainKey = grainKey;
         _group = group;
         _options = options;
@@ -42,11 +44,15 @@ internal sealed partial class RecordRunner
     public FailureAction OnFailure => _options.OnFailure;
 
     /// <summary>Runs <c>records[index..index+count)</c> with the processor's retries; the failure if it gave up. Throws when the lease's token fires.</summary>
-    public async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease)
+    public Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease) =>
+        RunAsync(records, index, count, lease, lease.Token);
+
+    /// <summary>As <see cref="RunAsync(IReadOnlyList{ConsumeResult{byte[], byte[]}}, int, int, LocalLease)"/>, stopping only when <paramref name="cancellationToken"/> fires.</summary>
+    public async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease, CancellationToken cancellationToken)
     {
         var offset = RecordOffsets.OffsetAt(records, index);
         _progress.Started(offset);
-        var failure = await _retrying.RunAsync(records, index, count, lease.Epoch, lease.Token);
+        var failure = await _retrying.RunAsync(records, index, count, lease.Epoch, cancellationToken);
         if (failure is not null)
         {
             // The unit's own offset: in key order other records run meanwhile and move the one in flight.
@@ -89,13 +95,20 @@ internal sealed partial class RecordRunner
         }
     }
 
-    /// <summary>Holds the partition at <paramref name="record"/>: its status shows it, and nothing from it on runs until an operator decides.</summary>
-    public void HoldAt(ConsumeResult<byte[], byte[]> record, RecordFailure failure)
+    /// <summary>
+    /// Holds the partition at <paramref name="record"/>: its status shows it, and nothing from it
+    /// on runs until an operator decides, also after this activation is gone (the hold is stored).
+    /// </summary>
+    public async Task HoldAtAsync(ConsumeResult<byte[], byte[]> record, RecordFailure failure)
     {
         _telemetry.Held();
         _gate.HoldAt(record, failure);
         LogHolding(_logger, failure.Error, _grainKey, record.Offset.Value, failure.Attempts);
+        await _control.SaveHoldAsync(_gate.Held!);
     }
+
+    /// <summary>An operator's decision about the held record is being applied: the stored hold goes.</summary>
+    public Task HoldDecidedAsync() => _control.ClearHoldAsync();
 
     /// <summary>The failure action an operator's decision about a held record stands for; null for a retry.</summary>
     public static FailureAction? ActionOf(HoldDecision? decision) => decision switch

@@ -12,7 +12,7 @@ namespace OrleansKafka.Partitions;
 /// committed (with exactly-once state, stored with the state first). The grain then restarts the
 /// partition, so the next lease starts at the new offset.
 /// </summary>
-internal sealed partial class SeekCommand(string grainKey, string silo, PartitionGate gate, PartitionCheckpoint checkpoint, PartitionProgress progress, HoldSignals holds, TimeProvider time, ILogger logger)
+internal sealed partial class SeekCommand(string grainKey, string silo, PartitionGate gate, PartitionCheckpoint checkpoint, PartitionProgress progress, PartitionControlStore controlStore, HoldSignals holds, TimeProvider time, ILogger logger)
 {
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan WatermarkTimeout = TimeSpan.FromSeconds(5);
@@ -76,6 +76,9 @@ internal sealed partial class SeekCommand(string grainKey, string silo, Partitio
             throw;
         }
 
+        // The partition restarts at the new offset: a record it held at runs again, or is sought past.
+        gate.Forget();
+        await controlStore.ClearHoldAsync();
         LogSeek(logger, grainKey, target, silo);
         return target;
     }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.KeyGrains;
+using OrleansKafka.Partitions;
 using OrleansKafka.Testing;
 using OrleansKafka.Testing.Processes;
 using OrleansKafka.Tests.Support;
@@ -49,6 +50,36 @@ public sealed class KeyGrainTests
         gate.Opened.SetResult();
         await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 21 }, TimeSpan.FromSeconds(30));
         Assert.Equal([0L], log.OffsetsOf("slow"));
+    }
+
+    [Fact]
+    public async Task AGracefulHandOver_WaitsForTheCallsAlreadySent_BeforeTheNextOwnerSendsAny()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate, silos: 2);
+        List<(string?, string?)> records = [("slow", KeyGate.Value), .. Enumerable.Range(1, 10).Select(i => ((string?)$"key-{i}", (string?)$"{i}"))];
+        await cluster.ProduceAsync(Topic, records, partition: 0);
+        Assert.True(await Poll.UntilAsync(() => gate.Entered == 1 && log.Count == 10, TimeSpan.FromSeconds(30)), $"offset 0 entered {gate.Entered} times, {log.Count} of 10 later records done");
+        var partition = cluster.Client.GetPartitionGrain(Group, Topic, 0);
+        var before = await partition.GetStatusAsync();
+        var other = cluster.Cluster.Silos.Select(s => OrleansKafka.LeaseProtocol.SiloIdentity.Of(s.SiloAddress)).First(s => s != before.Silo);
+
+        // An operator moves the partition while the call at offset 0 still runs at its grain, for
+        // less than a lease (3 s here): the old owner waits for it, so nothing is sent under a newer
+        // lease meanwhile (before, the call was abandoned, and the next owner sent the keys their
+        // records again at once). A call longer than the lease is abandoned when the lease runs out.
+        await partition.MoveAsync(other);
+        var sentMeanwhile = await Poll.UntilAsync(() => log.Calls.Any(c => c.Epoch > before.LeaseEpoch), TimeSpan.FromSeconds(1));
+        gate.Opened.SetResult();
+        Assert.True(await Poll.UntilAsync(async () => (await partition.GetStatusAsync()) is { Silo: var silo, State: not PartitionState.NotOwner } && silo == other, TimeSpan.FromSeconds(30)), "the partition never moved");
+
+        Assert.False(sentMeanwhile, "a record was sent under the new lease while a call of the old one still ran");
+        var oldEnded = log.Calls.Where(c => c.Epoch == before.LeaseEpoch).Max(c => c.End);
+        Assert.All(log.Calls.Where(c => c.Epoch > before.LeaseEpoch), c => Assert.True(c.Start >= oldEnded, "a call under the new lease began before the old lease's last call ended"));
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 11 }, TimeSpan.FromSeconds(30));
+
+        // What the old owner finished while it gave the partition up was committed: nothing is sent twice.
+        Assert.DoesNotContain(log.Calls, c => c.Epoch > before.LeaseEpoch);
     }
 
     [Fact]

@@ -108,9 +108,11 @@ public sealed class KeyOrderRunTests
         Assert.Equal(DeliveryOutcome.Held, await harness.DeliverAsync(records));
         Assert.Equal(1, pipeline.Units.Count(u => u.Single() == 1));
 
-        // What a new lease does: the gate and the run start clean, so offset 1 runs again under it.
+        // What a new lease does: the run starts clean, so once the operator skipped offset 0 the
+        // completed offset 1 runs again under it (the hold itself outlives the lease).
         harness.Gate.Reset();
         harness.Run.Reset();
+        harness.Gate.Decide(HoldDecision.Skip);
         await harness.DeliverAsync(records);
 
         Assert.Equal(2, pipeline.Units.Count(u => u.Single() == 1));

@@ -54,6 +54,31 @@ public sealed class OffsetOrderRunTests
     }
 
     [Fact]
+    public async Task RunAsync_Holding_StoresTheHold_WhichALaterActivationRestores_AndTheDecisionClears()
+    {
+        var pipeline = new ScriptedPipeline((record, _) => record.Offset.Value == 1 ? throw new InvalidOperationException("bad") : Task.CompletedTask);
+        var harness = new RunHarness(pipeline, new ProcessorOptions { MaxAttempts = 1 });
+        var records = RunHarness.Records(0, "a", "b", "c");
+        Assert.Equal(DeliveryOutcome.Held, await harness.DeliverAsync(records));
+
+        var stored = harness.Control.Stored.Hold;
+        Assert.NotNull(stored);
+        Assert.Equal((1L, typeof(InvalidOperationException).FullName, "bad", 1, "b"), (stored.Offset, stored.ErrorType, stored.ErrorMessage, stored.Attempts, stored.Key));
+
+        // A later activation (the grain restores it on activation) holds at the same record without running it.
+        var later = new RunHarness(pipeline, new ProcessorOptions { MaxAttempts = 1 });
+        later.Gate.Restore(stored.ToHeld());
+        var runs = pipeline.Units.Count;
+        Assert.Equal(DeliveryOutcome.Held, await later.DeliverAsync(records));
+        Assert.Equal(runs + 1, pipeline.Units.Count);
+        Assert.Equal("InvalidOperationException: bad", later.Gate.Held?.Failure.Describe());
+
+        harness.Gate.Decide(HoldDecision.Skip);
+        Assert.Equal(DeliveryOutcome.Completed, await harness.DeliverAsync(records));
+        Assert.Null(harness.Control.Stored.Hold);
+    }
+
+    [Fact]
     public async Task RunAsync_HeldRecordRetriedByOperator_RunsItAgain()
     {
         var failing = true;

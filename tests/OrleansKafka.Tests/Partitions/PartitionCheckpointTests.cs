@@ -74,6 +74,34 @@ public sealed class PartitionCheckpointTests
         Assert.Contains("\"count\":4", harness.Stored.Stored.State, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task StatefulBatch_FailingPartWay_AppliesEachGoodRecordToTheStateOnce()
+    {
+        // A batch processor that adds records as it goes, and throws at offset 2: the records
+        // before it are run again one at a time, on the state as it was before the batch.
+        var processor = new CountingProcessor();
+        var pipeline = new ScriptedPipeline(
+            (record, _) =>
+            {
+                if (record.Offset.Value == 2)
+                {
+                    throw new InvalidOperationException("bad");
+                }
+
+                processor.State.Count++;
+                return Task.CompletedTask;
+            },
+            batch: true);
+        var harness = new RunHarness(pipeline, new ProcessorOptions { MaxAttempts = 1, OnFailure = FailureAction.Skip }, state: ProcessorStateAccess.For(processor));
+        Assert.True(await harness.Checkpoint.LoadAsync(0, harness.Lease));
+
+        Assert.Equal(DeliveryOutcome.Completed, await harness.DeliverAsync(RunHarness.Records(0, "a", "b", "c", "d", "e")));
+
+        Assert.Equal(4, processor.State.Count);
+        Assert.Equal(5, harness.Stored.Stored.NextOffset);
+        Assert.Contains("\"count\":4", harness.Stored.Stored.State, StringComparison.Ordinal);
+    }
+
     private static (RunHarness Harness, CountingProcessor Processor) Stateful()
     {
         var processor = new CountingProcessor();

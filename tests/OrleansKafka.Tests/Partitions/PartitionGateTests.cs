@@ -47,7 +47,7 @@ public sealed class PartitionGateTests
     }
 
     [Fact]
-    public void IsStopped_FollowsThePauseAndTheSeek_AndResetEndsHoldAndSeek()
+    public void IsStopped_FollowsThePauseAndTheSeek_AndANewLeaseEndsTheSeekButNotTheHold()
     {
         var gate = Gate();
         Assert.False(gate.IsStopped);
@@ -61,7 +61,8 @@ public sealed class PartitionGateTests
         gate.Reset();
 
         Assert.False(gate.IsStopped);
-        Assert.Null(gate.Held);
+        Assert.Equal(1, gate.Held?.Offset);
+        Assert.False(gate.TryPass(1, out _));
     }
 
     private PartitionGate Gate() => new("g/t/0", () => _paused, _time, NullLogger.Instance);

@@ -36,11 +36,12 @@ internal sealed class RunHarness
         Gate = new PartitionGate(GrainKey, () => Paused, Time, NullLogger.Instance);
         Progress = new PartitionProgress(Time);
         Checkpoint = new PartitionCheckpoint(GrainKey, Stored, new CommitFlusher(), Holders, NullLogger.Instance) { State = state };
-        Checkpoint.BeginLease(Lease.Epoch);
+        Checkpoint.BeginLease(Lease);
         var telemetry = new ProcessingMetrics(Meters, new LeaseTable()).For(Group, Topic, 0);
-        Runner = new RecordRunner(GrainKey, Group, options, pipeline, new DeadLetterWriter(new NoKafka()), Gate, Progress, telemetry, Time, NullLogger.Instance);
+        ControlStore = new PartitionControlStore(GrainKey, "silo-1", Control, Time, NullLogger.Instance);
+        Runner = new RecordRunner(GrainKey, Group, options, pipeline, new DeadLetterWriter(new NoKafka()), Gate, Progress, ControlStore, telemetry, Time, NullLogger.Instance);
         Run = keyOrdered
-            ? new KeyOrderRun(GrainKey, pipeline, options.MaxInFlight, Gate, Runner, Checkpoint, Progress, options.Delivery, NullLogger.Instance)
+            ? new KeyOrderRun(GrainKey, pipeline, options.MaxInFlight, Gate, Runner, Checkpoint, Progress, options.Delivery, finishesCallsOnRevoke: false, NullLogger.Instance)
             : new OffsetOrderRun(pipeline, options.Delivery, Gate, Runner, Checkpoint, Progress, _ => { Commits++; return Task.CompletedTask; });
     }
 
@@ -59,6 +60,11 @@ internal sealed class RunHarness
     public IPartitionRun Run { get; }
 
     public InMemoryState<ProcessorCheckpoint> Stored { get; } = new();
+
+    /// <summary>The partition's control state (pause, hold, history) in storage.</summary>
+    public InMemoryState<PartitionControl> Control { get; } = new();
+
+    public PartitionControlStore ControlStore { get; }
 
     public RecordingHolders Holders { get; } = new();
 

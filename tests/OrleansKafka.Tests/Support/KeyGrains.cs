@@ -13,6 +13,7 @@ public sealed class RecordingKeyGrain(KeyGrainLog log, KeyGate gate, ILocalSiloD
     public async Task ProcessAsync(KeyedRecord<string> record)
     {
         log.Started();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             // Work that takes a while, so that records of different keys overlap when they may.
@@ -21,7 +22,7 @@ public sealed class RecordingKeyGrain(KeyGrainLog log, KeyGate gate, ILocalSiloD
         }
         finally
         {
-            log.Finished();
+            log.Finished(record.LeaseEpoch, started);
         }
     }
 }
@@ -69,7 +70,14 @@ public sealed class KeyGrainLog
         }
     }
 
-    public void Finished() => Interlocked.Decrement(ref _running);
+    /// <summary>Every call, with the lease epoch it was sent under and when it began and ended (monotonic timestamps).</summary>
+    public ConcurrentQueue<(long Epoch, long Start, long End)> Calls { get; } = new();
+
+    public void Finished(long epoch, long started)
+    {
+        Calls.Enqueue((epoch, started, System.Diagnostics.Stopwatch.GetTimestamp()));
+        Interlocked.Decrement(ref _running);
+    }
 
     public void Add(string key, long offset, long epoch, string silo)
     {

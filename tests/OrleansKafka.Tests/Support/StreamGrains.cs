@@ -30,6 +30,7 @@ public sealed class StreamRecorderGrain(KeyGrainLog log, KeyGate gate, ILocalSil
         }
 
         log.Started();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await (record.Value == KeyGate.Value ? gate.PassAsync() : Task.Delay(20));
@@ -42,7 +43,7 @@ public sealed class StreamRecorderGrain(KeyGrainLog log, KeyGate gate, ILocalSil
         }
         finally
         {
-            log.Finished();
+            log.Finished(record.LeaseEpoch, started);
         }
     }
 }

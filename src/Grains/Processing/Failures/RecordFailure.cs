@@ -7,5 +7,10 @@ internal sealed record RecordFailure(Exception Error, int Attempts)
     public bool Unprocessable => Error is UnprocessableRecordException;
 
     /// <summary>The error as status and logs show it: type and message.</summary>
-    public string Describe() => $"{(Error is UnprocessableRecordException { InnerException: { } inner } ? inner : Error).GetType().Name}: {Error.Message}";
+    public string Describe() =>
+        (Error is UnprocessableRecordException { InnerException: { } inner } ? inner : Error) switch
+        {
+            RestoredError restored => $"{restored.ShortTypeName}: {Error.Message}",
+            var cause => $"{cause.GetType().Name}: {Error.Message}",
+        };
 }

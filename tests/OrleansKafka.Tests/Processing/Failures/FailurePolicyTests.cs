@@ -82,6 +82,36 @@ public sealed class FailurePolicyTests
     }
 
     [Fact]
+    public async Task Hold_SurvivesTheDeactivationOfThePartitionGrain_WithoutALeaseChange()
+    {
+        var (log, plan) = (new RecordLog(), new PoisonPlan(partition: 0, offset: 2));
+        await using var cluster = await StartAsync<PoisonProcessor>(s => s.AddSingleton(log).AddSingleton(plan), FailureAction.Hold);
+        await cluster.ProduceAsync(Topic, Enumerable.Range(0, 5).Select(i => ((string?)$"k{i}", (string?)$"v{i}")), partition: 0);
+        PartitionStatus? status = null;
+        Assert.True(await Poll.UntilAsync(async () => (status = await StatusAsync(cluster)).State == PartitionState.Holding, TimeSpan.FromSeconds(20)), $"never held: {status}");
+        var epoch = status!.LeaseEpoch;
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 2 });
+
+        // The activation that held goes, as in idle collection or when a silo leaving takes the
+        // grains whose directory entries it held; the lease stays.
+        var activations = cluster.Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<OrleansKafka.Leases.PartitionActivations>()).ToList();
+        var key = PartitionGrainKey.Format(Group, Topic, 0);
+        await Grain(cluster).AsReference<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
+        Assert.True(await Poll.UntilAsync(() => activations.All(a => !a.Contains(key)), TimeSpan.FromSeconds(20)), "the partition grain was not deactivated");
+
+        // The next activation holds at the same record, and says why.
+        status = await StatusAsync(cluster);
+        Assert.Equal((PartitionState.Holding, 2L, "k2", epoch), (status.State, status.HeldOffset, status.HeldKey, status.LeaseEpoch));
+        Assert.Contains("poison record at offset 2", status.LastError ?? status.ToString(), StringComparison.Ordinal);
+        Assert.Equal(2, (await cluster.CommittedOffsetsAsync(Group, Topic))[0]);
+
+        await Grain(cluster).ResolveHoldAsync(HoldDecision.Skip);
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 5 });
+        Assert.Equal([0L, 1, 3, 4], log.Of(0).Select(r => r.Offset));
+        Assert.Equal(PartitionState.Idle, (await StatusAsync(cluster)).State);
+    }
+
+    [Fact]
     public async Task ResolveHold_PartitionNotHolding_FailsWithAClearErrorAndChangesNothing()
     {
         var log = new RecordLog();
