@@ -2,9 +2,11 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.Configuration;
+using OrleansKafka.Kafka;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing.Failures;
 using OrleansKafka.Testing;
+using OrleansKafka.Testing.Processes;
 using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Processing.Failures;
@@ -112,6 +114,38 @@ public sealed class FailurePolicyTests
     }
 
     [Fact]
+    public async Task Hold_SurvivesARestartOfTheCluster_WithADurableStore()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var kafka = EmbeddedKafkaCluster.Start();
+        kafka.CreateTopic(Topic, 1);
+        kafka.CreateTopic(DeadLetters, 1);
+        var (log, plan) = (new RecordLog(), new PoisonPlan(partition: 0, offset: 2));
+        var service = $"hold-{Guid.NewGuid():N}";
+        await using (var first = await StartAsync<PoisonProcessor>(s => s.AddSingleton(log).AddSingleton(plan).AddRedisGrainStorage(KafkaStorage.Name, r => r.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis.ConnectionString)), FailureAction.Hold, kafka, service))
+        {
+            await first.ProduceAsync(Topic, Enumerable.Range(0, 5).Select(i => ((string?)$"k{i}", (string?)$"v{i}")), partition: 0);
+            PartitionStatus? held = null;
+            Assert.True(await Poll.UntilAsync(async () => (held = await StatusAsync(first)).State == PartitionState.Holding, TimeSpan.FromSeconds(20)), $"never held: {held}");
+            await first.StopSilosAsync();
+        }
+
+        var attempts = plan.Attempts[2];
+        await using var second = await StartAsync<PoisonProcessor>(s => s.AddSingleton(log).AddSingleton(plan).AddRedisGrainStorage(KafkaStorage.Name, r => r.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis.ConnectionString)), FailureAction.Hold, kafka, service);
+
+        // The new cluster's owner holds at the same record without trying it again, and says why.
+        PartitionStatus? status = null;
+        Assert.True(await Poll.UntilAsync(async () => (status = await StatusAsync(second)).State == PartitionState.Holding, TimeSpan.FromSeconds(20)), $"the restarted cluster does not hold: {status}");
+        Assert.Equal((2L, "k2"), (status!.HeldOffset, status.HeldKey));
+        Assert.Contains("poison record at offset 2", status.LastError, StringComparison.Ordinal);
+        Assert.Equal(attempts, plan.Attempts[2]);
+
+        await Grain(second).ResolveHoldAsync(HoldDecision.Skip);
+        await second.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 5 });
+        Assert.Equal([0L, 1, 3, 4], log.Of(0).Select(r => r.Offset));
+    }
+
+    [Fact]
     public async Task ResolveHold_PartitionNotHolding_FailsWithAClearErrorAndChangesNothing()
     {
         var log = new RecordLog();
@@ -153,11 +187,12 @@ public sealed class FailurePolicyTests
     private static string Header(ConsumeResult<byte[]?, byte[]?> record, string name) =>
         Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(name));
 
-    private static Task<KafkaTestCluster> StartAsync<TProcessor>(Action<IServiceCollection> services, FailureAction onFailure)
+    private static Task<KafkaTestCluster> StartAsync<TProcessor>(Action<IServiceCollection> services, FailureAction onFailure, EmbeddedKafkaCluster? kafka = null, string? service = null)
         where TProcessor : class =>
         KafkaTestCluster.StartAsync(o =>
         {
             o.Silos = 1;
+            o.ServiceId = service;
             o.Topics[Topic] = 1;
             o.Topics[DeadLetters] = 1;
             o.Services = services;
@@ -170,5 +205,6 @@ public sealed class FailurePolicyTests
                 x.FirstRetryDelay = TimeSpan.FromMilliseconds(10);
                 x.MaxRetryDelay = TimeSpan.FromMilliseconds(50);
             });
-        });
+        },
+        kafka);
 }
