@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using OrleansKafka.LeaseProtocol;
 using OrleansKafka.Leases;
+using OrleansKafka.Partitions;
 
 namespace OrleansKafka.LeaseAgents;
 
@@ -119,7 +120,16 @@ internal sealed partial class LeaseHeartbeat(
             Volatile.Write(ref _answeredAt, time.GetTimestamp());
             Volatile.Write(ref _leaseDurationTicks, response.LeaseDuration.Ticks);
             owners.Update(registration.Group, response.Owners);
-            ownership.Apply(response.Grants, sentAt + (long)(response.LeaseDuration.TotalSeconds * time.TimestampFrequency), metadata.Contains);
+            var expiresAt = sentAt + (long)(response.LeaseDuration.TotalSeconds * time.TimestampFrequency);
+            ownership.Apply(response.Grants, expiresAt, metadata.Contains);
+            foreach (var grant in response.Draining)
+            {
+                // Being given up, and still draining work already sent (a key grain's call): renewed, still stopped.
+                if (ownership.HeldLease(PartitionGrainKey.Format(registration.Group, grant.Topic, grant.Partition)) is { } lease && lease.Epoch == grant.Epoch)
+                {
+                    lease.Renew(expiresAt);
+                }
+            }
         }
         finally
         {

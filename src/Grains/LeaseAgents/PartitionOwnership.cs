@@ -121,6 +121,9 @@ internal sealed partial class PartitionOwnership(
         TakeUp(fresh);
     }
 
+    /// <summary>The lease of the partition's feed on this silo (running or being given up), if there is one.</summary>
+    public LocalLease? HeldLease(string grainKey) => _held.TryGetValue(grainKey, out var feed) ? feed.Lease : null;
+
     /// <summary>Stops leases that ran out, and gives up gracefully held leases that stopped; at each heartbeat's start.</summary>
     public void Expire()
     {

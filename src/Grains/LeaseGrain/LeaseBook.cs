@@ -9,23 +9,10 @@ namespace OrleansKafka.LeaseGrain;
 /// it can be tested on a fake clock.
 /// </summary>
 /// <remarks>
-/// <para>
-/// The lease rule: a partition is granted again only once every earlier grant of it has run out
-/// at its holder. A holder's lease runs from when it sent the heartbeat that renewed it; this
-/// book counts from when it handled that heartbeat (later), plus a margin for the two clocks
-/// running at slightly different rates, on its monotonic clock. So whatever freed a slot
-/// (silence, a death declared by membership, a grain restart), the slot waits for that deadline.
-/// Membership only stops this book waiting for a silo's report; it never shortens a lease: a
-/// silo declared dead may merely be frozen, and resume. The one fast path is a release the holder
-/// reported itself, and a report that no longer lists a partition (its holder stopped it).
-/// </para>
-/// <para>
-/// A partition moves in two steps: its owner is first left out of its heartbeat answer (it
-/// stops, drains and commits, then reports the release), and only then is it granted to the new
-/// owner with a higher epoch. After the grain itself (re)activates, it grants nothing that no
-/// silo reports until a lease and the margin have passed (an earlier activation's grants have
-/// run out by then), unless membership knows of nothing but active silos that have all reported.
-/// </para>
+/// The lease rule (a partition is granted again only once every earlier grant has run out at its
+/// holder, on two monotonic clocks; membership never shortens a lease; a release the holder
+/// reported is the one fast path), how a partition moves in two steps, and what a new activation
+/// waits for: docs/architecture.md, "The lease rule" and "Lease protocol".
 /// </remarks>
 internal sealed class LeaseBook
 {
@@ -54,6 +41,9 @@ internal sealed class LeaseBook
     }
 
     public TimeSpan LeaseDuration => _leaseDuration;
+
+    /// <summary>How long after a revoke an owner still reporting the slot held is renewed, so that its calls can finish (Orleans' default call timeout).</summary>
+    public static readonly TimeSpan MaxDrain = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// What this book adds to a lease before it counts it as run out at the holder: a twentieth
@@ -143,8 +133,17 @@ internal sealed class LeaseBook
         }
 
         Expire(now, membership);
-        return Answer(Assign(now, silo, membership));
+        var grants = Assign(now, silo, membership);
+        return Answer(grants) with { Draining = Drain(now, silo, heartbeat.Held) };
     }
+
+    /// <summary>
+    /// Renews the leases <paramref name="silo"/> is giving up and still reports held (<see cref="LeaseSlot.TryDrain"/>);
+    /// safe as any renewal, and the slot is granted again only after a release or expiry.
+    /// </summary>
+    private List<LeaseGrant> Drain(TimeSpan now, string silo, IReadOnlyList<LeaseGrant> held) =>
+        [.. held.Where(g => _slots.TryGetValue(new TopicPartitionKey(g.Topic, g.Partition), out var slot) && slot.TryDrain(silo, g.Epoch, now, now + _leaseDuration + Margin))
+            .Select(g => new LeaseGrant(g.Topic, g.Partition, g.Epoch))];
 
     /// <summary>
     /// A renewal between heartbeats: extends the leases of <paramref name="held"/> that this book
@@ -266,6 +265,7 @@ internal sealed class LeaseBook
             {
                 slot.Revoking = true;
                 slot.RevokeTold = false;
+                slot.RevokedAt = now;
             }
             else if (slot.Owner is null && target is not null && _recovered)
             {

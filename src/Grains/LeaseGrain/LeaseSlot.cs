@@ -19,6 +19,9 @@ internal sealed class LeaseSlot
     /// <summary>The owner has been asked to give the partition up and has not yet released it.</summary>
     public bool Revoking { get; set; }
 
+    /// <summary>When the slot was marked <see cref="Revoking"/>, on the lease book's monotonic clock: a drain is renewed for at most <see cref="LeaseBook.MaxDrain"/> from then.</summary>
+    public TimeSpan RevokedAt { get; set; }
+
     /// <summary>The owner has had a heartbeat answer that leaves the partition out since it was marked <see cref="Revoking"/>.</summary>
     public bool RevokeTold { get; set; }
 
@@ -27,6 +30,21 @@ internal sealed class LeaseSlot
     /// owner with the grant; -1 when the partition was freed any other way (nothing to trust).
     /// </summary>
     public long HandOff { get; set; } = -1;
+
+    /// <summary>
+    /// Renews the lease of an owner still draining it (revoked, still reported held under this
+    /// epoch) to <paramref name="expiresAt"/>, within <see cref="LeaseBook.MaxDrain"/> of the revoke.
+    /// </summary>
+    public bool TryDrain(string silo, long epoch, TimeSpan now, TimeSpan expiresAt)
+    {
+        if (Owner != silo || Epoch != epoch || !Delivered || !Revoking || now - RevokedAt >= LeaseBook.MaxDrain)
+        {
+            return false;
+        }
+
+        ExpiresAt = expiresAt;
+        return true;
+    }
 
     /// <summary>
     /// No owner any more. <paramref name="handOff"/> is the committed offset the next owner may

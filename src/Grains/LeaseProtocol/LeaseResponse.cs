@@ -20,4 +20,11 @@ internal sealed record LeaseResponse
     /// group's live silos do. The silo is granted nothing; the text says what differs.
     /// </summary>
     [Id(3)] public string? Rejected { get; init; }
+
+    /// <summary>
+    /// Leases the silo is giving up (left out of <see cref="Grants"/>) that it still reports held:
+    /// renewed like grants, so that the work it has already sent under them can finish before it
+    /// releases them, for at most the lease grain's drain bound after the revoke.
+    /// </summary>
+    [Id(4)] public IReadOnlyList<LeaseGrant> Draining { get; init; } = [];
 }

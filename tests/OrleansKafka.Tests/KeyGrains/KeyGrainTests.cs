@@ -65,11 +65,11 @@ public sealed class KeyGrainTests
         var other = cluster.Cluster.Silos.Select(s => OrleansKafka.LeaseProtocol.SiloIdentity.Of(s.SiloAddress)).First(s => s != before.Silo);
 
         // An operator moves the partition while the call at offset 0 still runs at its grain, for
-        // less than a lease (3 s here): the old owner waits for it, so nothing is sent under a newer
-        // lease meanwhile (before, the call was abandoned, and the next owner sent the keys their
-        // records again at once). A call longer than the lease is abandoned when the lease runs out.
+        // longer than a lease (3 s here): the old owner waits for it, and the lease grain renews
+        // the draining lease, so nothing is sent under a newer lease meanwhile (before, the call
+        // was abandoned, and the next owner sent the keys their records again at once).
         await partition.MoveAsync(other);
-        var sentMeanwhile = await Poll.UntilAsync(() => log.Calls.Any(c => c.Epoch > before.LeaseEpoch), TimeSpan.FromSeconds(1));
+        var sentMeanwhile = await Poll.UntilAsync(() => log.Calls.Any(c => c.Epoch > before.LeaseEpoch), TimeSpan.FromSeconds(5));
         gate.Opened.SetResult();
         Assert.True(await Poll.UntilAsync(async () => (await partition.GetStatusAsync()) is { Silo: var silo, State: not PartitionState.NotOwner } && silo == other, TimeSpan.FromSeconds(30)), "the partition never moved");
 

@@ -47,6 +47,46 @@ public sealed class LeaseBookTests
     }
 
     [Fact]
+    public void Heartbeat_RevokedPartitionStillReportedHeld_IsRenewedAsDraining_UntilMaxDrain_ThenRunsOut()
+    {
+        var book = new LeaseBook(_time, Lease);
+        var a = book.Heartbeat(Beat("a", held: []), Members("a")).Grants;
+        book.Heartbeat(Beat("b", held: []), Members("a", "b"));
+        var kept = book.Heartbeat(Beat("a", held: a), Members("a", "b")).Grants;
+        var revoked = a.Except(kept).ToArray();
+        Assert.Equal(2, revoked.Length);
+
+        // Silo a drains the revoked partitions (calls it sent are still running) and goes on
+        // reporting them: each answer renews them as draining, never grants them to b meanwhile.
+        var drained = TimeSpan.Zero;
+        var beat = Lease / 2;
+        while (drained + beat < LeaseBook.MaxDrain)
+        {
+            _time.Advance(beat);
+            drained += beat;
+            var answer = book.Heartbeat(Beat("a", held: a), Members("a", "b"));
+            Assert.Equal(revoked.Select(r => (r.Topic, r.Partition, r.Epoch)).Order(), answer.Draining.Select(d => (d.Topic, d.Partition, d.Epoch)).Order());
+            Assert.Empty(book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants);
+        }
+
+        // Past the drain bound it is renewed no more, though a still reports it (its call is stuck),
+        // and b gets the partitions once the last renewal has run out.
+        List<LeaseGrant> granted = [];
+        while (granted.Count == 0 && drained < LeaseBook.MaxDrain + Lease + Margin + beat)
+        {
+            _time.Advance(beat);
+            drained += beat;
+            var answer = book.Heartbeat(Beat("a", held: a), Members("a", "b"));
+            Assert.True(drained < LeaseBook.MaxDrain || answer.Draining.Count == 0, $"renewed as draining {drained} after the revoke");
+            granted = [.. book.Heartbeat(Beat("b", held: []), Members("a", "b")).Grants];
+        }
+
+        Assert.True(drained >= LeaseBook.MaxDrain, $"granted to b {drained} after the revoke, within the drain bound");
+        Assert.Equal(revoked.Select(r => (r.Topic, r.Partition)).Order(), granted.Select(g => (g.Topic, g.Partition)).Order());
+        Assert.All(granted, g => Assert.True(g.Epoch > revoked[0].Epoch));
+    }
+
+    [Fact]
     public void Heartbeat_OwnerStopsReporting_PartitionsMoveOnlyAfterTheLeaseExpires()
     {
         var book = new LeaseBook(_time, Lease);
