@@ -1,4 +1,3 @@
-using OrleansKafka.Processing;
 using OrleansKafka.Processing.Failures;
 
 namespace OrleansKafka.Partitions;
@@ -30,11 +29,10 @@ internal sealed class StoredHold
 
     public static StoredHold Of(HeldRecord held)
     {
-        var cause = held.Failure.Error is UnprocessableRecordException { InnerException: { } inner } ? inner : held.Failure.Error;
         return new StoredHold
         {
             Offset = held.Offset,
-            ErrorType = cause is RestoredError restored ? restored.TypeName : cause.GetType().FullName ?? cause.GetType().Name,
+            ErrorType = RecordFailure.CauseTypeName(held.Failure.Error),
             ErrorMessage = held.Failure.Error.Message,
             Attempts = held.Failure.Attempts,
             Since = held.Since,

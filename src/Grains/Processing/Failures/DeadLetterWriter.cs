@@ -45,8 +45,7 @@ internal sealed class DeadLetterWriter(IKafkaConnection connection) : IDisposabl
             headers.Add(header.Key, header.GetValueBytes());
         }
 
-        var cause = error is UnprocessableRecordException { InnerException: { } inner } ? inner : error;
-        headers.Add(ErrorType, Encoding.UTF8.GetBytes(cause is RestoredError restored ? restored.TypeName : cause.GetType().FullName ?? cause.GetType().Name));
+        headers.Add(ErrorType, Encoding.UTF8.GetBytes(RecordFailure.CauseTypeName(error)));
         headers.Add(ErrorMessage, Encoding.UTF8.GetBytes(error.Message));
         headers.Add(SourceTopic, Encoding.UTF8.GetBytes(record.Topic));
         headers.Add(SourcePartition, Encoding.UTF8.GetBytes(record.Partition.Value.ToString(CultureInfo.InvariantCulture)));
