@@ -20,4 +20,7 @@ public enum OwnershipReason
 
     /// <summary>An operator moved it to this silo.</summary>
     Operator = 5,
+
+    /// <summary>Kafka no longer held the offset it was to read from, and the processor's OnOffsetReset moved it to the oldest or newest record.</summary>
+    OffsetReset = 6,
 }

@@ -45,6 +45,13 @@ public sealed class ProcessorOptions
     /// </summary>
     public FailureAction OnFailure { get; set; } = FailureAction.Hold;
 
+    /// <summary>
+    /// What happens when the offset a partition should read from is no longer in Kafka. Default
+    /// <see cref="OffsetResetAction.Hold"/>: nothing is skipped and nothing processed again unless
+    /// configured, and an operator decides by seeking the partition.
+    /// </summary>
+    public OffsetResetAction OnOffsetReset { get; set; } = OffsetResetAction.Hold;
+
     /// <summary>The dead-letter topic for <see cref="FailureAction.DeadLetter"/>. Default <c>&lt;Topic&gt;.dlq</c>.</summary>
     public string? DeadLetterTopic { get; set; }
 

@@ -18,6 +18,9 @@ internal sealed partial class DeliveryPump
 {
     private static readonly TimeSpan MaxResendDelay = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How often a partition holding at an offset reset tells its grain again.</summary>
+    private static readonly TimeSpan ResetReportInterval = TimeSpan.FromSeconds(10);
+
     /// <summary>The records of a partition's first delivery.</summary>
     private const int FirstDeliverySize = 64;
 
@@ -110,6 +113,11 @@ internal sealed partial class DeliveryPump
                     return;
                 }
             }
+
+            if (_buffer.PendingReset is { } reset)
+            {
+                await ReportResetAsync(reset, token);
+            }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -120,6 +128,38 @@ internal sealed partial class DeliveryPump
             LogPumpFailed(_logger, ex, _lease.GrainKey);
         }
     }
+
+    /// <summary>
+    /// Tells the grain that the consumer stopped at an offset Kafka does not hold; while the grain
+    /// holds (its processor's OnOffsetReset is Hold), tells it again after an operator acts and
+    /// every <see cref="ResetReportInterval"/>, so that an activation that replaced the one told
+    /// (a deactivation without a lease change) shows it too.
+    /// </summary>
+    private async Task ReportResetAsync(OffsetOutOfRange reset, CancellationToken token)
+    {
+        var outcome = await ResendAsync(static (state, _) => state.Grain.OffsetResetAsync(state.Reset, state.Epoch, state.Silo), (Grain: _grain, Reset: reset, _lease.Epoch, Silo: _silo), token);
+        while (outcome == DeliveryOutcome.Held)
+        {
+            _buffer.IsHolding = true;
+            try
+            {
+                await _holds.WaitAsync(_lease.GrainKey, token).WaitAsync(ResetReportInterval, _time, token);
+            }
+            catch (TimeoutException)
+            {
+                // Told again below.
+            }
+            finally
+            {
+                _buffer.IsHolding = false;
+            }
+
+            outcome = await ResendAsync(static (state, _) => state.Grain.OffsetResetAsync(state.Reset, state.Epoch, state.Silo), (Grain: _grain, Reset: reset, _lease.Epoch, Silo: _silo), token);
+        }
+    }
+
+    private ValueTask<DeliveryOutcome> ResendAsync<TState>(Func<TState, CancellationToken, Task<DeliveryOutcome>> call, TState state, CancellationToken token) =>
+        _resend.ExecuteAsync(static async (s, t) => await s.Call(s.State, t), (Call: call, State: state), token);
 
     private ValueTask<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery, CancellationToken token) =>
         _resend.ExecuteAsync(static async (state, _) => await state.Grain.DeliverAsync(state.Delivery), (Grain: _grain, Delivery: delivery), token);

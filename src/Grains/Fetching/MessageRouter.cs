@@ -24,7 +24,7 @@ internal sealed class MessageRouter(ConcurrentDictionary<TopicPartition, Partiti
     /// that took it (<paramref name="last"/>) holds a full delivery and should be woken now. A
     /// buffer that took a record for the first time since it was last woken joins <paramref name="unsignalled"/>.
     /// </returns>
-    /// <exception cref="KafkaException">The consumer reported an error.</exception>
+    /// <exception cref="KafkaException">The consumer reported an error (other than a partition's offset out of range, which goes to its buffer).</exception>
     public unsafe bool? PollOne(IntPtr handle, int timeoutMs, List<PartitionBuffer> unsignalled, ref PartitionBuffer? last)
     {
         var message = _api.ConsumerPoll(handle, timeoutMs);
@@ -44,6 +44,15 @@ internal sealed class MessageRouter(ConcurrentDictionary<TopicPartition, Partiti
             {
                 var code = (Confluent.Kafka.ErrorCode)message->Error;
                 var reason = message->Payload == IntPtr.Zero ? new Error(code).Reason : Marshal.PtrToStringUTF8(message->Payload, checked((int)message->Length));
+                if (code == Confluent.Kafka.ErrorCode.Local_AutoOffsetReset && message->Topic != IntPtr.Zero
+                    && buffers.GetValueOrDefault(new TopicPartition(Encoding.UTF8.GetString(TopicOf(message)), message->Partition)) is { } reset)
+                {
+                    // The offset to read from is not in Kafka (auto.offset.reset is "error"): the
+                    // consumer stopped fetching the partition, and its grain decides what follows.
+                    reset.ReportOffsetReset(message->Offset, reason ?? code.ToString());
+                    return null;
+                }
+
                 if (message->Topic != IntPtr.Zero)
                 {
                     // The partition the error is about, when it is about one: the operator needs it.

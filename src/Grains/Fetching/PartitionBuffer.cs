@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using OrleansKafka.Delivery;
 using OrleansKafka.Leases;
 
 namespace OrleansKafka.Fetching;
@@ -42,6 +43,7 @@ internal sealed partial class PartitionBuffer
     private volatile bool _closed;
     private volatile bool _holding;
     private TaskCompletionSource? _waiter;
+    private OffsetOutOfRange? _reset;
 
     /// <summary>
     /// A buffer expecting <paramref name="startOffset"/> first. <paramref name="buildsWholeDeliveries"/>:
@@ -173,6 +175,41 @@ internal sealed partial class PartitionBuffer
         }
     }
 
+    /// <summary>
+    /// The consumer stopped fetching the partition because <paramref name="offset"/>, where it was
+    /// to read next, is not in Kafka. Called on the worker's thread; the pump hands it to the grain
+    /// once the records buffered before it are delivered.
+    /// </summary>
+    public void ReportOffsetReset(long offset, string reason)
+    {
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            if (_closed || _reset is not null)
+            {
+                return;
+            }
+
+            _reset = new OffsetOutOfRange(offset, reason);
+            waiter = _waiter;
+            _waiter = null;
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    /// <summary>The offset reset the consumer reported, once every record buffered before it has been taken; null otherwise.</summary>
+    public OffsetOutOfRange? PendingReset
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _closed || _records.Count > 0 ? null : _reset;
+            }
+        }
+    }
+
     /// <summary>Wakes the pump if it waits for records.</summary>
     public void Signal()
     {
@@ -215,7 +252,8 @@ internal sealed partial class PartitionBuffer
 
     /// <summary>
     /// The next delivery's records, at most <see cref="DeliverySize"/>, still packed; none once the
-    /// buffer is closed. They count against the silo's budget until <see cref="EndDelivery"/>.
+    /// buffer is closed, or once every record before an offset reset is taken (<see cref="PendingReset"/>).
+    /// They count against the silo's budget until <see cref="EndDelivery"/>.
     /// </summary>
     public async Task<PackedRecords?> TakeAsync(CancellationToken token)
     {
@@ -232,6 +270,11 @@ internal sealed partial class PartitionBuffer
                 if (_records.Count > 0)
                 {
                     return TakeLocked();
+                }
+
+                if (_reset is not null)
+                {
+                    return null;
                 }
 
                 _waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

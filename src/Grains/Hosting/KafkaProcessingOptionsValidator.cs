@@ -17,6 +17,12 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
     /// <summary>The most <see cref="KafkaProcessingOptions.MinThreadPoolThreads"/> accepts: far beyond any use, well within what the thread pool takes.</summary>
     private const int MaxMinThreadPoolThreads = 1024;
 
+    /// <summary>The <c>auto.offset.reset</c> values that start a partition with nothing committed at its end; librdkafka's spellings.</summary>
+    internal static readonly IReadOnlySet<string> LatestResetValues = new HashSet<string>(["latest", "largest", "end"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The <c>auto.offset.reset</c> values that start a partition with nothing committed at its beginning.</summary>
+    private static readonly IReadOnlySet<string> EarliestResetValues = new HashSet<string>(["earliest", "smallest", "beginning"], StringComparer.OrdinalIgnoreCase);
+
     public ValidateOptionsResult Validate(string? name, KafkaProcessingOptions options)
     {
         var errors = new List<string>();
@@ -57,6 +63,14 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
         if (options.LeaseRenewInterval * 2 > options.LeaseDuration)
         {
             errors.Add($"{S}:LeaseRenewInterval is {options.LeaseRenewInterval} and {S}:LeaseDuration is {options.LeaseDuration}; expected the lease to last at least two renew intervals, so one late heartbeat does not lose every lease.");
+        }
+
+        foreach (var (section, values) in new[] { ("Client", options.Client), ("Consumer", options.Consumer) })
+        {
+            if (values.GetValueOrDefault("auto.offset.reset") is { } reset && !LatestResetValues.Contains(reset.Trim()) && !EarliestResetValues.Contains(reset.Trim()))
+            {
+                errors.Add($"{S}:{section}:auto.offset.reset is '{reset}'; expected earliest or latest: where a partition with no committed offset starts. A committed offset Kafka no longer holds is handled by each processor's OnOffsetReset (Hold, Earliest or Latest).");
+            }
         }
 
         foreach (var (topic, partitions) in options.Embedded.Topics)
@@ -121,6 +135,11 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
             if (!Enum.IsDefined(settings.OnFailure))
             {
                 errors.Add($"{S}:Processors:{processor}:OnFailure is {settings.OnFailure}; expected Hold, DeadLetter or Skip.");
+            }
+
+            if (!Enum.IsDefined(settings.OnOffsetReset))
+            {
+                errors.Add($"{S}:Processors:{processor}:OnOffsetReset is {settings.OnOffsetReset}; expected Hold, Earliest or Latest.");
             }
 
             if (settings.MaxRecordBytes < 0)

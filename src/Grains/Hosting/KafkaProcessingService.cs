@@ -87,7 +87,7 @@ internal sealed partial class KafkaProcessingService(
                     Instance = silo.SiloAddress.ToString(),
                     Processors = bindings.ToDictionary(b => b.Name, b => b.Topic, StringComparer.Ordinal),
                 },
-                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.LeaseDuration / 2, settings.SiloWeight),
+                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.LeaseDuration / 2, settings.SiloWeight, FirstStartsAtEnd(settings)),
                 leases,
                 owners,
                 activations,
@@ -164,11 +164,25 @@ internal sealed partial class KafkaProcessingService(
         }
 
         // Ownership comes from the lease grain: these must hold whatever was passed through.
+        // A committed offset that Kafka no longer holds is the processor's OnOffsetReset to
+        // decide, never librdkafka's to follow silently: with "error" the consumer stops fetching
+        // the partition and reports it. Where a partition with nothing committed starts is
+        // passed explicitly (FirstStartsAtEnd).
+        settings["auto.offset.reset"] = "error";
         settings["enable.auto.commit"] = "false";
         settings["enable.auto.offset.store"] = "false";
         settings["group.id"] = group;
         return settings;
     }
+
+    /// <summary>
+    /// Whether a partition with no committed offset starts at the end rather than the beginning:
+    /// the <c>auto.offset.reset</c> of <see cref="KafkaProcessingOptions.Consumer"/> (or
+    /// <see cref="KafkaProcessingOptions.Client"/>), earliest by default. The validator accepted its value.
+    /// </summary>
+    internal static bool FirstStartsAtEnd(KafkaProcessingOptions options) =>
+        (options.Consumer.GetValueOrDefault("auto.offset.reset") ?? options.Client.GetValueOrDefault("auto.offset.reset")) is { } value
+        && KafkaProcessingOptionsValidator.LatestResetValues.Contains(value.Trim());
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Kafka processing is added but no processor is enabled; configure Kafka:Processors")]
     private static partial void LogNoProcessors(ILogger logger);

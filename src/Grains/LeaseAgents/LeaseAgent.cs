@@ -65,7 +65,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         var stopping = _stop.Token;
         _metadata = new TopicMetadata(group, [.. registration.Processors.Values.Distinct(StringComparer.Ordinal)], control, settings.MetadataRefreshInterval, settings.StartupTimeout, time, logger);
         var revoker = new PartitionRevoker(_beat, BeatSoonAsync, stopping, table, activations, control, pool, grains, logger);
-        _ownership = new PartitionOwnership(group, _beat, BeatSoonAsync, stopping, table, control, pool, revoker, settings.StartupTimeout, time, logger);
+        _ownership = new PartitionOwnership(group, _beat, BeatSoonAsync, stopping, table, control, pool, revoker, settings.StartupTimeout, settings.FirstStartsAtEnd, time, logger);
         _heartbeat = new LeaseHeartbeat(registration, settings, _beat, stopping, _metadata, _ownership, revoker, owners, grains, time, logger);
         _waker = new Waker(this);
     }

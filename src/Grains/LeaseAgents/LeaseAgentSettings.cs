@@ -5,4 +5,4 @@ namespace OrleansKafka.LeaseAgents;
 /// heartbeat timeout (how long a heartbeat may wait for its answer before the next one is tried)
 /// is half a lease.
 /// </summary>
-internal sealed record LeaseAgentSettings(TimeSpan RenewInterval, TimeSpan StartupTimeout, TimeSpan MetadataRefreshInterval, TimeSpan HeartbeatTimeout, int Weight = 1);
+internal sealed record LeaseAgentSettings(TimeSpan RenewInterval, TimeSpan StartupTimeout, TimeSpan MetadataRefreshInterval, TimeSpan HeartbeatTimeout, int Weight = 1, bool FirstStartsAtEnd = false);

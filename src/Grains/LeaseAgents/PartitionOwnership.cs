@@ -31,6 +31,7 @@ internal sealed partial class PartitionOwnership(
     FetchPool pool,
     PartitionRevoker revoker,
     TimeSpan readTimeout,
+    bool firstStartsAtEnd,
     TimeProvider time,
     ILogger logger)
 {
@@ -288,8 +289,8 @@ internal sealed partial class PartitionOwnership(
     /// <summary>Starts fetching and delivering a granted partition; under the beat lock.</summary>
     private void StartFeed(LocalLease lease)
     {
-        // Nothing committed yet: the consumer's auto.offset.reset decides where to begin.
-        var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : Offset.Stored;
+        // Nothing committed yet: the beginning, or the end when Kafka:Consumer:auto.offset.reset says latest.
+        var start = lease.CommittedOffset >= 0 ? new Offset(lease.CommittedOffset) : firstStartsAtEnd ? Offset.End : Offset.Beginning;
         table.Add(lease);
         PartitionFeed feed;
         try
@@ -306,7 +307,7 @@ internal sealed partial class PartitionOwnership(
         }
 
         _held[lease.GrainKey] = feed;
-        LogAcquired(logger, lease.GrainKey, lease.Epoch, start.Value >= 0 ? $"committed offset {start.Value}" : "the auto.offset.reset position (nothing committed yet)");
+        LogAcquired(logger, lease.GrainKey, lease.Epoch, start.Value >= 0 ? $"committed offset {start.Value}" : $"the {(firstStartsAtEnd ? "end" : "beginning")} (nothing committed yet)");
 
         // A pump that ends while its lease is still current (an unexpected error, or an answer
         // that stopped it) would leave the partition owned with nothing processing it: give the

@@ -14,33 +14,23 @@ namespace OrleansKafka.LeaseGrain;
 /// reported is the one fast path), how a partition moves in two steps, and what a new activation
 /// waits for: docs/architecture.md, "The lease rule" and "Lease protocol".
 /// </remarks>
-internal sealed class LeaseBook
+internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
 {
     private readonly GroupSilos _silos = new();
     private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _leaseDuration;
-    private readonly long _origin;
+    private readonly TimeProvider _time = time;
+    private readonly long _origin = time.GetTimestamp();
 
     // Epochs must grow across activations of the lease grain too, also for a partition whose
     // last owner died and reports nothing: every grant of this activation is above a floor
     // taken from the wall clock (a thousand grants per partition per millisecond of the
     // activation's start), so it is above every epoch an earlier activation handed out, as long
     // as the wall clock did not step back between the two.
-    private readonly long _epochFloor;
+    private readonly long _epochFloor = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000;
     private bool _recovered;
     private bool _coldStart;
 
-    public LeaseBook(TimeProvider time, TimeSpan leaseDuration)
-    {
-        _time = time;
-        _leaseDuration = leaseDuration;
-        _origin = time.GetTimestamp();
-        _epochFloor = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000;
-        Margin = DriftMargin(leaseDuration);
-    }
-
-    public TimeSpan LeaseDuration => _leaseDuration;
+    public TimeSpan LeaseDuration { get; } = leaseDuration;
 
     /// <summary>How long after a revoke an owner still reporting the slot held is renewed, so that its calls can finish (Orleans' default call timeout).</summary>
     public static readonly TimeSpan MaxDrain = TimeSpan.FromSeconds(30);
@@ -50,7 +40,7 @@ internal sealed class LeaseBook
     /// of the lease, at least 50 ms. Clock rates differ by well under a thousandth (NTP slews
     /// monotonic clocks by at most 0.05 %); the rest covers a holder noticing its own deadline late.
     /// </summary>
-    public TimeSpan Margin { get; }
+    public TimeSpan Margin { get; } = DriftMargin(leaseDuration);
 
     public static TimeSpan DriftMargin(TimeSpan leaseDuration) =>
         TimeSpan.FromTicks(Math.Max(leaseDuration.Ticks / 20, TimeSpan.FromMilliseconds(50).Ticks));
@@ -83,7 +73,7 @@ internal sealed class LeaseBook
             return new LeaseResponse
             {
                 Grants = [],
-                LeaseDuration = _leaseDuration,
+                LeaseDuration = LeaseDuration,
                 Rejected = $"this silo processes topic(s) [{string.Join(", ", topics)}] for the group, but silo {other} processes [{string.Join(", ", _silos.TopicsOf(other)!)}]. " +
                     "Every silo must configure the same topics for a consumer group; this silo is granted none of its partitions.",
             };
@@ -110,7 +100,7 @@ internal sealed class LeaseBook
                 slot.Owner = silo;
                 slot.Delivered = true;
                 slot.Epoch = held.Epoch;
-                slot.ExpiresAt = now + _leaseDuration + Margin;
+                slot.ExpiresAt = now + LeaseDuration + Margin;
             }
         }
 
@@ -142,7 +132,7 @@ internal sealed class LeaseBook
     /// safe as any renewal, and the slot is granted again only after a release or expiry.
     /// </summary>
     private List<LeaseGrant> Drain(TimeSpan now, string silo, IReadOnlyList<LeaseGrant> held) =>
-        [.. held.Where(g => _slots.TryGetValue(new TopicPartitionKey(g.Topic, g.Partition), out var slot) && slot.TryDrain(silo, g.Epoch, now, now + _leaseDuration + Margin))
+        [.. held.Where(g => _slots.TryGetValue(new TopicPartitionKey(g.Topic, g.Partition), out var slot) && slot.TryDrain(silo, g.Epoch, now, now + LeaseDuration + Margin))
             .Select(g => new LeaseGrant(g.Topic, g.Partition, g.Epoch))];
 
     /// <summary>
@@ -166,13 +156,13 @@ internal sealed class LeaseBook
                 if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot)
                     && slot.Owner == silo && slot.Epoch == grant.Epoch && slot.Delivered && !slot.Revoking)
                 {
-                    slot.ExpiresAt = now + _leaseDuration + Margin;
+                    slot.ExpiresAt = now + LeaseDuration + Margin;
                     renewed.Add(new LeaseGrant(grant.Topic, grant.Partition, grant.Epoch));
                 }
             }
         }
 
-        return new LeaseResponse { Grants = renewed, LeaseDuration = _leaseDuration };
+        return new LeaseResponse { Grants = renewed, LeaseDuration = LeaseDuration };
     }
 
     /// <summary>
@@ -236,7 +226,7 @@ internal sealed class LeaseBook
             _recovered = _coldStart = true;
         }
 
-        _recovered = _recovered || now >= _leaseDuration + Margin;
+        _recovered = _recovered || now >= LeaseDuration + Margin;
 
         // Partitions of topics no live silo processes (the group's topics were changed) are not
         // handed out: nobody would process them, and each grant would be freed again at once.
@@ -258,7 +248,7 @@ internal sealed class LeaseBook
                 slot.Revoking = false;
                 if (slot.Owner == silo)
                 {
-                    slot.ExpiresAt = now + _leaseDuration + Margin;
+                    slot.ExpiresAt = now + LeaseDuration + Margin;
                 }
             }
             else if (slot.Owner is not null && !slot.Revoking)
@@ -273,7 +263,7 @@ internal sealed class LeaseBook
                 slot.Owner = target;
                 slot.Delivered = false;
                 slot.Epoch = Math.Max(slot.Epoch, _epochFloor) + 1;
-                slot.ExpiresAt = now + _leaseDuration + Margin;
+                slot.ExpiresAt = now + LeaseDuration + Margin;
                 slot.Revoking = false;
             }
 
@@ -309,7 +299,7 @@ internal sealed class LeaseBook
     private LeaseResponse Answer(List<LeaseGrant> grants) => new()
     {
         Grants = grants,
-        LeaseDuration = _leaseDuration,
+        LeaseDuration = LeaseDuration,
         Owners = [.. _slots.Where(kv => kv.Value.Owner is not null).Select(Assignment)],
     };
 
@@ -320,8 +310,10 @@ internal sealed class LeaseBook
             if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot) && slot.Owner == silo && slot.Epoch == grant.Epoch)
             {
                 slot.Home = home ? silo : slot.Home;
-                var operatorMove = grant.Reason == OwnershipReason.Operator || (slot.PinnedTo is { } pin && pin != silo);
-                slot.Free(operatorMove ? OwnershipReason.Operator : home ? OwnershipReason.Leave : OwnershipReason.Rebalance, grant.Offset);
+                var reason = grant.Reason == OwnershipReason.OffsetReset ? grant.Reason
+                    : grant.Reason == OwnershipReason.Operator || (slot.PinnedTo is { } pin && pin != silo) ? OwnershipReason.Operator
+                    : home ? OwnershipReason.Leave : OwnershipReason.Rebalance;
+                slot.Free(reason, grant.Offset);
             }
         }
     }
@@ -330,7 +322,7 @@ internal sealed class LeaseBook
     {
         // A silo declared dead or silent for a lease no longer counts for the assignment, but
         // keeps what it holds until its leases have run out: it may only be frozen.
-        foreach (var silo in _silos.ExpireSilent(now, _leaseDuration, membership))
+        foreach (var silo in _silos.ExpireSilent(now, LeaseDuration, membership))
         {
             Unpin(silo);
         }

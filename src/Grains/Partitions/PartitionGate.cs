@@ -18,6 +18,9 @@ internal sealed partial class PartitionGate(string grainKey, Func<bool> isPaused
     /// <summary>The record the partition holds at, and why; null when it holds at none.</summary>
     public HeldRecord? Held { get; private set; }
 
+    /// <summary>The offset Kafka does not hold that the partition stopped at, and the error to show; null unless it holds there.</summary>
+    public (long Offset, string Error, DateTimeOffset Since)? AtReset { get; private set; }
+
     /// <summary>True while an operator's seek is stopping the partition.</summary>
     public bool Seeking { get; set; }
 
@@ -53,17 +56,42 @@ internal sealed partial class PartitionGate(string grainKey, Func<bool> isPaused
     public void HoldAt(ConsumeResult<byte[], byte[]> record, RecordFailure failure) =>
         Held = new HeldRecord(record.Offset.Value, failure, time.GetUtcNow(), RecordPreview.Of(record.Message.Key), RecordPreview.Of(record.Message.Value));
 
-    /// <summary>An operator's decision about the held record (the grain checked there is one), applied when the held delivery comes again.</summary>
-    public void Decide(HoldDecision decision) => _decision = decision;
+    /// <summary>An operator's decision about the held record, applied when the held delivery comes again.</summary>
+    /// <exception cref="InvalidOperationException">No record is held (on <paramref name="silo"/>, for the message), or the decision is not one.</exception>
+    public void Decide(HoldDecision decision, string silo)
+    {
+        if (AtReset is { } reset)
+        {
+            throw new InvalidOperationException($"Partition {grainKey} holds at offset {reset.Offset}, which Kafka does not hold, not at a record: retry, skip and dead-letter do not apply. Seek it (beginning, end or an offset) to go on.");
+        }
+
+        if (Held is null || !Enum.IsDefined(decision))
+        {
+            throw new InvalidOperationException(Held is null
+                ? $"Partition {grainKey} is not holding a record on silo {silo}; nothing to {decision}. Only a partition in state Holding takes retry, skip or dead-letter."
+                : $"'{decision}' is not a decision; expected Retry, Skip or DeadLetter.");
+        }
+
+        _decision = decision;
+    }
 
     /// <summary>Holds at a record an earlier activation held at (stored with the control state); nobody has decided yet.</summary>
     public void Restore(HeldRecord held) => (Held, _decision) = (held, null);
 
-    /// <summary>The held record is behind the partition's position (sought past, or committed before it ran): nothing to hold at.</summary>
-    public void Forget() => (Held, _decision) = (null, null);
+    /// <summary>
+    /// Holds at <paramref name="offset"/>, which Kafka does not hold: the fetch path stopped there.
+    /// Until a seek, or a new lease that finds out again; the first report's time is kept.
+    /// </summary>
+    public void HoldAtReset(long offset, string error) => AtReset = (offset, error, AtReset is { } earlier && earlier.Offset == offset ? earlier.Since : time.GetUtcNow());
 
-    /// <summary>A new lease: a seek is over. A hold stays until an operator decides, whoever holds the lease.</summary>
-    public void Reset() => Seeking = false;
+    /// <summary>The held record is behind the partition's position (sought past, or committed before it ran): nothing to hold at.</summary>
+    public void Forget() => (Held, _decision, AtReset) = (null, null, null);
+
+    /// <summary>
+    /// A new lease: a seek is over, and an offset reset is found out again if it is still there. A
+    /// held record stays until an operator decides, whoever holds the lease.
+    /// </summary>
+    public void Reset() => (Seeking, AtReset) = (false, null);
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Partition {GrainKey}: the operator decided {Decision} for the held record at offset {Offset}")]
     private static partial void LogHoldResolved(ILogger logger, string grainKey, long offset, HoldDecision decision);

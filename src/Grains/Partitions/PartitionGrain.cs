@@ -16,29 +16,25 @@ namespace OrleansKafka.Partitions;
 /// <summary>
 /// Owns one partition of one consumer group while its silo holds the partition's lease: checks
 /// each delivery against the lease, hands its records to the partition's run (offset order or
-/// key order), and answers status queries and operator commands. The run, the gate it shares
-/// with the commands, the checkpoint and the progress are their own types.
+/// key order), and answers status queries and operator commands, each of its parts its own type.
 /// </summary>
 [GrainType("orleanskafka.partition")]
 [PartitionOwnerPlacement]
-internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
+internal sealed partial class PartitionGrain(
+    LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, DeadLetterWriter deadLetters, HoldSignals holds, ProcessorCatalog catalog, ProcessingMetrics metrics, ILeaseHolders holders, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger,
+    [PersistentState("control", KafkaProcessingOptions.StorageName)] IPersistentState<PartitionControl> controlState,
+    [PersistentState("processor", KafkaProcessingOptions.StorageName)] IPersistentState<ProcessorCheckpoint> processorState) : Grain, IPartitionDeliveryGrain
 {
-    private readonly LeaseTable _leases;
-    private readonly OwnerDirectory _owners;
-    private readonly PartitionActivations _activations;
-    private readonly CommitFlusher _commits;
-    private readonly DeadLetterWriter _deadLetters;
-    private readonly HoldSignals _holds;
-    private readonly ProcessorCatalog _catalog;
-    private readonly ProcessingMetrics _metrics;
-    private readonly ILeaseHolders _holders;
-    private readonly IPersistentState<PartitionControl> _control;
-    private readonly IPersistentState<ProcessorCheckpoint> _stored;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private readonly string _silo;
-    private readonly SiloAddress _localSilo;
-    private readonly PartitionProgress _progress;
+    private readonly LeaseTable _leases = leases;
+    private readonly OwnerDirectory _owners = owners;
+    private readonly CommitFlusher _commits = commits;
+    private readonly HoldSignals _holds = holds;
+    private readonly ILeaseHolders _holders = holders;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
+    private readonly string _silo = SiloIdentity.Of(silo.SiloAddress);
+    private readonly SiloAddress _localSilo = silo.SiloAddress;
+    private readonly PartitionProgress _progress = new(time);
     private Task _delivering = Task.CompletedTask;
     private string _key = string.Empty;
     private string _group = string.Empty;
@@ -49,52 +45,32 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
     private PartitionGate _gate = null!;
     private PartitionCheckpoint _checkpoint = null!;
     private SeekCommand _seek = null!;
+    private OffsetResetCommand _reset = null!;
     private IPartitionRun? _run;
-
-    public PartitionGrain(LeaseTable leases, OwnerDirectory owners, PartitionActivations activations, CommitFlusher commits, DeadLetterWriter deadLetters, HoldSignals holds, ProcessorCatalog catalog, ProcessingMetrics metrics, ILeaseHolders holders, TimeProvider time, ILocalSiloDetails silo, ILogger<PartitionGrain> logger,
-        [PersistentState("control", KafkaProcessingOptions.StorageName)] IPersistentState<PartitionControl> control,
-        [PersistentState("processor", KafkaProcessingOptions.StorageName)] IPersistentState<ProcessorCheckpoint> checkpoint)
-    {
-        _leases = leases;
-        _owners = owners;
-        _activations = activations;
-        _commits = commits;
-        _deadLetters = deadLetters;
-        _holds = holds;
-        _catalog = catalog;
-        _metrics = metrics;
-        _holders = holders;
-        _control = control;
-        _stored = checkpoint;
-        _time = time;
-        _logger = logger;
-        _silo = SiloIdentity.Of(silo.SiloAddress);
-        _localSilo = silo.SiloAddress;
-        _progress = new PartitionProgress(time);
-    }
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _key = this.GetPrimaryKeyString();
         (_group, _topic, _partition) = PartitionGrainKey.Parse(_key);
-        _binding = _catalog.Find(_group, _topic);
-        _controlStore = new PartitionControlStore(_key, _silo, _control, _time, _logger);
+        _binding = catalog.Find(_group, _topic);
+        _controlStore = new PartitionControlStore(_key, _silo, controlState, _time, _logger);
         _gate = new PartitionGate(_key, () => _controlStore.PausedSince is not null, _time, _logger);
-        _checkpoint = new PartitionCheckpoint(_key, _stored, _commits, _holders, _logger);
+        _checkpoint = new PartitionCheckpoint(_key, processorState, _commits, _holders, _logger);
         _seek = new SeekCommand(_key, _silo, _gate, _checkpoint, _progress, _controlStore, _holds, _time, _logger);
+        _reset = new OffsetResetCommand(_key, _gate, _seek, _checkpoint, _holders, _logger);
         if (_controlStore.Hold is { } hold)
         {
             // An earlier activation held at this record; it holds until an operator decides.
             _gate.Restore(hold.ToHeld());
         }
 
-        _activations.Add(_key);
+        activations.Add(_key);
         return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        _activations.Remove(_key);
+        activations.Remove(_key);
         return Task.CompletedTask;
     }
 
@@ -123,43 +99,25 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         }
     }
 
+    public async Task<DeliveryOutcome> OffsetResetAsync(OffsetOutOfRange reset, long epoch, SiloAddress? from)
+    {
+        if (Admit(epoch, from, out var lease) is { } refused)
+        {
+            return refused;
+        }
+
+        // The run's pipeline holds a stateful processor's state, whose stored offset comes first.
+        _run ??= CreateRun(_binding!);
+        return await _reset.ApplyAsync(reset, _binding!.Options.OnOffsetReset, _commits.Control(_group), lease, _binding.Registration.IsStateful);
+    }
+
     private async Task<DeliveryOutcome> DeliverOneAsync(PartitionDelivery batch)
     {
         _progress.Sample();
-        var fromElsewhere = batch.From is { } sender && !sender.Equals(_localSilo);
-        if (!_leases.TryGet(_key, out var lease) || (fromElsewhere && (lease.Epoch != batch.Epoch || !lease.IsCurrent)))
+        if (Admit(batch.Epoch, batch.From, out var lease) is { } refused)
         {
-            // No current lease here for what another silo sends (this silo's lease is gone or about
-            // to be; the sender holds the newer one): NotOwner, so the sender resends, and this
-            // activation moves to the sender, since a plain deactivation would be re-created here
-            // by callers that still have this silo's address cached.
-            if (batch.From is { } owner)
-            {
-                RequestContext.Set(IPlacementDirector.PlacementHintKey, owner);
-                this.MigrateOnIdle();
-            }
-            else
-            {
-                DeactivateOnIdle();
-            }
-
-            return DeliveryOutcome.NotOwner;
+            return refused;
         }
-
-        if (_binding is null || lease.Epoch != batch.Epoch || !lease.IsCurrent)
-        {
-            return DeliveryOutcome.Stopped;
-        }
-
-        if (_checkpoint.BeginLease(lease))
-        {
-            // A new lease starts where the fetcher started, whatever this activation did before.
-            _gate.Reset();
-            _run?.Reset();
-        }
-
-        // Not awaited: the first records of a new owner do not wait for storage (writes are serialized).
-        _ = _controlStore.RecordOwnerAsync(lease);
 
         if (_gate.IsStopped)
         {
@@ -167,7 +125,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             return DeliveryOutcome.Held;
         }
 
-        var run = _run ??= CreateRun(_binding);
+        var run = _run ??= CreateRun(_binding!);
         var records = batch.Records;
         if (_checkpoint.MustLoad(lease) && !await _checkpoint.LoadAsync(RecordOffsets.OffsetAt(records, 0), lease))
         {
@@ -192,7 +150,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             await _controlStore.ClearHoldAsync();
         }
 
-        if (_binding.Options.Delivery == DeliveryGuarantee.AtMostOnce)
+        if (_binding!.Options.Delivery == DeliveryGuarantee.AtMostOnce)
         {
             lease.StoreProcessed(RecordOffsets.OffsetAt(records, records.Count - 1) + 1);
             await CommitNowAsync(lease);
@@ -205,13 +163,57 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
         return await run.RunAsync(records, index, lease);
     }
 
+    /// <summary>
+    /// Whether a call of the fetch path of <paramref name="from"/> under lease <paramref name="epoch"/>
+    /// may act here: null, with this silo's current lease, when it may (a new lease is begun);
+    /// otherwise the answer to give.
+    /// </summary>
+    private DeliveryOutcome? Admit(long epoch, SiloAddress? from, out LocalLease lease)
+    {
+        var fromElsewhere = from is { } sender && !sender.Equals(_localSilo);
+        if (!_leases.TryGet(_key, out lease!) || (fromElsewhere && (lease.Epoch != epoch || !lease.IsCurrent)))
+        {
+            // No current lease here for what another silo sends (this silo's lease is gone or about
+            // to be; the sender holds the newer one): NotOwner, so the sender resends, and this
+            // activation moves to the sender, since a plain deactivation would be re-created here
+            // by callers that still have this silo's address cached.
+            if (from is { } owner)
+            {
+                RequestContext.Set(IPlacementDirector.PlacementHintKey, owner);
+                this.MigrateOnIdle();
+            }
+            else
+            {
+                DeactivateOnIdle();
+            }
+
+            return DeliveryOutcome.NotOwner;
+        }
+
+        if (_binding is null || lease.Epoch != epoch || !lease.IsCurrent)
+        {
+            return DeliveryOutcome.Stopped;
+        }
+
+        if (_checkpoint.BeginLease(lease))
+        {
+            // A new lease starts where the fetcher started, whatever this activation did before.
+            _gate.Reset();
+            _run?.Reset();
+        }
+
+        // Not awaited: the first records of a new owner do not wait for storage (writes are serialized).
+        _ = _controlStore.RecordOwnerAsync(lease);
+        return null;
+    }
+
     /// <summary>The processor's pipeline for this activation, and the run its order calls for.</summary>
     private IPartitionRun CreateRun(ProcessorBinding binding)
     {
-        var pipeline = _catalog.CreatePipeline(binding);
+        var pipeline = catalog.CreatePipeline(binding);
         _checkpoint.State = pipeline.State;
         var options = binding.Options;
-        var runner = new RecordRunner(_key, _group, options, pipeline, _deadLetters, _gate, _progress, _controlStore, _metrics.For(_group, _topic, _partition), _time, _logger);
+        var runner = new RecordRunner(_key, _group, options, pipeline, deadLetters, _gate, _progress, _controlStore, metrics.For(_group, _topic, _partition), _time, _logger);
         return binding.KeyOrdered
             ? new KeyOrderRun(_key, pipeline, options.MaxInFlight, _gate, runner, _checkpoint, _progress, options.Delivery, binding.Registration.SendsToGrains, _logger)
             : new OffsetOrderRun(pipeline, options.Delivery, _gate, runner, _checkpoint, _progress, CommitNowAsync);
@@ -229,14 +231,7 @@ internal sealed partial class PartitionGrain : Grain, IPartitionDeliveryGrain
             throw NotProcessedHere();
         }
 
-        if (_gate.Held is null || !Enum.IsDefined(decision))
-        {
-            throw new InvalidOperationException(_gate.Held is null
-                ? $"Partition {_key} is not holding a record on silo {_silo}; nothing to {decision}. Only a partition in state Holding takes retry, skip or dead-letter."
-                : $"'{decision}' is not a decision; expected Retry, Skip or DeadLetter.");
-        }
-
-        _gate.Decide(decision);
+        _gate.Decide(decision, _silo);
         _holds.Decided(_key);
         return Task.CompletedTask;
     }

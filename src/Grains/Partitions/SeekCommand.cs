@@ -19,10 +19,11 @@ internal sealed partial class SeekCommand(string grainKey, string silo, Partitio
 
     /// <summary>
     /// Seeks to <paramref name="offset"/> (or <see cref="PartitionSeek.Beginning"/>, <see cref="PartitionSeek.End"/>)
-    /// and returns the offset committed; <paramref name="delivering"/>, the delivery in flight, finishes first.
+    /// and returns the offset committed; <paramref name="delivering"/>, the delivery in flight, finishes
+    /// first. <paramref name="cause"/> says who seeks, for the log.
     /// </summary>
     /// <exception cref="InvalidOperationException">Nothing was changed: Kafka did not answer, the offset is outside the partition, or the record in flight did not finish.</exception>
-    public async Task<long> SeekAsync(GroupControlClient control, LocalLease lease, long offset, bool stateful, Task delivering)
+    public async Task<long> SeekAsync(GroupControlClient control, LocalLease lease, long offset, bool stateful, Task delivering, string cause = "an operator's seek")
     {
         WatermarkOffsets marks;
         try
@@ -79,10 +80,10 @@ internal sealed partial class SeekCommand(string grainKey, string silo, Partitio
         // The partition restarts at the new offset: a record it held at runs again, or is sought past.
         gate.Forget();
         await controlStore.ClearHoldAsync();
-        LogSeek(logger, grainKey, target, silo);
+        LogSeek(logger, grainKey, cause, target, silo);
         return target;
     }
 
-    [LoggerMessage(EventId = 1801, Level = LogLevel.Information, Message = "Partition {GrainKey}: an operator's seek committed offset {Offset} (on silo {Silo}); it restarts there")]
-    private static partial void LogSeek(ILogger logger, string grainKey, long offset, string silo);
+    [LoggerMessage(EventId = 1801, Level = LogLevel.Information, Message = "Partition {GrainKey}: {Cause} committed offset {Offset} (on silo {Silo}); it restarts there")]
+    private static partial void LogSeek(ILogger logger, string grainKey, string cause, long offset, string silo);
 }

@@ -64,6 +64,37 @@ public sealed class KafkaProcessingOptionsValidatorTests
         Assert.Equal($"Kafka:MinThreadPoolThreads is {threads}; expected a number of threads from 0 (leave the thread pool as it is) to 1024 (default 16).", failure);
     }
 
+    [Theory]
+    [InlineData("error")]
+    [InlineData("none")]
+    public void Validate_AutoOffsetResetThatIsNoStartPosition_NamesTheSettingAndOnOffsetReset(string value)
+    {
+        var options = Valid();
+        options.Consumer["auto.offset.reset"] = value;
+
+        var failure = Assert.Single(Validator.Validate(null, options).Failures!);
+
+        Assert.Equal($"Kafka:Consumer:auto.offset.reset is '{value}'; expected earliest or latest: where a partition with no committed offset starts. A committed offset Kafka no longer holds is handled by each processor's OnOffsetReset (Hold, Earliest or Latest).", failure);
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("earliest", false)]
+    [InlineData("smallest", false)]
+    [InlineData("latest", true)]
+    [InlineData("Largest", true)]
+    public void FirstStart_FollowsAutoOffsetReset_TheBeginningByDefault(string? value, bool atEnd)
+    {
+        var options = Valid();
+        if (value is not null)
+        {
+            options.Consumer["auto.offset.reset"] = value;
+        }
+
+        Assert.True(Validator.Validate(null, options).Succeeded);
+        Assert.Equal(atEnd, KafkaProcessingService.FirstStartsAtEnd(options));
+    }
+
     [Fact]
     public void Validate_UnregisteredProcessor_NamesItAndTheRegisteredOnes()
     {

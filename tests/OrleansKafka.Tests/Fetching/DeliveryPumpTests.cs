@@ -101,6 +101,33 @@ public sealed class DeliveryPumpTests : IDisposable
         Assert.Single(grain.Deliveries);
     }
 
+    [Fact]
+    public async Task OffsetReset_IsReportedAfterTheRecordsBeforeIt_AndAgainAfterAnOperatorActsOrAWhile_UntilTheGrainStopsIt()
+    {
+        var resets = 0;
+        var grain = new ScriptedDeliveryGrain(_ => DeliveryOutcome.Completed, _ => ++resets < 3 ? DeliveryOutcome.Held : DeliveryOutcome.Stopped);
+        var (buffer, pump) = Start(grain);
+        Append(buffer, 0, 5);
+        buffer.ReportOffsetReset(5, "Broker: Offset out of range");
+
+        // Every record fetched before the reset is delivered before the grain hears of it.
+        Assert.True(await Poll.UntilAsync(() => grain.Resets.Count == 1 && buffer.IsHolding, TimeSpan.FromSeconds(10)));
+        var (reset, deliveredBefore) = grain.Resets.Single();
+        Assert.Equal((5L, "Broker: Offset out of range", 5), (reset.Offset, reset.Reason, deliveredBefore));
+
+        // Told again once an operator acts (a resume), and every 10 s (a new activation learns it).
+        _holds.Decided(_lease.GrainKey);
+        Assert.True(await Poll.UntilAsync(() => grain.Resets.Count == 2, TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => buffer.IsHolding, TimeSpan.FromSeconds(10)));
+        _time.Advance(TimeSpan.FromSeconds(9));
+        Assert.Equal(2, grain.Resets.Count);
+        Assert.True(await Poll.UntilAsync(() => { _time.Advance(TimeSpan.FromSeconds(1)); return grain.Resets.Count == 3; }, TimeSpan.FromSeconds(10)));
+
+        // Stopped (the grain committed a new offset and restarts the partition): the pump ends.
+        await pump.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(5, grain.Offsets.Count);
+    }
+
     public void Dispose()
     {
         _worker.Dispose();
@@ -126,9 +153,18 @@ public sealed class DeliveryPumpTests : IDisposable
     }
 
     /// <summary>A partition grain that answers each delivery as the test says and notes what it got.</summary>
-    private sealed class ScriptedDeliveryGrain(Func<PartitionDelivery, DeliveryOutcome> answer) : IPartitionDeliveryGrain
+    private sealed class ScriptedDeliveryGrain(Func<PartitionDelivery, DeliveryOutcome> answer, Func<OffsetOutOfRange, DeliveryOutcome>? resetAnswer = null) : IPartitionDeliveryGrain
     {
         public ConcurrentQueue<PartitionDelivery> Deliveries { get; } = new();
+
+        /// <summary>The offset resets reported, each with how many records had been delivered before it.</summary>
+        public ConcurrentQueue<(OffsetOutOfRange Reset, int DeliveredBefore)> Resets { get; } = new();
+
+        public Task<DeliveryOutcome> OffsetResetAsync(OffsetOutOfRange reset, long epoch, Orleans.Runtime.SiloAddress? from)
+        {
+            Resets.Enqueue((reset, Offsets.Count));
+            return Task.FromResult(resetAnswer?.Invoke(reset) ?? DeliveryOutcome.Stopped);
+        }
 
         public IReadOnlyList<long> Offsets => [.. Deliveries.SelectMany(d => d.Records.Select(r => r.Offset.Value))];
 

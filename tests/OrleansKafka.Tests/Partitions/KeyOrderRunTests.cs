@@ -61,7 +61,7 @@ public sealed class KeyOrderRunTests
         Assert.Contains(pipeline.Units, u => u.Single() == 2);
 
         failing = false;
-        harness.Gate.Decide(HoldDecision.Retry);
+        harness.Gate.Decide(HoldDecision.Retry, "silo-a");
         Assert.Equal(DeliveryOutcome.Completed, await harness.DeliverAsync(records));
 
         // Offset 2 (key c) completed while 1 held; the resent delivery does not run it again, and 3 (key b) ran only after 1.
@@ -112,7 +112,7 @@ public sealed class KeyOrderRunTests
         // completed offset 1 runs again under it (the hold itself outlives the lease).
         harness.Gate.Reset();
         harness.Run.Reset();
-        harness.Gate.Decide(HoldDecision.Skip);
+        harness.Gate.Decide(HoldDecision.Skip, "silo-a");
         await harness.DeliverAsync(records);
 
         Assert.Equal(2, pipeline.Units.Count(u => u.Single() == 1));

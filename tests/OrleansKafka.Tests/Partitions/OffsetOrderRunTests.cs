@@ -42,7 +42,7 @@ public sealed class OffsetOrderRunTests
         Assert.Equal(DeliveryOutcome.Held, await harness.DeliverAsync(records));
         Assert.Equal(runs, pipeline.Units.Count);
 
-        harness.Gate.Decide(HoldDecision.Skip);
+        harness.Gate.Decide(HoldDecision.Skip, "silo-a");
         var second = await harness.DeliverAsync(records);
 
         Assert.Equal(DeliveryOutcome.Completed, second);
@@ -73,7 +73,7 @@ public sealed class OffsetOrderRunTests
         Assert.Equal(runs + 1, pipeline.Units.Count);
         Assert.Equal("InvalidOperationException: bad", later.Gate.Held?.Failure.Describe());
 
-        harness.Gate.Decide(HoldDecision.Skip);
+        harness.Gate.Decide(HoldDecision.Skip, "silo-a");
         Assert.Equal(DeliveryOutcome.Completed, await harness.DeliverAsync(records));
         Assert.Null(harness.Control.Stored.Hold);
     }
@@ -88,7 +88,7 @@ public sealed class OffsetOrderRunTests
         Assert.Equal(DeliveryOutcome.Held, await harness.DeliverAsync(records));
 
         failing = false;
-        harness.Gate.Decide(HoldDecision.Retry);
+        harness.Gate.Decide(HoldDecision.Retry, "silo-a");
 
         Assert.Equal(DeliveryOutcome.Completed, await harness.DeliverAsync(records));
         Assert.Equal([10L, 10L, 11L], pipeline.Units.SelectMany(u => u));

@@ -37,7 +37,7 @@ public sealed class PartitionGateTests
         var gate = Gate();
         var failure = new RecordFailure(new InvalidOperationException("bad"), 3);
         gate.HoldAt(Record(5), failure);
-        gate.Decide(HoldDecision.DeadLetter);
+        gate.Decide(HoldDecision.DeadLetter, "silo-a");
 
         Assert.True(gate.TryPass(5, out var decided));
         Assert.Equal((HoldDecision.DeadLetter, failure), decided);
