@@ -31,7 +31,7 @@ internal sealed partial class KafkaProcessingService(
     BufferBudget budget,
     IGrainFactory grains,
     ILocalSiloDetails silo,
-    TimeProvider time,
+    LeaseClock time,
     IServiceProvider services,
     ILoggerFactory loggers) : ILifecycleParticipant<ISiloLifecycle>, ILeaseHolders
 {

@@ -7,6 +7,7 @@ using OrleansKafka.Configuration;
 using OrleansKafka.Delivery;
 using OrleansKafka.Fetching;
 using OrleansKafka.Kafka;
+using OrleansKafka.LeaseProtocol;
 using OrleansKafka.Leases;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
@@ -40,6 +41,7 @@ public static class KafkaSiloBuilderExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaProcessingOptions>, KafkaProcessingOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new LeaseClock(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<KafkaConnection>();
         services.TryAddSingleton<IKafkaConnection>(sp => sp.GetRequiredService<KafkaConnection>());
         services.TryAddSingleton<LeaseTable>();

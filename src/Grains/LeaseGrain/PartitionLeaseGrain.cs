@@ -9,7 +9,7 @@ namespace OrleansKafka.LeaseGrain;
 /// <summary>The partition-lease grain of one consumer group; the logic lives in <see cref="LeaseBook"/>.</summary>
 [GrainType("orleanskafka.lease")]
 internal sealed partial class PartitionLeaseGrain(
-    TimeProvider time,
+    LeaseClock time,
     IOptions<KafkaProcessingOptions> options,
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,

@@ -9,7 +9,8 @@ namespace OrleansKafka.Leases;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The deadline is on this silo's monotonic clock (<see cref="TimeProvider.GetTimestamp"/>),
+/// The deadline is on this silo's lease clock (<see cref="TimeProvider.GetTimestamp"/> of
+/// <c>LeaseProtocol.LeaseClock</c>: monotonic, and counting across a suspend),
 /// counted from when the renewing heartbeat was sent, so a wall-clock jump cannot stretch it
 /// and the lease grain, counting from when it received that heartbeat, always ends it later.
 /// At the deadline the token fires by itself; nothing is committed after it, and a renewal
