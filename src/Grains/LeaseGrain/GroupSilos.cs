@@ -14,6 +14,7 @@ namespace OrleansKafka.LeaseGrain;
 internal sealed class GroupSilos
 {
     private readonly Dictionary<string, TimeSpan> _lastSeen = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TimeSpan> _reportedAt = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string[]> _topics = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _weights = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Instance, long Sequence)> _lastBeat = new(StringComparer.Ordinal);
@@ -29,7 +30,11 @@ internal sealed class GroupSilos
         _topics[silo] = topics;
         _weights[silo] = weight;
         _lastSeen[silo] = now;
+        _reportedAt[silo] = now;
     }
+
+    /// <summary>Whether the silo's last heartbeat (which reports every lease it holds; a renewal does not) came at or after <paramref name="since"/>.</summary>
+    public bool ReportedSince(string silo, TimeSpan since) => _lastSeen.ContainsKey(silo) && _reportedAt.GetValueOrDefault(silo, TimeSpan.MinValue) >= since;
 
     /// <summary>A renewal from a live silo keeps it live.</summary>
     public void Seen(string silo, TimeSpan now) => _lastSeen[silo] = now;

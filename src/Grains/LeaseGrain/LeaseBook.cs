@@ -14,7 +14,7 @@ namespace OrleansKafka.LeaseGrain;
 /// reported is the one fast path), how a partition moves in two steps, and what a new activation
 /// waits for: docs/architecture.md, "The lease rule" and "Lease protocol".
 /// </remarks>
-internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
+internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeSpan fenceValidity = default)
 {
     private readonly GroupSilos _silos = new();
     private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
@@ -44,6 +44,12 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
 
     public static TimeSpan DriftMargin(TimeSpan leaseDuration) =>
         TimeSpan.FromTicks(Math.Max(leaseDuration.Ticks / 20, TimeSpan.FromMilliseconds(50).Ticks));
+
+    /// <summary>
+    /// From when on (since this book started) silos' reports show every lease they hold: an earlier
+    /// activation of the grain answers for at most the fence's validity (plus the clocks' drift over it).
+    /// </summary>
+    public TimeSpan ReportsCountFrom { get; } = fenceValidity > TimeSpan.Zero ? fenceValidity + DriftMargin(fenceValidity) : TimeSpan.Zero;
 
     /// <summary>Monotonic time since this book started.</summary>
     private TimeSpan Now() => _time.GetElapsedTime(_origin);
@@ -218,15 +224,17 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration)
 
     private List<LeaseGrant> Assign(TimeSpan now, string silo, MembershipView? membership)
     {
-        // After a lease and the margin, every grant of an earlier activation has run out. Sooner
-        // only when membership knows of no silo but active ones and each has reported (a cluster's
-        // first start): a silo declared dead, joining or leaving may still hold leases we never saw.
-        if (!_recovered && membership is not null && membership.Settled && membership.Active.All(_silos.IsLive))
+        // An earlier activation answers for at most the fence's validity after this one took the
+        // fence (when this book started; LeaseFence), and every lease it renewed runs out a lease
+        // and the margin after that. Sooner only when membership knows of no silo but active ones
+        // and each has reported everything it holds since the earlier activation stopped answering
+        // (a cluster's first start): a silo declared dead, joining or leaving may still hold leases we never saw.
+        if (!_recovered && now >= ReportsCountFrom && membership is not null && membership.Settled && membership.Active.All(s => _silos.ReportedSince(s, ReportsCountFrom)))
         {
             _recovered = _coldStart = true;
         }
 
-        _recovered = _recovered || now >= LeaseDuration + Margin;
+        _recovered = _recovered || now >= fenceValidity + LeaseDuration + Margin;
 
         // Partitions of topics no live silo processes (the group's topics were changed) are not
         // handed out: nobody would process them, and each grant would be freed again at once.

@@ -13,9 +13,11 @@ internal sealed partial class PartitionLeaseGrain(
     IOptions<KafkaProcessingOptions> options,
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
-    ILogger<PartitionLeaseGrain> logger) : Grain, IPartitionLeaseGrain, ILeaseProtocolGrain
+    ILogger<PartitionLeaseGrain> logger,
+    [PersistentState("fence", KafkaProcessingOptions.StorageName)] IPersistentState<LeaseFenceRecord> fenceState) : Grain, IPartitionLeaseGrain, ILeaseProtocolGrain
 {
-    private readonly LeaseBook _book = new(time, options.Value.LeaseDuration);
+    private LeaseFence _fence = null!;
+    private LeaseBook _book = null!;
     private readonly StallGuard _stall = new(time, options.Value.LeaseDuration / 2, options.Value.LeaseDuration + LeaseBook.DriftMargin(options.Value.LeaseDuration));
     private readonly Dictionary<string, ILeaseAgentObserver> _agents = new(StringComparer.Ordinal);
     private SiloStatus? _refusedAs;
@@ -26,11 +28,52 @@ internal sealed partial class PartitionLeaseGrain(
         return membership.CurrentSnapshot.GetSiloStatus(localSilo.SiloAddress);
     }
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // The book starts once the fence is taken: its wait for unreported partitions counts from then.
+        _fence = new LeaseFence(fenceState, time, this.GetPrimaryKeyString(), logger);
+        await _fence.TakeAsync();
+        _book = new LeaseBook(time, options.Value.LeaseDuration, LeaseFence.Validity);
+
+        // Interleaved: a write that waits for a slow store does not hold heartbeats up.
+        this.RegisterGrainTimer(RenewFenceAsync, new GrainTimerCreationOptions(LeaseFence.RenewInterval, LeaseFence.RenewInterval) { Interleave = true });
+
+        // Reports count once an earlier activation cannot answer any more: the silos that reported
+        // before then beat again at once (a first start grants on those), not at their next renewal.
+        this.RegisterGrainTimer(WakeAgents, new GrainTimerCreationOptions(_book.ReportsCountFrom + LeaseFence.TimerSlack, Timeout.InfiniteTimeSpan));
+
         // Operators (and the chaos harness) learn from this where a group's leases are decided.
-        LogActivated(logger, this.GetPrimaryKeyString(), SiloIdentity.Of(localSilo.SiloAddress));
+        LogActivated(logger, this.GetPrimaryKeyString(), SiloIdentity.Of(localSilo.SiloAddress), _fence.Generation);
+    }
+
+    private async Task RenewFenceAsync(CancellationToken cancellationToken)
+    {
+        await _fence.RenewAsync();
+        if (_fence.IsLost)
+        {
+            DeactivateOnIdle();
+        }
+    }
+
+    private Task WakeAgents(CancellationToken cancellationToken)
+    {
+        foreach (var agent in _agents.Values)
+        {
+            _ = agent.WakeAsync();
+        }
+
         return Task.CompletedTask;
+    }
+
+    /// <summary>Refuses to act unless this activation holds a fresh fence: another activation may own the group.</summary>
+    private void EnsureFenced()
+    {
+        if (!_fence.IsValid)
+        {
+            throw new InvalidOperationException(_fence.IsLost
+                ? $"The lease grain of consumer group '{this.GetPrimaryKeyString()}' on silo {localSilo.SiloAddress} was replaced by a newer activation; it no longer answers. Try again."
+                : $"The lease grain of consumer group '{this.GetPrimaryKeyString()}' on silo {localSilo.SiloAddress} could not write its fence to grain storage within {LeaseFence.Validity.TotalMilliseconds:0} ms; it answers again once the store does.");
+        }
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -42,6 +85,7 @@ internal sealed partial class PartitionLeaseGrain(
     public async Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
+        EnsureFenced();
         if (_stall.MustVerify() || _refusedAs is not null)
         {
             await ConfirmStillActiveAsync();
@@ -72,6 +116,7 @@ internal sealed partial class PartitionLeaseGrain(
     public async Task<LeaseResponse> RenewAsync(LeaseRenewal renewal)
     {
         ArgumentNullException.ThrowIfNull(renewal);
+        EnsureFenced();
         if (_stall.MustVerify() || _refusedAs is not null)
         {
             await ConfirmStillActiveAsync();
@@ -99,6 +144,7 @@ internal sealed partial class PartitionLeaseGrain(
 
     public Task MoveAsync(string topic, int partition, string silo)
     {
+        EnsureFenced();
         _book.Move(topic, partition, silo);
         LogMoved(logger, this.GetPrimaryKeyString(), topic, partition, silo);
 
@@ -140,8 +186,8 @@ internal sealed partial class PartitionLeaseGrain(
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Consumer group {Group}: an operator moves partition {Topic}/{Partition} to silo {Silo}")]
     private static partial void LogMoved(ILogger logger, string group, string topic, int partition, string silo);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} activated on silo {Silo}")]
-    private static partial void LogActivated(ILogger logger, string group, string silo);
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} activated on silo {Silo} (fence generation {Generation})")]
+    private static partial void LogActivated(ILogger logger, string group, string silo, long generation);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} deactivated on silo {Silo}: {Reason}")]
     private static partial void LogDeactivated(ILogger logger, string group, string silo, string reason);

@@ -158,6 +158,38 @@ public sealed class LeaseBookTests
     }
 
     [Fact]
+    public void Heartbeat_NewGrainActivationBehindAFence_WaitsTheFencesValidityToo_BeforeGrantingAnythingUnreported()
+    {
+        var fence = TimeSpan.FromSeconds(1);
+        var first = new LeaseBook(_time, Lease);
+        first.Heartbeat(Beat("a", held: []), Members("a"));
+
+        // An older activation may answer a (cut off, declared dead) for the fence's validity after
+        // this one took the fence: a's leases can run until then plus a lease and the margin.
+        var second = new LeaseBook(_time, Lease, fence);
+        _time.Advance(fence + Lease + Margin - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(second.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(4, second.Heartbeat(Beat("b", held: []), Dead(active: "b", dead: "a")).Grants.Count);
+    }
+
+    [Fact]
+    public void Heartbeat_FirstStartBehindAFence_GrantsOnlyOnReportsMadeOnceAnOlderActivationCannotAnswer()
+    {
+        var fence = TimeSpan.FromSeconds(1);
+        var book = new LeaseBook(_time, Lease, fence);
+
+        // A report before then may miss a lease an older activation grants just after it.
+        Assert.Empty(book.Heartbeat(Beat("a", held: []), Members("a")).Grants);
+        _time.Advance(book.ReportsCountFrom - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(book.Heartbeat(Beat("a", held: []), Members("a")).Grants);
+        Assert.InRange(book.ReportsCountFrom, fence, fence + TimeSpan.FromMilliseconds(100));
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(4, book.Heartbeat(Beat("a", held: []), Members("a")).Grants.Count);
+    }
+
+    [Fact]
     public void Heartbeat_Leaving_GrantsNothingAndReleasedPartitionsGoToOthers()
     {
         var book = new LeaseBook(_time, Lease);
