@@ -18,15 +18,7 @@ internal sealed partial class PartitionLeaseGrain(
 {
     private LeaseFence _fence = null!;
     private LeaseBook _book = null!;
-    private readonly StallGuard _stall = new(time, options.Value.LeaseDuration / 2, options.Value.LeaseDuration + LeaseBook.DriftMargin(options.Value.LeaseDuration));
     private readonly Dictionary<string, ILeaseAgentObserver> _agents = new(StringComparer.Ordinal);
-    private SiloStatus? _refusedAs;
-
-    private async Task<SiloStatus> ReadOwnStatusAsync()
-    {
-        await membership.Refresh();
-        return membership.CurrentSnapshot.GetSiloStatus(localSilo.SiloAddress);
-    }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -82,14 +74,10 @@ internal sealed partial class PartitionLeaseGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
+    public Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
         EnsureFenced();
-        if (_stall.MustVerify() || _refusedAs is not null)
-        {
-            await ConfirmStillActiveAsync();
-        }
 
         var response = _book.Heartbeat(heartbeat, View(membership.CurrentSnapshot));
         if (heartbeat.Leaving || heartbeat.Agent is null)
@@ -110,36 +98,15 @@ internal sealed partial class PartitionLeaseGrain(
             }
         }
 
-        return response;
+        return Task.FromResult(response);
     }
 
-    public async Task<LeaseResponse> RenewAsync(LeaseRenewal renewal)
+    public Task<LeaseResponse> RenewAsync(LeaseRenewal renewal)
     {
         ArgumentNullException.ThrowIfNull(renewal);
         EnsureFenced();
-        if (_stall.MustVerify() || _refusedAs is not null)
-        {
-            await ConfirmStillActiveAsync();
-        }
 
-        return _book.Renew(renewal.SiloId, renewal.Instance, renewal.Held, View(membership.CurrentSnapshot));
-    }
-
-    /// <summary>
-    /// After this grain's silo stalled: reads the membership table before answering. A silo that
-    /// finds itself declared dead there is stopped by Orleans; until it is, this activation
-    /// refuses every heartbeat, since another activation may own the group by now.
-    /// </summary>
-    private async Task ConfirmStillActiveAsync()
-    {
-        // Once refused, for good: a silo declared dead never becomes active again under this address.
-        var status = _refusedAs ?? await ReadOwnStatusAsync();
-        if (status != SiloStatus.Active)
-        {
-            _refusedAs = status;
-            throw new InvalidOperationException(
-                $"The lease grain of consumer group '{this.GetPrimaryKeyString()}' runs on silo {localSilo.SiloAddress}, which stalled and is now {status} in the membership table; it no longer answers heartbeats.");
-        }
+        return Task.FromResult(_book.Renew(renewal.SiloId, renewal.Instance, renewal.Held, View(membership.CurrentSnapshot)));
     }
 
     public Task MoveAsync(string topic, int partition, string silo)

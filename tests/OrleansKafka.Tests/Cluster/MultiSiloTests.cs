@@ -157,7 +157,7 @@ public sealed class MultiSiloTests
     }
 
     [Fact]
-    public async Task ThreeSilos_OneJoinsAndOneLeavesMidStream_NoPartitionEverHasTwoActivationsAtWork()
+    public async Task ThreeSilos_OneJoinsAndOneLeavesMidStream_EveryRecordOnceInOrder()
     {
         var log = new RecordLog();
         await using var cluster = await KafkaTestCluster.StartAsync(o =>
@@ -180,7 +180,9 @@ public sealed class MultiSiloTests
         await cluster.Cluster.StopSiloAsync(cluster.Cluster.Silos[1]);
         await cluster.WaitForCommittedAsync("billing", "orders", TimeSpan.FromSeconds(90));
 
-        Assert.Equal(0, log.PartitionOverlaps);
+        // Not checked here: two owners at once. In-process silos share one grain directory, so a
+        // partition grain has one activation whatever the leases do; that property is checked on
+        // real processes (ChaosTests, bench -- chaos).
         for (var p = 0; p < 12; p++)
         {
             Assert.Equal(Enumerable.Range(0, 400).Select(i => (long)i), log.Of(p).Select(r => r.Offset));

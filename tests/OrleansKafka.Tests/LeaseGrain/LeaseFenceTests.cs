@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using OrleansKafka.LeaseGrain;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.LeaseGrain;
 

@@ -1,8 +1,14 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
 using OrleansKafka.Delivery;
+using OrleansKafka.Leases;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
 using OrleansKafka.Processing.State;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Partitions;
 
@@ -101,6 +107,39 @@ public sealed class PartitionCheckpointTests
         Assert.Equal(5, harness.Stored.Stored.NextOffset);
         Assert.Contains("\"count\":4", harness.Stored.Stored.State, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TwoOwnersStoringOneCheckpoint_TheOneWhoseReadIsStale_IsRefused_CommitsNothing_AndRestarts()
+    {
+        // The old owner (epoch 1) loaded the row, then its lease moved on while it was still
+        // working (a stall); the new owner (epoch 2) loaded the same row and stored first.
+        var store = new SharedRecord<ProcessorCheckpoint>();
+        var time = new FakeTimeProvider();
+        var (oldLease, newLease) = (Lease(1, time), Lease(2, time));
+        var (oldHolders, newHolders) = (new RecordingHolders(), new RecordingHolders());
+        var (oldState, newState) = (new CountingProcessor(), new CountingProcessor());
+        var old = Checkpoint(store, oldHolders, oldState);
+        var @new = Checkpoint(store, newHolders, newState);
+        Assert.True(await old.LoadAsync(0, oldLease));
+        Assert.True(await @new.LoadAsync(0, newLease));
+
+        (newState.State.Count, @new.NextOffset) = (5, 5);
+        Assert.True(await @new.StoreAsync(newLease));
+        (oldState.State.Count, old.NextOffset) = (3, 3);
+        Assert.False(await old.StoreAsync(oldLease));
+
+        // The store kept the new owner's state and offset; the old one marked nothing processed.
+        Assert.Equal((5L, "{\"count\":5}"), (store.Stored.NextOffset, store.Stored.State));
+        Assert.Equal(-1, oldLease.ProcessedOffset);
+        Assert.Equal(5, newLease.ProcessedOffset);
+        Assert.Single(oldHolders.Restarts);
+        Assert.Empty(newHolders.Restarts);
+    }
+
+    private static LocalLease Lease(long epoch, TimeProvider time) => new(RunHarness.Group, new TopicPartition(RunHarness.Topic, 0), epoch, long.MaxValue, time);
+
+    private static PartitionCheckpoint Checkpoint(SharedRecord<ProcessorCheckpoint> store, RecordingHolders holders, CountingProcessor processor) =>
+        new(RunHarness.GrainKey, store.View(), new CommitFlusher(), holders, NullLogger.Instance) { State = ProcessorStateAccess.For(processor) };
 
     private static (RunHarness Harness, CountingProcessor Processor) Stateful()
     {

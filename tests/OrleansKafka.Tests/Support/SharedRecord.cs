@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Orleans.Storage;
 
-namespace OrleansKafka.Tests.LeaseGrain;
+namespace OrleansKafka.Tests.Support;
 
 /// <summary>
 /// One grain-state record as a store keeps it, seen by several activations: each has its own
