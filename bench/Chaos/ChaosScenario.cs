@@ -10,7 +10,8 @@ namespace OrleansKafka.Bench.Chaos;
 /// <summary>
 /// <c>chaos</c>: three silo processes run the host's <c>audit</c> processor over keyed records
 /// produced at a steady rate, while every round (10 s) a random silo is killed (SIGKILL) or
-/// frozen (SIGSTOP, then SIGCONT) and replaced when it dies. The processor's start and end
+/// frozen (SIGSTOP, then SIGCONT) and replaced when it dies; or, in mode <c>graceful</c>, stopped
+/// with SIGTERM and started again, or a partition moved by an operator (<see cref="GracefulFaults"/>). The processor's start and end
 /// events then show whether a record was lost, started out of offset order, or started by a
 /// stale owner after a newer one had begun; any of those makes the exit code 1.
 /// </summary>
@@ -37,9 +38,9 @@ internal static class ChaosScenario
         var records = options.Records ?? 30_000;
         var mode = options.Mode ?? "mixed";
         var freezes = ParseSeconds(options.FreezeSeconds ?? "1,5");
-        if (rounds < 1 || records < 1 || mode is not ("kill" or "freeze" or "mixed") || freezes is null)
+        if (rounds < 1 || records < 1 || mode is not ("kill" or "freeze" or "mixed" or "graceful") || freezes is null)
         {
-            Console.Error.WriteLine("chaos: expected --rounds and --records of 1 or more, --mode kill, freeze or mixed, and --freeze-seconds a comma-separated list of seconds above 0 and at most 3600, such as 1,5.");
+            Console.Error.WriteLine("chaos: expected --rounds and --records of 1 or more, --mode kill, freeze, mixed or graceful, and --freeze-seconds a comma-separated list of seconds above 0 and at most 3600, such as 1,5.");
             return 2;
         }
 
@@ -122,6 +123,21 @@ internal static class ChaosScenario
             if (candidates.Count == 0)
             {
                 throw new InvalidOperationException($"Round {round}: no silo is running, though {Silos} were started.");
+            }
+
+            if (mode == "graceful")
+            {
+                if (round % 2 == 0)
+                {
+                    Report.Note($"round {round}: {await GracefulFaults.MoveAsync(live, Group, Topic, Partitions, random)}");
+                    continue;
+                }
+
+                var leaving = (faults++ % 4 == 1 ? LeaseGrainHost(candidates) : null) ?? candidates[random.Next(candidates.Count)];
+                var stopped = await GracefulFaults.StopAsync(leaving);
+                var started = await cluster.StartSiloAsync();
+                Report.Note($"round {round}: {stopped}; {started.Name} ({started.Endpoint}) started in its place");
+                continue;
             }
 
             var kill = mode == "kill" || (mode == "mixed" && round % 2 == 1);

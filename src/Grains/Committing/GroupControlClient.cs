@@ -55,6 +55,11 @@ internal sealed partial class GroupControlClient : IDisposable
     public Task<List<TopicPartitionOffset>> CommittedAsync(IEnumerable<TopicPartition> partitions, TimeSpan timeout) =>
         RunAsync(() => _consumer.Committed(partitions, timeout));
 
+    /// <summary>The note committed with the partition's offset (<see cref="CommitNote"/>); null when none, or another tool committed.</summary>
+    /// <exception cref="KafkaException">Kafka did not answer in time.</exception>
+    public Task<CommitNote?> CommittedNoteAsync(TopicPartition partition, TimeSpan timeout) =>
+        RunAsync(() => CommitNote.Parse(OffsetsWithMetadata.Read(_consumer, [partition], timeout)[0].Metadata));
+
     /// <summary>The low and high watermarks of a partition: the first offset still in Kafka, and the next offset to be written.</summary>
     public Task<WatermarkOffsets> WatermarksAsync(TopicPartition partition, TimeSpan timeout) =>
         RunAsync(() => _consumer.QueryWatermarkOffsets(partition, timeout));
@@ -76,7 +81,7 @@ internal sealed partial class GroupControlClient : IDisposable
 
             try
             {
-                _consumer.Commit([new TopicPartitionOffset(lease.Partition, offset)]);
+                OffsetsWithMetadata.Commit(_consumer, [(lease.Partition, offset, Note(lease))]);
             }
             catch (KafkaException ex)
             {
@@ -192,7 +197,7 @@ internal sealed partial class GroupControlClient : IDisposable
 
         try
         {
-            _consumer.Commit(due.Select(d => new TopicPartitionOffset(d.Lease.Partition, d.Offset)));
+            OffsetsWithMetadata.Commit(_consumer, [.. due.Select(d => (d.Lease.Partition, d.Offset, Note(d.Lease)))]);
             foreach (var (lease, offset) in due)
             {
                 lease.MarkCommitted(offset);
@@ -212,6 +217,8 @@ internal sealed partial class GroupControlClient : IDisposable
 
         return true;
     }
+
+    private static string Note(LocalLease lease) => new CommitNote(lease.Epoch, lease.CheckpointOffset).ToString();
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "Committing offsets of {Partitions} partitions for consumer group {Group} failed; retrying at the next interval")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, string group, int partitions);

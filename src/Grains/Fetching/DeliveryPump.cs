@@ -18,8 +18,8 @@ internal sealed partial class DeliveryPump
 {
     private static readonly TimeSpan MaxResendDelay = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>How often a partition holding at an offset reset tells its grain again.</summary>
-    private static readonly TimeSpan ResetReportInterval = TimeSpan.FromSeconds(10);
+    /// <summary>How often a held delivery (or offset reset) is sent to the grain again while nobody acts.</summary>
+    private static readonly TimeSpan HeldResendInterval = TimeSpan.FromSeconds(10);
 
     /// <summary>The records of a partition's first delivery.</summary>
     private const int FirstDeliverySize = 64;
@@ -87,18 +87,11 @@ internal sealed partial class DeliveryPump
 
                     while (outcome == DeliveryOutcome.Held)
                     {
-                        // The grain holds at a record of this delivery: the same records go again once
-                        // an operator has decided. Fetching goes on until the buffer is full, then pauses.
-                        _buffer.IsHolding = true;
-                        try
-                        {
-                            await _holds.WaitAsync(_lease.GrainKey, token);
-                        }
-                        finally
-                        {
-                            _buffer.IsHolding = false;
-                        }
-
+                        // The grain holds at a record of this delivery (or before it): the same
+                        // records go again once an operator has acted, and every while, so that an
+                        // activation that replaced the one that held shows the hold too. Fetching
+                        // goes on until the buffer is full, then pauses.
+                        await WaitForOperatorAsync(token);
                         outcome = await DeliverAsync(delivery, token);
                     }
                 }
@@ -132,7 +125,7 @@ internal sealed partial class DeliveryPump
     /// <summary>
     /// Tells the grain that the consumer stopped at an offset Kafka does not hold; while the grain
     /// holds (its processor's OnOffsetReset is Hold), tells it again after an operator acts and
-    /// every <see cref="ResetReportInterval"/>, so that an activation that replaced the one told
+    /// every <see cref="HeldResendInterval"/>, so that an activation that replaced the one told
     /// (a deactivation without a lease change) shows it too.
     /// </summary>
     private async Task ReportResetAsync(OffsetOutOfRange reset, CancellationToken token)
@@ -140,21 +133,26 @@ internal sealed partial class DeliveryPump
         var outcome = await ResendAsync(static (state, _) => state.Grain.OffsetResetAsync(state.Reset, state.Epoch, state.Silo), (Grain: _grain, Reset: reset, _lease.Epoch, Silo: _silo), token);
         while (outcome == DeliveryOutcome.Held)
         {
-            _buffer.IsHolding = true;
-            try
-            {
-                await _holds.WaitAsync(_lease.GrainKey, token).WaitAsync(ResetReportInterval, _time, token);
-            }
-            catch (TimeoutException)
-            {
-                // Told again below.
-            }
-            finally
-            {
-                _buffer.IsHolding = false;
-            }
-
+            await WaitForOperatorAsync(token);
             outcome = await ResendAsync(static (state, _) => state.Grain.OffsetResetAsync(state.Reset, state.Epoch, state.Silo), (Grain: _grain, Reset: reset, _lease.Epoch, Silo: _silo), token);
+        }
+    }
+
+    /// <summary>While the grain holds: returns once an operator acted on the partition, or after <see cref="HeldResendInterval"/>.</summary>
+    private async Task WaitForOperatorAsync(CancellationToken token)
+    {
+        _buffer.IsHolding = true;
+        try
+        {
+            await _holds.WaitAsync(_lease.GrainKey, token).WaitAsync(HeldResendInterval, _time, token);
+        }
+        catch (TimeoutException)
+        {
+            // Sent again all the same.
+        }
+        finally
+        {
+            _buffer.IsHolding = false;
         }
     }
 

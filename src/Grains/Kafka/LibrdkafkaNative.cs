@@ -4,8 +4,9 @@ namespace OrleansKafka.Kafka;
 
 /// <summary>
 /// The librdkafka C functions the product calls itself, bound to the very library
-/// Confluent.Kafka already loaded: the mock cluster, which Confluent.Kafka does not wrap, and the
-/// fetch workers' reading of messages in place (see <see cref="Fetching.LibrdkafkaRecord"/>).
+/// Confluent.Kafka already loaded: the mock cluster, which Confluent.Kafka does not wrap, the
+/// fetch workers' reading of messages in place (see <see cref="Fetching.LibrdkafkaRecord"/>), and
+/// offsets committed and read with their metadata (<see cref="OffsetsWithMetadata"/>).
 /// </summary>
 /// <remarks>
 /// On Debian 12 the default librdkafka build does not load (libsasl2.so.3 is missing) and
@@ -143,5 +144,43 @@ internal static unsafe class LibrdkafkaNative
 
         public readonly delegate* unmanaged<IntPtr, int, byte*, int> TestFatalError =
             (delegate* unmanaged<IntPtr, int, byte*, int>)NativeLibrary.GetExport(library, "rd_kafka_test_fatal_error");
+
+        public readonly delegate* unmanaged<int, PartitionList*> PartitionListNew =
+            (delegate* unmanaged<int, PartitionList*>)NativeLibrary.GetExport(library, "rd_kafka_topic_partition_list_new");
+
+        public readonly delegate* unmanaged<PartitionList*, byte*, int, TopicPartition*> PartitionListAdd =
+            (delegate* unmanaged<PartitionList*, byte*, int, TopicPartition*>)NativeLibrary.GetExport(library, "rd_kafka_topic_partition_list_add");
+
+        public readonly delegate* unmanaged<PartitionList*, void> PartitionListDestroy =
+            (delegate* unmanaged<PartitionList*, void>)NativeLibrary.GetExport(library, "rd_kafka_topic_partition_list_destroy");
+
+        public readonly delegate* unmanaged<IntPtr, PartitionList*, int, int> Commit =
+            (delegate* unmanaged<IntPtr, PartitionList*, int, int>)NativeLibrary.GetExport(library, "rd_kafka_commit");
+
+        public readonly delegate* unmanaged<IntPtr, PartitionList*, int, int> Committed =
+            (delegate* unmanaged<IntPtr, PartitionList*, int, int>)NativeLibrary.GetExport(library, "rd_kafka_committed");
+    }
+
+    /// <summary>librdkafka's <c>rd_kafka_topic_partition_t</c> (stable C ABI): Confluent.Kafka does not pass its <c>metadata</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct TopicPartition
+    {
+        public IntPtr Topic;
+        public int Partition;
+        public long Offset;
+        public void* Metadata;
+        public nuint MetadataSize;
+        public IntPtr Opaque;
+        public int Error;
+        public IntPtr Private;
+    }
+
+    /// <summary>librdkafka's <c>rd_kafka_topic_partition_list_t</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct PartitionList
+    {
+        public int Count;
+        public int Size;
+        public TopicPartition* Elements;
     }
 }

@@ -21,10 +21,14 @@ namespace OrleansKafka.LeaseGrain;
 internal sealed partial class LeaseFence(IPersistentState<LeaseFenceRecord> record, TimeProvider time, string group, ILogger logger)
 {
     /// <summary>How often the fence is written.</summary>
-    public static readonly TimeSpan RenewInterval = TimeSpan.FromMilliseconds(250);
+    public static readonly TimeSpan RenewInterval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How long a successful write lets this activation answer: store hiccups shorter than about this cost nothing.</summary>
-    public static readonly TimeSpan Validity = TimeSpan.FromMilliseconds(1000);
+    /// <summary>
+    /// How long a successful write lets this activation answer. A stale fence only makes the grain
+    /// refuse heartbeats until its next write succeeds, which silos ride out (a lease is four renew
+    /// intervals); it is added to the failover of the grain's own silo (docs/benchmarks.md, failover).
+    /// </summary>
+    public static readonly TimeSpan Validity = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How much later than a moment on the grain's clock a grain timer is set, so that it does not fire a timer tick early.</summary>
     public static readonly TimeSpan TimerSlack = TimeSpan.FromMilliseconds(20);

@@ -31,6 +31,7 @@ internal sealed class LocalLease
     private readonly TimeProvider _time;
     private long _expiresAt;
     private long _processedOffset = -1;
+    private long _checkpointOffset = -1;
     private long _committedOffset = -1;
     private long _highWatermark = -1;
     private volatile bool _lost;
@@ -88,6 +89,16 @@ internal sealed class LocalLease
 
     /// <summary>The next offset to process, as last reported by the partition grain; -1 until then.</summary>
     public long ProcessedOffset => Interlocked.Read(ref _processedOffset);
+
+    /// <summary>
+    /// For a processor with exactly-once state: the offset its checkpoint is stored at (committed
+    /// with the offsets, so Kafka knows a checkpoint exists); -1 for none.
+    /// </summary>
+    public long CheckpointOffset
+    {
+        get => Interlocked.Read(ref _checkpointOffset);
+        set => Interlocked.Exchange(ref _checkpointOffset, value);
+    }
 
     /// <summary>The offset last committed to Kafka (or found committed when the lease began); -1 when unknown.</summary>
     public long CommittedOffset => Interlocked.Read(ref _committedOffset);

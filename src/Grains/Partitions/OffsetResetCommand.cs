@@ -29,7 +29,7 @@ internal sealed partial class OffsetResetCommand(string grainKey, PartitionGate 
     {
         if (checkpoint.MustLoad(lease) && !await checkpoint.LoadAsync(reset.Offset, lease))
         {
-            return DeliveryOutcome.Stopped;
+            return gate.Blocked is null ? DeliveryOutcome.Stopped : DeliveryOutcome.Held;
         }
 
         WatermarkOffsets? marks = null;
@@ -54,12 +54,12 @@ internal sealed partial class OffsetResetCommand(string grainKey, PartitionGate 
                 + (action == OffsetResetAction.Hold
                     ? "Seek it to go on (orleans-kafka seek <group> <topic> <partition> beginning|end|<offset>), or set the processor's OnOffsetReset to Earliest or Latest."
                     : $"OnOffsetReset is {action}: it is followed once Kafka tells its offsets.");
-            if (gate.AtReset?.Offset != reset.Offset)
+            if (gate.Blocked?.Offset != reset.Offset)
             {
                 LogHolding(logger, error);
             }
 
-            gate.HoldAtReset(reset.Offset, error);
+            gate.BlockAt(reset.Offset, error);
             return DeliveryOutcome.Held;
         }
 

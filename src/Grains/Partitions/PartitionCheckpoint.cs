@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using OrleansKafka.Committing;
+using OrleansKafka.Configuration;
 using OrleansKafka.Leases;
 using OrleansKafka.Processing.State;
 
@@ -17,6 +18,7 @@ internal sealed partial class PartitionCheckpoint(
     IPersistentState<ProcessorCheckpoint> stored,
     CommitFlusher commits,
     ILeaseHolders holders,
+    PartitionGate gate,
     ILogger logger)
 {
     private static readonly TimeSpan WatermarkTimeout = TimeSpan.FromSeconds(5);
@@ -73,8 +75,16 @@ internal sealed partial class PartitionCheckpoint(
     {
         // Read again at each lease: another silo may have stored since this activation last did.
         await stored.ReadStateAsync();
+        if (!stored.RecordExists && lease.CommittedOffset >= 0 && await MissingCheckpointAsync(lease) is { } missing)
+        {
+            gate.BlockAt(lease.CommittedOffset, missing);
+            LogCheckpointMissing(logger, missing);
+            return false;
+        }
+
         State!.Load(stored.State.State);
         var next = stored.State.NextOffset;
+        lease.CheckpointOffset = next;
 
         // Where the fetch started, not the first record: offsets can have gaps (a transaction's
         // commit marker, compaction), and the stored offset may fall on one.
@@ -116,6 +126,34 @@ internal sealed partial class PartitionCheckpoint(
     }
 
     /// <summary>
+    /// With no checkpoint row in the store: the error to hold with when Kafka's commit says a
+    /// checkpoint was stored (the row was lost: a store without persistence, an eviction, a restore
+    /// from an older backup), so that the processor does not start over with empty state
+    /// silently; null when Kafka says none was (a new processor, or offsets moved by other tools).
+    /// </summary>
+    private async Task<string?> MissingCheckpointAsync(LocalLease lease)
+    {
+        if (commits.Control(lease.Group) is not { } control)
+        {
+            return null;
+        }
+
+        CommitNote? note;
+        try
+        {
+            note = await control.CommittedNoteAsync(lease.Partition, WatermarkTimeout);
+        }
+        catch (Confluent.Kafka.KafkaException ex)
+        {
+            return $"Partition {grainKey}: the grain storage '{KafkaProcessingOptions.StorageName}' has no checkpoint of the processor's state, and Kafka did not say whether one was stored ({ex.Error.Reason}); it is asked again shortly.";
+        }
+
+        return note is { CheckpointOffset: >= 0 } stored
+            ? $"Partition {grainKey}: the grain storage '{KafkaProcessingOptions.StorageName}' has no checkpoint of the processor's state, but Kafka's committed offset {lease.CommittedOffset} says one was stored at offset {stored.CheckpointOffset} (lease epoch {stored.Epoch}). The row was lost (a store without persistence, an eviction, a restore from an older backup); starting with empty state would count every record before offset {lease.CommittedOffset} as never processed. Restore the row, or seek the partition (beginning to rebuild the state from the records Kafka still holds, or an offset to start empty there)."
+            : null;
+    }
+
+    /// <summary>
     /// Marks everything before <see cref="NextOffset"/> processed: with state, first stores it with
     /// that offset (ETag-guarded). False when the store failed (another owner stored since, or
     /// storage failed): nothing is committed, and the partition restarts from what is stored.
@@ -152,6 +190,8 @@ internal sealed partial class PartitionCheckpoint(
                     holders.Restart(lease, OwnershipReason.Start);
                     return false;
                 }
+
+                lease.CheckpointOffset = NextOffset;
             }
         }
 
@@ -183,6 +223,7 @@ internal sealed partial class PartitionCheckpoint(
 
         // Processing starts again from the stored state under the next lease.
         _stateEpoch = 0;
+        lease.CheckpointOffset = target;
         try
         {
             await control.SeekAsync(lease, target);
@@ -201,6 +242,9 @@ internal sealed partial class PartitionCheckpoint(
 
     [LoggerMessage(EventId = 1503, Level = LogLevel.Error, Message = "Partition {GrainKey}: the processor's stored state ends at offset {Stored}, but Kafka keeps records from offset {Low} on; the records between were deleted unprocessed")]
     private static partial void LogStateRecordsDeleted(ILogger logger, string grainKey, long stored, long low);
+
+    [LoggerMessage(EventId = 1505, Level = LogLevel.Error, Message = "{Error}")]
+    private static partial void LogCheckpointMissing(ILogger logger, string error);
 
     [LoggerMessage(EventId = 1504, Level = LogLevel.Warning, Message = "Partition {GrainKey}: the seek to offset {Offset} is stored with the processor's state, but Kafka's offset was not committed; the next lease moves it")]
     private static partial void LogSeekCommitFailed(ILogger logger, Exception exception, string grainKey, long offset);

@@ -18,8 +18,12 @@ internal sealed partial class PartitionGate(string grainKey, Func<bool> isPaused
     /// <summary>The record the partition holds at, and why; null when it holds at none.</summary>
     public HeldRecord? Held { get; private set; }
 
-    /// <summary>The offset Kafka does not hold that the partition stopped at, and the error to show; null unless it holds there.</summary>
-    public (long Offset, string Error, DateTimeOffset Since)? AtReset { get; private set; }
+    /// <summary>
+    /// The offset the partition holds at for a reason no decision about a record can settle (an
+    /// offset Kafka does not hold, a checkpoint missing from the store; a seek does), and the error
+    /// to show; null unless it holds so.
+    /// </summary>
+    public (long Offset, string Error, DateTimeOffset Since)? Blocked { get; private set; }
 
     /// <summary>True while an operator's seek is stopping the partition.</summary>
     public bool Seeking { get; set; }
@@ -60,9 +64,9 @@ internal sealed partial class PartitionGate(string grainKey, Func<bool> isPaused
     /// <exception cref="InvalidOperationException">No record is held (on <paramref name="silo"/>, for the message), or the decision is not one.</exception>
     public void Decide(HoldDecision decision, string silo)
     {
-        if (AtReset is { } reset)
+        if (Blocked is { } blocked)
         {
-            throw new InvalidOperationException($"Partition {grainKey} holds at offset {reset.Offset}, which Kafka does not hold, not at a record: retry, skip and dead-letter do not apply. Seek it (beginning, end or an offset) to go on.");
+            throw new InvalidOperationException($"Partition {grainKey} holds at offset {blocked.Offset}, not at a record, so retry, skip and dead-letter do not apply; seek it (beginning, end or an offset) to go on. Why it holds: {blocked.Error}");
         }
 
         if (Held is null || !Enum.IsDefined(decision))
@@ -79,19 +83,19 @@ internal sealed partial class PartitionGate(string grainKey, Func<bool> isPaused
     public void Restore(HeldRecord held) => (Held, _decision) = (held, null);
 
     /// <summary>
-    /// Holds at <paramref name="offset"/>, which Kafka does not hold: the fetch path stopped there.
-    /// Until a seek, or a new lease that finds out again; the first report's time is kept.
+    /// Holds at <paramref name="offset"/> for <paramref name="error"/>: until a seek, or a new lease
+    /// that finds out again; the first report's time is kept.
     /// </summary>
-    public void HoldAtReset(long offset, string error) => AtReset = (offset, error, AtReset is { } earlier && earlier.Offset == offset ? earlier.Since : time.GetUtcNow());
+    public void BlockAt(long offset, string error) => Blocked = (offset, error, Blocked is { } earlier && earlier.Offset == offset ? earlier.Since : time.GetUtcNow());
 
     /// <summary>The held record is behind the partition's position (sought past, or committed before it ran): nothing to hold at.</summary>
-    public void Forget() => (Held, _decision, AtReset) = (null, null, null);
+    public void Forget() => (Held, _decision, Blocked) = (null, null, null);
 
     /// <summary>
-    /// A new lease: a seek is over, and an offset reset is found out again if it is still there. A
+    /// A new lease: a seek is over, and a block is found out again if its cause is still there. A
     /// held record stays until an operator decides, whoever holds the lease.
     /// </summary>
-    public void Reset() => (Seeking, AtReset) = (false, null);
+    public void Reset() => (Seeking, Blocked) = (false, null);
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Partition {GrainKey}: the operator decided {Decision} for the held record at offset {Offset}")]
     private static partial void LogHoldResolved(ILogger logger, string grainKey, long offset, HoldDecision decision);

@@ -55,7 +55,7 @@ internal sealed partial class PartitionGrain(
         _binding = catalog.Find(_group, _topic);
         _controlStore = new PartitionControlStore(_key, _silo, controlState, _time, _logger);
         _gate = new PartitionGate(_key, () => _controlStore.PausedSince is not null, _time, _logger);
-        _checkpoint = new PartitionCheckpoint(_key, processorState, _commits, _holders, _logger);
+        _checkpoint = new PartitionCheckpoint(_key, processorState, _commits, _holders, _gate, _logger);
         _seek = new SeekCommand(_key, _silo, _gate, _checkpoint, _progress, _controlStore, _holds, _time, _logger);
         _reset = new OffsetResetCommand(_key, _gate, _seek, _checkpoint, _holders, _logger);
         if (_controlStore.Hold is { } hold)
@@ -129,7 +129,8 @@ internal sealed partial class PartitionGrain(
         var records = batch.Records;
         if (_checkpoint.MustLoad(lease) && !await _checkpoint.LoadAsync(RecordOffsets.OffsetAt(records, 0), lease))
         {
-            return DeliveryOutcome.Stopped;
+            // Restarted from the stored offset, or holding: the stored checkpoint is missing.
+            return _gate.Blocked is null ? DeliveryOutcome.Stopped : DeliveryOutcome.Held;
         }
 
         var index = 0;

@@ -11,7 +11,7 @@ internal static class PartitionStatusReport
         var (group, topic, partition) = PartitionGrainKey.Parse(grainKey);
         var held = gate.Held;
         var state = lease is null ? PartitionState.NotOwner
-            : held is not null || gate.AtReset is not null ? PartitionState.Holding
+            : held is not null || gate.Blocked is not null ? PartitionState.Holding
             : pausedSince is not null ? PartitionState.Paused
             : progress.RetryAttempt > 0 ? PartitionState.Retrying
             : progress.InFlightOffset >= 0 ? PartitionState.Processing
@@ -30,11 +30,11 @@ internal static class PartitionStatusReport
             RecordsProcessed = progress.Processed,
             InFlightOffset = progress.InFlightOffset,
             InFlightSince = progress.InFlightSince,
-            LastError = gate.AtReset?.Error ?? progress.LastError ?? held?.Failure.Describe(),
-            LastErrorAt = gate.AtReset?.Since ?? progress.LastErrorAt ?? held?.Since,
+            LastError = gate.Blocked?.Error ?? progress.LastError ?? held?.Failure.Describe(),
+            LastErrorAt = gate.Blocked?.Since ?? progress.LastErrorAt ?? held?.Since,
             RetryAttempt = progress.RetryAttempt,
-            HeldOffset = gate.AtReset?.Offset ?? held?.Offset ?? -1,
-            HeldSince = gate.AtReset?.Since ?? held?.Since,
+            HeldOffset = gate.Blocked?.Offset ?? held?.Offset ?? -1,
+            HeldSince = gate.Blocked?.Since ?? held?.Since,
             HeldKey = held?.Key,
             HeldValue = held?.Value,
             RecordsSkipped = progress.Skipped,

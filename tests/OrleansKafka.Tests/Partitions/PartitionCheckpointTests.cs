@@ -139,7 +139,7 @@ public sealed class PartitionCheckpointTests
     private static LocalLease Lease(long epoch, TimeProvider time) => new(RunHarness.Group, new TopicPartition(RunHarness.Topic, 0), epoch, long.MaxValue, time);
 
     private static PartitionCheckpoint Checkpoint(SharedRecord<ProcessorCheckpoint> store, RecordingHolders holders, CountingProcessor processor) =>
-        new(RunHarness.GrainKey, store.View(), new CommitFlusher(), holders, NullLogger.Instance) { State = ProcessorStateAccess.For(processor) };
+        new(RunHarness.GrainKey, store.View(), new CommitFlusher(), holders, new PartitionGate(RunHarness.GrainKey, () => false, TimeProvider.System, NullLogger.Instance), NullLogger.Instance) { State = ProcessorStateAccess.For(processor) };
 
     private static (RunHarness Harness, CountingProcessor Processor) Stateful()
     {

@@ -35,7 +35,7 @@ internal sealed class RunHarness
         Lease = new LocalLease(Group, new TopicPartition(Topic, 0), epoch: 1, Time.GetTimestamp() + (long)(60 * Time.TimestampFrequency), Time);
         Gate = new PartitionGate(GrainKey, () => Paused, Time, NullLogger.Instance);
         Progress = new PartitionProgress(Time);
-        Checkpoint = new PartitionCheckpoint(GrainKey, Stored, new CommitFlusher(), Holders, NullLogger.Instance) { State = state };
+        Checkpoint = new PartitionCheckpoint(GrainKey, Stored, new CommitFlusher(), Holders, Gate, NullLogger.Instance) { State = state };
         Checkpoint.BeginLease(Lease);
         var telemetry = new ProcessingMetrics(Meters, new LeaseTable()).For(Group, Topic, 0);
         ControlStore = new PartitionControlStore(GrainKey, "silo-1", Control, Time, NullLogger.Instance);

@@ -99,6 +99,49 @@ public sealed class StatefulProcessorTests
         Assert.All(counts, c => Assert.Equal(59, c.Value.Last));
     }
 
+    [Fact]
+    public async Task AStoreThatLostItsCheckpoints_HoldsEachPartition_NamingTheStoreAndBothOffsets_UntilASeekRebuildsTheState()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start();
+        kafka.CreateTopic(Topic, 4);
+        var service = $"stateful-{Guid.NewGuid():N}";
+        await using (var redis = await RedisServer.StartAsync())
+        await using (var first = await StartAsync(kafka, redis, service))
+        {
+            await ProduceAsync(first, from: 0, count: 40);
+            await first.WaitForCommittedAsync(Group, Topic, TimeSpan.FromSeconds(30));
+            await first.StopSilosAsync();
+        }
+
+        // Kafka's commit says a checkpoint was stored with the offset.
+        using (var reader = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = kafka.BootstrapServers, GroupId = Group }).Build())
+        {
+            var committed = OffsetsWithMetadata.Read(reader, [new TopicPartition(Topic, 1)], TimeSpan.FromSeconds(10)).Single();
+            Assert.Equal(40, committed.Offset);
+            Assert.Matches(@"^orleans-kafka/1 epoch=\d+ checkpoint=40$", committed.Metadata);
+        }
+
+        // The store comes back empty (a Redis without persistence, restarted).
+        await using var empty = await RedisServer.StartAsync();
+        await using var second = await StartAsync(kafka, empty, service);
+        // Found at the first delivery of the lease: records come in.
+        await ProduceAsync(second, from: 40, count: 5);
+        var grain = second.Client.GetGrain<IPartitionGrain>(PartitionGrainKey.Format(Group, Topic, 1));
+        var status = await grain.GetStatusAsync();
+        Assert.True(
+            await Poll.UntilAsync(async () => (status = await grain.GetStatusAsync()).State == PartitionState.Holding, TimeSpan.FromSeconds(30)),
+            $"partition 1 is {status.State}: {status.LastError}");
+        Assert.Equal(40, status.HeldOffset);
+        Assert.Contains("the grain storage 'orleans-kafka' has no checkpoint of the processor's state, but Kafka's committed offset 40 says one was stored at offset 40", status.LastError, StringComparison.Ordinal);
+
+        // Nothing was counted into fresh state, nor committed; a seek to the beginning rebuilds the state from the records.
+        Assert.Equal(40, (await second.CommittedOffsetsAsync(Group, Topic))[1]);
+        Assert.Equal(0, await grain.SeekAsync(PartitionSeek.Beginning));
+        Assert.True(
+            await Poll.UntilAsync(async () => (await CountsAsync(second, partitions: [1]))[1].Count == 45, TimeSpan.FromSeconds(30)),
+            $"partition 1 counted {(await CountsAsync(second, partitions: [1]))[1].Count}, expected 45 rebuilt from the records");
+    }
+
     /// <summary>A one-silo cluster on <paramref name="kafka"/> that keeps its grain state in <paramref name="redis"/> under <paramref name="service"/>.</summary>
     private static Task<KafkaTestCluster> StartAsync(EmbeddedKafkaCluster kafka, RedisServer redis, string service) =>
         KafkaTestCluster.StartAsync(
@@ -123,20 +166,21 @@ public sealed class StatefulProcessorTests
         Task.WhenAll(Enumerable.Range(0, 4).Select(p =>
             cluster.ProduceAsync(Topic, Enumerable.Range(from, count).Select(i => ((string?)$"k{i}", (string?)$"{i}")), p)));
 
-    private static async Task<Dictionary<int, RecordCount>> CountsAsync(KafkaTestCluster cluster)
+    private static async Task<Dictionary<int, RecordCount>> CountsAsync(KafkaTestCluster cluster, int[]? partitions = null)
     {
+        partitions ??= [0, 1, 2, 3];
         Dictionary<int, RecordCount> counts = [];
         Assert.True(
             await Poll.UntilAsync(
                 async () =>
                 {
                     var statuses = await cluster.Client.GetPartitionStatusesAsync(Group);
-                    counts = statuses.Where(s => s.ProcessorState is not null)
+                    counts = statuses.Where(s => s.ProcessorState is not null && partitions.Contains(s.Partition))
                         .ToDictionary(s => s.Partition, s => s.ProcessorState!.Value.Deserialize<RecordCount>(JsonSerializerOptions.Web)!);
-                    return counts.Count == 4;
+                    return counts.Count == partitions.Length;
                 },
                 TimeSpan.FromSeconds(10)),
-            $"the state of {counts.Count} of 4 partitions is shown");
+            $"the state of {counts.Count} of {partitions.Length} partitions is shown");
         return counts;
     }
 
