@@ -48,7 +48,7 @@ internal static class ChaosScenario
         var directory = Directory.CreateTempSubdirectory("orleanskafka-chaos-").FullName;
         Report.Note(string.Create(
             CultureInfo.InvariantCulture,
-            $"chaos: seed {seed} (repeat with --seed {seed}), mode {mode}, {rounds} rounds, freezes of {string.Join(", ", freezes.Select(f => f.TotalSeconds.ToString(CultureInfo.InvariantCulture)))} s in turn; audit events in {directory}"));
+            $"chaos: seed {seed} (repeat with --seed {seed}), mode {mode}, {rounds} rounds{(mode is "freeze" or "mixed" ? $", freezes of {string.Join(", ", freezes.Select(f => f.TotalSeconds.ToString(CultureInfo.InvariantCulture)))} s in turn" : string.Empty)}; audit events in {directory}"));
         var (exitCode, keep) = (1, true);
         try
         {
