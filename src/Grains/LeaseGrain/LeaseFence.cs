@@ -35,6 +35,7 @@ internal sealed partial class LeaseFence(IPersistentState<LeaseFenceRecord> reco
 
     private const int TakeAttempts = 3;
     private long _renewedAt = long.MinValue;
+    private Task? _renewing;
     private bool _failing;
 
     /// <summary>True once a newer activation took the fence: this one must never answer again.</summary>
@@ -70,8 +71,57 @@ internal sealed partial class LeaseFence(IPersistentState<LeaseFenceRecord> reco
         }
     }
 
-    /// <summary>Writes the fence again; on an ETag conflict the fence is lost for good, on any other failure it stays valid until it runs out.</summary>
+    /// <summary>
+    /// Whether this activation may answer now. A fence gone stale is written first: a renewal timer
+    /// that fired late (a busy silo) must not refuse a heartbeat that the store would allow.
+    /// </summary>
+    public async ValueTask<bool> EnsureValidAsync()
+    {
+        // Twice at most: the first may only join a write sent too long ago to count.
+        for (var attempt = 0; attempt < 2 && !IsValid && !IsLost; attempt++)
+        {
+            await RenewAsync();
+        }
+
+        return IsValid;
+    }
+
+    /// <summary>
+    /// Writes the fence again; on an ETag conflict the fence is lost for good, on any other failure
+    /// it stays valid until it runs out. A call while a write is under way waits for that write
+    /// rather than starting another: two writes from one activation would refuse each other's ETag.
+    /// </summary>
     public async Task RenewAsync()
+    {
+        if (_renewing is { IsCompleted: false } running)
+        {
+            await running;
+            return;
+        }
+
+        var write = WriteAsync();
+        if (write.IsCompleted)
+        {
+            await write;
+            return;
+        }
+
+        _renewing = write;
+        try
+        {
+            await write;
+        }
+        finally
+        {
+            // Only its own: a later write may have started as this one completed.
+            if (ReferenceEquals(_renewing, write))
+            {
+                _renewing = null;
+            }
+        }
+    }
+
+    private async Task WriteAsync()
     {
         if (IsLost)
         {

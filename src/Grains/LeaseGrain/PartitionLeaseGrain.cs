@@ -57,10 +57,10 @@ internal sealed partial class PartitionLeaseGrain(
         return Task.CompletedTask;
     }
 
-    /// <summary>Refuses to act unless this activation holds a fresh fence: another activation may own the group.</summary>
-    private void EnsureFenced()
+    /// <summary>Refuses to act unless this activation holds a fresh fence (written now if it went stale): another activation may own the group.</summary>
+    private async Task EnsureFencedAsync()
     {
-        if (!_fence.IsValid)
+        if (!await _fence.EnsureValidAsync())
         {
             throw new InvalidOperationException(_fence.IsLost
                 ? $"The lease grain of consumer group '{this.GetPrimaryKeyString()}' on silo {localSilo.SiloAddress} was replaced by a newer activation; it no longer answers. Try again."
@@ -74,10 +74,10 @@ internal sealed partial class PartitionLeaseGrain(
         return Task.CompletedTask;
     }
 
-    public Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
+    public async Task<LeaseResponse> HeartbeatAsync(SiloHeartbeat heartbeat)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
-        EnsureFenced();
+        await EnsureFencedAsync();
 
         var response = _book.Heartbeat(heartbeat, View(membership.CurrentSnapshot));
         if (heartbeat.Leaving || heartbeat.Agent is null)
@@ -98,20 +98,20 @@ internal sealed partial class PartitionLeaseGrain(
             }
         }
 
-        return Task.FromResult(response);
+        return response;
     }
 
-    public Task<LeaseResponse> RenewAsync(LeaseRenewal renewal)
+    public async Task<LeaseResponse> RenewAsync(LeaseRenewal renewal)
     {
         ArgumentNullException.ThrowIfNull(renewal);
-        EnsureFenced();
+        await EnsureFencedAsync();
 
-        return Task.FromResult(_book.Renew(renewal.SiloId, renewal.Instance, renewal.Held, View(membership.CurrentSnapshot)));
+        return _book.Renew(renewal.SiloId, renewal.Instance, renewal.Held, View(membership.CurrentSnapshot));
     }
 
-    public Task MoveAsync(string topic, int partition, string silo)
+    public async Task MoveAsync(string topic, int partition, string silo)
     {
-        EnsureFenced();
+        await EnsureFencedAsync();
         _book.Move(topic, partition, silo);
         LogMoved(logger, this.GetPrimaryKeyString(), topic, partition, silo);
 
@@ -120,8 +120,6 @@ internal sealed partial class PartitionLeaseGrain(
         {
             _ = agent.WakeAsync();
         }
-
-        return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<PartitionAssignment>> GetAssignmentsAsync() => Task.FromResult(_book.Assignments());

@@ -60,6 +60,45 @@ public sealed class LeaseFenceTests
     }
 
     [Fact]
+    public async Task AFenceGoneStale_IsWrittenBeforeAnAnswer_SoALateTimerRefusesNothingTheStoreAllows()
+    {
+        var fence = Fence();
+        await fence.TakeAsync();
+        _time.Advance(LeaseFence.Validity);
+        Assert.False(fence.IsValid);
+
+        Assert.True(await fence.EnsureValidAsync());
+        Assert.Equal(2, _store.Writes);
+
+        // Not when another activation took the fence meanwhile.
+        await Fence().TakeAsync();
+        _time.Advance(LeaseFence.Validity);
+        Assert.False(await fence.EnsureValidAsync());
+        Assert.True(fence.IsLost);
+    }
+
+    [Fact]
+    public async Task RenewalsAtOnce_WriteOneAtATime_NeverRefusingEachOther()
+    {
+        var fence = Fence();
+        await fence.TakeAsync();
+        _store.Slow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The timer's renewal and a heartbeat's, while the store is slow.
+        var timer = fence.RenewAsync();
+        _time.Advance(LeaseFence.Validity);
+        var heartbeat = fence.EnsureValidAsync().AsTask();
+        _store.Slow.SetResult();
+        await timer;
+
+        // The heartbeat joined the timer's write, which was sent too long ago to count, then wrote
+        // once more, after it: three writes in all, one at a time, none refused.
+        Assert.True(await heartbeat);
+        Assert.False(fence.IsLost);
+        Assert.Equal(3, _store.Writes);
+    }
+
+    [Fact]
     public async Task AnActivationThatCannotTakeTheFence_DoesNotStart()
     {
         _store.Failing = new TimeoutException("the store did not answer");

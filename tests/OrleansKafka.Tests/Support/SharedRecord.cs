@@ -20,6 +20,12 @@ internal sealed class SharedRecord<T>
     /// <summary>When set, every read and write throws, as a store that cannot be reached.</summary>
     public Exception? Failing { get; set; }
 
+    /// <summary>When set, every write waits for it before it is applied, as a slow store's would.</summary>
+    public TaskCompletionSource? Slow { get; set; }
+
+    /// <summary>How many writes were applied.</summary>
+    public int Writes => _writes;
+
     /// <summary>A fresh activation's view of the record.</summary>
     public IPersistentState<T> View() => new ActivationView(this);
 
@@ -60,8 +66,13 @@ internal sealed class SharedRecord<T>
             return Task.CompletedTask;
         }
 
-        public Task WriteStateAsync()
+        public async Task WriteStateAsync()
         {
+            if (record.Slow is { } slow)
+            {
+                await slow.Task;
+            }
+
             lock (record._lock)
             {
                 if (record.Failing is { } failure)
@@ -77,8 +88,6 @@ internal sealed class SharedRecord<T>
                 record._stored = JsonSerializer.Serialize(State);
                 record._etag = Etag = (++record._writes).ToString(CultureInfo.InvariantCulture);
             }
-
-            return Task.CompletedTask;
         }
     }
 }
