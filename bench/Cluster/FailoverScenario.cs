@@ -31,7 +31,18 @@ internal static class FailoverScenario
             times.Add(resumed);
             var hostedLeaseGrain = leaseHost == victim.Endpoint;
             (hostedLeaseGrain ? leaseHostTimes : otherTimes).Add(resumed);
-            Report.Note(string.Create(CultureInfo.InvariantCulture, $"kill {kill + 1}: {victim.Name} ({victim.Endpoint}, {owned.Length} partitions{(hostedLeaseGrain ? ", the group's lease grain" : string.Empty)}) -> processing again elsewhere after {resumed:0.00} s"));
+            Report.Note(string.Create(CultureInfo.InvariantCulture, $"kill {kill + 1}: {victim.Name} ({victim.Endpoint}, {owned.Length} partitions [{string.Join(",", owned)}]{(hostedLeaseGrain ? ", the group's lease grain" : string.Empty)}) -> processing again elsewhere after {resumed:0.00} s"));
+            if (Environment.GetEnvironmentVariable("BENCH_TRACE") == "1")
+            {
+                // What each silo logged up to now, for a look at where a slow failover spent its time.
+                var directory = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "orleanskafka-failover-trace")).FullName;
+                foreach (var silo in run.Cluster.Silos)
+                {
+                    await File.WriteAllLinesAsync(Path.Combine(directory, $"kill{kill + 1}-{silo.Name}.log"), silo.Process.Output);
+                }
+
+                Report.Note(string.Create(CultureInfo.InvariantCulture, $"kill {kill + 1}: killed at {DateTime.UtcNow - Stopwatch.GetElapsedTime(killedAt):HH:mm:ss.fff} UTC; silo logs in {directory}"));
+            }
             await run.Cluster.StartSiloAsync();
         }
 
