@@ -1,4 +1,6 @@
+using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
+using OrleansKafka.Kafka;
 using OrleansKafka.KeyGrains;
 using OrleansKafka.Partitions;
 using OrleansKafka.Testing;
@@ -56,9 +58,22 @@ public sealed class KeyGrainTests
     public async Task AGracefulHandOver_WaitsForTheCallsAlreadySent_BeforeTheNextOwnerSendsAny()
     {
         var (log, gate) = (new KeyGrainLog(), new KeyGate());
-        await using var cluster = await StartAsync(log, gate, silos: 2);
-        List<(string?, string?)> records = [("slow", KeyGate.Value), .. Enumerable.Range(1, 10).Select(i => ((string?)$"key-{i}", (string?)$"{i}"))];
-        await cluster.ProduceAsync(Topic, records, partition: 0);
+
+        // In Kafka before the cluster starts, so that the first delivery carries all eleven: a
+        // delivery of offset 0 alone would wait for its call before the others are sent.
+        using var kafka = EmbeddedKafkaCluster.Start();
+        kafka.CreateTopic(Topic, 1);
+        using (var producer = new ProducerBuilder<string?, string?>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build())
+        {
+            foreach (var (key, value) in (List<(string?, string?)>)[("slow", KeyGate.Value), .. Enumerable.Range(1, 10).Select(i => ((string?)$"key-{i}", (string?)$"{i}"))])
+            {
+                producer.Produce(new TopicPartition(Topic, 0), new Message<string?, string?> { Key = key, Value = value });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        await using var cluster = await StartAsync(log, gate, silos: 2, kafka);
         Assert.True(await Poll.UntilAsync(() => gate.Entered == 1 && log.Count == 10, TimeSpan.FromSeconds(30)), $"offset 0 entered {gate.Entered} times, {log.Count} of 10 later records done");
         var partition = cluster.Client.GetPartitionGrain(Group, Topic, 0);
         var before = await partition.GetStatusAsync();
@@ -183,12 +198,16 @@ public sealed class KeyGrainTests
         LeaseEpoch = epoch,
     };
 
-    private static Task<KafkaTestCluster> StartAsync(KeyGrainLog log, KeyGate gate, int silos) =>
-        KafkaTestCluster.StartAsync(o =>
+    private static Task<KafkaTestCluster> StartAsync(KeyGrainLog log, KeyGate gate, int silos, EmbeddedKafkaCluster? kafka = null)
+    {
+        void Configure(KafkaTestClusterOptions o)
         {
             o.Silos = silos;
             o.Topics[Topic] = 1;
             o.Services = s => s.AddSingleton(log).AddSingleton(gate);
             o.Processors = p => p.AddKeyGrain<IRecordingKeyGrain>("recorder", x => { x.Topic = Topic; x.Group = Group; x.MaxInFlight = 50; });
-        });
+        }
+
+        return kafka is null ? KafkaTestCluster.StartAsync(Configure) : KafkaTestCluster.StartAsync(Configure, kafka);
+    }
 }
