@@ -56,8 +56,27 @@ internal sealed partial class LeaseHeartbeat(
         return answeredAt == 0 ? null : time.GetElapsedTime(answeredAt);
     }
 
-    /// <summary>A heartbeat while running: a failure is logged (leases are kept until they expire), stopping ends it quietly.</summary>
-    public Task BeatOrLogAsync() => OrLogAsync(BeatAsync, LogHeartbeatFailed);
+    /// <summary>How long after a failed heartbeat the next one goes, rather than a renew interval on.</summary>
+    internal static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// A heartbeat while running: a failure is logged (leases are kept until they expire), stopping
+    /// ends it quietly. A failed beat is followed by another after <see cref="RetryPause"/>.
+    /// </summary>
+    /// <remarks>
+    /// A beat fails when the lease grain's silo has gone (or froze); its next activation may be up
+    /// elsewhere within a second, and the leases held here run out a lease length after their last
+    /// renewal, whatever the beat timer says. Beating again soon reaches the new activation before
+    /// they do, rather than up to a renew interval later, which in a 2 s lease was too late: every
+    /// survivor's partitions stopped with the lease grain's host.
+    /// </remarks>
+    public async Task BeatOrLogAsync()
+    {
+        if (!await OrLogAsync(BeatAsync, LogHeartbeatFailed) && !stopping.IsCancellationRequested)
+        {
+            _ = RetrySoonAsync();
+        }
+    }
 
     /// <summary>A renewal while running (see <see cref="RenewAsync"/>), failing and stopping as a heartbeat does.</summary>
     public Task RenewOrLogAsync() => OrLogAsync(RenewAsync, LogRenewFailed);
@@ -90,11 +109,14 @@ internal sealed partial class LeaseHeartbeat(
                 Instance = registration.Instance,
                 Sequence = ++_sequence,
             };
+            // The catalog keeps no state of its own: re-registering with every beat rebuilds it after
+            // its silo dies. Beside the heartbeat, not before it: reaching a catalog grain whose silo
+            // died can take as long as reaching the lease grain again, and must not hold up the
+            // renewal of every lease.
+            _ = RegisterWithCatalogAsync(cancellationToken);
             LeaseResponse response;
             try
             {
-                // The catalog keeps no state of its own: re-registering with every beat rebuilds it after its silo dies.
-                await grains.GetGrain<ICatalogProtocolGrain>(0).RegisterAsync(registration).WaitAsync(settings.HeartbeatTimeout, time, cancellationToken);
                 // Bounded: a lease grain on a silo that died (or froze) does not answer until membership
                 // says so, and every later beat would wait behind this one while the leases run out.
                 response = await grains.GetGrain<ILeaseProtocolGrain>(registration.Group).HeartbeatAsync(heartbeat).WaitAsync(settings.HeartbeatTimeout, time, cancellationToken);
@@ -231,7 +253,38 @@ internal sealed partial class LeaseHeartbeat(
         ownership.RevokeAll();
     }
 
-    private async Task OrLogAsync(Func<CancellationToken, Task> call, Action<ILogger, Exception, string> logFailure)
+    private async Task RegisterWithCatalogAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await grains.GetGrain<ICatalogProtocolGrain>(0).RegisterAsync(registration).WaitAsync(settings.HeartbeatTimeout, time, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            // The next beat registers again.
+            LogCatalogFailed(logger, ex, registration.Group);
+        }
+    }
+
+    private async Task RetrySoonAsync()
+    {
+        try
+        {
+            await Task.Delay(RetryPause, time, stopping);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        await BeatSoonAsync();
+    }
+
+    /// <returns>False when the call failed (not when it was cancelled by stopping).</returns>
+    private async Task<bool> OrLogAsync(Func<CancellationToken, Task> call, Action<ILogger, Exception, string> logFailure)
     {
         try
         {
@@ -243,7 +296,10 @@ internal sealed partial class LeaseHeartbeat(
         catch (Exception ex)
         {
             logFailure(logger, ex, registration.Group);
+            return false;
         }
+
+        return true;
     }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Lease heartbeat of consumer group {Group} failed; leases are kept until they expire")]
@@ -251,6 +307,9 @@ internal sealed partial class LeaseHeartbeat(
 
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Lease renewal of consumer group {Group} failed (a heartbeat is slow to be answered); leases are kept until they expire")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Registering consumer group {Group} with the catalog grain failed; the next heartbeat registers again")]
+    private static partial void LogCatalogFailed(ILogger logger, Exception exception, string group);
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "{Conflict} This silo gives up its partitions of the group and is taken back once the silos it disagrees with are gone.")]
     private static partial void LogRejected(ILogger logger, string conflict);
