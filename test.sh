@@ -19,7 +19,9 @@ fi
 
 results=artifacts/test-results
 rm -rf "$results"
-dotnet test OrleansKafka.sln -c Release --logger "trx" --results-directory "$results" "$@"
+# A test that hangs is stopped after 5 minutes and reported as the one that hung, rather than
+# holding the run until CI gives up on it.
+dotnet test OrleansKafka.sln -c Release --logger "trx" --results-directory "$results" --blame-hang-timeout 5m --blame-hang-dump-type none "$@"
 status=$?
 
 passed=0; failed=0; skipped=0

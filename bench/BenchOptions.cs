@@ -7,11 +7,17 @@ internal sealed record BenchOptions(int? Records, int? Partitions, int? FetchCon
     /// <summary>chaos: rounds of faults, one every 10 s.</summary>
     public int? Rounds { get; init; }
 
-    /// <summary>chaos: <c>kill</c>, <c>freeze</c> or <c>mixed</c>.</summary>
+    /// <summary>chaos: <c>kill</c>, <c>freeze</c>, <c>mixed</c>, <c>graceful</c> or <c>partition</c>.</summary>
     public string? Mode { get; init; }
+
+    /// <summary>chaos: the processor form audited: <c>processor</c>, <c>keygrain</c>, <c>stream</c>, <c>stateful</c> or <c>stateful-batch</c>.</summary>
+    public string? Form { get; init; }
 
     /// <summary>chaos: comma-separated freeze lengths in seconds, used in turn.</summary>
     public string? FreezeSeconds { get; init; }
+
+    /// <summary>chaos, mode partition: how long each network partition lasts, in seconds.</summary>
+    public int? CutSeconds { get; init; }
 
     /// <summary>chaos: the seed of the choice of silos.</summary>
     public int? Seed { get; init; }
@@ -34,8 +40,10 @@ internal sealed record BenchOptions(int? Records, int? Partitions, int? FetchCon
             Tuned = args.Contains("--tuned"),
             Rounds = Get("--rounds"),
             Mode = Text("--mode"),
+            Form = Text("--form"),
             FreezeSeconds = Text("--freeze-seconds"),
             Seed = Get("--seed"),
+            CutSeconds = Get("--cut-seconds"),
         };
     }
 }

@@ -9,4 +9,5 @@ namespace OrleansKafka.Bench.Chaos;
 /// <param name="Silo">The endpoint of the silo that processed it.</param>
 /// <param name="Epoch">The lease epoch it was processed under.</param>
 /// <param name="Timestamp">When, in <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> ticks (one clock for every process of the machine).</param>
-internal readonly record struct ChaosEvent(bool IsStart, string Group, int Partition, long Offset, string Key, string Silo, long Epoch, long Timestamp);
+/// <param name="State">For an end event of a stateful form, the state after the record: <c>&lt;count&gt;:&lt;offset sum&gt;</c>; otherwise null.</param>
+internal readonly record struct ChaosEvent(bool IsStart, string Group, int Partition, long Offset, string Key, string Silo, long Epoch, long Timestamp, string? State = null);

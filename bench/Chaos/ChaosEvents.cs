@@ -34,7 +34,7 @@ internal static class ChaosEvents
 
                 if (!TryParse(lines[i], out var e))
                 {
-                    throw new FormatException($"{path}:{i + 1}: '{lines[i]}' is not an audit event; expected 'S|E <group> <partition> <offset> <key> <silo> <epoch> <timestamp>'.");
+                    throw new FormatException($"{path}:{i + 1}: '{lines[i]}' is not an audit event; expected 'S|E <group> <partition> <offset> <key> <silo> <epoch> <timestamp> [<state>]'.");
                 }
 
                 events.Add(e);
@@ -44,12 +44,12 @@ internal static class ChaosEvents
         return events;
     }
 
-    /// <summary>Parses one line, <c>S|E &lt;group&gt; &lt;partition&gt; &lt;offset&gt; &lt;key&gt; &lt;silo&gt; &lt;epoch&gt; &lt;timestamp&gt;</c>.</summary>
+    /// <summary>Parses one line, <c>S|E &lt;group&gt; &lt;partition&gt; &lt;offset&gt; &lt;key&gt; &lt;silo&gt; &lt;epoch&gt; &lt;timestamp&gt; [&lt;state&gt;]</c>.</summary>
     public static bool TryParse(string line, out ChaosEvent e)
     {
         e = default;
         var fields = line.Split(' ');
-        if (fields.Length != 8
+        if (fields.Length is not (8 or 9)
             || fields[0] is not ("S" or "E")
             || !int.TryParse(fields[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var partition)
             || !long.TryParse(fields[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out var offset)
@@ -59,7 +59,7 @@ internal static class ChaosEvents
             return false;
         }
 
-        e = new ChaosEvent(fields[0] == "S", fields[1], partition, offset, fields[4], fields[5], epoch, timestamp);
+        e = new ChaosEvent(fields[0] == "S", fields[1], partition, offset, fields[4], fields[5], epoch, timestamp, fields.Length == 9 ? fields[8] : null);
         return true;
     }
 }

@@ -5,8 +5,9 @@ namespace OrleansKafka.Bench.Chaos;
 
 /// <summary>
 /// What the audit events of a chaos run say, per partition of the audited consumer group and in
-/// total: records lost, repeated, started out of offset order, or started by a stale owner after
-/// a newer one had begun. A pure function of the events and the produced records, so that it can
+/// total: records lost, repeated, started out of offset order (per partition, or per key for the
+/// forms that promise only that), started by a stale owner after a newer one had begun, or, for
+/// the stateful forms, ended with a state that does not match the records up to them. A pure function of the events and the produced records, so that it can
 /// be tested without a cluster.
 /// </summary>
 internal sealed class ChaosReport
@@ -32,6 +33,9 @@ internal sealed class ChaosReport
     /// <summary>Records first started after a higher offset of their partition had already been started.</summary>
     public int OrderViolations { get; private init; }
 
+    /// <summary>End events of a stateful form whose state is not every record of the partition up to theirs applied once; -1 when no event carried a state.</summary>
+    public int StateMismatches { get; private init; } = -1;
+
     /// <summary>Windows in which an owner under an older lease epoch started records after the owner under a newer epoch had started.</summary>
     public int Overlaps { get; private init; }
 
@@ -53,11 +57,14 @@ internal sealed class ChaosReport
     /// <summary>Up to five order violations.</summary>
     public IReadOnlyList<string> OrderExamples { get; private init; } = [];
 
+    /// <summary>Up to five state mismatches.</summary>
+    public IReadOnlyList<string> StateExamples { get; private init; } = [];
+
     /// <summary>Up to five overlap windows.</summary>
     public IReadOnlyList<string> OverlapExamples { get; private init; } = [];
 
-    /// <summary>True when a record was lost, started out of order, or started by a stale owner.</summary>
-    public bool Failed => Lost > 0 || OrderViolations > 0 || Overlaps > 0;
+    /// <summary>True when a record was lost, started out of order, started by a stale owner, or ended with a wrong state.</summary>
+    public bool Failed => Lost > 0 || OrderViolations > 0 || Overlaps > 0 || StateMismatches > 0;
 
     /// <summary>Analyses the events of <paramref name="group"/> against the produced records.</summary>
     /// <param name="events">Every event read, of any group.</param>
@@ -65,7 +72,11 @@ internal sealed class ChaosReport
     /// <param name="group">The audited consumer group.</param>
     /// <param name="producedFrom">When the first record was produced (<see cref="Stopwatch.GetTimestamp"/> ticks, the clock of the events).</param>
     /// <param name="producedTo">When the last record was produced.</param>
-    public static ChaosReport Analyse(IReadOnlyCollection<ChaosEvent> events, IReadOnlyCollection<(int Partition, long Offset)> produced, string group, long producedFrom, long producedTo)
+    /// <param name="orderPerKey">
+    /// Check offset order per key rather than per partition: key grains and streams run the
+    /// records of different keys of a partition at once, and promise the order of each key.
+    /// </param>
+    public static ChaosReport Analyse(IReadOnlyCollection<ChaosEvent> events, IReadOnlyCollection<(int Partition, long Offset)> produced, string group, long producedFrom, long producedTo, bool orderPerKey = false)
     {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(produced);
@@ -88,8 +99,10 @@ internal sealed class ChaosReport
         var lines = new List<string>();
         var lostExamples = new List<string>();
         var orderExamples = new List<string>();
+        var stateExamples = new List<string>();
         var overlapExamples = new List<string>();
-        int lost = 0, duplicates = 0, orderViolations = 0, overlaps = 0, overlapRecords = 0, inflight = 0;
+        int lost = 0, duplicates = 0, orderViolations = 0, overlaps = 0, overlapRecords = 0, inflight = 0, stateMismatches = 0;
+        var stated = false;
         var maxGap = 0.0;
         foreach (var partition in producedSet.Select(r => r.Partition).Concat(audited.Select(e => e.Partition)).Distinct().Order())
         {
@@ -107,10 +120,11 @@ internal sealed class ChaosReport
 
             var partitionDuplicates = endCounts.Where(c => c.Key.Partition == partition).Sum(c => c.Value - 1);
 
-            // Order: an offset started for the first time below one already started skipped ahead and came back.
+            // Order: an offset started for the first time below one already started (of its
+            // partition, or of its key) skipped ahead and came back.
             var partitionOrder = 0;
             var seen = new HashSet<long>();
-            var highest = long.MinValue;
+            var highest = new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var start in starts)
             {
                 if (!seen.Add(start.Offset))
@@ -118,17 +132,18 @@ internal sealed class ChaosReport
                     continue;
                 }
 
-                if (start.Offset < highest)
+                var scope = orderPerKey ? start.Key : string.Empty;
+                if (highest.TryGetValue(scope, out var above) && start.Offset < above)
                 {
                     partitionOrder++;
                     if (orderExamples.Count < MaxExamples)
                     {
-                        orderExamples.Add($"order: partition {partition} offset {start.Offset} first started on {start.Silo} under epoch {start.Epoch} at {At(start.Timestamp)}, after offset {highest} had started");
+                        orderExamples.Add($"order: partition {partition}{(orderPerKey ? $" key {start.Key}" : string.Empty)} offset {start.Offset} first started on {start.Silo} under epoch {start.Epoch} at {At(start.Timestamp)}, after offset {above} had started");
                     }
                 }
                 else
                 {
-                    highest = start.Offset;
+                    highest[scope] = start.Offset;
                 }
             }
 
@@ -196,16 +211,34 @@ internal sealed class ChaosReport
                 gap = Math.Max(gap, Stopwatch.GetElapsedTime(during[i - 1].Timestamp, during[i].Timestamp).TotalSeconds);
             }
 
+            // State: on a topic that starts at offset 0, every record up to offset N applied once
+            // is a count of N + 1 and an offset sum of N(N + 1)/2.
+            var partitionState = 0;
+            foreach (var end in audited.Where(e => !e.IsStart && e.Partition == partition && e.State is not null))
+            {
+                stated = true;
+                var expected = string.Create(CultureInfo.InvariantCulture, $"{end.Offset + 1}:{end.Offset * (end.Offset + 1) / 2}");
+                if (!string.Equals(end.State, expected, StringComparison.Ordinal))
+                {
+                    partitionState++;
+                    if (stateExamples.Count < MaxExamples)
+                    {
+                        stateExamples.Add($"state: partition {partition} offset {end.Offset} ended on {end.Silo} under epoch {end.Epoch} at {At(end.Timestamp)} with count:offset-sum {end.State}; every record up to it applied once is {expected}");
+                    }
+                }
+            }
+
             var partitionOverlapRecords = windows.Sum(w => w.Records);
             lines.Add(string.Create(
                 CultureInfo.InvariantCulture,
-                $"partition {partition}: produced {producedSet.Count(r => r.Partition == partition)}, lost {partitionLost.Count}, duplicates {partitionDuplicates}, order violations {partitionOrder}, overlaps {windows.Count} ({partitionOverlapRecords} records), in flight at hand-over {partitionInflight}, epochs {firstOfEpoch.Count}, longest gap {gap:0.000} s"));
+                $"partition {partition}: produced {producedSet.Count(r => r.Partition == partition)}, lost {partitionLost.Count}, duplicates {partitionDuplicates}, order violations {partitionOrder}, overlaps {windows.Count} ({partitionOverlapRecords} records), in flight at hand-over {partitionInflight}, epochs {firstOfEpoch.Count}, longest gap {gap:0.000} s{(partitionState > 0 ? $", state mismatches {partitionState}" : string.Empty)}"));
             lost += partitionLost.Count;
             duplicates += partitionDuplicates;
             orderViolations += partitionOrder;
             overlaps += windows.Count;
             overlapRecords += partitionOverlapRecords;
             inflight += partitionInflight;
+            stateMismatches += partitionState;
             maxGap = Math.Max(maxGap, gap);
         }
 
@@ -216,6 +249,8 @@ internal sealed class ChaosReport
             Lost = lost,
             Duplicates = duplicates,
             OrderViolations = orderViolations,
+            StateMismatches = stated ? stateMismatches : -1,
+            StateExamples = stateExamples,
             Overlaps = overlaps,
             OverlapRecords = overlapRecords,
             InflightAtHandover = inflight,
@@ -231,7 +266,7 @@ internal sealed class ChaosReport
     public void Print()
     {
         Report.Note("times below are seconds after the first record was produced");
-        foreach (var line in Partitions.Concat(LostExamples).Concat(OrderExamples).Concat(OverlapExamples))
+        foreach (var line in Partitions.Concat(LostExamples).Concat(OrderExamples).Concat(OverlapExamples).Concat(StateExamples))
         {
             Report.Note(line);
         }
@@ -245,5 +280,9 @@ internal sealed class ChaosReport
         Report.Result("chaos.overlap_records", OverlapRecords);
         Report.Result("chaos.inflight_at_handover", InflightAtHandover);
         Report.Result("chaos.max_gap_s", MaxGapSeconds);
+        if (StateMismatches >= 0)
+        {
+            Report.Result("chaos.state_mismatches", StateMismatches);
+        }
     }
 }

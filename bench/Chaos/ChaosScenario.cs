@@ -2,18 +2,23 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using OrleansKafka.Bench.Cluster;
+using OrleansKafka.Silo.Audit;
 using OrleansKafka.Testing;
 using OrleansKafka.Testing.Processes;
 
 namespace OrleansKafka.Bench.Chaos;
 
 /// <summary>
-/// <c>chaos</c>: three silo processes run the host's <c>audit</c> processor over keyed records
-/// produced at a steady rate, while every round (10 s) a random silo is killed (SIGKILL) or
+/// <c>chaos</c>: three silo processes run one of the host's checking processors (<c>--form</c>: a
+/// record processor, a key grain, a stream subscriber, a stateful record or a stateful batch
+/// processor; <c>src/Silo/Audit</c>) over keyed records produced at a steady rate, while every round (10 s) a random silo is killed (SIGKILL) or
 /// frozen (SIGSTOP, then SIGCONT) and replaced when it dies; or, in mode <c>graceful</c>, stopped
-/// with SIGTERM and started again, or a partition moved by an operator (<see cref="GracefulFaults"/>). The processor's start and end
-/// events then show whether a record was lost, started out of offset order, or started by a
-/// stale owner after a newer one had begun; any of those makes the exit code 1.
+/// with SIGTERM and started again, or a partition moved by an operator (<see cref="GracefulFaults"/>);
+/// or, in mode <c>partition</c>, the lease grain's silo cut off from the others by a real network
+/// partition for <c>--cut-seconds</c>, every other round from the store too (<see cref="PartitionFaults"/>). The processor's start and end
+/// events then show whether a record was lost, started out of offset order (per key for key grains
+/// and streams), started by a stale owner after a newer one had begun, or (stateful forms) ended
+/// with a state other than its partition's records applied once; any of those makes the exit code 1.
 /// </summary>
 internal static class ChaosScenario
 {
@@ -37,22 +42,36 @@ internal static class ChaosScenario
         var rounds = options.Rounds ?? 6;
         var records = options.Records ?? 30_000;
         var mode = options.Mode ?? "mixed";
+        var form = options.Form ?? "processor";
+        var cut = TimeSpan.FromSeconds(options.CutSeconds ?? 15);
         var freezes = ParseSeconds(options.FreezeSeconds ?? "1,5");
-        if (rounds < 1 || records < 1 || mode is not ("kill" or "freeze" or "mixed" or "graceful") || freezes is null)
+        if (rounds < 1 || records < 1 || mode is not ("kill" or "freeze" or "mixed" or "graceful" or "partition") || freezes is null || !AuditForms.Processors.ContainsKey(form) || cut <= TimeSpan.Zero)
         {
-            Console.Error.WriteLine("chaos: expected --rounds and --records of 1 or more, --mode kill, freeze, mixed or graceful, and --freeze-seconds a comma-separated list of seconds above 0 and at most 3600, such as 1,5.");
+            Console.Error.WriteLine($"chaos: expected --rounds and --records of 1 or more, --mode kill, freeze, mixed, graceful or partition, --form {string.Join(", ", AuditForms.Processors.Keys)}, --cut-seconds above 0, and --freeze-seconds a comma-separated list of seconds above 0 and at most 3600, such as 1,5.");
             return 2;
+        }
+
+        if (mode == "partition" && !PartitionFaults.InNamespace)
+        {
+            if (PartitionFaults.Missing() is { } missing)
+            {
+                Console.Error.WriteLine(missing);
+                return 2;
+            }
+
+            // The whole run, its cluster included, goes into a network namespace of its own.
+            return await PartitionFaults.RunInNamespaceAsync();
         }
 
         var seed = options.Seed ?? Environment.TickCount;
         var directory = Directory.CreateTempSubdirectory("orleanskafka-chaos-").FullName;
         Report.Note(string.Create(
             CultureInfo.InvariantCulture,
-            $"chaos: seed {seed} (repeat with --seed {seed}), mode {mode}, {rounds} rounds{(mode is "freeze" or "mixed" ? $", freezes of {string.Join(", ", freezes.Select(f => f.TotalSeconds.ToString(CultureInfo.InvariantCulture)))} s in turn" : string.Empty)}; audit events in {directory}"));
+            $"chaos: seed {seed} (repeat with --seed {seed}), mode {mode}, form {form}, {rounds} rounds{(mode is "freeze" or "mixed" ? $", freezes of {string.Join(", ", freezes.Select(f => f.TotalSeconds.ToString(CultureInfo.InvariantCulture)))} s in turn" : string.Empty)}; audit events in {directory}"));
         var (exitCode, keep) = (1, true);
         try
         {
-            (exitCode, keep) = await RunClusterAsync(directory, rounds, records, mode, freezes, seed);
+            (exitCode, keep) = await RunClusterAsync(directory, rounds, records, mode, form, freezes, cut, seed);
             return exitCode;
         }
         finally
@@ -69,16 +88,24 @@ internal static class ChaosScenario
     }
 
     /// <returns>The exit code, and whether the events and logs are worth keeping.</returns>
-    private static async Task<(int ExitCode, bool Keep)> RunClusterAsync(string directory, int rounds, int records, string mode, TimeSpan[] freezes, int seed)
+    private static async Task<(int ExitCode, bool Keep)> RunClusterAsync(string directory, int rounds, int records, string mode, string form, TimeSpan[] freezes, TimeSpan cut, int seed)
     {
         var options = new SiloProcessClusterOptions { Silos = Silos };
+        if (mode == "partition" && OperatingSystem.IsLinux())
+        {
+            // Each silo under a user id of its own, which the iptables rules tell apart; their event files go in the one folder.
+            options.FirstSiloUid = PartitionFaults.FirstSiloUid;
+            File.SetUnixFileMode(directory, (UnixFileMode)0x1FF);
+        }
+
         options.Topics[Topic] = Partitions;
 
         // The host's own processors are turned off, not removed: their topics stay as in every other run.
         options.Topics[ClusterRun.Source] = ClusterRun.Partitions;
         options.Topics[ClusterRun.Forwarded] = ClusterRun.Partitions;
-        options.Settings["Kafka__Processors__audit__Topic"] = Topic;
-        options.Settings["Kafka__Processors__audit__Group"] = Group;
+        var processor = AuditForms.Processors[form];
+        options.Settings[$"Kafka__Processors__{processor}__Topic"] = Topic;
+        options.Settings[$"Kafka__Processors__{processor}__Group"] = Group;
         options.Settings["Kafka__Processors__order-totals__Enabled"] = "false";
         options.Settings["Kafka__Processors__customer-totals__Enabled"] = "false";
         options.Settings["Kafka__Processors__kafka__Enabled"] = "false";
@@ -86,7 +113,8 @@ internal static class ChaosScenario
         options.Settings["Audit__Directory"] = directory;
 
         // Production spans all the rounds.
-        var rate = Math.Max(MinRecordsPerSecond, records / (rounds * RoundLength.TotalSeconds));
+        var roundLength = mode == "partition" ? cut + TimeSpan.FromSeconds(5) : RoundLength;
+        var rate = Math.Max(MinRecordsPerSecond, records / (rounds * roundLength.TotalSeconds));
         await using var cluster = await SiloProcessCluster.StartAsync(options);
         Report.Note(string.Create(
             CultureInfo.InvariantCulture,
@@ -123,6 +151,27 @@ internal static class ChaosScenario
             if (candidates.Count == 0)
             {
                 throw new InvalidOperationException($"Round {round}: no silo is running, though {Silos} were started.");
+            }
+
+            if (mode == "partition")
+            {
+                var cutOff = LeaseGrainHost(candidates) ?? candidates[random.Next(candidates.Count)];
+                var partition = await PartitionFaults.CutAsync(cutOff, [.. live.Where(s => s != cutOff)], cluster, cutStore: round % 2 == 0);
+                try
+                {
+                    await Task.Delay(cut);
+                }
+                finally
+                {
+                    await PartitionFaults.HealAsync();
+                }
+
+                Report.Note(string.Create(CultureInfo.InvariantCulture, $"round {round}: {partition}, for {cut.TotalSeconds:0} s; healed"));
+
+                // Declared dead meanwhile, it stops itself once it learns so: replaced then.
+                watched[cutOff] = true;
+                watches.Add(WatchThawedAsync(cluster, cutOff, round, watched));
+                continue;
             }
 
             if (mode == "graceful")
@@ -189,7 +238,7 @@ internal static class ChaosScenario
             CultureInfo.InvariantCulture,
             $"{(drained ? "every" : "not every")} produced record has ended {Stopwatch.GetElapsedTime(drainFrom).TotalSeconds:0.0} s after the last round and the production were over"));
 
-        var report = ChaosReport.Analyse(ChaosEvents.ReadAll(directory), produced, Group, producer.FirstAt, producer.LastAt);
+        var report = ChaosReport.Analyse(ChaosEvents.ReadAll(directory), produced, Group, producer.FirstAt, producer.LastAt, orderPerKey: form is "keygrain" or "stream");
         report.Print();
         Report.Result("chaos.rounds", rounds);
         var keep = report.Failed || report.MaxGapSeconds > LongGap.TotalSeconds;

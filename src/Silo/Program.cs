@@ -76,16 +76,7 @@ builder.UseOrleans(silo =>
         .AddKeyGrain<ICustomerTotalsGrain>("customer-totals")
         .AddKafkaStreams<byte[]>(StreamForwarderGrain.Provider)
         .AddProcessor<ForwardingProcessor>("forwarder")
-        .AddProcessor<AuditProcessor>("audit", audit =>
-        {
-            // Start-up validation refuses a registered processor with no Kafka:Processors entry.
-            // The audit processor is only for the chaos harness, which configures it; left
-            // unconfigured it is off instead, so appsettings.json need not mention it.
-            if (audit.Topic is null && audit.Group is null)
-            {
-                audit.Enabled = false;
-            }
-        });
+        .AddAuditProcessors();
 });
 
 // Enums in the JSON API are names ("Idle"), not numbers.

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,10 +14,35 @@ namespace OrleansKafka.Silo.Audit;
 internal sealed partial class AuditLog(IOptions<AuditOptions> options, ILocalSiloDetails silo, ILogger<AuditLog> logger) : IDisposable
 {
     private readonly Lock _lock = new();
+    private readonly string _silo = silo.SiloAddress.Endpoint.ToString();
     private FileStream? _file;
 
+    /// <summary>
+    /// Appends one event: <c>S|E &lt;group&gt; &lt;partition&gt; &lt;offset&gt; &lt;key&gt; &lt;silo&gt; &lt;epoch&gt; &lt;timestamp&gt; [&lt;state&gt;]</c>,
+    /// the key as its UTF-8 text (<c>-</c> when the record has none), the timestamp from
+    /// <see cref="Stopwatch.GetTimestamp"/>, and for the stateful forms the state after the record.
+    /// </summary>
+    /// <remarks>
+    /// Stopwatch.GetTimestamp is CLOCK_MONOTONIC in nanoseconds on Linux: one clock for every
+    /// process on the machine, so the harness can order the events of different silos (and its
+    /// producer's) on one time line, unaffected by wall-clock adjustments.
+    /// </remarks>
+    public void Event(char kind, string group, int partition, long offset, string key, long epoch, string? state = null) =>
+        Write(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{kind} {group} {partition} {offset} {key} {_silo} {epoch} {Stopwatch.GetTimestamp()}{(state is null ? string.Empty : " " + state)}"));
+
+    /// <summary>A record key as the events show it: its UTF-8 text, <c>-</c> when it has none.</summary>
+    public static string KeyText(byte[]? key) => key is null ? "-" : Encoding.UTF8.GetString(key);
+
+    /// <summary>
+    /// A millisecond of work that is not cancelled, like a side effect already under way, so that
+    /// a freeze can land inside a record and a stale owner would show as overlapping.
+    /// </summary>
+    public static Task WorkAsync() => Task.Delay(TimeSpan.FromMilliseconds(1), CancellationToken.None);
+
     /// <summary>Appends one line; it has reached the operating system when this returns.</summary>
-    public void Write(string line)
+    private void Write(string line)
     {
         var bytes = Encoding.UTF8.GetBytes(line + "\n");
         lock (_lock)

@@ -28,6 +28,9 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
     /// <summary>The embedded Kafka's bootstrap servers.</summary>
     public string BootstrapServers { get; }
 
+    /// <summary>The settings that point a silo at the membership and grain store (<c>Silo__Redis</c> = <c>127.0.0.1:port</c>, ...).</summary>
+    public IReadOnlyDictionary<string, string> StoreSettings => _storeSettings;
+
     /// <summary>Every silo started so far, killed and stopped ones included, in start order.</summary>
     public IReadOnlyList<SiloProcess> Silos => _silos;
 
@@ -81,7 +84,11 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
         lock (_silos)
         {
             var name = $"silo-{_silos.Count}";
-            silo = new SiloProcess(name, $"127.0.0.1:{ports[0]}", ports[1], ChildProcess.Start(name, "dotnet", [SiloAssemblyPath(_options)], environment));
+            var uid = _options.FirstSiloUid + _silos.Count;
+            var process = uid is null
+                ? ChildProcess.Start(name, "dotnet", [SiloAssemblyPath(_options)], environment)
+                : ChildProcess.Start(name, "setpriv", [$"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--", "dotnet", SiloAssemblyPath(_options)], UserEnvironment(environment));
+            silo = new SiloProcess(name, $"127.0.0.1:{ports[0]}", ports[1], process) { Uid = uid };
             _silos.Add(silo);
         }
 
@@ -112,6 +119,10 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
         var redis = await RedisServer.StartAsync();
         return (redis, new Dictionary<string, string> { ["Silo__Clustering"] = "Redis", ["Silo__Redis"] = redis.ConnectionString });
     }
+
+    /// <summary>A silo under a user id of its own has no home of its own: the temporary folder serves.</summary>
+    private static Dictionary<string, string> UserEnvironment(Dictionary<string, string> environment) =>
+        new(environment, StringComparer.Ordinal) { ["HOME"] = Path.GetTempPath(), ["DOTNET_CLI_HOME"] = Path.GetTempPath() };
 
     private static string SiloAssemblyPath(SiloProcessClusterOptions options) => options.SiloAssembly ?? SiloHostAssembly.Locate();
 

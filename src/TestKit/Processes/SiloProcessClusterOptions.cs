@@ -15,6 +15,14 @@ public sealed class SiloProcessClusterOptions
     /// <summary>The membership store the silos share: <c>Redis</c> (default) or <c>Postgres</c>.</summary>
     public SiloProcessStore Store { get; set; } = SiloProcessStore.Redis;
 
+    /// <summary>
+    /// When set (Linux, run as root), silo <c>n</c> runs under the user id <c>FirstSiloUid + n</c>
+    /// (through util-linux's <c>setpriv</c>), so that iptables' owner match can tell the silos'
+    /// traffic apart on loopback, where every connection leaves from 127.0.0.1. Default: unset,
+    /// every silo runs as the caller.
+    /// </summary>
+    public int? FirstSiloUid { get; set; }
+
     /// <summary>Path of <c>OrleansKafka.Silo.dll</c>; default: found from the repository.</summary>
     public string? SiloAssembly { get; set; }
 }

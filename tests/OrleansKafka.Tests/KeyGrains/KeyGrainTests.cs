@@ -40,11 +40,13 @@ public sealed class KeyGrainTests
     public async Task ARecordStillRunning_HoldsTheCommitBelowIt_WhileLaterKeysComplete()
     {
         var (log, gate) = (new KeyGrainLog(), new KeyGate());
-        await using var cluster = await StartAsync(log, gate, silos: 2);
 
-        // Offset 0 waits at its grain; offsets 1-20 (other keys) finish.
-        List<(string?, string?)> records = [("slow", KeyGate.Value), .. Enumerable.Range(1, 20).Select(i => ((string?)$"key-{i}", (string?)$"{i}"))];
-        await cluster.ProduceAsync(Topic, records, partition: 0);
+        // Offset 0 waits at its grain; offsets 1-20 (other keys) finish. A delivery waits for all
+        // its calls, so the later records must come in offset 0's delivery: in Kafka, in one
+        // batch, before the cluster starts (produced after it, offset 0 was once fetched and
+        // delivered alone, and nothing after it ran until it finished).
+        using var kafka = await KafkaWithAsync([("slow", KeyGate.Value), .. Enumerable.Range(1, 20).Select(i => ((string?)$"key-{i}", (string?)$"{i}"))]);
+        await using var cluster = await StartAsync(log, gate, silos: 2, kafka);
         Assert.True(await Poll.UntilAsync(() => log.Count == 20, TimeSpan.FromSeconds(30)), $"{log.Count} of the 20 later records completed");
         var committed = await cluster.CommittedOffsetsAsync(Group, Topic);
         Assert.True(committed.GetValueOrDefault(0, -1) <= 0, $"committed {committed.GetValueOrDefault(0, -1)} while offset 0 was still running");
@@ -59,27 +61,18 @@ public sealed class KeyGrainTests
     {
         var (log, gate) = (new KeyGrainLog(), new KeyGate());
 
-        // In Kafka before the cluster starts, so that the first delivery carries all eleven: a
-        // delivery of offset 0 alone would wait for its call before the others are sent.
-        using var kafka = EmbeddedKafkaCluster.Start();
-        kafka.CreateTopic(Topic, 1);
-        using (var producer = new ProducerBuilder<string?, string?>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build())
-        {
-            foreach (var (key, value) in (List<(string?, string?)>)[("slow", KeyGate.Value), .. Enumerable.Range(1, 10).Select(i => ((string?)$"key-{i}", (string?)$"{i}"))])
-            {
-                producer.Produce(new TopicPartition(Topic, 0), new Message<string?, string?> { Key = key, Value = value });
-            }
-
-            producer.Flush(TimeSpan.FromSeconds(10));
-        }
-
+        // The slow record last (offset 10): a delivery waits for all its calls, so a slow first
+        // record would hold back whichever later records a fetch had not yet brought into its
+        // delivery (seen under load: 3 of 10 done after 30 s). Ten other keys' records before it
+        // complete whatever the deliveries, then its call waits at its grain.
+        using var kafka = await KafkaWithAsync([.. Enumerable.Range(1, 10).Select(i => ((string?)$"key-{i}", (string?)$"{i}")), ("slow", KeyGate.Value)]);
         await using var cluster = await StartAsync(log, gate, silos: 2, kafka);
-        Assert.True(await Poll.UntilAsync(() => gate.Entered == 1 && log.Count == 10, TimeSpan.FromSeconds(30)), $"offset 0 entered {gate.Entered} times, {log.Count} of 10 later records done");
+        Assert.True(await Poll.UntilAsync(() => gate.Entered == 1 && log.Count == 10, TimeSpan.FromSeconds(30)), $"the slow record (offset 10) entered {gate.Entered} times, {log.Count} of the 10 records before it done");
         var partition = cluster.Client.GetPartitionGrain(Group, Topic, 0);
         var before = await partition.GetStatusAsync();
         var other = cluster.Cluster.Silos.Select(s => OrleansKafka.LeaseProtocol.SiloIdentity.Of(s.SiloAddress)).First(s => s != before.Silo);
 
-        // An operator moves the partition while the call at offset 0 still runs at its grain, for
+        // An operator moves the partition while the call at offset 10 still runs at its grain, for
         // longer than a lease (3 s here): the old owner waits for it, and the lease grain renews
         // the draining lease, so nothing is sent under a newer lease meanwhile (before, the call
         // was abandoned, and the next owner sent the keys their records again at once).
@@ -197,6 +190,18 @@ public sealed class KeyGrainTests
         Headers = [],
         LeaseEpoch = epoch,
     };
+
+    /// <summary>An embedded Kafka with the test topic holding <paramref name="records"/> in partition 0, produced as one batch.</summary>
+    private static async Task<EmbeddedKafkaCluster> KafkaWithAsync(List<(string? Key, string? Value)> records)
+    {
+        var kafka = EmbeddedKafkaCluster.Start();
+        kafka.CreateTopic(Topic, 1);
+        using var producer = new ProducerBuilder<string?, string?>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers, LingerMs = 200 }).Build();
+        var sent = records.Select(r => producer.ProduceAsync(new TopicPartition(Topic, 0), new Message<string?, string?> { Key = r.Key, Value = r.Value })).ToList();
+        producer.Flush(TimeSpan.FromSeconds(10));
+        await Task.WhenAll(sent);
+        return kafka;
+    }
 
     private static Task<KafkaTestCluster> StartAsync(KeyGrainLog log, KeyGate gate, int silos, EmbeddedKafkaCluster? kafka = null)
     {
