@@ -155,6 +155,13 @@ internal static class ChaosScenario
 
             if (mode == "partition")
             {
+                if (live.Count < 2)
+                {
+                    // Replacements still starting: nobody to cut the silo off from.
+                    Report.Note($"round {round}: only {string.Join(", ", live.Select(s => s.Name))} up; no partition this round");
+                    continue;
+                }
+
                 var cutOff = LeaseGrainHost(candidates) ?? candidates[random.Next(candidates.Count)];
                 var partition = await PartitionFaults.CutAsync(cutOff, [.. live.Where(s => s != cutOff)], cluster, cutStore: round % 2 == 0);
                 try
@@ -170,7 +177,7 @@ internal static class ChaosScenario
 
                 // Declared dead meanwhile, it stops itself once it learns so: replaced then.
                 watched[cutOff] = true;
-                watches.Add(WatchThawedAsync(cluster, cutOff, round, watched));
+                watches.Add(WatchThawedAsync(cluster, cutOff, round, watched, "heal"));
                 continue;
             }
 
@@ -220,7 +227,7 @@ internal static class ChaosScenario
 
                 // Watched in the background: a silo that survives would otherwise hold the round for the whole watch.
                 watched[victim] = true;
-                watches.Add(WatchThawedAsync(cluster, victim, round, watched));
+                watches.Add(WatchThawedAsync(cluster, victim, round, watched, "thaw"));
             }
         }
 
@@ -266,8 +273,8 @@ internal static class ChaosScenario
         }
     }
 
-    /// <summary>After a thaw: replaces the silo if it exits within <see cref="ExitWatch"/>.</summary>
-    private static async Task WatchThawedAsync(SiloProcessCluster cluster, SiloProcess silo, int round, ConcurrentDictionary<SiloProcess, bool> watched)
+    /// <summary>After a thaw or a heal: replaces the silo if it exits within <see cref="ExitWatch"/>.</summary>
+    private static async Task WatchThawedAsync(SiloProcessCluster cluster, SiloProcess silo, int round, ConcurrentDictionary<SiloProcess, bool> watched, string fault)
     {
         try
         {
@@ -279,11 +286,11 @@ internal static class ChaosScenario
                 var replacement = await cluster.StartSiloAsync();
                 Report.Note(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"round {round}: {silo.Name} ({silo.Endpoint}) exited about {after:0.0} s after the thaw with code {silo.Process.ExitCode}; {replacement.Name} ({replacement.Endpoint}) started in its place"));
+                    $"round {round}: {silo.Name} ({silo.Endpoint}) exited about {after:0.0} s after the {fault} with code {silo.Process.ExitCode}; {replacement.Name} ({replacement.Endpoint}) started in its place"));
             }
             else
             {
-                Report.Note(string.Create(CultureInfo.InvariantCulture, $"round {round}: {silo.Name} ({silo.Endpoint}) still runs {ExitWatch.TotalSeconds:0} s after the thaw"));
+                Report.Note(string.Create(CultureInfo.InvariantCulture, $"round {round}: {silo.Name} ({silo.Endpoint}) still runs {ExitWatch.TotalSeconds:0} s after the {fault}"));
             }
         }
         finally
