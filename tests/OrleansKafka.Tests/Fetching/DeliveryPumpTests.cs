@@ -42,10 +42,10 @@ public sealed class DeliveryPumpTests : IDisposable
 
         Append(buffer, 0, 100);
 
-        Assert.True(await Poll.UntilAsync(() => grain.Offsets.Count == 100, TimeSpan.FromSeconds(10)), $"{grain.Offsets.Count} of 100 delivered");
+        Assert.True(await Poll.UntilAsync(() => grain.Offsets.Count == 100, TimeSpan.FromSeconds(30)), $"{grain.Offsets.Count} of 100 delivered");
         Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), grain.Offsets);
         Assert.True(grain.Deliveries.All(d => d.Epoch == 1));
-        Assert.True(await Poll.UntilAsync(() => _budget.Bytes == 0, TimeSpan.FromSeconds(10)), $"{_budget.Bytes} bytes still counted");
+        Assert.True(await Poll.UntilAsync(() => _budget.Bytes == 0, TimeSpan.FromSeconds(30)), $"{_budget.Bytes} bytes still counted");
         buffer.Close();
         await pump.Completion.WaitAsync(TimeSpan.FromSeconds(10));
     }
@@ -65,7 +65,7 @@ public sealed class DeliveryPumpTests : IDisposable
         Append(buffer, 0, 5);
 
         // The resends wait out their backoff on the fake clock.
-        Assert.True(await Poll.UntilAsync(() => { _time.Advance(TimeSpan.FromMilliseconds(50)); return calls >= 3; }, TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => { _time.Advance(TimeSpan.FromMilliseconds(50)); return calls >= 3; }, TimeSpan.FromSeconds(30)));
         Assert.Equal(3, grain.Deliveries.Count);
         Assert.All(grain.Deliveries, d => Assert.Equal([0L, 1L, 2L, 3L, 4L], d.Records.Select(r => r.Offset.Value)));
     }
@@ -78,12 +78,12 @@ public sealed class DeliveryPumpTests : IDisposable
         var (buffer, _) = Start(grain);
         Append(buffer, 0, 3);
 
-        Assert.True(await Poll.UntilAsync(() => buffer.IsHolding, TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => buffer.IsHolding, TimeSpan.FromSeconds(30)));
         Assert.Single(grain.Deliveries);
 
         _holds.Decided(_lease.GrainKey);
 
-        Assert.True(await Poll.UntilAsync(() => grain.Deliveries.Count == 2 && !buffer.IsHolding, TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => grain.Deliveries.Count == 2 && !buffer.IsHolding, TimeSpan.FromSeconds(30)));
         Assert.Equal(grain.Deliveries.First().Records.Select(r => r.Offset.Value), grain.Deliveries.Last().Records.Select(r => r.Offset.Value));
     }
 
@@ -111,17 +111,17 @@ public sealed class DeliveryPumpTests : IDisposable
         buffer.ReportOffsetReset(5, "Broker: Offset out of range");
 
         // Every record fetched before the reset is delivered before the grain hears of it.
-        Assert.True(await Poll.UntilAsync(() => grain.Resets.Count == 1 && buffer.IsHolding, TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => grain.Resets.Count == 1 && buffer.IsHolding, TimeSpan.FromSeconds(30)));
         var (reset, deliveredBefore) = grain.Resets.Single();
         Assert.Equal((5L, "Broker: Offset out of range", 5), (reset.Offset, reset.Reason, deliveredBefore));
 
         // Told again once an operator acts (a resume), and every 10 s (a new activation learns it).
         _holds.Decided(_lease.GrainKey);
-        Assert.True(await Poll.UntilAsync(() => grain.Resets.Count == 2, TimeSpan.FromSeconds(10)));
-        Assert.True(await Poll.UntilAsync(() => buffer.IsHolding, TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => grain.Resets.Count == 2, TimeSpan.FromSeconds(30)));
+        Assert.True(await Poll.UntilAsync(() => buffer.IsHolding, TimeSpan.FromSeconds(30)));
         _time.Advance(TimeSpan.FromSeconds(9));
         Assert.Equal(2, grain.Resets.Count);
-        Assert.True(await Poll.UntilAsync(() => { _time.Advance(TimeSpan.FromSeconds(1)); return grain.Resets.Count == 3; }, TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => { _time.Advance(TimeSpan.FromSeconds(1)); return grain.Resets.Count == 3; }, TimeSpan.FromSeconds(30)));
 
         // Stopped (the grain committed a new offset and restarts the partition): the pump ends.
         await pump.Completion.WaitAsync(TimeSpan.FromSeconds(10));
