@@ -191,7 +191,7 @@ internal static class ChaosScenario
 
                 var leaving = (faults++ % 4 == 1 ? LeaseGrainHost(candidates) : null) ?? candidates[random.Next(candidates.Count)];
                 var stopped = await GracefulFaults.StopAsync(leaving);
-                var started = await cluster.StartSiloAsync();
+                var started = await StartReplacementAsync(cluster);
                 Report.Note($"round {round}: {stopped}; {started.Name} ({started.Endpoint}) started in its place");
                 continue;
             }
@@ -207,7 +207,7 @@ internal static class ChaosScenario
             if (kill)
             {
                 victim.Process.KillHard();
-                var replacement = await cluster.StartSiloAsync();
+                var replacement = await StartReplacementAsync(cluster);
                 Report.Note($"round {round}: killed {victim.Name} ({victim.Endpoint}{what}); {replacement.Name} ({replacement.Endpoint}) started in its place");
             }
             else
@@ -268,7 +268,7 @@ internal static class ChaosScenario
         // A watched silo counts as running: if it exits, its watch starts its replacement.
         while (Snapshot(cluster).Count(s => !s.Process.HasExited || watched.ContainsKey(s)) < Silos)
         {
-            var replacement = await cluster.StartSiloAsync();
+            var replacement = await StartReplacementAsync(cluster);
             Report.Note($"round {round}: a silo had exited on its own; {replacement.Name} ({replacement.Endpoint}) started to keep {Silos} running");
         }
     }
@@ -283,7 +283,7 @@ internal static class ChaosScenario
             if (await Poll.UntilAsync(() => silo.Process.HasExited, ExitWatch, TimeSpan.FromMilliseconds(100)))
             {
                 var after = Stopwatch.GetElapsedTime(thawedAt).TotalSeconds;
-                var replacement = await cluster.StartSiloAsync();
+                var replacement = await StartReplacementAsync(cluster);
                 Report.Note(string.Create(
                     CultureInfo.InvariantCulture,
                     $"round {round}: {silo.Name} ({silo.Endpoint}) exited about {after:0.0} s after the {fault} with code {silo.Process.ExitCode}; {replacement.Name} ({replacement.Endpoint}) started in its place"));
@@ -297,6 +297,26 @@ internal static class ChaosScenario
         {
             // Only now, with its replacement up: until then the top-up must not start one more.
             watched.TryRemove(silo, out _);
+        }
+    }
+
+    /// <summary>
+    /// Starts a silo; one that exits while starting is followed by another, up to three times. A
+    /// joining silo can be voted dead by a member it cannot reach (in a network partition, the
+    /// cut-off silo while the store still counts its vote): Orleans then ends it (exit code 134).
+    /// </summary>
+    private static async Task<SiloProcess> StartReplacementAsync(SiloProcessCluster cluster)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await cluster.StartSiloAsync();
+            }
+            catch (TimeoutException ex) when (attempt < 3)
+            {
+                Report.Note($"a silo did not start (attempt {attempt} of 3): {ex.Message.Split('\n')[0]}");
+            }
         }
     }
 
