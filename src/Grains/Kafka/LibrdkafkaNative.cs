@@ -49,6 +49,10 @@ internal static unsafe class LibrdkafkaNative
         return OperatingSystem.IsWindows() ? "librdkafka.dll" : "librdkafka.dylib";
     }
 
+    // Looked up once: every commit (several a second per silo) asks for a client's handle.
+    private static readonly System.Reflection.PropertyInfo? HandleProperty =
+        typeof(Confluent.Kafka.Handle).GetProperty("LibrdkafkaHandle", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+
     /// <summary>
     /// The <c>rd_kafka_t</c> of a Confluent.Kafka client. Confluent.Kafka keeps it internal
     /// (<c>Handle.LibrdkafkaHandle</c>), so it is read by reflection, from the one version the
@@ -58,7 +62,7 @@ internal static unsafe class LibrdkafkaNative
     public static IntPtr ClientHandle(Confluent.Kafka.IClient client)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var property = typeof(Confluent.Kafka.Handle).GetProperty("LibrdkafkaHandle", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
+        var property = HandleProperty
             ?? throw new InvalidOperationException($"Confluent.Kafka {typeof(Confluent.Kafka.Handle).Assembly.GetName().Version} has no Handle.LibrdkafkaHandle; update LibrdkafkaNative.ClientHandle.");
         var handle = property.GetValue(client.Handle) as SafeHandle
             ?? throw new InvalidOperationException($"Confluent.Kafka {typeof(Confluent.Kafka.Handle).Assembly.GetName().Version}: Handle.LibrdkafkaHandle is not a SafeHandle; update LibrdkafkaNative.ClientHandle.");
