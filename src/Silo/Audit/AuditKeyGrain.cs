@@ -12,10 +12,6 @@ public interface IAuditKeyGrain : IKafkaKeyGrain<byte[]>, IGrainWithStringKey;
 /// </summary>
 internal sealed class AuditKeyGrain(AuditLog log) : Grain, IAuditKeyGrain
 {
-    public async Task ProcessAsync(KeyedRecord<byte[]> record)
-    {
-        log.Event('S', record.ConsumerGroup, record.Partition, record.Offset, record.Key, record.LeaseEpoch);
-        await AuditLog.WorkAsync();
-        log.Event('E', record.ConsumerGroup, record.Partition, record.Offset, record.Key, record.LeaseEpoch);
-    }
+    public Task ProcessAsync(KeyedRecord<byte[]> record) =>
+        log.AuditAsync(record.ConsumerGroup, record.Partition, record.Offset, record.Key, record.LeaseEpoch);
 }

@@ -41,6 +41,14 @@ internal sealed partial class AuditLog(IOptions<AuditOptions> options, ILocalSil
     /// </summary>
     public static Task WorkAsync() => Task.Delay(TimeSpan.FromMilliseconds(1), CancellationToken.None);
 
+    /// <summary>A start event, a millisecond of <see cref="WorkAsync"/>, an end event: the checking forms without state.</summary>
+    public async Task AuditAsync(string group, int partition, long offset, string key, long epoch)
+    {
+        Event('S', group, partition, offset, key, epoch);
+        await WorkAsync();
+        Event('E', group, partition, offset, key, epoch);
+    }
+
     /// <summary>Appends one line; it has reached the operating system when this returns.</summary>
     private void Write(string line)
     {

@@ -10,12 +10,9 @@ namespace OrleansKafka.Silo.Audit;
 /// </summary>
 internal sealed class AuditProcessor(AuditLog log) : IRecordProcessor<byte[], byte[]>
 {
-    public async ValueTask ProcessAsync(KafkaRecord<byte[], byte[]> record, CancellationToken cancellationToken)
+    public ValueTask ProcessAsync(KafkaRecord<byte[], byte[]> record, CancellationToken cancellationToken)
     {
         var context = record.Context;
-        var key = AuditLog.KeyText(record.Key);
-        log.Event('S', context.ConsumerGroup, context.Partition, context.Offset, key, context.LeaseEpoch);
-        await AuditLog.WorkAsync();
-        log.Event('E', context.ConsumerGroup, context.Partition, context.Offset, key, context.LeaseEpoch);
+        return new ValueTask(log.AuditAsync(context.ConsumerGroup, context.Partition, context.Offset, AuditLog.KeyText(record.Key), context.LeaseEpoch));
     }
 }

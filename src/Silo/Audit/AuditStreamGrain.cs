@@ -22,10 +22,6 @@ internal sealed class AuditStreamGrain(AuditLog log) : Grain, IAuditStreamGrain
         await stream.SubscribeAsync((record, _) => AuditAsync(record));
     }
 
-    private async Task AuditAsync(KeyedRecord<byte[]> record)
-    {
-        log.Event('S', record.ConsumerGroup, record.Partition, record.Offset, record.Key, record.LeaseEpoch);
-        await AuditLog.WorkAsync();
-        log.Event('E', record.ConsumerGroup, record.Partition, record.Offset, record.Key, record.LeaseEpoch);
-    }
+    private Task AuditAsync(KeyedRecord<byte[]> record) =>
+        log.AuditAsync(record.ConsumerGroup, record.Partition, record.Offset, record.Key, record.LeaseEpoch);
 }
