@@ -22,6 +22,9 @@ internal sealed record BenchOptions(int? Records, int? Partitions, int? FetchCon
     /// <summary>chaos: the seed of the choice of silos.</summary>
     public int? Seed { get; init; }
 
+    /// <summary>chaos: keep the audit events and silo logs also when the run passed.</summary>
+    public bool Keep { get; init; }
+
     /// <summary>throughput: give the product the raw patterns' fetch settings and a fetch consumer per partition, instead of its defaults.</summary>
     public bool Tuned { get; init; }
 
@@ -38,6 +41,7 @@ internal sealed record BenchOptions(int? Records, int? Partitions, int? FetchCon
         return new BenchOptions(Get("--records"), Get("--partitions"), Get("--fetch-consumers"), Get("--seconds"), Get("--silos"))
         {
             Tuned = args.Contains("--tuned"),
+            Keep = args.Contains("--keep"),
             Rounds = Get("--rounds"),
             Mode = Text("--mode"),
             Form = Text("--form"),

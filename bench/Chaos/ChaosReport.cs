@@ -122,11 +122,36 @@ internal sealed class ChaosReport
 
             // Order: an offset started for the first time below one already started (of its
             // partition, or of its key) skipped ahead and came back.
+            // Per key also: a start under the epoch of a later offset of the key already started
+            // (a call that ran again after the key's next record: a stale call that was queued at
+            // a frozen silo's grain while the sender went on elsewhere). A replay under a newer
+            // epoch starts the key afresh; an older epoch is an overlap, counted below.
             var partitionOrder = 0;
             var seen = new HashSet<long>();
             var highest = new Dictionary<string, long>(StringComparer.Ordinal);
+            var highestOfEpoch = new Dictionary<string, (long Epoch, long Offset)>(StringComparer.Ordinal);
             foreach (var start in starts)
             {
+                if (orderPerKey)
+                {
+                    var known = highestOfEpoch.TryGetValue(start.Key, out var last);
+                    if (known && last.Epoch == start.Epoch && start.Offset < last.Offset)
+                    {
+                        partitionOrder++;
+                        if (orderExamples.Count < MaxExamples)
+                        {
+                            orderExamples.Add($"order: partition {partition} key {start.Key} offset {start.Offset} started on {start.Silo} under epoch {start.Epoch} at {At(start.Timestamp)}, after offset {last.Offset} of the key had started under that epoch");
+                        }
+
+                        continue;
+                    }
+
+                    if (!known || start.Epoch > last.Epoch || (start.Epoch == last.Epoch && start.Offset > last.Offset))
+                    {
+                        highestOfEpoch[start.Key] = (start.Epoch, start.Offset);
+                    }
+                }
+
                 if (!seen.Add(start.Offset))
                 {
                     continue;

@@ -71,7 +71,7 @@ internal static class ChaosScenario
         var (exitCode, keep) = (1, true);
         try
         {
-            (exitCode, keep) = await RunClusterAsync(directory, rounds, records, mode, form, freezes, cut, seed);
+            (exitCode, keep) = await RunClusterAsync(directory, rounds, records, mode, form, freezes, cut, seed, options.Keep);
             return exitCode;
         }
         finally
@@ -82,13 +82,13 @@ internal static class ChaosScenario
             }
             else
             {
-                Report.Note($"{(exitCode == 0 ? "a partition waited long" : "the run failed")}; the audit events and silo logs are kept in {directory}");
+                Report.Note($"{(exitCode != 0 ? "the run failed" : options.Keep ? "--keep" : "a partition waited long")}; the audit events and silo logs are kept in {directory}");
             }
         }
     }
 
     /// <returns>The exit code, and whether the events and logs are worth keeping.</returns>
-    private static async Task<(int ExitCode, bool Keep)> RunClusterAsync(string directory, int rounds, int records, string mode, string form, TimeSpan[] freezes, TimeSpan cut, int seed)
+    private static async Task<(int ExitCode, bool Keep)> RunClusterAsync(string directory, int rounds, int records, string mode, string form, TimeSpan[] freezes, TimeSpan cut, int seed, bool keepAlways)
     {
         var options = new SiloProcessClusterOptions { Silos = Silos };
         if (mode == "partition" && OperatingSystem.IsLinux())
@@ -248,7 +248,7 @@ internal static class ChaosScenario
         var report = ChaosReport.Analyse(ChaosEvents.ReadAll(directory), produced, Group, producer.FirstAt, producer.LastAt, orderPerKey: form is "keygrain" or "stream");
         report.Print();
         Report.Result("chaos.rounds", rounds);
-        var keep = report.Failed || report.MaxGapSeconds > LongGap.TotalSeconds;
+        var keep = keepAlways || report.Failed || report.MaxGapSeconds > LongGap.TotalSeconds;
         if (keep)
         {
             // Kept beside the events for a post-mortem: what each silo logged, in start order.
@@ -256,7 +256,6 @@ internal static class ChaosScenario
             {
                 await File.WriteAllLinesAsync(Path.Combine(directory, $"{silo.Name}.log"), silo.Process.Output);
             }
-
         }
 
         return (report.Failed ? 1 : 0, keep);

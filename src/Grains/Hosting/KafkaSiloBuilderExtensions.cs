@@ -65,6 +65,8 @@ public static class KafkaSiloBuilderExtensions
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<KafkaProcessingService>());
             services.AddSingleton<ILeaseHolders>(sp => sp.GetRequiredService<KafkaProcessingService>());
             builder.AddPlacementDirector<PartitionOwnerPlacement, PartitionOwnerPlacementDirector>();
+            services.AddSingleton<KeyGrains.SiloStallWatch>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<KeyGrains.SiloStallWatch>());
             builder.AddIncomingGrainCallFilter<KeyGrains.KeyGrainEpochFence>();
             builder.AddGrainExtension<Streams.IKafkaStreamDelivery, Streams.KafkaStreamDelivery>();
             services.AddSingleton<Streams.ImplicitSubscribers>();

@@ -1,18 +1,38 @@
+using OrleansKafka.Leases;
+
 namespace OrleansKafka.KeyGrains;
 
 /// <summary>
-/// Fences key grains by lease epoch: a record sent under an older epoch than one the grain
-/// activation has already seen for the same source partition is refused, so a stale owner's
-/// late call cannot overtake the new owner's records. Applies to every <see cref="IKafkaKeyGrain{TValue}"/>
-/// implementation, with or without a base class.
+/// Fences key grains (and stream subscribers) by lease: a record is refused when it was sent under
+/// a lease epoch older than one the grain activation has already seen for the same source
+/// partition, so a stale owner's late call cannot overtake the new owner's records; and when this
+/// silo knows the lease it was sent under has ended (<see cref="LeaseTable.HasEnded"/>), so a call
+/// that a frozen silo had queued at its own grains does not run after the thaw, when a new owner
+/// may have begun; and, for now, when this silo has just stood still (<see cref="SiloStallWatch"/>),
+/// so that what was queued here while the cluster moved its grains elsewhere does not run twice.
+/// Applies to every <see cref="IKafkaKeyGrain{TValue}"/> implementation, with or
+/// without a base class.
 /// </summary>
-internal sealed class KeyGrainEpochFence : IIncomingGrainCallFilter
+internal sealed class KeyGrainEpochFence(LeaseTable leases, SiloStallWatch stalls) : IIncomingGrainCallFilter
 {
     public Task Invoke(IIncomingGrainCallContext context)
     {
         // The record is the first argument of a key grain's ProcessAsync and of a stream delivery.
         if (context.Request.GetArgumentCount() >= 1 && context.Request.GetArgument(0) is KeyedRecord record)
         {
+            var source = record.Source;
+            if (leases.HasEnded(source, record.LeaseEpoch))
+            {
+                throw new StaleLeaseEpochException(
+                    $"Key grain {context.TargetId} refused offset {record.Offset} of {source}: it was sent under lease epoch {record.LeaseEpoch}, which this silo held and has ended (it ran out, was lost or given up); the sender no longer owns the partition.");
+            }
+
+            if (!stalls.MayRun)
+            {
+                throw new SiloStalledException(
+                    $"Key grain {context.TargetId} did not run offset {record.Offset} of {source}: its silo has just stood still and has not yet confirmed it is still a member; send it again.");
+            }
+
             var seen = context.TargetContext.GetComponent<SeenEpochs>();
             if (seen is null)
             {
@@ -20,7 +40,7 @@ internal sealed class KeyGrainEpochFence : IIncomingGrainCallFilter
                 context.TargetContext.SetComponent(seen);
             }
 
-            seen.Admit(record, context.TargetId);
+            seen.Admit(record, source, context.TargetId);
         }
 
         return context.Invoke();
@@ -31,9 +51,8 @@ internal sealed class KeyGrainEpochFence : IIncomingGrainCallFilter
     {
         private readonly Dictionary<string, long> _highest = new(StringComparer.Ordinal);
 
-        public void Admit(KeyedRecord record, GrainId grain)
+        public void Admit(KeyedRecord record, string source, GrainId grain)
         {
-            var source = record.Source;
             if (_highest.TryGetValue(source, out var highest) && record.LeaseEpoch < highest)
             {
                 throw new StaleLeaseEpochException(

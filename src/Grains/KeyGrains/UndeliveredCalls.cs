@@ -5,7 +5,7 @@ namespace OrleansKafka.KeyGrains;
 
 /// <summary>
 /// Grain calls the cluster could not deliver (the grain's silo died or is unreachable and Orleans
-/// has not yet moved the grain): sent again until answered or the lease ends. Such a call is not
+/// has not yet moved the grain, or it has just stood still and not yet confirmed it is a member): sent again until answered or the lease ends. Such a call is not
 /// the record's failure and does not count toward the failure policy.
 /// </summary>
 internal static class UndeliveredCalls
@@ -21,7 +21,7 @@ internal static class UndeliveredCalls
         {
             await call(state).WaitAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is SiloUnavailableException or OrleansMessageRejectionException)
+        catch (Exception ex) when (ex is SiloUnavailableException or OrleansMessageRejectionException or SiloStalledException)
         {
             await retry.ExecuteAsync(async (s, token) => await call(s).WaitAsync(token), state, cancellationToken);
         }
@@ -35,7 +35,7 @@ internal static class UndeliveredCalls
     public static ResiliencePipeline Retry(TimeProvider time) => new ResiliencePipelineBuilder { TimeProvider = time }
         .AddRetry(new RetryStrategyOptions
         {
-            ShouldHandle = new PredicateBuilder().Handle<SiloUnavailableException>().Handle<OrleansMessageRejectionException>(),
+            ShouldHandle = new PredicateBuilder().Handle<SiloUnavailableException>().Handle<OrleansMessageRejectionException>().Handle<SiloStalledException>(),
             MaxRetryAttempts = int.MaxValue,
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,

@@ -107,6 +107,31 @@ public sealed class KeyGrainTests
     }
 
     [Fact]
+    public async Task AKeyGrain_RefusesARecordSentUnderALeaseThatEndedOnItsOwnSilo()
+    {
+        // What a frozen owner had queued at grains on its own silo: after the thaw its lease has
+        // run out (by this silo's clock), a new owner may have begun, and the call must not run.
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate, silos: 1);
+        var leases = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<OrleansKafka.Leases.LeaseTable>();
+        var time = TimeProvider.System;
+        var lease = new OrleansKafka.Leases.LocalLease(Group, new TopicPartition(Topic, 3), 4, time.GetTimestamp() + (60 * time.TimestampFrequency), time);
+        leases.Add(lease);
+        var grain = cluster.Client.GetGrain<IRecordingKeyGrain>("queued");
+
+        await grain.ProcessAsync(Record("queued", offset: 1, epoch: 4, partition: 3));
+        lease.Lose();
+        var refused = await Assert.ThrowsAsync<StaleLeaseEpochException>(() => grain.ProcessAsync(Record("queued", offset: 2, epoch: 4, partition: 3)));
+        Assert.Contains("lease epoch 4, which this silo held and has ended", refused.Message);
+        leases.Remove(lease);
+        await Assert.ThrowsAsync<StaleLeaseEpochException>(() => grain.ProcessAsync(Record("queued", offset: 2, epoch: 4, partition: 3)));
+        await grain.ProcessAsync(Record("queued", offset: 2, epoch: 5, partition: 3)); // the next owner's, from anywhere
+
+        Assert.Equal([1L, 2L], log.OffsetsOf("queued"));
+        Assert.Equal([4L, 5L], log.Calls.Select(c => c.Epoch));
+    }
+
+    [Fact]
     public async Task AKeyGrainWithState_AppliesEachOffsetOnce_AndDropsWhatAFailedRecordChanged()
     {
         var (log, gate) = (new KeyGrainLog(), new KeyGate());
