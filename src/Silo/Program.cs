@@ -54,6 +54,13 @@ if (urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.T
 }
 
 builder.WebHost.UseUrls(urls);
+var access = new ActionAccess(builder.Configuration.GetValue<string>(ActionAccess.TokenSetting), list);
+if (access.LoopbackOnly && builder.Configuration["AllowedHosts"] is null)
+{
+    // Listening on loopback alone, the host answers only loopback names: a page of another site
+    // whose name a DNS rebinding points at 127.0.0.1 is refused (400) instead of reaching the API.
+    builder.Configuration.AddInMemoryCollection([new("AllowedHosts", "localhost;127.0.0.1;[::1]")]);
+}
 
 builder.Services.AddOptions<DemoOptions>().Bind(builder.Configuration.GetSection("Demo"))
     .Validate(o => !o.Enabled || o.RecordsPerSecond > 0, "Demo:RecordsPerSecond is less than 1; expected 1 or more records a second when Demo:Enabled is true.")
@@ -87,7 +94,7 @@ app.MapOrleansDashboard(routePrefix: "/dashboard");
 app.MapGet("/", () => Results.Redirect("/kafka"));
 app.MapSiloHealth();
 app.MapSiloTelemetry(telemetry);
-app.MapKafkaPage(new ActionAccess(builder.Configuration.GetValue<string>(ActionAccess.TokenSetting), urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+app.MapKafkaPage(access);
 try
 {
     await app.StartAsync();

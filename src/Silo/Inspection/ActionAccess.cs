@@ -14,6 +14,9 @@ internal sealed class ActionAccess(string? token, IReadOnlyList<string> urls)
 
     private readonly bool _loopbackOnly = urls.All(IsLoopback);
 
+    /// <summary>Whether the web host listens on loopback addresses alone.</summary>
+    public bool LoopbackOnly => _loopbackOnly;
+
     /// <summary>Null when the request may act; otherwise the response that refuses it, saying why.</summary>
     public IResult? Refusal(HttpRequest request)
     {

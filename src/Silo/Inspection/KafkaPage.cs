@@ -23,19 +23,27 @@ internal static class KafkaPage
     /// Maps <c>/kafka</c> (the page), <c>/kafka/partitions</c> (its JSON), a partition's
     /// ownership history <c>/kafka/partitions/{group}/{topic}/{partition}/history</c>, and the
     /// actions <c>POST /kafka/partitions/{group}/{topic}/{partition}/{pause|resume|retry|skip|dead-letter}</c>,
-    /// <c>.../seek?offset={n|beginning|end}</c> and <c>.../move?silo={host:port}</c>.
+    /// <c>.../seek?offset={n|beginning|end}</c> and <c>.../move?silo={host:port}</c>. Everything
+    /// but the page answers only requests from the page's own origin or from clients that are not
+    /// browsers (<see cref="SameOriginOnly"/>).
     /// </summary>
     public static IEndpointRouteBuilder MapKafkaPage(this IEndpointRouteBuilder endpoints, ActionAccess access)
     {
         endpoints.MapGet("/kafka", () => Results.Content(Html.Value, "text/html; charset=utf-8"));
-        endpoints.MapGet("/kafka/partitions", async (IGrainFactory grains) => await grains.GetPartitionStatusesAsync());
-        endpoints.MapGet("/kafka/partitions/{group}/{topic}/{partition:int}/history", (string group, string topic, int partition, IGrainFactory grains) =>
-            RunAsync(() => Grain(grains, group, topic, partition).GetHistoryAsync()));
-        endpoints.MapPost("/kafka/partitions/{group}/{topic}/{partition:int}/{action}", (string group, string topic, int partition, string action, HttpRequest request, IGrainFactory grains) =>
+        var api = endpoints.MapGroup("/kafka/partitions").AddEndpointFilter<SameOriginOnly>();
+        api.MapGet(string.Empty, async (IGrainFactory grains) => await grains.GetPartitionStatusesAsync());
+        api.MapGet("/{group}/{topic}/{partition:int}/history", (string group, string topic, int partition, IGrainFactory grains) =>
+            partition < 0 ? Task.FromResult(NegativePartition(partition)) : RunAsync(() => Grain(grains, group, topic, partition).GetHistoryAsync()));
+        api.MapPost("/{group}/{topic}/{partition:int}/{action}", (string group, string topic, int partition, string action, HttpRequest request, IGrainFactory grains) =>
         {
             if (access.Refusal(request) is { } refusal)
             {
                 return Task.FromResult(refusal);
+            }
+
+            if (partition < 0)
+            {
+                return Task.FromResult(NegativePartition(partition));
             }
 
             var grain = Grain(grains, group, topic, partition);
@@ -77,6 +85,9 @@ internal static class KafkaPage
         });
         return endpoints;
     }
+
+    private static IResult NegativePartition(int partition) =>
+        Results.Problem($"Partition {partition} is not a partition number; expected 0 or more.", statusCode: StatusCodes.Status400BadRequest);
 
     private static IPartitionGrain Grain(IGrainFactory grains, string group, string topic, int partition) =>
         grains.GetPartitionGrain(group, topic, partition);

@@ -22,12 +22,7 @@ public sealed class KafkaPageClickTests
         await using var silo = await SiloHost.StartAsync();
         using var kafka = new KafkaInspector(silo.BootstrapServers, new Dictionary<string, int> { [Topic] = 12 });
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        });
+        await using var browser = await HeadlessChromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync();
         await page.GotoAsync(silo.WebRoot + "/kafka");
         var row = page.Locator($"tr[data-partition='{Group}/{Topic}/{Clicked}']");
