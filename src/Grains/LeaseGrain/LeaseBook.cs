@@ -51,6 +51,9 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
     /// </summary>
     public TimeSpan ReportsCountFrom { get; } = fenceValidity > TimeSpan.Zero ? fenceValidity + DriftMargin(fenceValidity) : TimeSpan.Zero;
 
+    /// <summary>From when on (since this book started) partitions nobody reported may be granted: every lease an earlier activation renewed has run out.</summary>
+    public TimeSpan GrantsUnreportedFrom => fenceValidity + LeaseDuration + Margin;
+
     /// <summary>Monotonic time since this book started.</summary>
     private TimeSpan Now() => _time.GetElapsedTime(_origin);
 
@@ -133,10 +136,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
         return Answer(grants) with { Draining = Drain(now, silo, heartbeat.Held) };
     }
 
-    /// <summary>
-    /// Renews the leases <paramref name="silo"/> is giving up and still reports held (<see cref="LeaseSlot.TryDrain"/>);
-    /// safe as any renewal, and the slot is granted again only after a release or expiry.
-    /// </summary>
+    /// <summary>Renews what <paramref name="silo"/> gives up and still reports held (<see cref="LeaseSlot.TryDrain"/>): safe as any renewal; granted again only after a release or expiry.</summary>
     private List<LeaseGrant> Drain(TimeSpan now, string silo, IReadOnlyList<LeaseGrant> held) =>
         [.. held.Where(g => _slots.TryGetValue(new TopicPartitionKey(g.Topic, g.Partition), out var slot) && slot.TryDrain(silo, g.Epoch, now, now + LeaseDuration + Margin))
             .Select(g => new LeaseGrant(g.Topic, g.Partition, g.Epoch))];
@@ -234,7 +234,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
             _recovered = _coldStart = true;
         }
 
-        _recovered = _recovered || now >= fenceValidity + LeaseDuration + Margin;
+        _recovered = _recovered || now >= GrantsUnreportedFrom;
 
         // Partitions of topics no live silo processes (the group's topics were changed) are not
         // handed out: nobody would process them, and each grant would be freed again at once.

@@ -34,6 +34,10 @@ internal sealed partial class PartitionLeaseGrain(
         // before then beat again at once (a first start grants on those), not at their next renewal.
         this.RegisterGrainTimer(WakeAgents, new GrainTimerCreationOptions(_book.ReportsCountFrom + LeaseFence.TimerSlack, Timeout.InfiniteTimeSpan));
 
+        // And once the partitions nobody reported may be granted (a dead silo's, after a restart of
+        // this grain): the survivors beat at once to take them, not at their next renewal.
+        this.RegisterGrainTimer(WakeAgents, new GrainTimerCreationOptions(_book.GrantsUnreportedFrom + LeaseFence.TimerSlack, Timeout.InfiniteTimeSpan));
+
         // Operators (and the chaos harness) learn from this where a group's leases are decided.
         LogActivated(logger, this.GetPrimaryKeyString(), SiloIdentity.Of(localSilo.SiloAddress), _fence.Generation);
     }
