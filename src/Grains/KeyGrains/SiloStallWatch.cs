@@ -19,16 +19,17 @@ namespace OrleansKafka.KeyGrains;
 /// activation. (Calls of this silo's own leases are refused by the lease table instead.)
 /// </para>
 /// <para>
-/// How: a tick every <see cref="TickInterval"/> on this silo's <see cref="LeaseClock"/> (which
-/// counts across a suspend). A record arriving when the last tick is older than
+/// How: a tick every <see cref="TickInterval"/>, from a thread of its own (a backlog on the thread
+/// pool does not delay it; a freeze or a GC pause does), timed on this silo's <see cref="LeaseClock"/>
+/// (which counts across a suspend). A record arriving when the last tick is older than
 /// <see cref="Threshold"/> is refused at once, so a call queued before the stall cannot slip in
 /// before the first tick after it; that tick marks the silo as stalled and starts the check. The
-/// threshold is under the quickest death declaration membership allows (a probe timeout times
-/// the missed probes it takes), so no stall long enough for that goes unnoticed.
+/// threshold is at most a membership probe timeout (one failed probe can start a suspicion), so no
+/// stall long enough for the cluster to declare this silo dead goes unnoticed.
 /// </para>
 /// <para>
-/// What remains: the check reads the table once; a declaration made just after that read
-/// (votes already cast during the stall) can still move a grain while its queued call runs here.
+/// What remains: a declaration made just after the check's read (votes already cast during the
+/// stall) can still move a grain while its queued call runs here.
 /// </para>
 /// </remarks>
 internal sealed partial class SiloStallWatch : ILifecycleParticipant<ISiloLifecycle>, IDisposable
@@ -36,30 +37,36 @@ internal sealed partial class SiloStallWatch : ILifecycleParticipant<ISiloLifecy
     /// <summary>How often the watch ticks.</summary>
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>The longest pause between ticks not taken for a stall, unless membership declares silos dead sooner.</summary>
+    /// <summary>The longest pause between ticks not taken for a stall, unless membership's probe timeout is shorter.</summary>
     public static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(1);
 
     private readonly TimeProvider _clock;
     private readonly Func<CancellationToken, Task<bool>> _stillActive;
+    private readonly Func<Action, IDisposable> _startTicking;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private ITimer? _timer;
+    private IDisposable? _ticking;
+    private volatile bool _started;
     private long _lastTick;
     private long _stalls;
     private long _cleared;
     private int _checking;
 
     public SiloStallWatch(LeaseClock clock, IClusterMembershipService membership, ILocalSiloDetails silo, IOptions<ClusterMembershipOptions> membershipOptions, ILogger<SiloStallWatch> logger)
-        : this(clock, ThresholdFor(membershipOptions.Value), token => StillActiveAsync(membership, silo.SiloAddress, token), logger)
+        : this(clock, ThresholdFor(membershipOptions.Value), token => StillActiveAsync(membership, silo.SiloAddress, token), tick => new TickThread(tick, TickInterval), logger)
     {
     }
 
-    /// <summary>A watch on <paramref name="clock"/> whose check after a stall is <paramref name="stillActive"/>.</summary>
-    public SiloStallWatch(TimeProvider clock, TimeSpan threshold, Func<CancellationToken, Task<bool>> stillActive, ILogger<SiloStallWatch> logger)
+    /// <summary>
+    /// A watch on <paramref name="clock"/> whose check after a stall is <paramref name="stillActive"/>,
+    /// and whose ticks <paramref name="startTicking"/> starts (calling its action every <see cref="TickInterval"/> until disposed).
+    /// </summary>
+    public SiloStallWatch(TimeProvider clock, TimeSpan threshold, Func<CancellationToken, Task<bool>> stillActive, Func<Action, IDisposable> startTicking, ILogger<SiloStallWatch> logger)
     {
         _clock = clock;
         Threshold = threshold;
         _stillActive = stillActive;
+        _startTicking = startTicking;
         _logger = logger;
         _lastTick = clock.GetTimestamp();
     }
@@ -78,7 +85,7 @@ internal sealed partial class SiloStallWatch : ILifecycleParticipant<ISiloLifecy
             // The tick is read before the stall count, and Tick counts a stall before it moves the
             // tick: a reader that sees the first tick after a stall also sees the stall counted.
             var lastTick = Volatile.Read(ref _lastTick);
-            return Volatile.Read(ref _stalls) == Volatile.Read(ref _cleared) && (_timer is null || _clock.GetElapsedTime(lastTick) <= Threshold);
+            return Volatile.Read(ref _stalls) == Volatile.Read(ref _cleared) && (!_started || _clock.GetElapsedTime(lastTick) <= Threshold);
         }
     }
 
@@ -88,8 +95,14 @@ internal sealed partial class SiloStallWatch : ILifecycleParticipant<ISiloLifecy
     /// <summary>Starts ticking; until then <see cref="MayRun"/> judges by the stalled flag alone.</summary>
     public void Start()
     {
+        if (_started)
+        {
+            return;
+        }
+
         Volatile.Write(ref _lastTick, _clock.GetTimestamp());
-        _timer ??= _clock.CreateTimer(static state => ((SiloStallWatch)state!).Tick(), this, TickInterval, TickInterval);
+        _ticking = _startTicking(Tick);
+        _started = true;
     }
 
     /// <summary>One tick: a pause since the last one longer than <see cref="Threshold"/> counts as a stall and starts the check.</summary>
@@ -119,7 +132,7 @@ internal sealed partial class SiloStallWatch : ILifecycleParticipant<ISiloLifecy
     public void Dispose()
     {
         _stopping.Cancel();
-        _timer?.Dispose();
+        _ticking?.Dispose();
     }
 
     /// <summary>Reads membership until it shows this silo active, then lets key grains run again; a silo declared dead is ended by Orleans meanwhile.</summary>
@@ -153,9 +166,9 @@ internal sealed partial class SiloStallWatch : ILifecycleParticipant<ISiloLifecy
                 await Task.Delay(TickInterval * 5, _clock, _stopping.Token);
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception) when (_stopping.IsCancellationRequested)
         {
-            // The silo stops.
+            // The silo stops: whatever the read was doing is of no use now.
         }
         finally
         {
@@ -165,16 +178,37 @@ internal sealed partial class SiloStallWatch : ILifecycleParticipant<ISiloLifecy
 
     private static async Task<bool> StillActiveAsync(IClusterMembershipService membership, SiloAddress self, CancellationToken cancellationToken)
     {
-        // Refresh reads the table: a view from before the stall would still show this silo active.
+        // A view from before the stall would still show this silo active, and Refresh joins a read
+        // already under way, which may have been sent before the freeze: the second read is sent
+        // after the first has returned, so after the thaw.
         await membership.Refresh(default, cancellationToken);
-        return membership.CurrentSnapshot.GetSiloStatus(self) == SiloStatus.Active;
+        await membership.Refresh(default, cancellationToken);
+
+        // Only a silo declared dead may have had its grains moved; one joining, leaving or
+        // stopping still hosts its own.
+        return membership.CurrentSnapshot.GetSiloStatus(self) is not (SiloStatus.Dead or SiloStatus.None);
     }
 
-    /// <summary>The lesser of <see cref="LongestPause"/> and half the quickest death declaration membership allows.</summary>
-    internal static TimeSpan ThresholdFor(ClusterMembershipOptions membership)
+    /// <summary>The lesser of <see cref="LongestPause"/> and membership's probe timeout (one failed probe can start a suspicion).</summary>
+    internal static TimeSpan ThresholdFor(ClusterMembershipOptions membership) =>
+        membership.ProbeTimeout < LongestPause ? membership.ProbeTimeout : LongestPause;
+
+    /// <summary>A background thread that calls its action every interval until disposed.</summary>
+    private sealed class TickThread : IDisposable
     {
-        var quickestDeath = membership.ProbeTimeout * Math.Max(1, membership.NumMissedProbesLimit);
-        return quickestDeath / 2 < LongestPause ? quickestDeath / 2 : LongestPause;
+        private readonly ManualResetEventSlim _stop = new();
+
+        public TickThread(Action tick, TimeSpan interval) =>
+            new Thread(() =>
+            {
+                while (!_stop.Wait(interval))
+                {
+                    tick();
+                }
+            })
+            { IsBackground = true, Name = "OrleansKafka stall watch" }.Start();
+
+        public void Dispose() => _stop.Set();
     }
 
     [LoggerMessage(EventId = 1611, Level = LogLevel.Warning, Message = "This silo stood still for {Seconds:0.0} s; key grains here refuse records until membership shows it still active")]

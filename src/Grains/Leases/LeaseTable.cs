@@ -14,7 +14,14 @@ internal sealed class LeaseTable
 
     public bool TryGet(string grainKey, out LocalLease lease) => _leases.TryGetValue(grainKey, out lease!);
 
-    public void Add(LocalLease lease) => _leases[lease.GrainKey] = lease;
+    public void Add(LocalLease lease)
+    {
+        _leases[lease.GrainKey] = lease;
+
+        // The held lease now answers for older epochs; should epochs ever have gone down (a lease
+        // grain whose state was lost), a remembered higher one must not refuse the new owner.
+        _ended.TryRemove(lease.GrainKey, out _);
+    }
 
     /// <summary>Removes the lease if it is still the one registered under its key, and remembers that its epoch ended.</summary>
     public void Remove(LocalLease lease)

@@ -50,6 +50,20 @@ public sealed class LeaseTableTests
         Assert.False(_table.HasEnded("g/t/1", 4), "another partition's epochs were judged by this one's");
     }
 
+    [Fact]
+    public void ALeaseTakenUp_UnderAnEpochBelowOneRemembered_IsNotRefused()
+    {
+        // Epochs went down (a lease grain whose stored state was lost): the new owner's calls run.
+        var old = Held(epoch: 9);
+        old.Lose();
+        _table.Remove(old);
+
+        var taken = Held(epoch: 3);
+
+        Assert.False(_table.HasEnded(taken.GrainKey, 3), "a remembered epoch refused the lease this silo holds now");
+        Assert.True(_table.HasEnded(taken.GrainKey, 2));
+    }
+
     private LocalLease Held(long epoch)
     {
         var lease = new LocalLease("g", new TopicPartition("t", 0), epoch, _time.GetTimestamp() + Lease.Ticks, _time);
