@@ -27,8 +27,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
     // activation's start), so it is above every epoch an earlier activation handed out, as long
     // as the wall clock did not step back between the two.
     private readonly long _epochFloor = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000;
-    private bool _recovered;
-    private bool _coldStart;
+    private readonly RecoveryWait _wait = new(leaseDuration, DriftMargin(leaseDuration), fenceValidity);
 
     public TimeSpan LeaseDuration { get; } = leaseDuration;
 
@@ -45,14 +44,11 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
     public static TimeSpan DriftMargin(TimeSpan leaseDuration) =>
         TimeSpan.FromTicks(Math.Max(leaseDuration.Ticks / 20, TimeSpan.FromMilliseconds(50).Ticks));
 
-    /// <summary>
-    /// From when on (since this book started) silos' reports show every lease they hold: an earlier
-    /// activation of the grain answers for at most the fence's validity (plus the clocks' drift over it).
-    /// </summary>
-    public TimeSpan ReportsCountFrom { get; } = fenceValidity > TimeSpan.Zero ? fenceValidity + DriftMargin(fenceValidity) : TimeSpan.Zero;
+    /// <inheritdoc cref="RecoveryWait.ReportsCountFrom"/>
+    public TimeSpan ReportsCountFrom => _wait.ReportsCountFrom;
 
-    /// <summary>From when on (since this book started) partitions nobody reported may be granted: every lease an earlier activation renewed has run out.</summary>
-    public TimeSpan GrantsUnreportedFrom => fenceValidity + LeaseDuration + Margin;
+    /// <inheritdoc cref="RecoveryWait.GrantsUnreportedFrom"/>
+    public TimeSpan GrantsUnreportedFrom => _wait.GrantsUnreportedFrom;
 
     /// <summary>Monotonic time since this book started.</summary>
     private TimeSpan Now() => _time.GetElapsedTime(_origin);
@@ -101,7 +97,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
         foreach (var held in heartbeat.Held)
         {
             var slot = Slot(new TopicPartitionKey(held.Topic, held.Partition));
-            if (!_recovered && (slot.Owner is null ? held.Epoch >= slot.Epoch : held.Epoch > slot.Epoch))
+            if (!_wait.Over && (slot.Owner is null ? held.Epoch >= slot.Epoch : held.Epoch > slot.Epoch))
             {
                 // Rebuilding after this grain moved or restarted: the reporting silo still holds a
                 // lease we never saw. Of several reports the newest epoch wins: an older one may be
@@ -224,17 +220,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
 
     private List<LeaseGrant> Assign(TimeSpan now, string silo, MembershipView? membership)
     {
-        // An earlier activation answers for at most the fence's validity after this one took the
-        // fence (when this book started; LeaseFence), and every lease it renewed runs out a lease
-        // and the margin after that. Sooner only when membership knows of no silo but active ones
-        // and each has reported everything it holds since the earlier activation stopped answering
-        // (a cluster's first start): a silo declared dead, joining or leaving may still hold leases we never saw.
-        if (!_recovered && now >= ReportsCountFrom && membership is not null && membership.Settled && membership.Active.All(s => _silos.ReportedSince(s, ReportsCountFrom)))
-        {
-            _recovered = _coldStart = true;
-        }
-
-        _recovered = _recovered || now >= GrantsUnreportedFrom;
+        _wait.Update(now, membership, _silos.ReportedSince);
 
         // Partitions of topics no live silo processes (the group's topics were changed) are not
         // handed out: nobody would process them, and each grant would be freed again at once.
@@ -265,7 +251,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
                 slot.RevokeTold = false;
                 slot.RevokedAt = now;
             }
-            else if (slot.Owner is null && target is not null && _recovered)
+            else if (slot.Owner is null && target is not null && _wait.Over)
             {
                 slot.Home = slot.Home == target ? null : slot.Home;
                 slot.Owner = target;
@@ -302,7 +288,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
     /// lease ran out.
     /// </summary>
     private OwnershipReason Reason(LeaseSlot slot) =>
-        slot.FreedBecause != OwnershipReason.Start || _coldStart ? slot.FreedBecause : OwnershipReason.Expiry;
+        slot.FreedBecause != OwnershipReason.Start || _wait.ColdStart ? slot.FreedBecause : OwnershipReason.Expiry;
 
     private LeaseResponse Answer(List<LeaseGrant> grants) => new()
     {
