@@ -4,6 +4,7 @@
 # runs the demo traffic).
 #   deploy/local/cluster.sh start [N]   start (default 3 silos) and report where each is
 #   deploy/local/cluster.sh status      the partition grains, through silo 0's gateway
+#   deploy/local/cluster.sh restart I   a graceful restart of silo I (SIGTERM, then started again)
 #   deploy/local/cluster.sh stop        stop everything this script started
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -47,19 +48,39 @@ start() {
   bootstrap=$(sed -n 's/.*bootstrap servers: \([^;]*\);.*/\1/p' "$run/kafka.log")
   echo "kafka:  bootstrap servers $bootstrap (pid $(cat "$run/kafka.pid"))"
 
-  for i in $(seq 0 $(( n - 1 ))); do
-    env "${clustering[@]}" \
-    Silo__SiloPort=$(( 11111 + i )) Silo__GatewayPort=$(( 30000 + i )) \
-    Dashboard__Urls="http://127.0.0.1:$(( 8080 + i ))" Kafka__BootstrapServers="$bootstrap" \
-    Demo__Enabled=$([ "$i" -eq 0 ] && echo true || echo false) \
-      dotnet "$silo_dll" > "$run/silo-$i.log" 2>&1 &
-    echo $! > "$run/silo-$i.pid"
-  done
+  # What every silo is started with, also when it is restarted.
+  printf '%s\n' "${clustering[@]}" "Kafka__BootstrapServers=$bootstrap" > "$run/silo.env"
+  for i in $(seq 0 $(( n - 1 ))); do start_silo "$i"; done
   for i in $(seq 0 $(( n - 1 ))); do
     wait_for "$run/silo-$i.log" "Application started" 60
-    echo "silo $i: pid $(cat "$run/silo-$i.pid"), silo 127.0.0.1:$(( 11111 + i )), gateway 127.0.0.1:$(( 30000 + i )), kafka page http://127.0.0.1:$(( 8080 + i ))/kafka, log $run/silo-$i.log"
+    describe_silo "$i"
   done
   echo "$store_line; stop all with: $0 stop"
+}
+
+start_silo() { # i
+  local settings
+  mapfile -t settings < "$run/silo.env"
+  env "${settings[@]}" \
+    Silo__SiloPort=$(( 11111 + $1 )) Silo__GatewayPort=$(( 30000 + $1 )) \
+    Dashboard__Urls="http://127.0.0.1:$(( 8080 + $1 ))" \
+    Demo__Enabled=$([ "$1" -eq 0 ] && echo true || echo false) \
+    dotnet "$silo_dll" > "$run/silo-$1.log" 2>&1 &
+  echo $! > "$run/silo-$1.pid"
+}
+
+describe_silo() { # i
+  echo "silo $1: pid $(cat "$run/silo-$1.pid"), silo 127.0.0.1:$(( 11111 + $1 )), gateway 127.0.0.1:$(( 30000 + $1 )), kafka page http://127.0.0.1:$(( 8080 + $1 ))/kafka, log $run/silo-$1.log"
+}
+
+restart() { # i: SIGTERM (the silo drains, commits and hands its partitions over), then the same silo again
+  [[ "${1:-}" =~ ^[0-9]+$ ]] || { echo "usage: $0 restart I (a silo's number, as start printed it)"; exit 2; }
+  [ -e "$run/silo-$1.pid" ] || { echo "silo $1 is not running (see $run)"; exit 1; }
+  stop_pid "$run/silo-$1.pid" 30
+  echo "silo $1: stopped"
+  start_silo "$1"
+  wait_for "$run/silo-$1.log" "Application started" 60
+  describe_silo "$1"
 }
 
 status() {
@@ -85,12 +106,14 @@ stop() {
     rm -rf "$run/postgres"
   fi
   [ -e "$run/redis.pid" ] && { redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; rm -f "$run/redis.pid"; }
+  rm -f "$run/silo.env"
   echo "stopped"
 }
 
 case "${1:-}" in
   start) start "${2:-3}" ;;
   status) status ;;
+  restart) restart "${2:-}" ;;
   stop) stop ;;
-  *) echo "usage: $0 start [N] | status | stop"; exit 2 ;;
+  *) echo "usage: $0 start [N] | status | restart I | stop"; exit 2 ;;
 esac

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
 using OrleansKafka.Testing;
+using OrleansKafka.Testing.Processes;
 using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Silo;
@@ -109,7 +110,7 @@ public sealed class KafkaPageOriginTests
 
         public static OtherSite Start()
         {
-            var url = $"http://127.0.0.1:{FreePort()}/";
+            var url = $"http://127.0.0.1:{LoopbackPorts.Free(1)[0]}/";
             var listener = new HttpListener();
             listener.Prefixes.Add(url);
             listener.Start();
@@ -138,13 +139,6 @@ public sealed class KafkaPageOriginTests
                 await context.Response.OutputStream.WriteAsync(page);
                 context.Response.Close();
             }
-        }
-
-        private static int FreePort()
-        {
-            using var socket = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-            socket.Start();
-            return ((IPEndPoint)socket.LocalEndpoint).Port;
         }
     }
 
