@@ -19,7 +19,7 @@ internal sealed class SteadyProducer : IAsyncDisposable
         using (producer)
         {
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
-            long n = 0;
+            long n = 0, skipped = 0;
             try
             {
                 while (await timer.WaitForNextTickAsync(_stop.Token))
@@ -33,7 +33,7 @@ internal sealed class SteadyProducer : IAsyncDisposable
                         catch (ProduceException<string, string> e) when (e.Error.Code == Confluent.Kafka.ErrorCode.Local_QueueFull)
                         {
                             // The broker takes less than the rate for now: the rest of this tick is skipped, not fatal.
-                            Skipped += perTick - i;
+                            skipped += perTick - i;
                             break;
                         }
                     }
@@ -45,15 +45,12 @@ internal sealed class SteadyProducer : IAsyncDisposable
 
             // What is still queued is not waited for long: the run is over.
             producer.Flush(TimeSpan.FromSeconds(5));
-            if (Skipped > 0)
+            if (skipped > 0)
             {
-                Report.Note($"the steady producer skipped {Skipped} records while its queue was full (the broker took less than {perTick * 100} records/s)");
+                Report.Note($"the steady producer skipped {skipped} records while its queue was full (the broker took less than {perTick * 100} records/s)");
             }
         }
     }
-
-    /// <summary>Records not produced because the producer's queue was full.</summary>
-    public long Skipped { get; private set; }
 
     public async ValueTask DisposeAsync()
     {

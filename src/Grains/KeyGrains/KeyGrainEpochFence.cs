@@ -8,7 +8,7 @@ namespace OrleansKafka.KeyGrains;
 /// partition, so a stale owner's late call cannot overtake the new owner's records; and when this
 /// silo knows the lease it was sent under has ended (<see cref="LeaseTable.HasEnded"/>), so a call
 /// that a frozen silo had queued at its own grains does not run after the thaw, when a new owner
-/// may have begun; and, for now, when this silo has just stood still (<see cref="SiloStallWatch"/>),
+/// may have begun; and while this silo has just stood still (<see cref="SiloStallWatch"/>),
 /// so that what was queued here while the cluster moved its grains elsewhere does not run twice.
 /// Applies to every <see cref="IKafkaKeyGrain{TValue}"/> implementation, with or
 /// without a base class.

@@ -92,7 +92,7 @@ internal sealed partial class SiloStallWatch : ILifecycleParticipant<ISiloLifecy
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(SiloStallWatch), ServiceLifecycleStage.RuntimeInitialize, _ => { Start(); return Task.CompletedTask; }, _ => { Dispose(); return Task.CompletedTask; });
 
-    /// <summary>Starts ticking; until then <see cref="MayRun"/> judges by the stalled flag alone.</summary>
+    /// <summary>Starts ticking; until then <see cref="MayRun"/> judges by the stalls counted alone.</summary>
     public void Start()
     {
         if (_started)
@@ -105,23 +105,22 @@ internal sealed partial class SiloStallWatch : ILifecycleParticipant<ISiloLifecy
         _started = true;
     }
 
-    /// <summary>One tick: a pause since the last one longer than <see cref="Threshold"/> counts as a stall and starts the check.</summary>
+    /// <summary>
+    /// One tick (one at a time: the ticking thread's loop): a pause since the last one longer than
+    /// <see cref="Threshold"/> counts as a stall and starts the check.
+    /// </summary>
     public void Tick()
     {
-        var last = Volatile.Read(ref _lastTick);
         var now = _clock.GetTimestamp();
-        var pause = _clock.GetElapsedTime(last, now);
-        var stalled = pause > Threshold;
-        if (stalled)
+        var pause = _clock.GetElapsedTime(Volatile.Read(ref _lastTick), now);
+        if (pause > Threshold)
         {
+            // Counted before the tick moves (see MayRun).
             Interlocked.Increment(ref _stalls);
-        }
-
-        // Ticks run on the thread pool and can overlap right after a stall: one of them moves the tick and logs.
-        if (Interlocked.CompareExchange(ref _lastTick, now, last) == last && stalled)
-        {
             LogStalled(_logger, pause.TotalSeconds);
         }
+
+        Volatile.Write(ref _lastTick, now);
 
         if (Volatile.Read(ref _stalls) != Volatile.Read(ref _cleared) && Interlocked.CompareExchange(ref _checking, 1, 0) == 0)
         {

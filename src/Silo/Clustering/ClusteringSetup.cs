@@ -51,7 +51,8 @@ internal static class ClusteringSetup
         // itself; here it is 1 s, used up by failure detection, so a dead silo's grains come back
         // at once, as with the default directory. What that lease would guard is guarded here by
         // the product's own fences: a partition by its lease epoch, the lease grain by its fence
-        // record, a key grain's state by its storage ETag (docs/architecture.md).
+        // record, a key grain's state by its storage ETag, a call queued at a silo that froze by the
+        // key grains' stall watch (docs/architecture.md).
 #pragma warning disable ORLEANSEXP003 // Marked for evaluation; the failover figures are measured with it.
         silo.AddDistributedGrainDirectory();
 #pragma warning restore ORLEANSEXP003
