@@ -14,6 +14,7 @@ using OrleansKafka.Silo.Clustering;
 using OrleansKafka.Silo.Demo;
 using OrleansKafka.Silo.Health;
 using OrleansKafka.Silo.Inspection;
+using OrleansKafka.Silo.Lifetime;
 using OrleansKafka.Silo.Settings;
 using OrleansKafka.Silo.Telemetry;
 
@@ -107,5 +108,4 @@ catch (Exception e)
     return 2;
 }
 
-await app.WaitForShutdownAsync();
-return 0;
+return await BoundedShutdown.RunAsync(app);

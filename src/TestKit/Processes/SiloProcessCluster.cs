@@ -15,6 +15,7 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
     private readonly IAsyncDisposable _store;
     private readonly IReadOnlyDictionary<string, string> _storeSettings;
     private readonly ChildProcess _kafka;
+    private int _storeStopped;
 
     private SiloProcessCluster(SiloProcessClusterOptions options, IAsyncDisposable store, IReadOnlyDictionary<string, string> storeSettings, ChildProcess kafka, string bootstrapServers)
     {
@@ -96,6 +97,12 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>Kills the embedded Kafka's process (SIGKILL): every broker goes away at once.</summary>
+    public ValueTask KillKafkaAsync() => _kafka.DisposeAsync();
+
+    /// <summary>Stops the membership and grain store's server: the silos lose membership and grain state at once.</summary>
+    public ValueTask KillStoreAsync() => Interlocked.Exchange(ref _storeStopped, 1) == 0 ? _store.DisposeAsync() : ValueTask.CompletedTask;
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -105,7 +112,7 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
         }
 
         await _kafka.DisposeAsync();
-        await _store.DisposeAsync();
+        await KillStoreAsync();
     }
 
     private static async Task<(IAsyncDisposable Store, IReadOnlyDictionary<string, string> Settings)> StartStoreAsync(SiloProcessStore store)
