@@ -5,7 +5,23 @@ using OrleansKafka.Bench.Cluster;
 // Each scenario prints its figures as "result <name> <value>" lines, measured in this one run.
 var scenario = args.Length > 0 ? args[0] : "throughput";
 var options = BenchOptions.Parse(args.Skip(1).ToArray());
-return scenario switch
+var exitCode = 1;
+try
+{
+    exitCode = await RunAsync(scenario, options);
+}
+finally
+{
+    // A run that leaves a process behind fails, whatever it measured.
+    if (Leftovers.StopAndReport())
+    {
+        exitCode = 1;
+    }
+}
+
+return exitCode;
+
+static async Task<int> RunAsync(string scenario, BenchOptions options) => scenario switch
 {
     "throughput" => await ThroughputScenario.RunAsync(options),
     "scale" => await ScaleScenario.RunAsync(options),

@@ -45,7 +45,9 @@ internal static class PartitionFaults
         // Under 'dotnet bench.dll' the first argument is the assembly, which dotnet needs again;
         // under the apphost it is the program itself.
         var command = Path.GetFileNameWithoutExtension(self) == "dotnet" ? [self, .. args] : new[] { self }.Concat(args[1..]).ToArray();
-        var info = new ProcessStartInfo("unshare", ["--net", "--", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh", .. command]) { UseShellExecute = false };
+        // Killed with this harness (a parent-death signal; this runs on the main thread, which
+        // lives as long as the harness), so that a killed run leaves no harness and cluster behind.
+        var info = new ProcessStartInfo("setpriv", ["--pdeathsig", "KILL", "--", "unshare", "--net", "--", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh", .. command]) { UseShellExecute = false };
         info.Environment[NamespaceVariable] = "1";
         using var process = Process.Start(info) ?? throw new InvalidOperationException("unshare did not start.");
         await process.WaitForExitAsync();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
@@ -33,10 +34,17 @@ public sealed partial class ChildProcess : IAsyncDisposable
     /// <summary>Every line written so far to stdout and stderr, in arrival order.</summary>
     public IReadOnlyCollection<string> Output => _output;
 
-    /// <summary>Starts <paramref name="fileName"/> with its output captured.</summary>
+    /// <summary>Starts <paramref name="fileName"/> with its output captured; it is killed if this process dies.</summary>
+    /// <remarks>
+    /// Started through util-linux's <c>setpriv --pdeathsig KILL</c>: a test run or benchmark
+    /// that is itself killed (SIGKILL, a CI timeout) takes its silos, Kafka and Redis with it
+    /// instead of leaving them to slow every later run. A <c>setpriv</c> command gets the option
+    /// itself, so that it applies after the user id it sets (a change of user id clears it).
+    /// </remarks>
     public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(fileName, arguments)
+        string[] dieWithParent = ["--pdeathsig", "KILL"];
+        var info = new ProcessStartInfo("setpriv", fileName == "setpriv" ? [.. dieWithParent, .. arguments] : [.. dieWithParent, "--", fileName, .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -51,7 +59,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
         var child = new ChildProcess(name, process);
         process.OutputDataReceived += (_, e) => child.Append(e.Data);
         process.ErrorDataReceived += (_, e) => child.Append(e.Data);
-        if (!process.Start())
+        if (!Spawner.Start(process))
         {
             throw new InvalidOperationException($"{name}: '{fileName}' did not start.");
         }
@@ -143,6 +151,35 @@ public sealed partial class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The running processes (zombies aside) whose parent is <paramref name="parentId"/>, this
+    /// process by default: what a benchmark or test left behind once it has stopped everything.
+    /// </summary>
+    public static IReadOnlyList<(int Id, string CommandLine)> RunningChildren(int? parentId = null)
+    {
+        var parent = (parentId ?? Environment.ProcessId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var children = new List<(int, string)>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields[1] == parent && fields[0] != "Z" && int.TryParse(Path.GetFileName(directory), out var id))
+                {
+                    children.Add((id, File.ReadAllText(Path.Combine(directory, "cmdline")).Replace('\0', ' ').Trim()));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+            {
+                // Not a process folder, or the process ended while it was read.
+            }
+        }
+
+        return children;
+    }
+
     /// <summary>The last lines of output, for failure messages.</summary>
     public string Tail(int lines = 30) => string.Join(Environment.NewLine, _output.TakeLast(lines));
 
@@ -167,6 +204,54 @@ public sealed partial class ChildProcess : IAsyncDisposable
         if (line is not null)
         {
             _output.Enqueue(line);
+        }
+    }
+
+    /// <summary>
+    /// Starts processes from one thread that lives as long as this process: the parent-death
+    /// signal fires when the thread that started the child ends, and thread-pool threads end when idle.
+    /// </summary>
+    private static class Spawner
+    {
+        private static readonly BlockingCollection<Action> Work = CreateThread();
+
+        public static bool Start(Process process)
+        {
+            var started = false;
+            ExceptionDispatchInfo? failure = null;
+            using var done = new ManualResetEventSlim();
+            Work.Add(() =>
+            {
+                try
+                {
+                    started = process.Start();
+                }
+                catch (Exception e)
+                {
+                    failure = ExceptionDispatchInfo.Capture(e);
+                }
+                finally
+                {
+                    done.Set();
+                }
+            });
+            done.Wait();
+            failure?.Throw();
+            return started;
+        }
+
+        private static BlockingCollection<Action> CreateThread()
+        {
+            var work = new BlockingCollection<Action>();
+            new Thread(() =>
+            {
+                foreach (var start in work.GetConsumingEnumerable())
+                {
+                    start();
+                }
+            })
+            { IsBackground = true, Name = "child process starter" }.Start();
+            return work;
         }
     }
 

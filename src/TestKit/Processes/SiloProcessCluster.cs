@@ -104,15 +104,41 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
     public ValueTask KillStoreAsync() => Interlocked.Exchange(ref _storeStopped, 1) == 0 ? _store.DisposeAsync() : ValueTask.CompletedTask;
 
     /// <inheritdoc />
+    /// <remarks>Stops every process even when stopping one fails; the first failure is thrown after.</remarks>
     public async ValueTask DisposeAsync()
     {
-        foreach (var silo in _silos)
+        List<IAsyncDisposable> processes;
+        lock (_silos)
         {
-            await silo.Process.DisposeAsync();
+            processes = [.. _silos.Select(s => s.Process), _kafka];
         }
 
-        await _kafka.DisposeAsync();
-        await KillStoreAsync();
+        var failures = new List<Exception>();
+        foreach (var process in processes)
+        {
+            try
+            {
+                await process.DisposeAsync();
+            }
+            catch (Exception e)
+            {
+                failures.Add(e);
+            }
+        }
+
+        try
+        {
+            await KillStoreAsync();
+        }
+        catch (Exception e)
+        {
+            failures.Add(e);
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new AggregateException("Stopping the cluster's processes failed.", failures);
+        }
     }
 
     private static async Task<(IAsyncDisposable Store, IReadOnlyDictionary<string, string> Settings)> StartStoreAsync(SiloProcessStore store)
