@@ -158,6 +158,15 @@ internal sealed partial class KafkaProcessingService(
             // and then sit idle.
             ["fetch.queue.backoff.ms"] = "100",
         });
+        if (connection.IsEmbedded)
+        {
+            // The embedded brokers hold every fetch for the whole fetch.wait.max.ms (500 ms by
+            // default) even when records are waiting; real brokers answer as soon as there are
+            // records. A consumer setting (given to a producer, librdkafka warns at start), which
+            // Kafka:Client or Kafka:Consumer may still set.
+            settings.TryAdd("fetch.wait.max.ms", "5");
+        }
+
         foreach (var (key, value) in options.Value.Consumer)
         {
             settings[key] = value;

@@ -37,13 +37,6 @@ internal sealed partial class KafkaConnection : IKafkaConnection, IDisposable
     public Dictionary<string, string> ClientSettings(IReadOnlyDictionary<string, string>? specific = null)
     {
         var settings = new Dictionary<string, string>(StringComparer.Ordinal) { ["bootstrap.servers"] = BootstrapServers };
-        if (IsEmbedded)
-        {
-            // The embedded brokers hold every fetch for the whole fetch.wait.max.ms (500 ms by default),
-            // even when records are waiting; real brokers answer as soon as there are records.
-            settings["fetch.wait.max.ms"] = "5";
-        }
-
         foreach (var (key, value) in _options.Client)
         {
             settings[key] = value;
