@@ -67,8 +67,10 @@ public static class KafkaSiloBuilderExtensions
             builder.AddPlacementDirector<PartitionOwnerPlacement, PartitionOwnerPlacementDirector>();
             services.AddSingleton<KeyGrains.SiloStallWatch>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<KeyGrains.SiloStallWatch>());
-            builder.AddIncomingGrainCallFilter<KeyGrains.KeyGrainEpochFence>();
+            services.AddSingleton<KeyGrains.KeyGrainEpochFence>();
+            services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<KeyGrains.KeyGrainEpochFence>());
             builder.AddGrainExtension<Streams.IKafkaStreamDelivery, Streams.KafkaStreamDelivery>();
+            builder.AddGrainExtension<KeyGrains.IKeyGrainBatch, KeyGrains.KeyGrainBatch>();
             services.AddSingleton<Streams.ImplicitSubscribers>();
             services.AddSingleton<Streams.KafkaStreamProducer>();
         }

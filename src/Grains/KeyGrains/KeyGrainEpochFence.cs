@@ -17,33 +17,42 @@ internal sealed class KeyGrainEpochFence(LeaseTable leases, SiloStallWatch stall
 {
     public Task Invoke(IIncomingGrainCallContext context)
     {
-        // The record is the first argument of a key grain's ProcessAsync and of a stream delivery.
+        // The record is the first argument of a key grain's ProcessAsync and of a stream delivery;
+        // the records of a batch are admitted one by one as the batch runs them (KeyedBatches).
         if (context.Request.GetArgumentCount() >= 1 && context.Request.GetArgument(0) is KeyedRecord record)
         {
-            var source = record.Source;
-            if (leases.HasEnded(source, record.LeaseEpoch))
-            {
-                throw new StaleLeaseEpochException(
-                    $"Key grain {context.TargetId} refused offset {record.Offset} of {source}: it was sent under lease epoch {record.LeaseEpoch}, which this silo held and has ended (it ran out, was lost or given up); the sender no longer owns the partition.");
-            }
-
-            if (!stalls.MayRun)
-            {
-                throw new SiloStalledException(
-                    $"Key grain {context.TargetId} did not run offset {record.Offset} of {source}: its silo has just stood still and has not yet confirmed it is still a member; send it again.");
-            }
-
-            var seen = context.TargetContext.GetComponent<SeenEpochs>();
-            if (seen is null)
-            {
-                seen = new SeenEpochs();
-                context.TargetContext.SetComponent(seen);
-            }
-
-            seen.Admit(record, source, context.TargetId);
+            Admit(context.TargetContext, record);
         }
 
         return context.Invoke();
+    }
+
+    /// <summary>Lets <paramref name="record"/> run at <paramref name="grain"/>, or throws why not.</summary>
+    /// <exception cref="StaleLeaseEpochException">Sent under a lease that has ended, or older than one the grain has seen.</exception>
+    /// <exception cref="SiloStalledException">This silo has just stood still; send it again.</exception>
+    public void Admit(IGrainContext grain, KeyedRecord record)
+    {
+        var source = record.Source;
+        if (leases.HasEnded(source, record.LeaseEpoch))
+        {
+            throw new StaleLeaseEpochException(
+                $"Key grain {grain.GrainId} refused offset {record.Offset} of {source}: it was sent under lease epoch {record.LeaseEpoch}, which this silo held and has ended (it ran out, was lost or given up); the sender no longer owns the partition.");
+        }
+
+        if (!stalls.MayRun)
+        {
+            throw new SiloStalledException(
+                $"Key grain {grain.GrainId} did not run offset {record.Offset} of {source}: its silo has just stood still and has not yet confirmed it is still a member; send it again.");
+        }
+
+        var seen = grain.GetComponent<SeenEpochs>();
+        if (seen is null)
+        {
+            seen = new SeenEpochs();
+            grain.SetComponent(seen);
+        }
+
+        seen.Admit(record, source, grain.GrainId);
     }
 
     /// <summary>The highest lease epoch a key grain activation has seen, per source partition.</summary>

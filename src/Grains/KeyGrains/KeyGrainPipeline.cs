@@ -15,24 +15,46 @@ namespace OrleansKafka.KeyGrains;
 internal sealed class KeyGrainPipeline<TValue>(IGrainFactory grains, Type grainInterface, bool integerKeys, RecordDecoder<TValue> values, string group, TimeProvider time) : ProcessorPipeline
 {
     private readonly ResiliencePipeline _undelivered = UndeliveredCalls.Retry(time);
+    private readonly KeyBatchSizer _sizer = new(time);
 
     public override int UnitLength(int remaining) => 1;
 
+    public override int ChainUnitLimit => _sizer.Limit;
+
     public override string ChainOf(ConsumeResult<byte[], byte[]> record) => KeyedRecordFactory.ChainOf(record, integerKeys);
 
+    /// <remarks><c>records[index..index+count)</c> are records of one key (see <see cref="ChainUnitLimit"/>).</remarks>
     public override async ValueTask InvokeAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken)
     {
-        var result = records[index];
-        if (integerKeys && result.Message.Key is null)
+        var batch = new KeyedRecord[count];
+        for (var i = 0; i < count; i++)
         {
-            throw new UnprocessableRecordException($"{result.Topic}/{result.Partition.Value} offset {result.Offset.Value} has no key; {grainInterface.Name} has integer keys, so a record needs a key that is an integer.");
+            var result = records[index + i];
+            if (integerKeys && result.Message.Key is null)
+            {
+                throw new UnprocessableRecordException($"{result.Topic}/{result.Partition.Value} offset {result.Offset.Value} has no key; {grainInterface.Name} has integer keys, so a record needs a key that is an integer.");
+            }
+
+            batch[i] = KeyedRecordFactory.Create(result, values, group, epoch, grainInterface.Name);
         }
 
-        var record = KeyedRecordFactory.Create(result, values, group, epoch, grainInterface.Name);
-        var grain = integerKeys ? grains.GetGrain(grainInterface, IntegerKey(record.Key, result)) : grains.GetGrain(grainInterface, record.Key);
+        var grain = integerKeys ? grains.GetGrain(grainInterface, IntegerKey(batch[0].Key, records[index])) : grains.GetGrain(grainInterface, batch[0].Key);
 
         // The call is not cancelled at the grain when the lease ends; the partition just stops waiting for it.
-        await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Record), (Grain: (IKafkaKeyGrain<TValue>)grain, Record: record), cancellationToken);
+        var startedAt = _sizer.Start();
+        if (count == 1)
+        {
+            await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Record), (Grain: (IKafkaKeyGrain<TValue>)grain, Record: (KeyedRecord<TValue>)batch[0]), cancellationToken);
+            _sizer.Observe(startedAt, 1);
+            return;
+        }
+
+        var outcome = await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Records), (Grain: grain.AsReference<IKeyGrainBatch>(), Records: batch), cancellationToken);
+        _sizer.Observe(startedAt, count);
+        if (outcome.Failure is { } failure)
+        {
+            throw new KeyedBatchIncompleteException(outcome.Completed, failure);
+        }
     }
 
     private long IntegerKey(string key, ConsumeResult<byte[], byte[]> result) =>

@@ -27,6 +27,19 @@ internal static class UndeliveredCalls
         }
     }
 
+    /// <summary>As <see cref="CallAsync{TState}"/>, for a call with a result.</summary>
+    public static async Task<TResult> CallAsync<TState, TResult>(ResiliencePipeline retry, Func<TState, Task<TResult>> call, TState state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(state).WaitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is SiloUnavailableException or OrleansMessageRejectionException or SiloStalledException)
+        {
+            return await retry.ExecuteAsync(async (s, token) => await call(s).WaitAsync(token), state, cancellationToken);
+        }
+    }
+
     /// <summary>
     /// Sends a call again while the cluster cannot deliver it (the grain's silo died or is
     /// unreachable and Orleans has not yet moved the grain), backing off up to 1 s, until the

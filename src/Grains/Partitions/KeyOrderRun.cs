@@ -39,38 +39,20 @@ internal sealed partial class KeyOrderRun(
         var run = new KeyedRun(new SemaphoreSlim(maxInFlight, maxInFlight));
         try
         {
-            for (var i = start; i < records.Count && !run.Stopped; i++)
+            foreach (var unit in await PlanAsync(records, start, done, run))
             {
-                var offset = RecordOffsets.OffsetAt(records, i);
-                if (_completedAhead.Contains(offset))
-                {
-                    done[i] = true;
-                    continue;
-                }
-
-                if (!gate.TryPass(offset, out var decided))
-                {
-                    run.HoldAt(offset);
-                    break;
-                }
-
-                if (decided is not null)
-                {
-                    await runner.HoldDecidedAsync();
-                }
-
                 await run.Slots.WaitAsync(lease.Token);
-                if (gate.IsStopped)
+                if (gate.IsStopped || run.Stopped)
                 {
-                    // Paused (or a seek is stopping it) while waiting for a slot: no record starts; the ones running finish.
+                    // Paused (or a seek is stopping it) while waiting for a slot, or held: no record
+                    // starts; the ones running finish.
                     run.Slots.Release();
-                    run.HoldAt(offset);
+                    run.HoldAt(RecordOffsets.OffsetAt(records, unit.Indices[0]));
                     break;
                 }
 
-                var key = pipeline.ChainOf(records[i]);
-                var task = RunKeyedAsync(chains.GetValueOrDefault(key, Task.CompletedTask), records, i, done, decided, run, lease);
-                chains[key] = task;
+                var task = RunUnitAsync(chains.GetValueOrDefault(unit.Chain, Task.CompletedTask), records, unit, done, run, lease);
+                chains[unit.Chain] = task;
                 running.Add(task);
             }
 
@@ -122,30 +104,133 @@ internal sealed partial class KeyOrderRun(
     }
 
     /// <summary>
-    /// Runs one record after the previous record of its key, with the processor's retries and
-    /// failure action; for the record the partition held at, <paramref name="decided"/> carries the
-    /// operator's decision and the failure it held for.
+    /// The delivery's records from <paramref name="start"/> that may run, in units: a record with
+    /// the records of its chain that follow it, up to <see cref="ProcessorPipeline.ChainUnitLimit"/>
+    /// (one unless the processor sends them on in one call), ordered by their first record. Stops
+    /// at a record the partition holds at; the record an operator decided on is a unit of its own.
     /// </summary>
-    private async Task RunKeyedAsync(Task previous, IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, bool[] done, (HoldDecision Decision, RecordFailure Failure)? decided, KeyedRun run, LocalLease lease)
+    private async Task<List<ChainUnit>> PlanAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int start, bool[] done, KeyedRun run)
+    {
+        var limit = pipeline.ChainUnitLimit;
+        var units = new List<ChainUnit>();
+        var open = new Dictionary<string, ChainUnit>(StringComparer.Ordinal);
+        for (var i = start; i < records.Count; i++)
+        {
+            var offset = RecordOffsets.OffsetAt(records, i);
+            if (_completedAhead.Contains(offset))
+            {
+                done[i] = true;
+                continue;
+            }
+
+            if (!gate.TryPass(offset, out var decided))
+            {
+                run.HoldAt(offset);
+                break;
+            }
+
+            if (decided is not null)
+            {
+                await runner.HoldDecidedAsync();
+            }
+
+            var chain = pipeline.ChainOf(records[i]);
+            if (decided is null && open.TryGetValue(chain, out var last) && last.Decided is null && last.Indices.Count < limit)
+            {
+                last.Indices.Add(i);
+                continue;
+            }
+
+            var unit = new ChainUnit(chain, [i], decided);
+            units.Add(unit);
+            open[chain] = unit;
+        }
+
+        return units;
+    }
+
+    /// <summary>
+    /// Runs a unit after the previous unit of its chain: a single record as it is, several in one
+    /// call; when that call ends early, its completed records are done and the rest run one by
+    /// one, the first with the error of its try in the call as its first attempt.
+    /// </summary>
+    private async Task RunUnitAsync(Task previous, IReadOnlyList<ConsumeResult<byte[], byte[]>> records, ChainUnit unit, bool[] done, KeyedRun run, LocalLease lease)
     {
         try
         {
             await previous;
-            if (run.Stopped || !lease.IsCurrent)
+            if (unit.Indices.Count == 1)
             {
-                // The partition holds at an earlier record, or the lease ended: this one waits for the next delivery.
+                await RunOneAsync(records, unit.Indices[0], done, unit.Decided, run, lease, firstFailure: null);
                 return;
             }
 
-            var record = records[index];
-            // Grain calls (key grains, streams) already sent finish when the lease is revoked: the
-            // partition is released only after them, so the next owner never sends a key a record
-            // while an older one still runs there. Only a lost lease abandons them, as a frozen
-            // silo's would be; no record starts once the lease is revoked (checked above).
-            var token = finishesCallsOnRevoke ? lease.LostToken : lease.Token;
+            if (run.Stopped || !lease.IsCurrent)
+            {
+                return;
+            }
+
+            var chained = new ChainRecords(records, unit.Indices);
+            var failure = await runner.RunAsync(chained, 0, chained.Count, lease, CallToken(lease));
+            var completed = failure is null ? chained.Count : (failure.Error as KeyedBatchIncompleteException)?.Completed ?? 0;
+            for (var j = 0; j < completed; j++)
+            {
+                done[unit.Indices[j]] = true;
+            }
+
+            if (completed > 0)
+            {
+                progress.Ended();
+                progress.Completed(completed);
+            }
+
+            // The record the call stopped at: its error counts as its first attempt, unless the
+            // grain refused it (a newer owner: stop) or it was not run (its silo had stood still).
+            var error = (failure?.Error as KeyedBatchIncompleteException)?.InnerException;
+            if (error is StaleLeaseEpochException stale)
+            {
+                Supersede(stale, records, unit.Indices[completed], run, lease);
+                return;
+            }
+
+            var first = error is SiloStalledException ? null : error;
+            for (var j = completed; j < chained.Count; j++)
+            {
+                if (!await RunOneAsync(records, unit.Indices[j], done, decided: null, run, lease, j == completed ? first : null))
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
+        {
+            // The lease ended (or was lost) mid-unit: what did not complete is processed again by the next owner.
+        }
+        finally
+        {
+            run.Slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs one record with the processor's retries and failure action; for the record the
+    /// partition held at, <paramref name="decided"/> carries the operator's decision and the
+    /// failure it held for. False when the record did not complete (the partition holds, the lease ended).
+    /// </summary>
+    private async Task<bool> RunOneAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, bool[] done, (HoldDecision Decision, RecordFailure Failure)? decided, KeyedRun run, LocalLease lease, Exception? firstFailure)
+    {
+        if (run.Stopped || !lease.IsCurrent)
+        {
+            // The partition holds at an earlier record, or the lease ended: this one waits for the next delivery.
+            return false;
+        }
+
+        var record = records[index];
+        try
+        {
             var failure = decided is (HoldDecision.Skip or HoldDecision.DeadLetter, var held)
                 ? held
-                : await runner.RunAsync(records, index, 1, lease, token);
+                : await runner.RunAsync(records, index, 1, lease, CallToken(lease), firstFailure);
             if (failure is not null)
             {
                 var action = RecordRunner.ActionOf(decided?.Decision) ?? runner.OnFailure;
@@ -156,34 +241,65 @@ internal sealed partial class KeyOrderRun(
                         await runner.HoldAtAsync(record, failure);
                     }
 
-                    return;
+                    return false;
                 }
             }
 
             progress.Ended();
             progress.Completed(1);
             done[index] = true;
+            return true;
         }
         catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
         {
             // The lease ended (or was lost) mid-record: it is not done, and is processed again by the next owner.
+            return false;
         }
         catch (StaleLeaseEpochException ex)
         {
-            // A key grain has seen a newer owner of this partition: nothing more starts under this lease.
-            // Expected when this lease has ended; while it is current, epochs went down (see the message).
-            var offset = RecordOffsets.OffsetAt(records, index);
-            LogSuperseded(logger, ex, grainKey, offset, lease.Epoch, lease.IsCurrent);
-            run.Supersede(offset);
+            Supersede(ex, records, index, run, lease);
+            return false;
         }
-        finally
-        {
-            run.Slots.Release();
-        }
+    }
+
+    /// <summary>
+    /// Grain calls (key grains, streams) already sent finish when the lease is revoked: the
+    /// partition is released only after them, so the next owner never sends a key a record
+    /// while an older one still runs there. Only a lost lease abandons them, as a frozen silo's
+    /// would be; no record starts once the lease is revoked (checked before each).
+    /// </summary>
+    private CancellationToken CallToken(LocalLease lease) => finishesCallsOnRevoke ? lease.LostToken : lease.Token;
+
+    /// <summary>
+    /// A grain has seen a newer owner of this partition: nothing more starts under this lease.
+    /// Expected when this lease has ended; while it is current, epochs went down (see the message).
+    /// </summary>
+    private void Supersede(StaleLeaseEpochException refusal, IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, KeyedRun run, LocalLease lease)
+    {
+        var offset = RecordOffsets.OffsetAt(records, index);
+        LogSuperseded(logger, refusal, grainKey, offset, lease.Epoch, lease.IsCurrent);
+        run.Supersede(offset);
     }
 
     [LoggerMessage(EventId = 1601, Level = LogLevel.Warning, Message = "Partition {GrainKey}: a grain refused offset {Offset} as sent under lease epoch {Epoch} (lease still current here: {Current}); this silo stops delivering under that lease")]
     private static partial void LogSuperseded(ILogger logger, Exception exception, string grainKey, long offset, long epoch, bool current);
+
+    /// <summary>Records of one chain that go to the processor together: indices into the delivery, in offset order.</summary>
+    private sealed record ChainUnit(string Chain, List<int> Indices, (HoldDecision Decision, RecordFailure Failure)? Decided);
+
+    /// <summary>A unit's records as a list of their own, for the runner.</summary>
+    private sealed class ChainRecords(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, List<int> indices) : IReadOnlyList<ConsumeResult<byte[], byte[]>>, IOffsetIndexed
+    {
+        public int Count => indices.Count;
+
+        public ConsumeResult<byte[], byte[]> this[int index] => records[indices[index]];
+
+        public long OffsetAt(int index) => RecordOffsets.OffsetAt(records, indices[index]);
+
+        public IEnumerator<ConsumeResult<byte[], byte[]>> GetEnumerator() => indices.Select(i => records[i]).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 
     /// <summary>One delivery's key-ordered run: the in-flight bound, and where it stopped to hold.</summary>
     private sealed class KeyedRun(SemaphoreSlim slots)

@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using OrleansKafka.Configuration;
 using OrleansKafka.Delivery;
+using OrleansKafka.KeyGrains;
 using OrleansKafka.Leases;
 using OrleansKafka.Processing.Failures;
 using OrleansKafka.Telemetry;
@@ -48,14 +49,17 @@ internal sealed partial class RecordRunner
         RunAsync(records, index, count, lease, lease.Token);
 
     /// <summary>As <see cref="RunAsync(IReadOnlyList{ConsumeResult{byte[], byte[]}}, int, int, LocalLease)"/>, stopping only when <paramref name="cancellationToken"/> fires.</summary>
-    public async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease, CancellationToken cancellationToken)
+    /// <remarks><paramref name="firstFailure"/>: see <see cref="RetryingRunner.RunAsync"/>.</remarks>
+    public async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, LocalLease lease, CancellationToken cancellationToken, Exception? firstFailure = null)
     {
         var offset = RecordOffsets.OffsetAt(records, index);
         _progress.Started(offset);
-        var failure = await _retrying.RunAsync(records, index, count, lease.Epoch, cancellationToken);
-        if (failure is not null)
+        var failure = await _retrying.RunAsync(records, index, count, lease.Epoch, cancellationToken, firstFailure);
+        if (failure is { Error: not KeyedBatchIncompleteException })
         {
             // The unit's own offset: in key order other records run meanwhile and move the one in flight.
+            // A unit of a chain's records that ended early is not logged: the record it stopped at
+            // runs again alone, and its attempts are.
             Failed(failure.Error, offset, failure.Attempts);
         }
 

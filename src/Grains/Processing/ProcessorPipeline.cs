@@ -16,6 +16,14 @@ internal abstract class ProcessorPipeline
     public virtual string ChainOf(ConsumeResult<byte[], byte[]> record) =>
         record.Message.Key is { } key ? Convert.ToBase64String(key) : "-"; // Base64 never contains '-'
 
+    /// <summary>
+    /// In key order, how many records of one chain may go to the processor as one unit (a
+    /// non-contiguous run of the delivery's records): 1 unless the processor sends them on in one
+    /// call (key grains, streams). A unit that fails reports how many of its records completed
+    /// (<see cref="KeyGrains.KeyedBatchIncompleteException"/>); the rest run one by one.
+    /// </summary>
+    public virtual int ChainUnitLimit => 1;
+
     /// <summary>How many of the <paramref name="remaining"/> records one call processes: one, or all of them for batch processors.</summary>
     public abstract int UnitLength(int remaining);
 

@@ -9,7 +9,7 @@ namespace OrleansKafka.Streams;
 /// record to them. A record for a stream the grain did not subscribe to is a failure (and follows
 /// the failure policy), never a silent drop.
 /// </summary>
-internal sealed class KafkaStreamDelivery(IGrainContextAccessor context) : IKafkaStreamDelivery
+internal sealed class KafkaStreamDelivery(IGrainContextAccessor context, KeyGrainEpochFence fence) : IKafkaStreamDelivery
 {
     private readonly IGrainContext _grain = context.GrainContext;
     private readonly Dictionary<(string Provider, StreamId Stream), List<Subscription>> _subscriptions = [];
@@ -36,6 +36,9 @@ internal sealed class KafkaStreamDelivery(IGrainContextAccessor context) : IKafk
             await subscription.DeliverAsync(record, token);
         }
     }
+
+    public Task<KeyedBatchResult> DeliverBatchAsync(KeyedRecord[] records, string provider) =>
+        KeyedBatches.RunAsync(_grain, fence, records, record => DeliverAsync(record, provider));
 
     public StreamSubscriptionHandle<T> Subscribe<T>(KafkaStream<T> stream, IAsyncObserver<T> observer)
     {

@@ -14,26 +14,64 @@ namespace OrleansKafka.Streams;
 internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubscribers subscribers, RecordDecoder<TValue> values, string group, string provider, TimeProvider time) : ProcessorPipeline
 {
     private readonly ResiliencePipeline _undelivered = UndeliveredCalls.Retry(time);
+    private readonly KeyBatchSizer _sizer = new(time);
 
     public override int UnitLength(int remaining) => 1;
 
+    public override int ChainUnitLimit => _sizer.Limit;
+
     public override string ChainOf(ConsumeResult<byte[], byte[]> record) => KeyedRecordFactory.ChainOf(record, integerKeys: false);
 
+    /// <remarks><c>records[index..index+count)</c> are records of one stream (see <see cref="ChainUnitLimit"/>).</remarks>
     public override async ValueTask InvokeAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken)
     {
-        var record = KeyedRecordFactory.Create(records[index], values, group, epoch, "stream");
-        var stream = StreamId.Create(record.Topic, record.Key);
+        var batch = new KeyedRecord[count];
+        for (var i = 0; i < count; i++)
+        {
+            batch[i] = KeyedRecordFactory.Create(records[index + i], values, group, epoch, "stream");
+        }
+
+        var first = batch[0];
+        var stream = StreamId.Create(first.Topic, first.Key);
         var receivers = subscribers.Of(stream);
         if (receivers.Length == 0)
         {
             // Not a silent drop: the partition's failure policy decides (Hold by default) while nobody listens.
-            throw new InvalidOperationException($"No grain is implicitly subscribed to stream namespace '{record.Topic}' of provider '{provider}' (offset {record.Offset} of partition {record.Partition}); expected a grain class with [ImplicitStreamSubscription(\"{record.Topic}\")] on the silos.");
+            throw new InvalidOperationException($"No grain is implicitly subscribed to stream namespace '{first.Topic}' of provider '{provider}' (offset {first.Offset} of partition {first.Partition}); expected a grain class with [ImplicitStreamSubscription(\"{first.Topic}\")] on the silos.");
         }
 
-        foreach (var subscriber in receivers)
+        var startedAt = _sizer.Start();
+        if (count > 1 && receivers.Length == 1)
         {
-            var delivery = grains.GetGrain(subscriber).AsReference<IKafkaStreamDelivery>();
-            await UndeliveredCalls.CallAsync(_undelivered, static call => call.Delivery.DeliverAsync(call.Record, call.Provider), (Delivery: delivery, Record: (KeyedRecord)record, Provider: provider), cancellationToken);
+            // The common case, one subscribing grain: the records go in one call.
+            var delivery = grains.GetGrain(receivers[0]).AsReference<IKafkaStreamDelivery>();
+            var outcome = await UndeliveredCalls.CallAsync(_undelivered, static call => call.Delivery.DeliverBatchAsync(call.Records, call.Provider), (Delivery: delivery, Records: batch, Provider: provider), cancellationToken);
+            _sizer.Observe(startedAt, count);
+            if (outcome.Failure is { } failure)
+            {
+                throw new KeyedBatchIncompleteException(outcome.Completed, failure);
+            }
+
+            return;
         }
+
+        // Each record to every subscriber before the next record.
+        for (var i = 0; i < count; i++)
+        {
+            try
+            {
+                foreach (var subscriber in receivers)
+                {
+                    var delivery = grains.GetGrain(subscriber).AsReference<IKafkaStreamDelivery>();
+                    await UndeliveredCalls.CallAsync(_undelivered, static call => call.Delivery.DeliverAsync(call.Record, call.Provider), (Delivery: delivery, Record: batch[i], Provider: provider), cancellationToken);
+                }
+            }
+            catch (Exception e) when (count > 1 && e is not OperationCanceledException)
+            {
+                throw new KeyedBatchIncompleteException(i, e);
+            }
+        }
+
+        _sizer.Observe(startedAt, count);
     }
 }

@@ -191,6 +191,36 @@ public sealed class KeyGrainTests
     }
 
     [Fact]
+    public async Task AKeysRecordsOfADelivery_GoInFewerCalls_AndOneThatFailsPartWay_HasItsAttemptsAlone_WithoutTheCompletedOnesRunningAgain()
+    {
+        // Ten records of one key, in one delivery: they go to the grain together. The fifth always
+        // fails: the four before it completed and must not run again; it gets exactly its three
+        // attempts (the one in the shared call counts), is skipped, and the rest run after it.
+        var log = new AttemptLog();
+        using var kafka = await KafkaWithAsync([.. Enumerable.Range(0, 10).Select(i => ((string?)"k", (string?)(i == 4 ? "fail" : $"{i}")))]);
+        await using var cluster = await KafkaTestCluster.StartAsync(
+            o =>
+            {
+                o.Topics[Topic] = 1;
+                o.Services = s => s.AddSingleton(log).AddSingleton<IIncomingGrainCallFilter>(log);
+                o.Processors = p => p.AddKeyGrain<IAttemptsKeyGrain>("attempts", x =>
+                {
+                    x.Topic = Topic;
+                    x.Group = Group;
+                    x.MaxAttempts = 3;
+                    x.FirstRetryDelay = TimeSpan.FromMilliseconds(10);
+                    x.OnFailure = OrleansKafka.Configuration.FailureAction.Skip;
+                });
+            },
+            kafka);
+
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 10 }, TimeSpan.FromSeconds(30));
+
+        Assert.Equal([0L, 1L, 2L, 3L, 4L, 4L, 4L, 5L, 6L, 7L, 8L, 9L], log.Runs);
+        Assert.True(log.Calls < 10, $"{log.Calls} grain calls for ten records of one key in one delivery");
+    }
+
+    [Fact]
     public async Task AKeyGrainWhoseValuesOrleansCannotSerialize_StopsStartUp_NamingTheProcessorAndTheType()
     {
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => KafkaTestCluster.StartAsync(o =>

@@ -150,3 +150,38 @@ public sealed class CountingIntegerKeyGrain(FailOnce failOnce) : KafkaKeyGrain<s
 
     public Task<Tally> GetTallyAsync() => Task.FromResult(State);
 }
+
+/// <summary>Every run of a record at <see cref="IAttemptsKeyGrain"/>, in the order they ran, and the grain calls that brought them.</summary>
+public sealed class AttemptLog : IIncomingGrainCallFilter
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<long> _runs = new();
+    private int _calls;
+
+    public IReadOnlyList<long> Runs => [.. _runs];
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    public void Ran(long offset) => _runs.Enqueue(offset);
+
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.TargetContext.GrainInstance is AttemptsKeyGrain)
+        {
+            Interlocked.Increment(ref _calls);
+        }
+
+        return context.Invoke();
+    }
+}
+
+public interface IAttemptsKeyGrain : IKafkaKeyGrain<string>, IGrainWithStringKey;
+
+/// <summary>Logs each run of a record; "fail" throws every time.</summary>
+public sealed class AttemptsKeyGrain(AttemptLog log) : Grain, IAttemptsKeyGrain
+{
+    public Task ProcessAsync(KeyedRecord<string> record)
+    {
+        log.Ran(record.Offset);
+        return record.Value == "fail" ? throw new InvalidOperationException($"offset {record.Offset} always fails") : Task.CompletedTask;
+    }
+}

@@ -61,27 +61,38 @@ internal sealed class RetryingRunner
     /// Runs <c>records[index..index+count)</c>. A batch of several records is tried once: when it
     /// fails, the caller runs its records one at a time to find the failing one.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="firstFailure"/> (a single record whose first attempt already ran and
+    /// failed in a unit of several): that attempt's error; only the retries run here.
+    /// </remarks>
     /// <returns>Null when the unit succeeded, else the failure.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (the lease ended).</exception>
-    public async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken)
+    public async Task<RecordFailure?> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken, Exception? firstFailure = null)
     {
         if (_telemetry is null)
         {
-            return await RunUnitAsync(records, index, count, epoch, cancellationToken);
+            return await RunUnitAsync(records, index, count, epoch, cancellationToken, firstFailure);
         }
 
         using var activity = _telemetry.StartProcess(records, index, count);
         var startedAt = Stopwatch.GetTimestamp();
-        var failure = await RunUnitAsync(records, index, count, epoch, cancellationToken);
+        var failure = await RunUnitAsync(records, index, count, epoch, cancellationToken, firstFailure);
         _telemetry.Completed(count, startedAt, failure?.Error, activity);
         return failure;
     }
 
-    private async Task<RecordFailure?> RunUnitAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken)
+    private async Task<RecordFailure?> RunUnitAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, int count, long epoch, CancellationToken cancellationToken, Exception? firstFailure)
     {
         if (OverSize(records, index, count) is { } tooLarge)
         {
             return new RecordFailure(tooLarge, 0);
+        }
+
+        if (firstFailure is not null)
+        {
+            return firstFailure is UnprocessableRecordException || _options.MaxAttempts <= 1
+                ? new RecordFailure(firstFailure, 1)
+                : await RetryAsync(firstFailure, records, index, epoch, cancellationToken);
         }
 
         try
