@@ -11,6 +11,25 @@ public sealed class DemoTests
     private const string OrderTotalsGroup = "demo-order-totals";
 
     [Fact]
+    public async Task ADefaultStart_WritesNoClientConfigurationWarningAndNoGcNote()
+    {
+        // A newcomer reads any warning at start as a fault: librdkafka warned for every producer
+        // given the embedded cluster's consumer setting (fetch.wait.max.ms), and Orleans noted
+        // that the silo does not run server GC.
+        await using var silo = await SiloHost.StartAsync();
+        using var kafka = new KafkaInspector(silo.BootstrapServers, new Dictionary<string, int> { ["demo-orders"] = 12 });
+
+        // By then every client of the demo is made: its traffic's producer, the forwarder's, and
+        // the stream grains' (they forward what the demo-streams group delivers).
+        await kafka.WaitForCommittedAsync("demo-forwarder", "demo-orders", TimeSpan.FromSeconds(60));
+        await kafka.WaitForCommittedAsync("demo-streams", "demo-orders", TimeSpan.FromSeconds(60));
+
+        var output = silo.Process.Output.ToList();
+        Assert.DoesNotContain(output, l => l.Contains("CONFWARN", StringComparison.Ordinal));
+        Assert.DoesNotContain(output, l => l.Contains("ServerGC", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task PlainTextProducedWithKcat_OrderTotalsDeadLettersEachRecordAndGoesOn()
     {
         await using var silo = await SiloHost.StartAsync();
