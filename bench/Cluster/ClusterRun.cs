@@ -37,6 +37,14 @@ internal sealed class ClusterRun : IAsyncDisposable
             options.Settings["Logging__Console__FormatterOptions__SingleLine"] = "true";
         }
 
+        // For comparisons: BENCH_SILO_SETTINGS=K=V,K=V over the silos' settings, such as
+        // DOTNET_gcServer=1 for server GC in the silo processes.
+        foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_SILO_SETTINGS") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (key, value) = (pair[..pair.IndexOf('=', StringComparison.Ordinal)], pair[(pair.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+            options.Settings[key] = value;
+        }
+
         var cluster = await SiloProcessCluster.StartAsync(options);
         var watch = new ForwardedWatch(cluster.BootstrapServers, Forwarded, Partitions);
         var producer = new SteadyProducer(cluster.BootstrapServers, Source, Partitions, recordsPerSecond);
