@@ -44,7 +44,7 @@ internal static class ThroughputScenario
         var productOnly = Environment.GetEnvironmentVariable("BENCH_PRODUCT_ONLY") == "1";
         var single = productOnly ? 1 : RawSingleConsumer(kafka.BootstrapServers, partitions, records);
         var perPartition = productOnly ? 1 : RawConsumerPerPartition(kafka.BootstrapServers, partitions, high);
-        var c = productOnly ? null : await CClient.ConsumeAllAsync(kafka.BootstrapServers, Topic, records);
+        var c = productOnly ? null : await CClient.ConsumeAllAsync(kafka.BootstrapServers, Topic, partitions, records);
         var product = await ProductAsync(kafka.BootstrapServers, partitions, silos, fetchConsumers, consumerSettings, high, records);
 
         Report.Result("throughput.ratio", product / Math.Max(single, perPartition));
