@@ -57,6 +57,11 @@ internal static class HandoffScenario
             {
                 Report.Note(run.Watch.Describe(p, joinFrom, joinTo));
             }
+
+            // The joined silo's whole log, for its start-up's timeline.
+            var log = Path.Combine(Path.GetTempPath(), $"handoff-{joined.Name}.log");
+            File.WriteAllLines(log, joined.Process.Output);
+            Report.Note($"{joined.Name}'s log: {log}");
         }
 
         return 0;
