@@ -53,7 +53,7 @@ internal sealed class KeyGrainPipeline<TValue>(IGrainFactory grains, Type grainI
         _sizer.Observe(startedAt, count);
         if (outcome.Failure is { } failure)
         {
-            throw new KeyedBatchIncompleteException(outcome.Completed, failure);
+            throw new UnitIncompleteException(outcome.Completed, failure is SiloStalledException ? null : failure);
         }
     }
 

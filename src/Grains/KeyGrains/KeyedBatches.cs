@@ -68,13 +68,3 @@ internal sealed class KeyGrainBatch(IGrainContextAccessor context, KeyGrainEpoch
 
     private static Task Call<TValue>(object grain, KeyedRecord record) => ((IKafkaKeyGrain<TValue>)grain).ProcessAsync((KeyedRecord<TValue>)record);
 }
-
-/// <summary>
-/// On the sending side: a batch ended before its last record. <see cref="Completed"/> records
-/// completed; <see cref="Exception.InnerException"/> is why the next one did not.
-/// </summary>
-internal sealed class KeyedBatchIncompleteException(int completed, Exception failure)
-    : Exception($"{completed} records of the batch completed; the next failed: {failure.Message}", failure)
-{
-    public int Completed { get; } = completed;
-}

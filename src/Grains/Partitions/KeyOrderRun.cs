@@ -172,7 +172,7 @@ internal sealed partial class KeyOrderRun(
 
             var chained = new ChainRecords(records, unit.Indices);
             var failure = await runner.RunAsync(chained, 0, chained.Count, lease, CallToken(lease));
-            var completed = failure is null ? chained.Count : (failure.Error as KeyedBatchIncompleteException)?.Completed ?? 0;
+            var completed = failure is null ? chained.Count : (failure.Error as UnitIncompleteException)?.Completed ?? 0;
             for (var j = 0; j < completed; j++)
             {
                 done[unit.Indices[j]] = true;
@@ -185,15 +185,14 @@ internal sealed partial class KeyOrderRun(
             }
 
             // The record the call stopped at: its error counts as its first attempt, unless the
-            // grain refused it (a newer owner: stop) or it was not run (its silo had stood still).
-            var error = (failure?.Error as KeyedBatchIncompleteException)?.InnerException;
-            if (error is StaleLeaseEpochException stale)
+            // grain refused it (a newer owner: stop); without one, it was not run.
+            var first = (failure?.Error as UnitIncompleteException)?.InnerException;
+            if (first is StaleLeaseEpochException stale)
             {
                 Supersede(stale, records, unit.Indices[completed], run, lease);
                 return;
             }
 
-            var first = error is SiloStalledException ? null : error;
             for (var j = completed; j < chained.Count; j++)
             {
                 if (!await RunOneAsync(records, unit.Indices[j], done, decided: null, run, lease, j == completed ? first : null))

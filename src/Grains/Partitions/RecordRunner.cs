@@ -2,8 +2,8 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using OrleansKafka.Configuration;
 using OrleansKafka.Delivery;
-using OrleansKafka.KeyGrains;
 using OrleansKafka.Leases;
+using OrleansKafka.Processing;
 using OrleansKafka.Processing.Failures;
 using OrleansKafka.Telemetry;
 
@@ -55,7 +55,7 @@ internal sealed partial class RecordRunner
         var offset = RecordOffsets.OffsetAt(records, index);
         _progress.Started(offset);
         var failure = await _retrying.RunAsync(records, index, count, lease.Epoch, cancellationToken, firstFailure);
-        if (failure is { Error: not KeyedBatchIncompleteException })
+        if (failure is { Error: not UnitIncompleteException })
         {
             // The unit's own offset: in key order other records run meanwhile and move the one in flight.
             // A unit of a chain's records that ended early is not logged: the record it stopped at

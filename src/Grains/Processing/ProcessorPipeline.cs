@@ -20,7 +20,7 @@ internal abstract class ProcessorPipeline
     /// In key order, how many records of one chain may go to the processor as one unit (a
     /// non-contiguous run of the delivery's records): 1 unless the processor sends them on in one
     /// call (key grains, streams). A unit that fails reports how many of its records completed
-    /// (<see cref="KeyGrains.KeyedBatchIncompleteException"/>); the rest run one by one.
+    /// (<see cref="UnitIncompleteException"/>); the rest run one by one.
     /// </summary>
     public virtual int ChainUnitLimit => 1;
 

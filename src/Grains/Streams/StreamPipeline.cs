@@ -49,7 +49,7 @@ internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubsc
             _sizer.Observe(startedAt, count);
             if (outcome.Failure is { } failure)
             {
-                throw new KeyedBatchIncompleteException(outcome.Completed, failure);
+                throw new UnitIncompleteException(outcome.Completed, failure is SiloStalledException ? null : failure);
             }
 
             return;
@@ -68,7 +68,7 @@ internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubsc
             }
             catch (Exception e) when (count > 1 && e is not OperationCanceledException)
             {
-                throw new KeyedBatchIncompleteException(i, e);
+                throw new UnitIncompleteException(i, e);
             }
         }
 
