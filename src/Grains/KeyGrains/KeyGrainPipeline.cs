@@ -41,16 +41,24 @@ internal sealed class KeyGrainPipeline<TValue>(IGrainFactory grains, Type grainI
         var grain = integerKeys ? grains.GetGrain(grainInterface, IntegerKey(batch[0].Key, records[index])) : grains.GetGrain(grainInterface, batch[0].Key);
 
         // The call is not cancelled at the grain when the lease ends; the partition just stops waiting for it.
+        // Its time is measured answered or not: a call that timed out says the most about the grain.
         var startedAt = _sizer.Start();
-        if (count == 1)
+        KeyedBatchResult outcome;
+        try
         {
-            await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Record), (Grain: (IKafkaKeyGrain<TValue>)grain, Record: (KeyedRecord<TValue>)batch[0]), cancellationToken);
-            _sizer.Observe(startedAt, 1);
-            return;
+            if (count == 1)
+            {
+                await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Record), (Grain: (IKafkaKeyGrain<TValue>)grain, Record: (KeyedRecord<TValue>)batch[0]), cancellationToken);
+                return;
+            }
+
+            outcome = await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Records), (Grain: grain.AsReference<IKeyGrainBatch>(), Records: batch), cancellationToken);
+        }
+        finally
+        {
+            _sizer.Observe(startedAt, count);
         }
 
-        var outcome = await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Records), (Grain: grain.AsReference<IKeyGrainBatch>(), Records: batch), cancellationToken);
-        _sizer.Observe(startedAt, count);
         if (outcome.Failure is { } failure)
         {
             throw new UnitIncompleteException(outcome.Completed, failure is SiloStalledException ? null : failure);

@@ -39,16 +39,38 @@ internal sealed partial class KeyOrderRun(
         var run = new KeyedRun(new SemaphoreSlim(maxInFlight, maxInFlight));
         try
         {
-            foreach (var unit in await PlanAsync(records, start, done, run))
+            foreach (var planned in Plan(records, start, done, run))
             {
+                var unit = planned;
                 await run.Slots.WaitAsync(lease.Token);
+                var first = RecordOffsets.OffsetAt(records, unit.Indices[0]);
                 if (gate.IsStopped || run.Stopped)
                 {
                     // Paused (or a seek is stopping it) while waiting for a slot, or held: no record
                     // starts; the ones running finish.
                     run.Slots.Release();
-                    run.HoldAt(RecordOffsets.OffsetAt(records, unit.Indices[0]));
+                    run.HoldAt(first);
                     break;
+                }
+
+                if (unit.AtHold)
+                {
+                    // The record the partition held at, which an operator decided on: the
+                    // decision is taken up only now that the record starts, so that a pause
+                    // before it leaves decision and stored hold in place.
+                    if (!gate.TryPass(first, out var decided))
+                    {
+                        run.Slots.Release();
+                        run.HoldAt(first);
+                        break;
+                    }
+
+                    if (decided is not null)
+                    {
+                        await runner.HoldDecidedAsync();
+                    }
+
+                    unit = unit with { Decided = decided };
                 }
 
                 var task = RunUnitAsync(chains.GetValueOrDefault(unit.Chain, Task.CompletedTask), records, unit, done, run, lease);
@@ -107,9 +129,10 @@ internal sealed partial class KeyOrderRun(
     /// The delivery's records from <paramref name="start"/> that may run, in units: a record with
     /// the records of its chain that follow it, up to <see cref="ProcessorPipeline.ChainUnitLimit"/>
     /// (one unless the processor sends them on in one call), ordered by their first record. Stops
-    /// at a record the partition holds at; the record an operator decided on is a unit of its own.
+    /// at a record the partition holds at with no decision yet; the held record an operator
+    /// decided on is a unit of its own (<see cref="ChainUnit.AtHold"/>), whose decision is taken up when it starts.
     /// </summary>
-    private async Task<List<ChainUnit>> PlanAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int start, bool[] done, KeyedRun run)
+    private List<ChainUnit> Plan(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int start, bool[] done, KeyedRun run)
     {
         var limit = pipeline.ChainUnitLimit;
         var units = new List<ChainUnit>();
@@ -123,25 +146,21 @@ internal sealed partial class KeyOrderRun(
                 continue;
             }
 
-            if (!gate.TryPass(offset, out var decided))
+            var atHold = gate.Held?.Offset == offset;
+            if (atHold && !gate.HasDecision)
             {
                 run.HoldAt(offset);
                 break;
             }
 
-            if (decided is not null)
-            {
-                await runner.HoldDecidedAsync();
-            }
-
             var chain = pipeline.ChainOf(records[i]);
-            if (decided is null && open.TryGetValue(chain, out var last) && last.Decided is null && last.Indices.Count < limit)
+            if (!atHold && open.TryGetValue(chain, out var last) && !last.AtHold && last.Indices.Count < limit)
             {
                 last.Indices.Add(i);
                 continue;
             }
 
-            var unit = new ChainUnit(chain, [i], decided);
+            var unit = new ChainUnit(chain, [i], AtHold: atHold);
             units.Add(unit);
             open[chain] = unit;
         }
@@ -284,7 +303,11 @@ internal sealed partial class KeyOrderRun(
     private static partial void LogSuperseded(ILogger logger, Exception exception, string grainKey, long offset, long epoch, bool current);
 
     /// <summary>Records of one chain that go to the processor together: indices into the delivery, in offset order.</summary>
-    private sealed record ChainUnit(string Chain, List<int> Indices, (HoldDecision Decision, RecordFailure Failure)? Decided);
+    /// <remarks><see cref="AtHold"/>: the record the partition held at, alone; <see cref="Decided"/> is the operator's decision about it once it starts.</remarks>
+    private sealed record ChainUnit(string Chain, List<int> Indices, bool AtHold)
+    {
+        public (HoldDecision Decision, RecordFailure Failure)? Decided { get; init; }
+    }
 
     /// <summary>A unit's records as a list of their own, for the runner.</summary>
     private sealed class ChainRecords(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, List<int> indices) : IReadOnlyList<ConsumeResult<byte[], byte[]>>, IOffsetIndexed

@@ -18,6 +18,9 @@ internal sealed partial class PartitionGate(string grainKey, Func<bool> isPaused
     /// <summary>The record the partition holds at, and why; null when it holds at none.</summary>
     public HeldRecord? Held { get; private set; }
 
+    /// <summary>Whether an operator has decided about the held record (applied when it is passed, <see cref="TryPass"/>).</summary>
+    public bool HasDecision => _decision is not null;
+
     /// <summary>
     /// The offset the partition holds at for a reason no decision about a record can settle (an
     /// offset Kafka does not hold, a checkpoint missing from the store; a seek does), and the error

@@ -40,13 +40,25 @@ internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubsc
             throw new InvalidOperationException($"No grain is implicitly subscribed to stream namespace '{first.Topic}' of provider '{provider}' (offset {first.Offset} of partition {first.Partition}); expected a grain class with [ImplicitStreamSubscription(\"{first.Topic}\")] on the silos.");
         }
 
+        // Measured answered or not: a call that timed out says the most about the subscriber.
         var startedAt = _sizer.Start();
-        if (count > 1 && receivers.Length == 1)
+        try
+        {
+            await DeliverAsync(batch, receivers, cancellationToken);
+        }
+        finally
+        {
+            _sizer.Observe(startedAt, count);
+        }
+    }
+
+    private async Task DeliverAsync(KeyedRecord[] batch, GrainId[] receivers, CancellationToken cancellationToken)
+    {
+        if (batch.Length > 1 && receivers.Length == 1)
         {
             // The common case, one subscribing grain: the records go in one call.
             var delivery = grains.GetGrain(receivers[0]).AsReference<IKafkaStreamDelivery>();
             var outcome = await UndeliveredCalls.CallAsync(_undelivered, static call => call.Delivery.DeliverBatchAsync(call.Records, call.Provider), (Delivery: delivery, Records: batch, Provider: provider), cancellationToken);
-            _sizer.Observe(startedAt, count);
             if (outcome.Failure is { } failure)
             {
                 throw new UnitIncompleteException(outcome.Completed, failure is SiloStalledException ? null : failure);
@@ -56,7 +68,7 @@ internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubsc
         }
 
         // Each record to every subscriber before the next record.
-        for (var i = 0; i < count; i++)
+        for (var i = 0; i < batch.Length; i++)
         {
             try
             {
@@ -66,12 +78,10 @@ internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubsc
                     await UndeliveredCalls.CallAsync(_undelivered, static call => call.Delivery.DeliverAsync(call.Record, call.Provider), (Delivery: delivery, Record: batch[i], Provider: provider), cancellationToken);
                 }
             }
-            catch (Exception e) when (count > 1 && e is not OperationCanceledException)
+            catch (Exception e) when (batch.Length > 1 && e is not OperationCanceledException)
             {
                 throw new UnitIncompleteException(i, e);
             }
         }
-
-        _sizer.Observe(startedAt, count);
     }
 }

@@ -193,11 +193,12 @@ public sealed class KeyGrainTests
     [Fact]
     public async Task AKeysRecordsOfADelivery_GoInFewerCalls_AndOneThatFailsPartWay_HasItsAttemptsAlone_WithoutTheCompletedOnesRunningAgain()
     {
-        // Ten records of one key, in one delivery: they go to the grain together. The fifth always
-        // fails: the four before it completed and must not run again; it gets exactly its three
-        // attempts (the one in the shared call counts), is skipped, and the rest run after it.
+        // Ten records of one key, in one delivery: they go to the grain together (once a first
+        // call has shown the grain is fast). The fifth always fails: the four before it completed
+        // and must not run again; it gets exactly its three attempts (the one in the shared call
+        // counts), is skipped, and the rest run after it.
         var log = new AttemptLog();
-        using var kafka = await KafkaWithAsync([.. Enumerable.Range(0, 10).Select(i => ((string?)"k", (string?)(i == 4 ? "fail" : $"{i}")))]);
+        using var kafka = await KafkaWithAsync([("warm-up", "w")]);
         await using var cluster = await KafkaTestCluster.StartAsync(
             o =>
             {
@@ -214,10 +215,13 @@ public sealed class KeyGrainTests
             },
             kafka);
 
-        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 10 }, TimeSpan.FromSeconds(30));
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 1 }, TimeSpan.FromSeconds(30));
+        var warmUpCalls = log.Calls;
+        await cluster.ProduceAsync(Topic, [.. Enumerable.Range(1, 10).Select(i => ((string?)"k", (string?)(i == 5 ? "fail" : $"{i}")))], partition: 0);
+        await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 11 }, TimeSpan.FromSeconds(30));
 
-        Assert.Equal([0L, 1L, 2L, 3L, 4L, 4L, 4L, 5L, 6L, 7L, 8L, 9L], log.Runs);
-        Assert.True(log.Calls < 10, $"{log.Calls} grain calls for ten records of one key in one delivery");
+        Assert.Equal([0L, 1L, 2L, 3L, 4L, 5L, 5L, 5L, 6L, 7L, 8L, 9L, 10L], log.Runs);
+        Assert.True(log.Calls - warmUpCalls < 10, $"{log.Calls - warmUpCalls} grain calls for ten records of one key");
     }
 
     [Fact]

@@ -77,7 +77,16 @@ internal sealed class RetryingRunner
         using var activity = _telemetry.StartProcess(records, index, count);
         var startedAt = Stopwatch.GetTimestamp();
         var failure = await RunUnitAsync(records, index, count, epoch, cancellationToken, firstFailure);
-        _telemetry.Completed(count, startedAt, failure?.Error, activity);
+        if (failure?.Error is UnitIncompleteException incomplete)
+        {
+            // Only what completed counts here: the rest run again one by one, and count then.
+            _telemetry.Completed(incomplete.Completed, startedAt, null, activity);
+        }
+        else
+        {
+            _telemetry.Completed(count, startedAt, failure?.Error, activity);
+        }
+
         return failure;
     }
 
