@@ -73,6 +73,29 @@ public sealed class KeyOrderRunTests
     }
 
     [Fact]
+    public async Task RunAsync_PausedBeforeTheHeldRecordStarts_KeepsTheOperatorsDecisionAndTheHold()
+    {
+        // The decision about a held record is taken up when that record starts, not when the
+        // delivery is planned: paused before it, the partition still holds there, decided.
+        var pipeline = new ScriptedPipeline((record, _) => record.Offset.Value == 1 ? throw new InvalidOperationException("bad") : Task.CompletedTask);
+        var harness = new RunHarness(pipeline, new ProcessorOptions { MaxAttempts = 1, Order = ProcessingOrder.Key, OnFailure = FailureAction.Hold }, keyOrdered: true);
+        var records = RunHarness.Records(0, "a", "b", "c");
+        Assert.Equal(DeliveryOutcome.Held, await harness.DeliverAsync(records));
+        harness.Gate.Decide(HoldDecision.Skip, "silo-a");
+
+        harness.Paused = true;
+        await harness.DeliverAsync(records);
+
+        Assert.Equal(1, harness.Gate.Held?.Offset);
+        Assert.True(harness.Gate.HasDecision, "the operator's skip was used up by a delivery that never started the record");
+
+        harness.Paused = false;
+        Assert.Equal(DeliveryOutcome.Completed, await harness.DeliverAsync(records));
+        Assert.Null(harness.Gate.Held);
+        Assert.Equal(3, harness.Lease.ProcessedOffset);
+    }
+
+    [Fact]
     public async Task RunAsync_ManyKeys_RunsAtMostMaxInFlightAtOnce()
     {
         var running = 0;
