@@ -55,8 +55,12 @@ internal sealed class KeyGrainBatch(IGrainContextAccessor context, KeyGrainEpoch
     private static readonly ConcurrentDictionary<Type, Func<object, KeyedRecord, Task>> Dispatchers = new();
     private readonly IGrainContext _grain = context.GrainContext;
 
-    public Task<KeyedBatchResult> ProcessAsync(KeyedRecord[] records) =>
-        KeyedBatches.RunAsync(_grain, fence, records, record => Dispatcher(record.GetType())(_grain.GrainInstance!, record));
+    public Task<KeyedBatchResult> ProcessAsync(KeyedRecord[] records)
+    {
+        // The records of a unit share their value type: the call is looked up once.
+        var call = records.Length > 0 ? Dispatcher(records[0].GetType()) : null;
+        return KeyedBatches.RunAsync(_grain, fence, records, record => call!(_grain.GrainInstance!, record));
+    }
 
     /// <summary>Calls <c>IKafkaKeyGrain&lt;TValue&gt;.ProcessAsync</c> for a <c>KeyedRecord&lt;TValue&gt;</c>.</summary>
     private static Func<object, KeyedRecord, Task> Dispatcher(Type recordType) => Dispatchers.GetOrAdd(recordType, static type =>

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using OrleansKafka.Testing;
 using OrleansKafka.Testing.Processes;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Cluster;
 
@@ -15,7 +15,7 @@ public sealed partial class BenchCleanupTests
     {
         // Seen twice before the fix: a benchmark gone, its Redis, Kafka and three silos still
         // running half an hour later and slowing every later run.
-        await using var bench = ChildProcess.Start("bench", "dotnet", [BenchAssembly(), "chaos", "--mode", "kill", "--rounds", "1", "--records", "3000", "--seed", "1"]);
+        await using var bench = ChildProcess.Start("bench", "dotnet", [BenchProgram.Assembly(), "chaos", "--mode", "kill", "--rounds", "1", "--records", "3000", "--seed", "1"]);
         await bench.WaitForOutputAsync(RoundLine(), TimeSpan.FromMinutes(2));
         var started = ChildProcess.RunningChildren(bench.Id);
         Assert.True(started.Count >= 5, $"expected Redis, Kafka and three silos under the benchmark, found: {string.Join("; ", started)}");
@@ -41,13 +41,6 @@ public sealed partial class BenchCleanupTests
         {
             return false;
         }
-    }
-
-    private static string BenchAssembly()
-    {
-        var configuration = typeof(BenchCleanupTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
-        var path = Path.Combine(SiloHostAssembly.RepositoryRoot(), "bench", "bin", configuration, "net10.0", "OrleansKafka.Bench.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"The benchmark program is not built: {path} is missing.", path);
     }
 
     [GeneratedRegex("round 1")]

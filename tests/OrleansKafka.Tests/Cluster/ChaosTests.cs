@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using OrleansKafka.Testing.Processes;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Cluster;
 
@@ -40,20 +40,13 @@ public sealed partial class ChaosTests
     /// <summary>Runs <c>bench -- chaos</c> with <paramref name="arguments"/> as a process; asserts it exited 0 and returns its results.</summary>
     private static async Task<(Dictionary<string, double> Results, string Output)> RunAsync(params string[] arguments)
     {
-        await using var chaos = ChildProcess.Start("chaos", "dotnet", [BenchAssembly(), "chaos", .. arguments]);
+        await using var chaos = ChildProcess.Start("chaos", "dotnet", [BenchProgram.Assembly(), "chaos", .. arguments]);
 
         var exitCode = await chaos.WaitForExitAsync(TimeSpan.FromMinutes(3));
 
         var output = string.Join('\n', chaos.Output);
         Assert.True(exitCode == 0, $"the chaos run exited with {exitCode}:{Environment.NewLine}{output}");
         return (ResultLine().Matches(output).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)), output);
-    }
-
-    private static string BenchAssembly()
-    {
-        var configuration = typeof(ChaosTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
-        var path = Path.Combine(SiloHostAssembly.RepositoryRoot(), "bench", "bin", configuration, "net10.0", "OrleansKafka.Bench.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"The benchmark program is not built: {path} is missing.", path);
     }
 
     [GeneratedRegex(@"^result (\S+) (\S+)$", RegexOptions.Multiline)]
