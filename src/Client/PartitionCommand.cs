@@ -5,8 +5,8 @@ namespace OrleansKafka.Cli;
 
 /// <summary>
 /// Runs one operator command on one partition grain: connects, calls it, prints what happened.
-/// Exit code 0 when done, 2 when the cluster cannot be reached or the grain refuses (a partition
-/// no processor reads, a partition that is not holding a record, ...), with the reason.
+/// Exit code 0 when done, 2 when the cluster cannot be reached, knows no such partition, or the
+/// grain refuses (a partition that is not holding a record, ...), with the reason.
 /// </summary>
 internal static class PartitionCommand
 {
@@ -17,7 +17,11 @@ internal static class PartitionCommand
         {
             var connection = await ClusterConnection.ConnectAsync(connect.Gateway, connect.ClusterId, connect.ServiceId, cancellationToken);
             host = connection;
-            await command(connection.Client().GetPartitionGrain(group, topic, partition), $"{group}/{topic}/{partition}");
+            var key = $"{group}/{topic}/{partition}";
+            // Names from the command line reach no grain unless the cluster knows the partition.
+            var grain = await connection.Client().FindPartitionGrainAsync(group, topic, partition)
+                ?? throw new InvalidOperationException($"no partition {key} is known to the cluster: expected a consumer group a silo processes and a partition its lease grain assigns, as status lists them.");
+            await command(grain, key);
             return 0;
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TimeoutException or OrleansException)

@@ -6,14 +6,13 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Dashboard;
+using OrleansKafka.AspNetCore;
 using OrleansKafka.Hosting;
 using OrleansKafka.Kafka;
 using OrleansKafka.Silo;
 using OrleansKafka.Silo.Audit;
 using OrleansKafka.Silo.Clustering;
 using OrleansKafka.Silo.Demo;
-using OrleansKafka.Silo.Health;
-using OrleansKafka.Silo.Inspection;
 using OrleansKafka.Silo.Lifetime;
 using OrleansKafka.Silo.Settings;
 using OrleansKafka.Silo.Telemetry;
@@ -47,16 +46,19 @@ catch (Exception e) when (e is ClusteringConfigurationException or ArgumentExcep
     return 2;
 }
 
-var urls = builder.Configuration.GetValue("Dashboard:Urls", "http://127.0.0.1:8080")!;
-if (urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is var list && (list.Length == 0 || list.Any(u => !Uri.TryCreate(u.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Port is < 1 or > 65535)))
+WebUrls urls;
+try
 {
-    await Console.Error.WriteLineAsync($"Start-up failed: Dashboard:Urls is '{urls}'; expected http://address:port URLs separated by ';', such as http://127.0.0.1:8080.");
+    urls = WebUrls.Read(builder.Configuration);
+}
+catch (ArgumentException e)
+{
+    await Console.Error.WriteLineAsync($"Start-up failed: {e.Message}");
     return 2;
 }
 
-builder.WebHost.UseUrls(urls);
-var access = new ActionAccess(builder.Configuration.GetValue<string>(ActionAccess.TokenSetting), list);
-if (access.LoopbackOnly && builder.Configuration["AllowedHosts"] is null)
+builder.WebHost.UseUrls(urls.Value);
+if (urls.LoopbackOnly && builder.Configuration["AllowedHosts"] is null)
 {
     // Listening on loopback alone, the host answers only loopback names: a page of another site
     // whose name a DNS rebinding points at 127.0.0.1 is refused (400) instead of reaching the API.
@@ -72,13 +74,14 @@ builder.Services.AddSingleton(sp => new ProducerBuilder<byte[], byte[]>(
     sp.GetRequiredService<IKafkaConnection>().ClientSettings(new Dictionary<string, string> { ["linger.ms"] = "5" })).Build());
 builder.Services.AddOptions<AuditOptions>().Bind(builder.Configuration.GetSection("Audit"));
 builder.Services.AddSingleton<AuditLog>();
-builder.Services.AddSiloHealth();
+builder.Services.AddOrleansKafkaEndpoints(builder.Configuration.GetSection("Dashboard"));
 builder.Services.AddSiloTelemetry(telemetry, $"{clustering.AdvertisedAddress}:{clustering.SiloPort}");
 
 builder.UseOrleans(silo =>
 {
     ClusteringSetup.Configure(silo, clustering, builder.Configuration);
-    silo.AddDashboard();
+    // The dashboard's live trace shows every grain call's arguments: off unless Dashboard:Trace is true.
+    silo.AddDashboard(o => o.HideTrace = !builder.Configuration.GetValue("Dashboard:Trace", false));
     silo.AddKafkaProcessing(builder.Configuration.GetSection("Kafka"))
         .AddProcessor<OrderTotalsProcessor>("order-totals")
         .AddKeyGrain<ICustomerTotalsGrain>("customer-totals")
@@ -87,17 +90,14 @@ builder.UseOrleans(silo =>
         .AddAuditProcessors();
 });
 
-// Enums in the JSON API are names ("Idle"), not numbers.
-builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
-
 var app = builder.Build();
-app.MapOrleansDashboard(routePrefix: "/dashboard");
-app.MapGet("/", () => Results.Redirect("/kafka"));
-app.MapSiloHealth();
-app.MapSiloTelemetry(telemetry);
-app.MapKafkaPage(access);
 try
 {
+    app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(OrleansKafkaEndpointOptions.ReadsPolicyName);
+    app.MapGet("/", () => Results.Redirect("/kafka"));
+    app.MapOrleansKafkaHealthChecks();
+    app.MapSiloTelemetry(telemetry);
+    app.MapOrleansKafka();
     await app.StartAsync();
 }
 catch (Exception e)

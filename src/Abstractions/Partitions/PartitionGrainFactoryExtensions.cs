@@ -16,14 +16,36 @@ public static class PartitionGrainFactoryExtensions
     }
 
     /// <summary>
+    /// The partition grain of <paramref name="partition"/> of <paramref name="topic"/> in
+    /// <paramref name="group"/> if the cluster knows that partition (the group is in the catalog and
+    /// its lease grain lists the partition), null otherwise. Asks the catalog and the group's lease
+    /// grain only, so a name that does not exist activates no grain: the way for a tool or an
+    /// endpoint to take names from its caller.
+    /// </summary>
+    public static async Task<IPartitionGrain?> FindPartitionGrainAsync(this IGrainFactory grains, string group, string topic, int partition)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        if (string.IsNullOrWhiteSpace(group) || string.IsNullOrWhiteSpace(topic) || partition < 0 || !await IsGroupKnownAsync(grains, group))
+        {
+            return null;
+        }
+
+        var assignments = await grains.GetGrain<IPartitionLeaseGrain>(group).GetAssignmentsAsync();
+        return assignments.Any(a => a.Partition == partition && string.Equals(a.Topic, topic, StringComparison.Ordinal))
+            ? grains.GetPartitionGrain(group, topic, partition)
+            : null;
+    }
+
+    /// <summary>
     /// The status of every known partition of every consumer group (or of <paramref name="group"/>),
     /// sorted by group, topic and partition. Partitions without an owner are listed as
-    /// <see cref="PartitionState.NotOwner"/>.
+    /// <see cref="PartitionState.NotOwner"/>. A group that is not in the catalog has none.
     /// </summary>
     public static async Task<IReadOnlyList<PartitionStatus>> GetPartitionStatusesAsync(this IGrainFactory grains, string? group = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
-        var groups = group is null ? await grains.GetGrain<IConsumerGroupCatalogGrain>(0).GetGroupsAsync() : [group];
+        var known = await grains.GetGrain<IConsumerGroupCatalogGrain>(0).GetGroupsAsync();
+        var groups = group is null ? known : known.Where(g => string.Equals(g, group, StringComparison.Ordinal)).ToList();
         var results = new List<PartitionStatus>();
         foreach (var name in groups)
         {
@@ -33,6 +55,9 @@ public static class PartitionGrainFactoryExtensions
 
         return results;
     }
+
+    private static async Task<bool> IsGroupKnownAsync(IGrainFactory grains, string group) =>
+        (await grains.GetGrain<IConsumerGroupCatalogGrain>(0).GetGroupsAsync()).Contains(group, StringComparer.Ordinal);
 
     private static async Task<PartitionStatus> StatusAsync(IGrainFactory grains, string group, PartitionAssignment assignment)
     {

@@ -31,6 +31,7 @@ internal static class KnownSettings
             "Silo:Clustering", "Silo:Redis", "Silo:Postgres", "Silo:AdvertisedAddress", "Silo:ClusterId", "Silo:ServiceId",
             "Silo:SiloPort", "Silo:GatewayPort", "Silo:Kubernetes", "Dashboard:Urls", "Dashboard:Token",
         }.Select(p => new Setting(p.Split(':'), typeof(string))),
+        new Setting(["Dashboard", "Trace"], typeof(bool)),
         .. Of(typeof(ClusterMembershipOptions), "Silo:Membership"),
         .. Of(typeof(KafkaProcessingOptions), KafkaProcessingOptions.SectionName),
         .. Of(typeof(DemoOptions), "Demo"),

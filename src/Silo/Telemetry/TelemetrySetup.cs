@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using OrleansKafka.AspNetCore;
 using OrleansKafka.Telemetry;
 
 namespace OrleansKafka.Silo.Telemetry;
@@ -59,7 +60,8 @@ internal static class TelemetrySetup
     {
         if (options.Prometheus)
         {
-            app.MapPrometheusScrapingEndpoint(MetricsPath);
+            // Beyond loopback the scraper sends the operator token (Prometheus: authorization.credentials_file).
+            app.MapPrometheusScrapingEndpoint(MetricsPath).RequireAuthorization(OrleansKafkaEndpointOptions.ReadsPolicyName);
         }
 
         return app;

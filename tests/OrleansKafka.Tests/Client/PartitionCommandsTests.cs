@@ -28,6 +28,10 @@ public sealed class PartitionCommandsTests
         Assert.Equal(2, notAnOffsetExit);
         Assert.Contains("offset 'yesterday' is not an offset; expected a number, beginning or end.", notAnOffset);
 
+        var (unknownExit, unknown) = await Cli.RunAsync("pause", "no-such-group", Topic, "2", "--gateway", silo.Gateway);
+        Assert.Equal(2, unknownExit);
+        Assert.Contains("no partition no-such-group/demo-orders/2 is known to the cluster", unknown);
+
         var (seekExit, seek) = await Cli.RunAsync("seek", Group, Topic, "2", "beginning", "--gateway", silo.Gateway);
         Assert.True(seekExit == 0, seek);
         Assert.Contains("demo-forwarder/demo-orders/2: offset 0 committed; the partition restarts there.", seek);

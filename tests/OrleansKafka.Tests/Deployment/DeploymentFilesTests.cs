@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using OrleansKafka.Silo.Health;
+using OrleansKafka.AspNetCore.Health;
 using OrleansKafka.Silo.Settings;
 using OrleansKafka.Testing.Processes;
 using YamlDotNet.RepresentationModel;
@@ -44,9 +44,9 @@ public sealed class DeploymentFilesTests
         var ports = Sequence(container, "ports").ToDictionary(p => Scalar(p, "name"), p => Scalar(p, "containerPort"));
         var webPort = new Uri(Dockerfile().Single(s => s.Name == "Dashboard__Urls").Value!).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        Assert.Equal(HealthEndpoints.ReadyPath, Scalar(container, "readinessProbe", "httpGet", "path"));
-        Assert.Equal(HealthEndpoints.LivePath, Scalar(container, "livenessProbe", "httpGet", "path"));
-        Assert.Equal(HealthEndpoints.LivePath, Scalar(container, "startupProbe", "httpGet", "path"));
+        Assert.Equal(HealthEndpoints.DefaultReadyPath, Scalar(container, "readinessProbe", "httpGet", "path"));
+        Assert.Equal(HealthEndpoints.DefaultLivePath, Scalar(container, "livenessProbe", "httpGet", "path"));
+        Assert.Equal(HealthEndpoints.DefaultLivePath, Scalar(container, "startupProbe", "httpGet", "path"));
         foreach (var probe in new[] { "readinessProbe", "livenessProbe", "startupProbe" })
         {
             Assert.Equal(webPort, ports[Scalar(container, probe, "httpGet", "port")]);

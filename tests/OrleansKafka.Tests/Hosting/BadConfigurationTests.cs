@@ -48,6 +48,8 @@ public sealed class BadConfigurationTests(Xunit.Abstractions.ITestOutputHelper o
     [InlineData("Kubernetes flag that is not a flag", "Silo__Kubernetes=maybe", "Silo:Kubernetes is 'maybe'; expected true or false.")]
     [InlineData("Kubernetes without a shared store", "Silo__Kubernetes=true", "Silo:Kubernetes is true and Silo:Clustering is Localhost; expected Redis or Postgres")]
     [InlineData("dashboard URL that is not one", "Dashboard__Urls=127.0.0.1:8080", "Dashboard:Urls is '127.0.0.1:8080'; expected http://address:port URLs separated by ';'")]
+    [InlineData("operator token shorter than 32 characters", "Dashboard__Token=short-secret", "Dashboard:Token has 12 characters; expected at least 32")]
+    [InlineData("dashboard trace flag that is not a flag", "Dashboard__Trace=often", "Dashboard:Trace is 'often'; expected true or false.")]
     [InlineData("demo rate of 0", "Demo__RecordsPerSecond=0", "Demo:RecordsPerSecond is less than 1; expected 1 or more records a second when Demo:Enabled is true.")]
     public async Task Start_BadSetting_ExitsWithCode2WithinSeconds_NamingTheSettingAndWhatWasExpected(string @case, string settings, string expected)
     {

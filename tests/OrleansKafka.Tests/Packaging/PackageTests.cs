@@ -10,118 +10,110 @@ namespace OrleansKafka.Tests.Packaging;
 
 /// <summary>
 /// The packages as a user gets them, with the README's commands: <c>dotnet pack</c> of the
-/// solution (here on the build the test run made), a silo project of the user's own outside this
-/// repository that adds the <c>OrleansKafka</c> package from that folder, and the CLI installed
-/// as a .NET tool that talks to that silo.
+/// solution (here on the build the test run made), <c>samples/OrderSilo</c> copied outside this
+/// repository and built from that folder of packages (a processor, a key grain and the Kafka
+/// page of its own), and the CLI installed as a .NET tool that talks to that silo.
 /// </summary>
 [Trait("Category", "Kafka")]
 public sealed partial class PackageTests
 {
-    private const string Version = "0.1.0-preview.1";
-
     [Fact]
-    public async Task ThePackages_GiveAUsersOwnSiloItsProcessors_AndTheCliAsATool()
+    public async Task ThePackages_BuildTheSampleSilo_WhichProcessesRecordsAndServesThePage_AndTheCliInstallsAsATool()
     {
         var work = Directory.CreateTempSubdirectory("orleanskafka-packages-").FullName;
+        // A version of this run's own: NuGet caches a package by id and version, and would give the
+        // sample the one an earlier pack put in the machine's cache.
+        var suffix = $"test{DateTime.UtcNow:yyyyMMddHHmmss}";
+        var version = $"0.1.0-{suffix}";
         try
         {
             var packages = Path.Combine(work, "packages");
-            await RunAsync("pack", "dotnet", ["pack", Path.Combine(SiloHostAssembly.RepositoryRoot(), "OrleansKafka.sln"), "-c", Configuration(), "--no-build", "-o", packages], TimeSpan.FromMinutes(3));
+            await RunAsync("pack", "dotnet", ["pack", Path.Combine(SiloHostAssembly.RepositoryRoot(), "OrleansKafka.sln"), "-c", Configuration(), "--no-build", "-o", packages, $"-p:VersionSuffix={suffix}"], TimeSpan.FromMinutes(3));
 
             // What a user adds, and nothing of the repository's own hosts, benchmarks or tests.
             Assert.Equal(
-                ["OrleansKafka", "OrleansKafka.Abstractions", "OrleansKafka.Cli", "OrleansKafka.TestKit"],
-                Directory.GetFiles(packages, "*.nupkg").Select(f => Path.GetFileName(f).Replace($".{Version}.nupkg", string.Empty, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
-            var nuspec = Nuspec(Path.Combine(packages, $"OrleansKafka.{Version}.nupkg"));
+                ["OrleansKafka", "OrleansKafka.Abstractions", "OrleansKafka.AspNetCore", "OrleansKafka.Cli", "OrleansKafka.TestKit"],
+                Directory.GetFiles(packages, "*.nupkg").Select(f => Path.GetFileName(f).Replace($".{version}.nupkg", string.Empty, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+            var nuspec = Nuspec(Path.Combine(packages, $"OrleansKafka.{version}.nupkg"));
             Assert.Contains("AddKafkaProcessing", Element(nuspec, "description"));
             Assert.Equal("MIT", Element(nuspec, "license"));
             Assert.Equal("README.md", Element(nuspec, "readme"));
-            Assert.True(File.Exists(Path.Combine(packages, $"OrleansKafka.{Version}.snupkg")), "no symbol package");
+            Assert.True(File.Exists(Path.Combine(packages, $"OrleansKafka.AspNetCore.{version}.snupkg")), "no symbol package");
 
-            // A user's silo, outside the repository (no Directory.Build.props or central versions).
-            var app = Path.Combine(work, "user-silo");
-            WriteUserSilo(app, packages);
-            await RunAsync("build", "dotnet", ["build", app, "-c", "Release"], TimeSpan.FromMinutes(4));
-            var ports = LoopbackPorts.Free(2);
-            // Its own folder as content root: the test's folder has the demo host's appsettings.json.
-            await using var silo = ChildProcess.Start("user-silo", "dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "UserSilo.dll"), "--contentRoot", app], new Dictionary<string, string>
+            // samples/OrderSilo as a user copies it: outside the repository, restored from that folder.
+            var app = Path.Combine(work, "OrderSilo");
+            CopySample(Path.Combine(SiloHostAssembly.RepositoryRoot(), "samples", "OrderSilo"), app);
+            File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration><packageSources><add key="orleanskafka" value="{packages}" /></packageSources></configuration>
+                """);
+            await RunAsync("build", "dotnet", ["build", app, "-c", "Release", $"-p:OrleansKafkaVersion={version}"], TimeSpan.FromMinutes(4));
+            var ports = LoopbackPorts.Free(3);
+            var web = $"http://127.0.0.1:{ports[2]}";
+            await using var silo = ChildProcess.Start("order-silo", "dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "OrderSilo.dll"), "--contentRoot", app], new Dictionary<string, string>
             {
-                ["SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
-                ["GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
-                ["Kafka__Embedded__Topics__orders"] = "2",
-                ["Kafka__Processors__counting__Topic"] = "orders",
-                ["Kafka__Processors__counting__Group"] = "counters",
+                ["Orleans__SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
+                ["Orleans__GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
+                ["Urls"] = web,
             });
             var bootstrap = (await silo.WaitForOutputAsync(BootstrapLine(), TimeSpan.FromSeconds(60))).Groups[1].Value;
-            using (var kafka = new KafkaInspector(bootstrap, new Dictionary<string, int> { ["orders"] = 2 }))
+            using (var kafka = new KafkaInspector(bootstrap, new Dictionary<string, int> { ["orders"] = 4 }))
             {
-                await kafka.ProduceAsync("orders", [("k", "first")], partition: 1);
+                await kafka.ProduceAsync("orders", [("customer-7", "first"), ("customer-7", "second")], partition: 1);
             }
 
             await silo.WaitForOutputAsync(ProcessedLine(), TimeSpan.FromSeconds(60));
+            using var http = new HttpClient { BaseAddress = new Uri(web) };
+            Assert.True(
+                await Poll.UntilAsync(async () => await http.GetStringAsync("/customers/customer-7") is var orders && orders.Contains("\"count\":2", StringComparison.Ordinal) && orders.Contains("second", StringComparison.Ordinal), TimeSpan.FromSeconds(30)),
+                $"the customer's key grain did not count both orders:{Environment.NewLine}{silo.Tail()}");
+            Assert.Contains("<title>Kafka partitions", await http.GetStringAsync("/kafka"));
+            Assert.Contains("\"group\":\"customer-orders\"", await http.GetStringAsync("/kafka/partitions"));
+            Assert.Contains("Healthy", await http.GetStringAsync("/health/ready"));
 
             // The CLI, installed as a tool, against that silo's gateway.
             var tools = Path.Combine(work, "tools");
-            await RunAsync("tool install", "dotnet", ["tool", "install", "OrleansKafka.Cli", "--prerelease", "--tool-path", tools, "--add-source", packages], TimeSpan.FromMinutes(2));
+            await RunAsync("tool install", "dotnet", ["tool", "install", "OrleansKafka.Cli", "--version", version, "--tool-path", tools, "--add-source", packages], TimeSpan.FromMinutes(2));
             // Orleans' localhost clustering names cluster and service "default" (the CLI's defaults are the demo host's "dev").
             var status = await RunAsync("orleans-kafka status", Path.Combine(tools, "orleans-kafka"), ["status", "--gateway", $"127.0.0.1:{ports[1]}", "--cluster-id", "default", "--service-id", "default"], TimeSpan.FromMinutes(1));
-            Assert.Contains(status, line => line.Contains("counters", StringComparison.Ordinal) && line.Contains("orders", StringComparison.Ordinal));
+            Assert.Contains(status, line => line.Contains("order-log", StringComparison.Ordinal) && line.Contains("orders", StringComparison.Ordinal));
         }
         finally
         {
             Directory.Delete(work, recursive: true);
+            ForgetCachedPackages(version);
         }
     }
 
-    private static void WriteUserSilo(string folder, string packages)
+    private static void CopySample(string from, string to)
     {
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="orleanskafka" value="{packages}" />
-              </packageSources>
-            </configuration>
-            """);
-        File.WriteAllText(Path.Combine(folder, "UserSilo.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="OrleansKafka" Version="{Version}" />
-                <PackageReference Include="Microsoft.Orleans.Server" Version="10.4.2" />
-                <PackageReference Include="Microsoft.Extensions.Hosting" Version="10.0.5" />
-              </ItemGroup>
-            </Project>
-            """);
-        File.WriteAllText(Path.Combine(folder, "Program.cs"), """
-            using Microsoft.Extensions.Configuration;
-            using Microsoft.Extensions.Hosting;
-            using Microsoft.Extensions.Logging;
-            using OrleansKafka.Hosting;
-            using OrleansKafka.Processing;
-
-            var builder = Host.CreateApplicationBuilder(args);
-            builder.UseOrleans(silo => silo
-                .UseLocalhostClustering(builder.Configuration.GetValue<int>("SiloPort"), builder.Configuration.GetValue<int>("GatewayPort"))
-                .AddKafkaProcessing(builder.Configuration.GetSection("Kafka"))
-                .AddProcessor<CountingProcessor>("counting"));
-            await builder.Build().RunAsync();
-
-            public sealed class CountingProcessor(ILogger<CountingProcessor> logger) : IRecordProcessor<string, string>
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(from, file);
+            if (relative.Split(Path.DirectorySeparatorChar)[0] is "bin" or "obj")
             {
-                public ValueTask ProcessAsync(KafkaRecord<string, string> record, CancellationToken cancellationToken)
-                {
-                    logger.LogInformation("processed {Topic}/{Partition} offset {Offset}: {Value}", record.Context.Topic, record.Context.Partition, record.Context.Offset, record.Value);
-                    return ValueTask.CompletedTask;
-                }
+                continue;
             }
-            """);
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(to, relative))!);
+            File.Copy(file, Path.Combine(to, relative));
+        }
+    }
+
+    /// <summary>Removes this run's packages from the machine's NuGet cache, where restoring put them.</summary>
+    private static void ForgetCachedPackages(string version)
+    {
+        var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var package in Directory.Exists(cache) ? Directory.GetDirectories(cache, "orleanskafka*") : [])
+        {
+            var folder = Path.Combine(package, version);
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
     }
 
     /// <summary>Runs a command to its end; asserts it exited 0 and returns its output.</summary>
@@ -156,6 +148,6 @@ public sealed partial class PackageTests
     [GeneratedRegex("bootstrap servers: ([^;]+);")]
     private static partial Regex BootstrapLine();
 
-    [GeneratedRegex(@"processed orders/1 offset 0: first")]
+    [GeneratedRegex(@"order orders/1@1 for customer customer-7")]
     private static partial Regex ProcessedLine();
 }

@@ -57,9 +57,19 @@ public sealed class KafkaPageOriginTests
             Assert.All(answered, status => Assert.Equal(403, status));
         }
 
-        // The page itself still acts (its fetches are same-origin), as does a client that is not a browser.
+        // On the page's own origin a POST without the anti-forgery token the page was served with is
+        // refused too; the page's own POST, which sends it, acts, as does a client that is not a browser.
         await page.GotoAsync(silo.WebRoot + "/kafka");
-        var pause = await page.EvaluateAsync<int>("async () => (await fetch('/kafka/partitions/demo-forwarder/demo-orders/0/pause', { method: 'POST' })).status");
+        Assert.Equal(403, await page.EvaluateAsync<int>("async () => (await fetch('/kafka/partitions/demo-forwarder/demo-orders/0/pause', { method: 'POST' })).status"));
+        Assert.Equal("Idle", await StateAsync(http, 0));
+        var pause = await page.EvaluateAsync<int>(
+            """
+            async () => {
+              const meta = name => document.querySelector(`meta[name="orleans-kafka-${name}"]`).content;
+              const headers = { [meta("antiforgery-header")]: meta("antiforgery-token") };
+              return (await fetch('/kafka/partitions/demo-forwarder/demo-orders/0/pause', { method: 'POST', headers })).status;
+            }
+            """);
         Assert.Equal(200, pause);
         Assert.Equal("Paused", await StateAsync(http, 0));
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsync($"/kafka/partitions/{Group}/demo-orders/0/resume", null)).StatusCode);
@@ -94,6 +104,69 @@ public sealed class KafkaPageOriginTests
         Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync($"/kafka/partitions/{Group}/demo-orders/-3/pause", null)).StatusCode);
         Assert.DoesNotContain(silo.Process.Output, line => line.Contains("fail:", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task TenThousandRequestsForMadeUpPartitions_AreAnswered404_AndLeaveActivationsAndMetricSeriesWhereTheyWere()
+    {
+        await using var silo = await SiloHost.StartAsync(new Dictionary<string, string> { ["Demo__Enabled"] = "false" });
+        using var http = new HttpClient { BaseAddress = new Uri(silo.WebRoot) };
+        Assert.True(await Poll.UntilAsync(async () => await StateAsync(http, 0) == "Idle", TimeSpan.FromSeconds(60)), $"partition 0 never became idle:{Environment.NewLine}{silo.Process.Tail()}");
+        await using var client = await GatewayClient.ConnectAsync(silo.GatewayPort);
+        var activationsBefore = await ActivationsAsync(client);
+        var seriesBefore = await SeriesAsync(http);
+        Assert.True(activationsBefore > 0 && seriesBefore > 0, $"nothing to compare: {activationsBefore} activations, {seriesBefore} series");
+
+        var madeUp = Enumerable.Range(0, 10_000).Select(i => (i % 4) switch
+        {
+            0 => $"/kafka/partitions/made-up-group-{i}/demo-orders/0/history",
+            1 => $"/kafka/partitions/{Group}/made-up-topic-{i}/0/history",
+            2 => $"/kafka/partitions/{Group}/demo-orders/{1000 + i}/history",
+            _ => $"/kafka/partitions/made-up-group-{i}/demo-orders/0/pause",
+        });
+        var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
+        await Parallel.ForEachAsync(madeUp, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (path, token) =>
+        {
+            using var response = path.EndsWith("/pause", StringComparison.Ordinal) ? await http.PostAsync(path, null, token) : await http.GetAsync(path, token);
+            statuses.Add(response.StatusCode);
+        });
+
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.NotFound, status));
+        var notFound = await http.GetAsync("/kafka/partitions/made-up-group/demo-orders/0/history");
+        Assert.Contains("No partition made-up-group/demo-orders/0 is known to this cluster", await notFound.Content.ReadAsStringAsync());
+        Assert.Equal(activationsBefore, await ActivationsAsync(client));
+        Assert.Equal(seriesBefore, await SeriesAsync(http));
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"/kafka/partitions/{Group}/demo-orders/0/history")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ThePage_ForbidsFramingAndSniffing_AndRunsOnlyItsOwnScript()
+    {
+        await using var silo = await SiloHost.StartAsync(new Dictionary<string, string> { ["Demo__Enabled"] = "false" });
+        using var http = new HttpClient { BaseAddress = new Uri(silo.WebRoot) };
+
+        using var page = await http.GetAsync("/kafka");
+
+        var policy = string.Join(' ', page.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("frame-ancestors 'none'", policy);
+        Assert.Matches("script-src 'sha256-[A-Za-z0-9+/=]+';", policy);
+        Assert.DoesNotContain("unsafe-inline", policy);
+        Assert.Equal("DENY", page.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("nosniff", page.Headers.GetValues("X-Content-Type-Options").Single());
+        using var json = await http.GetAsync("/kafka/partitions");
+        Assert.Equal("nosniff", json.Headers.GetValues("X-Content-Type-Options").Single());
+    }
+
+    /// <summary>Activations of the product's grains across the cluster.</summary>
+    private static async Task<int> ActivationsAsync(GatewayClient client)
+    {
+        var statistics = await client.Client.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetSimpleGrainStatistics();
+        return statistics.Where(s => s.GrainType.Contains("OrleansKafka", StringComparison.OrdinalIgnoreCase) || s.GrainType.Contains("orleanskafka", StringComparison.Ordinal))
+            .Sum(s => s.ActivationCount);
+    }
+
+    /// <summary>Series of the processing meter in the Prometheus scrape.</summary>
+    private static async Task<int> SeriesAsync(HttpClient http) =>
+        (await http.GetStringAsync("/metrics")).Split('\n').Count(l => l.StartsWith("messaging_", StringComparison.Ordinal) || l.StartsWith("orleanskafka_", StringComparison.Ordinal));
 
     /// <summary>A page of another origin: one HTML page on a free loopback port.</summary>
     private sealed class OtherSite : IDisposable

@@ -15,12 +15,15 @@ public sealed class GatewayClient : IAsyncDisposable
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
-    public static async Task<GatewayClient> ConnectAsync(SiloProcess silo)
+    public static Task<GatewayClient> ConnectAsync(SiloProcess silo) => ConnectAsync(silo.GatewayPort);
+
+    /// <summary>Connects to the gateway on loopback port <paramref name="gatewayPort"/>.</summary>
+    public static async Task<GatewayClient> ConnectAsync(int gatewayPort)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client => client
-            .UseStaticClustering(new IPEndPoint(IPAddress.Loopback, silo.GatewayPort))
+            .UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort))
             .Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ("dev", "dev")));
         var host = builder.Build();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace OrleansKafka.Silo.Inspection;
+namespace OrleansKafka.AspNetCore.Access;
 
 /// <summary>
 /// Refuses requests a browser sends on behalf of another site's page to the Kafka page's JSON

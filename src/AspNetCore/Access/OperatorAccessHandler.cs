@@ -1,0 +1,40 @@
+using System.Net;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace OrleansKafka.AspNetCore.Access;
+
+/// <summary>
+/// The built-in policies' one requirement: met by a request the operator token authenticated
+/// (<see cref="OperatorTokenHandler"/>), or by a loopback connection when the policy allows one
+/// (reads always; actions only while no token is set). Loopback is decided per request from the
+/// connection's two ends, not from the addresses the host listens on.
+/// </summary>
+internal sealed class OperatorAccessRequirement(bool action) : IAuthorizationRequirement
+{
+    public bool Action { get; } = action;
+}
+
+internal sealed class OperatorAccessHandler(IOptions<OrleansKafkaEndpointOptions> options) : AuthorizationHandler<OperatorAccessRequirement>
+{
+    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, OperatorAccessRequirement requirement)
+    {
+        var byToken = context.User.Identities.Any(i => i.IsAuthenticated && i.AuthenticationType == OperatorTokenHandler.SchemeName);
+        var loopbackAllowed = !requirement.Action || string.IsNullOrEmpty(options.Value.Token);
+        if (byToken || (loopbackAllowed && context.Resource is HttpContext http && IsLoopback(http.Connection)))
+        {
+            context.Succeed(requirement);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Both ends of the connection are loopback addresses. A reverse proxy on the same machine
+    /// makes every request it forwards loopback: behind one, set a token.
+    /// </summary>
+    public static bool IsLoopback(ConnectionInfo connection) =>
+        connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote)
+        && connection.LocalIpAddress is { } local && IPAddress.IsLoopback(local);
+}
