@@ -35,7 +35,7 @@ public static class OrleansKafkaEndpointRouteBuilderExtensions
             return next(context);
         });
         group.MapGet(string.Empty, (HttpContext context, IAntiforgery antiforgery) =>
-            KafkaPage.Serve(context, antiforgery, $"{prefix.TrimEnd('/')}/partitions", options.DashboardPath));
+            KafkaPage.Serve(context, antiforgery, $"{prefix.TrimEnd('/')}/partitions", options.DashboardPath, anonymousActions: options.ActionPolicy is null));
         var api = group.MapGroup("/partitions").AddEndpointFilter<SameOriginOnly>();
         PartitionApi.Map(api, options.ReadPolicy ?? OrleansKafkaEndpointOptions.ReadsPolicyName, options.ActionPolicy ?? OrleansKafkaEndpointOptions.ActionsPolicyName);
         return group;

@@ -34,6 +34,7 @@ public static class OrleansKafkaServiceCollectionExtensions
         services.AddOptions<OrleansKafkaEndpointOptions>().Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OrleansKafkaEndpointOptions>, TokenLength>());
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, OperatorTokenHandler>(OperatorTokenHandler.SchemeName, null);
+        services.AddOptions<AuthenticationOptions>().PostConfigure(KeepTheHostsDefaultScheme);
         services.AddAuthorization();
         services.AddOptions<AuthorizationOptions>().Configure(authorization =>
         {
@@ -60,6 +61,27 @@ public static class OrleansKafkaServiceCollectionExtensions
             configuration.Bind(o);
             o.TokenSetting = $"{prefix}{nameof(OrleansKafkaEndpointOptions.Token)}";
         });
+    }
+
+    /// <summary>
+    /// ASP.NET Core makes a host's only scheme its default when none is named: adding the token
+    /// scheme would take that default away from a host with one scheme of its own, whose
+    /// <c>[Authorize]</c> endpoints would then fail. That scheme is named the default instead. (A
+    /// host with no scheme of its own gets the token scheme as its default, which authenticates
+    /// only the operator token; the built-in policies name it themselves either way.)
+    /// </summary>
+    private static void KeepTheHostsDefaultScheme(AuthenticationOptions authentication)
+    {
+        if (authentication.DefaultScheme is not null || authentication.DefaultAuthenticateScheme is not null)
+        {
+            return;
+        }
+
+        var others = authentication.Schemes.Select(s => s.Name).Where(n => n != OperatorTokenHandler.SchemeName).ToList();
+        if (others.Count == 1)
+        {
+            authentication.DefaultScheme = others[0];
+        }
     }
 
     private static AuthorizationPolicy Policy(bool action) => new AuthorizationPolicyBuilder(OperatorTokenHandler.SchemeName)

@@ -19,9 +19,11 @@ internal sealed class SameOriginOnly : IEndpointFilter
     {
         // Sent by current browsers on every request: "same-site" is another port of the same host.
         var site = request.Headers["Sec-Fetch-Site"].ToString();
-        if (site.Length > 0 && site is not ("same-origin" or "none"))
+        if (site.Length > 0)
         {
-            return Refuse($"it came from a page of another origin (Sec-Fetch-Site: {site})");
+            // The browser's own verdict; Origin is not compared then, as a proxy that rewrites Host
+            // would make every request of the page itself look foreign.
+            return site is "same-origin" or "none" ? null : Refuse($"it came from a page of another origin (Sec-Fetch-Site: {site})");
         }
 
         // Older browsers: the Origin header of a script's or form's request.

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -22,16 +23,38 @@ internal static partial class KafkaPage
         using var stream = typeof(KafkaPage).Assembly.GetManifestResourceStream("OrleansKafka.AspNetCore.kafka.html")
             ?? throw new InvalidOperationException("The Kafka page is missing from OrleansKafka.AspNetCore's resources (Page/kafka.html).");
         using var reader = new StreamReader(stream);
-        var html = reader.ReadToEnd();
+        // Line ends as the browser's parser has them (CRLF becomes LF), so the hashes match a CRLF checkout too.
+        var html = reader.ReadToEnd().ReplaceLineEndings("\n");
         var policy = $"default-src 'none'; script-src {Hash(ScriptBlock(), html)}; style-src {Hash(StyleBlock(), html)}; connect-src 'self'; "
             + "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
         return (html, policy);
     });
 
-    /// <summary>The page for this request, with the headers that keep it to its own origin.</summary>
-    public static IResult Serve(HttpContext context, IAntiforgery antiforgery, string apiPath, string? dashboardPath)
+    /// <summary>
+    /// The page for this request, with the headers that keep it to its own origin. With
+    /// <paramref name="anonymousActions"/> (the actions' policy is the built-in one, which
+    /// authenticates with its own scheme alone) the anti-forgery token is minted for no user, as the
+    /// action will be checked, not for a user the host's own cookie signed in (a token the action
+    /// could never match).
+    /// </summary>
+    public static IResult Serve(HttpContext context, IAntiforgery antiforgery, string apiPath, string? dashboardPath, bool anonymousActions)
     {
-        var tokens = antiforgery.GetAndStoreTokens(context);
+        var user = context.User;
+        if (anonymousActions)
+        {
+            context.User = new ClaimsPrincipal(new ClaimsIdentity());
+        }
+
+        AntiforgeryTokenSet tokens;
+        try
+        {
+            tokens = antiforgery.GetAndStoreTokens(context);
+        }
+        finally
+        {
+            context.User = user;
+        }
+
         var headers = context.Response.Headers;
         headers.ContentSecurityPolicy = Template.Value.Policy;
         headers.XFrameOptions = "DENY";

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,6 +33,34 @@ public sealed class OperatorAccessTests
         var result = await AuthorizeAsync(token, remote, local, action, authenticated: false);
 
         Assert.Equal(allowed, result.Succeeded);
+    }
+
+    [Theory]
+    [InlineData("attacker.example", false)]
+    [InlineData("attacker.example", true)]
+    [InlineData("localhost", true)]
+    [InlineData("[::1]", true)]
+    public async Task ALoopbackConnectionAskingForAnotherHostName_IsNotLoopback_SinceADnsRebindingLooksJustSo(string host, bool action)
+    {
+        using var services = Services(token: null);
+        var request = Request("127.0.0.1", "127.0.0.1");
+        request.Request.Host = new HostString(host, 8080);
+        var policy = action ? OrleansKafkaEndpointOptions.ActionsPolicyName : OrleansKafkaEndpointOptions.ReadsPolicyName;
+
+        var result = await services.GetRequiredService<IAuthorizationService>().AuthorizeAsync(new ClaimsPrincipal(new ClaimsIdentity()), request, policy);
+
+        Assert.Equal(host != "attacker.example", result.Succeeded);
+    }
+
+    [Fact]
+    public async Task AHostsOnlySchemeStaysItsDefault()
+    {
+        var withCookies = new ServiceCollection().AddLogging();
+        withCookies.AddAuthentication().AddCookie("Cookies");
+        withCookies.AddOrleansKafkaEndpoints();
+        using var cookies = withCookies.BuildServiceProvider();
+
+        Assert.Equal("Cookies", (await cookies.GetRequiredService<IAuthenticationSchemeProvider>().GetDefaultAuthenticateSchemeAsync())?.Name);
     }
 
     [Theory]
@@ -78,6 +107,7 @@ public sealed class OperatorAccessTests
         var context = new DefaultHttpContext();
         context.Connection.RemoteIpAddress = IPAddress.Parse(remote);
         context.Connection.LocalIpAddress = IPAddress.Parse(local);
+        context.Request.Host = new HostString(IPAddress.Parse(local).ToString().Contains(':', StringComparison.Ordinal) ? $"[{local}]" : local, 8080);
         return context;
     }
 }

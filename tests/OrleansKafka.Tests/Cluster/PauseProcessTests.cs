@@ -66,7 +66,7 @@ public sealed class PauseProcessTests
 
         var (unknownExit, unknownOutput) = await Cli.RunAsync("pause", Group, Topic, "99", "--gateway", Gateway(survivor));
         Assert.Equal(2, unknownExit);
-        Assert.Contains("has no partition 99", unknownOutput);
+        Assert.Contains($"no partition {Group}/{Topic}/99 is known to the cluster", unknownOutput);
     }
 
     private static string Gateway(SiloProcess silo) => $"127.0.0.1:{silo.GatewayPort}";
