@@ -57,7 +57,7 @@ EOF
   as_owner "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -s -o "\
     -c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir' \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-    -c max_connections=100 -c shared_buffers=32MB" -W start
+    -c max_connections=100 -c shared_buffers=32MB" -W start   # 100 connections: four silos at Silo:StoreConnections 20
 
   # Poll until the server accepts connections, with a deadline.
   # Give up early if the server process has gone away (bad port, port in use, ...).

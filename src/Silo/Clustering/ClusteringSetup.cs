@@ -85,13 +85,13 @@ internal static class ClusteringSetup
             silo.UseAdoNetClustering(o =>
             {
                 o.Invariant = "Npgsql";
-                o.ConnectionString = settings.Connection;
+                o.ConnectionString = settings.PostgresConnection();
             });
             // The same for the partition grains' state, in the same database (deploy/postgres/storage.sql).
             silo.AddAdoNetGrainStorage(OrleansKafka.Configuration.KafkaProcessingOptions.StorageName, o =>
             {
                 o.Invariant = "Npgsql";
-                o.ConnectionString = settings.Connection;
+                o.ConnectionString = settings.PostgresConnection();
             });
         }
 
@@ -124,7 +124,7 @@ internal static class ClusteringSetup
 
                     break;
                 case MembershipStore.Postgres:
-                    await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(settings.Connection) { Timeout = (int)SiloClusteringSettings.ConnectTimeout.TotalSeconds }.ConnectionString))
+                    await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(settings.PostgresConnection()) { Timeout = (int)SiloClusteringSettings.ConnectTimeout.TotalSeconds, Pooling = false }.ConnectionString))
                     {
                         await connection.OpenAsync(cancellationToken);
                         await using var command = new NpgsqlCommand("SELECT count(*) FROM OrleansMembershipVersionTable", connection);

@@ -14,8 +14,12 @@ internal sealed record SiloClusteringSettings(
     IPAddress AdvertisedAddress,
     int SiloPort,
     int GatewayPort,
-    bool Kubernetes = false)
+    bool Kubernetes = false,
+    int StoreConnections = SiloClusteringSettings.DefaultStoreConnections)
 {
+    /// <summary>The connections a silo opens to PostgreSQL at most, unless <c>Silo:StoreConnections</c> says otherwise.</summary>
+    public const int DefaultStoreConnections = 20;
+
     /// <summary>How long a membership store may take to answer at start.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
@@ -56,7 +60,8 @@ internal sealed record SiloClusteringSettings(
             address,
             Port(configuration, "Silo:SiloPort", 11111),
             Port(configuration, "Silo:GatewayPort", 30000),
-            Flag(configuration, "Silo:Kubernetes"));
+            Flag(configuration, "Silo:Kubernetes"),
+            Count(configuration, "Silo:StoreConnections", DefaultStoreConnections));
         if (settings.Kubernetes && store == MembershipStore.Localhost)
         {
             throw new ClusteringConfigurationException("Silo:Kubernetes is true and Silo:Clustering is Localhost; expected Redis or Postgres, a membership store the pods share.");
@@ -64,6 +69,25 @@ internal sealed record SiloClusteringSettings(
 
         settings.CheckConnection();
         return settings;
+    }
+
+    /// <summary>
+    /// The PostgreSQL connection string every store client of this silo uses (membership and grain
+    /// storage share its one pool): at most <see cref="StoreConnections"/> connections, a call that
+    /// finds them all busy waits for one (up to the string's <c>Timeout</c>) instead of opening
+    /// more, and the silo's endpoint as application name, so <c>pg_stat_activity</c> shows whose
+    /// connections are whose (an <c>Application Name</c> in the setting is kept).
+    /// </summary>
+    public string PostgresConnection()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(Connection) { MaxPoolSize = StoreConnections };
+        builder.MinPoolSize = Math.Min(builder.MinPoolSize, StoreConnections);
+        if (string.IsNullOrEmpty(builder.ApplicationName))
+        {
+            builder.ApplicationName = $"orleans-kafka {AdvertisedAddress}:{SiloPort}";
+        }
+
+        return builder.ConnectionString;
     }
 
     public ConfigurationOptions RedisOptions()
@@ -110,6 +134,19 @@ internal sealed record SiloClusteringSettings(
         return int.TryParse(text, out var port) && port is > 0 and < 65536
             ? port
             : throw new ClusteringConfigurationException($"{key} is '{text}'; expected a port number from 1 to 65535.");
+    }
+
+    private static int Count(IConfiguration configuration, string key, int fallback)
+    {
+        var text = configuration[key];
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        return int.TryParse(text, out var count) && count is > 0 and <= 1000
+            ? count
+            : throw new ClusteringConfigurationException($"{key} is '{text}'; expected a whole number of connections from 1 to 1000.");
     }
 
     private static bool Flag(IConfiguration configuration, string key)
