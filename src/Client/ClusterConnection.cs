@@ -2,30 +2,41 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OrleansKafka.Tls;
 
 namespace OrleansKafka.Cli;
 
 /// <summary>Connects an Orleans client to a silo gateway.</summary>
 internal static class ClusterConnection
 {
-    /// <summary>Connects to the silo gateway at <paramref name="gateway"/> of the cluster and service named; fails within 10 s.</summary>
-    public static async Task<IHost> ConnectAsync(string gateway, string clusterId, string serviceId, CancellationToken cancellationToken)
+    /// <summary>Connects to the silo gateway <paramref name="options"/> names, over TLS when they give a certificate; fails within 10 s.</summary>
+    public static async Task<IHost> ConnectAsync(ConnectionOptions options, CancellationToken cancellationToken)
     {
+        var (gateway, clusterId, serviceId) = (options.Gateway, options.ClusterId, options.ServiceId);
         if (!IPEndPoint.TryParse(gateway, out var endpoint) || endpoint.Port == 0)
         {
             throw new ArgumentException($"--gateway '{gateway}' is not an address of the form host:port such as 127.0.0.1:30000.");
         }
 
+        var tls = string.IsNullOrEmpty(options.TlsCertificate)
+            ? null
+            : PeerCertificates.Load(options.TlsCertificate, Environment.GetEnvironmentVariable(ConnectionOptions.TlsPasswordVariable), options.TlsTrusted, "--tls-certificate", "--tls-trusted");
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client
-            .UseStaticClustering(endpoint)
-            .Configure<Orleans.Configuration.ClusterOptions>(o =>
+        builder.UseOrleansClient(client =>
+        {
+            client.UseStaticClustering(endpoint)
+                .Configure<Orleans.Configuration.ClusterOptions>(o =>
+                {
+                    // "dev" by default: the silo host's ids, whichever clustering it uses.
+                    o.ClusterId = clusterId;
+                    o.ServiceId = serviceId;
+                });
+            if (tls is not null)
             {
-                // "dev" by default: the silo host's ids, whichever clustering it uses.
-                o.ClusterId = clusterId;
-                o.ServiceId = serviceId;
-            }));
+                client.UseTls(tls.Configure);
+            }
+        });
         var host = builder.Build();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(10));
@@ -36,7 +47,7 @@ internal static class ClusterConnection
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             host.Dispose();
-            throw new InvalidOperationException($"Could not connect to a silo gateway at {gateway} (cluster id '{clusterId}', service id '{serviceId}') within 10 s: {ex.Message}. Check --gateway, and --cluster-id/--service-id against the silo's Silo:ClusterId and Silo:ServiceId.", ex);
+            throw new InvalidOperationException($"Could not connect to a silo gateway at {gateway} (cluster id '{clusterId}', service id '{serviceId}') within 10 s: {ex.Message}. Check --gateway, --cluster-id/--service-id against the silo's Silo:ClusterId and Silo:ServiceId, and --tls-certificate when the silo sets Silo:Tls:Certificate.", ex);
         }
 
         return host;

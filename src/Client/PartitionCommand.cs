@@ -15,7 +15,7 @@ internal static class PartitionCommand
         IDisposable? host = null;
         try
         {
-            var connection = await ClusterConnection.ConnectAsync(connect.Gateway, connect.ClusterId, connect.ServiceId, cancellationToken);
+            var connection = await ClusterConnection.ConnectAsync(connect, cancellationToken);
             host = connection;
             var key = $"{group}/{topic}/{partition}";
             // Names from the command line reach no grain unless the cluster knows the partition.

@@ -17,6 +17,11 @@ var serviceId = new Option<string>("--service-id")
     Description = "The cluster's service id (the silo's Silo:ServiceId)",
     DefaultValueFactory = _ => "dev",
 };
+var tlsCertificate = new Option<string?>("--tls-certificate")
+{
+    Description = $"A .pfx certificate to present to a gateway that requires TLS (the silo's Silo:Tls:Certificate or one its Silo:Tls:Trusted issued); its password from ${ConnectionOptions.TlsPasswordVariable}",
+};
+var tlsTrusted = new Option<string?>("--tls-trusted") { Description = "A CA certificate (PEM or DER) whose certificates the CLI accepts from the gateway; without it, only its own certificate" };
 var group = new Option<string?>("--group") { Description = "Only this consumer group" };
 var topic = new Option<string?>("--topic") { Description = "Only this topic" };
 var state = new Option<PartitionState?>("--state") { Description = "Only partitions in this state (Idle, Processing, Retrying, Holding, Paused, NotOwner)" };
@@ -25,7 +30,7 @@ var watch = new Option<bool>("--watch", "-w") { Description = "Refresh every sec
 
 var status = new Command("status", "One row per partition grain: group, topic, partition, owner silo, state, committed offset, high watermark, lag")
 {
-    gateway, clusterId, serviceId, group, topic, state, watch, json,
+    gateway, clusterId, serviceId, tlsCertificate, tlsTrusted, group, topic, state, watch, json,
 };
 status.SetAction((parse, cancellationToken) => StatusCommand.RunAsync(
     Connect(parse),
@@ -80,7 +85,8 @@ foreach (var (command, run) in new (Command, Func<ParseResult, Func<IPartitionGr
     root.Subcommands.Add(PartitionCommandOf(command, run));
 }
 
-ConnectionOptions Connect(ParseResult parse) => new(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!);
+ConnectionOptions Connect(ParseResult parse) =>
+    new(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!, parse.GetValue(tlsCertificate), parse.GetValue(tlsTrusted));
 
 // A command on one partition: <group> <topic> <partition> first (then the command's own
 // arguments), the connection options, and the action run on the partition grain.
@@ -99,6 +105,8 @@ Command PartitionCommandOf(Command command, Func<ParseResult, Func<IPartitionGra
     command.Options.Add(gateway);
     command.Options.Add(clusterId);
     command.Options.Add(serviceId);
+    command.Options.Add(tlsCertificate);
+    command.Options.Add(tlsTrusted);
     command.SetAction((parse, cancellationToken) => PartitionCommand.RunAsync(
         Connect(parse), parse.GetValue(groupArgument)!, parse.GetValue(topicArgument)!, parse.GetValue(partitionArgument), run(parse), cancellationToken));
     return command;

@@ -19,7 +19,7 @@ internal static class StatusCommand
         IDisposable? host = null;
         try
         {
-            var connection = await ClusterConnection.ConnectAsync(connect.Gateway, connect.ClusterId, connect.ServiceId, cancellationToken);
+            var connection = await ClusterConnection.ConnectAsync(connect, cancellationToken);
             host = connection;
             var client = connection.Client();
             if (Console.IsOutputRedirected)

@@ -97,6 +97,12 @@ internal static class ClusteringSetup
 
         Ids();
         silo.ConfigureEndpoints(settings.AdvertisedAddress, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
+        if (settings.Tls is { } tls)
+        {
+            // Silo-to-silo and client-to-gateway connections both: only peers with the cluster's certificate.
+            silo.UseTls(tls.Configure);
+        }
+
         if (settings.Kubernetes)
         {
             // Last, so that it wins: the pod's name and IP (POD_NAME, POD_IP), listening on the

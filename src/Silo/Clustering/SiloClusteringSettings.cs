@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
+using OrleansKafka.Tls;
 using StackExchange.Redis;
 
 namespace OrleansKafka.Silo.Clustering;
@@ -22,6 +23,9 @@ internal sealed record SiloClusteringSettings(
 
     /// <summary>How long a membership store may take to answer at start.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Mutual TLS for silo-to-silo and gateway connections (<c>Silo:Tls:*</c>); null for plain TCP.</summary>
+    public PeerCertificates? Tls { get; init; }
 
     public string ConnectionKey => Store == MembershipStore.Postgres ? "Silo:Postgres" : "Silo:Redis";
 
@@ -68,7 +72,7 @@ internal sealed record SiloClusteringSettings(
         }
 
         settings.CheckConnection();
-        return settings;
+        return settings with { Tls = ReadTls(configuration) };
     }
 
     /// <summary>
@@ -134,6 +138,27 @@ internal sealed record SiloClusteringSettings(
         return int.TryParse(text, out var port) && port is > 0 and < 65536
             ? port
             : throw new ClusteringConfigurationException($"{key} is '{text}'; expected a port number from 1 to 65535.");
+    }
+
+    private static PeerCertificates? ReadTls(IConfiguration configuration)
+    {
+        var certificate = configuration["Silo:Tls:Certificate"];
+        var trusted = configuration["Silo:Tls:Trusted"];
+        if (string.IsNullOrEmpty(certificate))
+        {
+            return string.IsNullOrEmpty(trusted)
+                ? null
+                : throw new ClusteringConfigurationException("Silo:Tls:Trusted is set and Silo:Tls:Certificate is not; expected the silo's own certificate (a .pfx file) too, or neither.");
+        }
+
+        try
+        {
+            return PeerCertificates.Load(certificate, configuration["Silo:Tls:CertificatePassword"], trusted, "Silo:Tls:Certificate", "Silo:Tls:Trusted");
+        }
+        catch (ArgumentException e)
+        {
+            throw new ClusteringConfigurationException(e.Message, e);
+        }
     }
 
     private static int Count(IConfiguration configuration, string key, int fallback)

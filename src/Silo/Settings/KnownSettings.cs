@@ -29,7 +29,8 @@ internal static class KnownSettings
         .. new[]
         {
             "Silo:Clustering", "Silo:Redis", "Silo:Postgres", "Silo:AdvertisedAddress", "Silo:ClusterId", "Silo:ServiceId",
-            "Silo:SiloPort", "Silo:GatewayPort", "Silo:Kubernetes", "Silo:StoreConnections", "Dashboard:Urls", "Dashboard:Token",
+            "Silo:SiloPort", "Silo:GatewayPort", "Silo:Kubernetes", "Silo:StoreConnections",
+            "Silo:Tls:Certificate", "Silo:Tls:CertificatePassword", "Silo:Tls:Trusted", "Dashboard:Urls", "Dashboard:Token",
         }.Select(p => new Setting(p.Split(':'), typeof(string))),
         new Setting(["Dashboard", "Trace"], typeof(bool)),
         .. Of(typeof(ClusterMembershipOptions), "Silo:Membership"),

@@ -6,9 +6,12 @@ namespace OrleansKafka.Tests.Support;
 /// <summary>Runs the operator CLI (<c>src/Client</c>) as a process, the way a user does.</summary>
 public static class Cli
 {
-    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunAsync(new Dictionary<string, string>(), arguments);
+
+    /// <summary>Runs the CLI with <paramref name="environment"/> set over the test's own.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        await using var cli = ChildProcess.Start("cli", "dotnet", [Assembly(), .. arguments]);
+        await using var cli = ChildProcess.Start("cli", "dotnet", [Assembly(), .. arguments], environment);
         var exitCode = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
         return (exitCode, string.Join(Environment.NewLine, cli.Output));
     }
