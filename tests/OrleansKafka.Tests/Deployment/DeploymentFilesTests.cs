@@ -82,10 +82,27 @@ public sealed class DeploymentFilesTests
             Assert.Contains(Scalar(reference, "valueFrom", "secretKeyRef", "key"), secretKeys);
         }
 
-        // The pod watcher's account and its permissions on pods.
+        // The pod watcher's account and its permissions: what Orleans' Kubernetes hosting uses on pods, and nothing else.
         Assert.Equal(Scalar(Single(documents, "ServiceAccount"), "metadata", "name"), Scalar(pod, "spec", "serviceAccountName"));
-        var rule = Sequence(Single(documents, "Role"), "rules").Single(r => Sequence(r, "resources").Any(s => ((YamlScalarNode)s).Value == "pods"));
-        Assert.Superset(new HashSet<string?> { "get", "list", "watch" }, Sequence(rule, "verbs").Select(v => ((YamlScalarNode)v).Value).ToHashSet());
+        var rule = Sequence(Single(documents, "Role"), "rules").Single();
+        Assert.Equal(["pods"], Sequence(rule, "resources").Select(v => ((YamlScalarNode)v).Value));
+        Assert.Equal(new HashSet<string?> { "get", "list", "watch", "patch" }, Sequence(rule, "verbs").Select(v => ((YamlScalarNode)v).Value).ToHashSet());
+
+        // The gateway is not published; the NetworkPolicy admits the silo and gateway ports from the silos and operator pods alone.
+        Assert.DoesNotContain(Sequence(Single(documents, "Service"), "spec", "ports"), p => Scalar(p, "targetPort") is "gateway" or "silo");
+        var policy = Single(documents, "NetworkPolicy");
+        Assert.Equal(Scalar(Node(pod, "metadata", "labels"), "app"), Scalar(policy, "spec", "podSelector", "matchLabels", "app"));
+        foreach (var ingress in Sequence(policy, "spec", "ingress"))
+        {
+            var from = Sequence(ingress, "from").Single();
+            var ports = Sequence(ingress, "ports").Select(p => Scalar(p, "port")).ToList();
+            Assert.True(Has(from, "podSelector"), "a rule of the NetworkPolicy admits more than pods of the namespace");
+            Assert.All(ports, p => Assert.Contains(p, new[] { "silo", "gateway", "http" }));
+        }
+
+        // One namespace for everything, created by the kustomization.
+        var kustomization = Parse(Path.Combine(Deploy, "kubernetes", "kustomization.yaml"))[0];
+        Assert.Equal(Scalar(Single(documents, "Namespace"), "metadata", "name"), Scalar(kustomization, "namespace"));
 
         // The kustomization lists files that are there, and every manifest but the example Secret.
         var resources = Sequence(Parse(Path.Combine(Deploy, "kubernetes", "kustomization.yaml"))[0], "resources").Select(r => ((YamlScalarNode)r).Value!).ToHashSet();
