@@ -25,6 +25,9 @@ if (args.Length > 0 && args[0] == "kafka")
 }
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// Secrets as files (a Kubernetes Secret mounted as a volume): one file per setting, named as its
+// environment variable would be (Dashboard__Token). Read after the environment, so they win.
+builder.Configuration.AddKeyPerFile(SecretFiles.Directory(builder.Configuration), optional: true);
 var problems = KnownSettings.Problems(builder.Configuration);
 if (problems.Count > 0)
 {

@@ -73,13 +73,22 @@ public sealed class DeploymentFilesTests
             Assert.Contains(label[17..^2], labels.Keys);
         }
 
-        // Every secret key the container takes exists in the example Secret.
+        // Secrets come as files: the Secret's volume is mounted where the silo reads them, every key
+        // it takes exists in the example Secret, and every file is named after a setting the silo reads.
         var secret = Single(Parse(Path.Combine(Deploy, "kubernetes", "secret.example.yaml")), "Secret");
         var secretKeys = ((YamlMappingNode)Node(secret, "stringData")).Children.Keys.Select(k => ((YamlScalarNode)k).Value).ToHashSet();
-        foreach (var reference in Sequence(container, "env").Where(e => Has(e, "valueFrom", "secretKeyRef")))
+        Assert.DoesNotContain(Sequence(container, "env"), e => Has(e, "valueFrom", "secretKeyRef"));
+        var volume = Sequence(pod, "spec", "volumes").Single(v => Has(v, "secret"));
+        Assert.Equal(Scalar(secret, "metadata", "name"), Scalar(volume, "secret", "secretName"));
+        var mount = Sequence(container, "volumeMounts").Single(m => Scalar(m, "name") == Scalar(volume, "name"));
+        Assert.Equal(SecretFiles.DefaultDirectory, Scalar(mount, "mountPath"));
+        var files = Sequence(volume, "secret", "items").ToList();
+        Assert.NotEmpty(files);
+        foreach (var item in files)
         {
-            Assert.Equal(Scalar(secret, "metadata", "name"), Scalar(reference, "valueFrom", "secretKeyRef", "name"));
-            Assert.Contains(Scalar(reference, "valueFrom", "secretKeyRef", "key"), secretKeys);
+            Assert.Contains(Scalar(item, "key"), secretKeys);
+            var setting = Scalar(item, "path").Replace("__", ":", StringComparison.Ordinal);
+            Assert.True(KnownSettings.IsKnown(setting), $"the secret file {Scalar(item, "path")} names no setting the silo reads");
         }
 
         // The pod watcher's account and its permissions: what Orleans' Kubernetes hosting uses on pods, and nothing else.

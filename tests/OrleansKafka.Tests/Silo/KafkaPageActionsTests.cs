@@ -17,9 +17,12 @@ public sealed class KafkaPageActionsTests
     [Fact]
     public async Task SkipThroughTheApi_NeedsTheConfiguredToken_ThenResolvesTheHold_AndASecondSkipIsAConflict()
     {
+        // The token as a file, the way a mounted Kubernetes Secret gives it.
+        var secrets = Directory.CreateTempSubdirectory("orleanskafka-secrets-");
+        await File.WriteAllTextAsync(Path.Combine(secrets.FullName, "Dashboard__Token"), Token);
         await using var silo = await SiloHost.StartAsync(new Dictionary<string, string>
         {
-            ["Dashboard__Token"] = Token,
+            ["ORLEANS_KAFKA_SECRETS"] = secrets.FullName,
             ["Kafka__Processors__order-totals__OnFailure"] = "Hold",
         });
         await silo.ProduceWithKcatAsync("demo-orders", 7, ["bad:not an order"]);
@@ -42,6 +45,7 @@ public sealed class KafkaPageActionsTests
         Assert.Contains("is not holding a record", await again.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync($"/kafka/partitions/{Group}/demo-orders/7/explode", null)).StatusCode);
         Assert.DoesNotContain(silo.Process.Output, line => line.Contains(Token, StringComparison.Ordinal));
+        secrets.Delete(recursive: true);
     }
 
     [Fact]
