@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using OrleansKafka.Testing;
 using OrleansKafka.Testing.Processes;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Packaging;
 
@@ -39,6 +40,8 @@ public sealed partial class PackageTests
             Assert.Equal("MIT", Element(nuspec, "license"));
             Assert.Equal("README.md", Element(nuspec, "readme"));
             Assert.True(File.Exists(Path.Combine(packages, $"OrleansKafka.AspNetCore.{version}.snupkg")), "no symbol package");
+            Assert.StartsWith("# OrleansKafka.AspNetCore\n", Entry(Path.Combine(packages, $"OrleansKafka.AspNetCore.{version}.nupkg"), "README.md"));
+            Assert.StartsWith("# OrleansKafka.Cli\n", Entry(Path.Combine(packages, $"OrleansKafka.Cli.{version}.nupkg"), "README.md"));
 
             // samples/OrderSilo as a user copies it: outside the repository, restored from that folder.
             var app = Path.Combine(work, "OrderSilo");
@@ -77,6 +80,11 @@ public sealed partial class PackageTests
             // Orleans' localhost clustering names cluster and service "default" (the CLI's defaults are the demo host's "dev").
             var status = await RunAsync("orleans-kafka status", Path.Combine(tools, "orleans-kafka"), ["status", "--gateway", $"127.0.0.1:{ports[1]}", "--cluster-id", "default", "--service-id", "default"], TimeSpan.FromMinutes(1));
             Assert.Contains(status, line => line.Contains("order-log", StringComparison.Ordinal) && line.Contains("orders", StringComparison.Ordinal));
+
+            // And against the README's demo silo, with the CLI's default ids.
+            await using var demo = await SiloHost.StartAsync(new Dictionary<string, string> { ["Demo__Enabled"] = "false" });
+            var demoStatus = await RunAsync("orleans-kafka status (demo silo)", Path.Combine(tools, "orleans-kafka"), ["status", "--gateway", demo.Gateway], TimeSpan.FromMinutes(1));
+            Assert.Contains(demoStatus, line => line.Contains("demo-order-totals", StringComparison.Ordinal));
         }
         finally
         {
@@ -130,6 +138,13 @@ public sealed partial class PackageTests
         var exitCode = await process.WaitForExitAsync(timeout);
         Assert.True(exitCode == 0, $"{name} exited with {exitCode}:{Environment.NewLine}{process.Tail(60)}");
         return [.. process.Output];
+    }
+
+    private static string Entry(string package, string name)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        using var reader = new StreamReader(zip.GetEntry(name)?.Open() ?? throw new InvalidDataException($"{package} has no {name}"));
+        return reader.ReadToEnd();
     }
 
     private static XDocument Nuspec(string package)
