@@ -53,5 +53,26 @@ internal static class ClusterConnection
         return host;
     }
 
+    /// <summary>
+    /// Closes the connection the way the gateway expects (a stopped client says goodbye), so the
+    /// silo logs no "connection reset" for every command; then frees the host.
+    /// </summary>
+    public static async Task CloseAsync(IHost? host)
+    {
+        if (host is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await host.StopAsync(TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            host.Dispose();
+        }
+    }
+
     public static IClusterClient Client(this IHost host) => host.Services.GetRequiredService<IClusterClient>();
 }

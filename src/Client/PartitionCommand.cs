@@ -12,7 +12,7 @@ internal static class PartitionCommand
 {
     public static async Task<int> RunAsync(ConnectionOptions connect, string group, string topic, int partition, Func<IPartitionGrain, string, Task> command, CancellationToken cancellationToken)
     {
-        IDisposable? host = null;
+        Microsoft.Extensions.Hosting.IHost? host = null;
         try
         {
             var connection = await ClusterConnection.ConnectAsync(connect, cancellationToken);
@@ -31,7 +31,7 @@ internal static class PartitionCommand
         }
         finally
         {
-            host?.Dispose();
+            await ClusterConnection.CloseAsync(host);
         }
     }
 

@@ -16,7 +16,7 @@ internal static class StatusCommand
 
     public static async Task<int> RunAsync(ConnectionOptions connect, StatusFilter filter, bool watch, bool json, CancellationToken cancellationToken)
     {
-        IDisposable? host = null;
+        Microsoft.Extensions.Hosting.IHost? host = null;
         try
         {
             var connection = await ClusterConnection.ConnectAsync(connect, cancellationToken);
@@ -58,7 +58,7 @@ internal static class StatusCommand
         }
         finally
         {
-            host?.Dispose();
+            await ClusterConnection.CloseAsync(host);
         }
     }
 

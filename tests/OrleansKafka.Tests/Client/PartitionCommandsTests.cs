@@ -42,6 +42,9 @@ public sealed class PartitionCommandsTests
         var (moveExit, move) = await Cli.RunAsync("move", Group, Topic, "2", "10.1.2.3:11111", "--gateway", silo.Gateway);
         Assert.Equal(2, moveExit);
         Assert.Contains("Silo '10.1.2.3:11111' does not process this consumer group; expected one of: 127.0.0.1:", move);
+
+        // Every command above closed its connection as a client should: the silo logged no reset for any.
+        Assert.DoesNotContain(silo.Process.Output, line => line.Contains("ConnectionResetException", StringComparison.Ordinal));
     }
 
     private static async Task<int> ForwardedCountAsync(KafkaInspector kafka, long offset) =>
