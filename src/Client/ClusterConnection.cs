@@ -18,6 +18,11 @@ internal static class ClusterConnection
             throw new ArgumentException($"--gateway '{gateway}' is not an address of the form host:port such as 127.0.0.1:30000.");
         }
 
+        if (string.IsNullOrEmpty(options.TlsCertificate) && !string.IsNullOrEmpty(options.TlsTrusted))
+        {
+            throw new ArgumentException("--tls-trusted is given without --tls-certificate; expected the certificate the CLI presents too (mutual TLS), or neither.");
+        }
+
         var tls = string.IsNullOrEmpty(options.TlsCertificate)
             ? null
             : PeerCertificates.Load(options.TlsCertificate, Environment.GetEnvironmentVariable(ConnectionOptions.TlsPasswordVariable), options.TlsTrusted, "--tls-certificate", "--tls-trusted");

@@ -13,6 +13,9 @@ namespace OrleansKafka.Tls;
 /// </summary>
 internal sealed class PeerCertificates
 {
+    private const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
+    private const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
+
     private readonly X509Certificate2? _trusted;
 
     private PeerCertificates(X509Certificate2 local, X509Certificate2? trusted)
@@ -35,9 +38,10 @@ internal sealed class PeerCertificates
         X509Certificate2 local;
         try
         {
-            local = X509CertificateLoader.LoadPkcs12FromFile(certificatePath, password, X509KeyStorageFlags.EphemeralKeySet);
+            // An ephemeral key stays in memory (nothing written to disk) where the platform allows it: Linux.
+            local = X509CertificateLoader.LoadPkcs12FromFile(certificatePath, password, OperatingSystem.IsLinux() ? X509KeyStorageFlags.EphemeralKeySet : X509KeyStorageFlags.DefaultKeySet);
         }
-        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or PlatformNotSupportedException)
         {
             throw new ArgumentException($"{certificateSetting} is '{certificatePath}', which could not be read as a PKCS#12 (.pfx) certificate with its password ({e.Message.TrimEnd('.')}); expected a .pfx file with the certificate and its private key.", e);
         }
@@ -45,6 +49,11 @@ internal sealed class PeerCertificates
         if (!local.HasPrivateKey)
         {
             throw new ArgumentException($"{certificateSetting} is '{certificatePath}', a certificate without its private key; expected a .pfx file with both.");
+        }
+
+        if (!IsCurrent(local))
+        {
+            throw new ArgumentException($"{certificateSetting} is '{certificatePath}', a certificate valid from {local.NotBefore:u} to {local.NotAfter:u} only; expected one valid now.");
         }
 
         X509Certificate2? trusted = null;
@@ -63,8 +72,13 @@ internal sealed class PeerCertificates
         return new PeerCertificates(local, trusted);
     }
 
-    /// <summary>The remote end's certificate is this one, or was issued by the trusted certificate.</summary>
-    public bool Accepts(X509Certificate2? remote)
+    /// <summary>
+    /// The remote end's certificate is this one (and still valid), or was issued, for both server
+    /// and client authentication, by the trusted certificate, through the intermediates the remote
+    /// end sent (<paramref name="presented"/>). Nothing is downloaded: a certificate's own URLs are
+    /// the remote end's to choose.
+    /// </summary>
+    public bool Accepts(X509Certificate2? remote, X509Chain? presented = null)
     {
         if (remote is null)
         {
@@ -73,7 +87,7 @@ internal sealed class PeerCertificates
 
         if (remote.RawDataMemory.Span.SequenceEqual(Local.RawDataMemory.Span))
         {
-            return true;
+            return IsCurrent(remote);
         }
 
         if (_trusted is null)
@@ -85,8 +99,23 @@ internal sealed class PeerCertificates
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(_trusted);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(ServerAuthentication));
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(ClientAuthentication));
+        if (presented is not null)
+        {
+            chain.ChainPolicy.ExtraStore.AddRange(presented.ChainPolicy.ExtraStore);
+            foreach (var element in presented.ChainElements)
+            {
+                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
         return chain.Build(remote);
     }
+
+    private static bool IsCurrent(X509Certificate2 certificate) =>
+        DateTime.Now >= certificate.NotBefore && DateTime.Now <= certificate.NotAfter;
 
     /// <summary>Both ends present a certificate and accept only <see cref="Accepts"/>'s; host names are not checked (silos connect by address).</summary>
     public void Configure(TlsOptions options)
@@ -94,6 +123,6 @@ internal sealed class PeerCertificates
         options.LocalCertificate = Local;
         options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
         options.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
-        options.RemoteCertificateValidation = (certificate, _, _) => Accepts(certificate);
+        options.RemoteCertificateValidation = (certificate, chain, _) => Accepts(certificate, chain);
     }
 }

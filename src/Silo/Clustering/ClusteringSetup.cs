@@ -66,6 +66,12 @@ internal static class ClusteringSetup
             o.ServiceId = settings.ServiceId;
         });
 
+        if (settings.Tls is { } tls)
+        {
+            // Silo-to-silo and client-to-gateway connections both, whatever the clustering: only peers with the cluster's certificate.
+            silo.UseTls(tls.Configure);
+        }
+
         if (settings.Store == MembershipStore.Localhost)
         {
             silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
@@ -85,23 +91,18 @@ internal static class ClusteringSetup
             silo.UseAdoNetClustering(o =>
             {
                 o.Invariant = "Npgsql";
-                o.ConnectionString = settings.PostgresConnection();
+                o.ConnectionString = settings.PostgresConnection(StoreUse.Membership);
             });
             // The same for the partition grains' state, in the same database (deploy/postgres/storage.sql).
             silo.AddAdoNetGrainStorage(OrleansKafka.Configuration.KafkaProcessingOptions.StorageName, o =>
             {
                 o.Invariant = "Npgsql";
-                o.ConnectionString = settings.PostgresConnection();
+                o.ConnectionString = settings.PostgresConnection(StoreUse.Storage);
             });
         }
 
         Ids();
         silo.ConfigureEndpoints(settings.AdvertisedAddress, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
-        if (settings.Tls is { } tls)
-        {
-            // Silo-to-silo and client-to-gateway connections both: only peers with the cluster's certificate.
-            silo.UseTls(tls.Configure);
-        }
 
         if (settings.Kubernetes)
         {
@@ -130,7 +131,7 @@ internal static class ClusteringSetup
 
                     break;
                 case MembershipStore.Postgres:
-                    await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(settings.PostgresConnection()) { Timeout = (int)SiloClusteringSettings.ConnectTimeout.TotalSeconds, Pooling = false }.ConnectionString))
+                    await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(settings.PostgresConnection(StoreUse.Membership)) { Timeout = (int)SiloClusteringSettings.ConnectTimeout.TotalSeconds, Pooling = false }.ConnectionString))
                     {
                         await connection.OpenAsync(cancellationToken);
                         await using var command = new NpgsqlCommand("SELECT count(*) FROM OrleansMembershipVersionTable", connection);

@@ -65,7 +65,7 @@ internal sealed record SiloClusteringSettings(
             Port(configuration, "Silo:SiloPort", 11111),
             Port(configuration, "Silo:GatewayPort", 30000),
             Flag(configuration, "Silo:Kubernetes"),
-            Count(configuration, "Silo:StoreConnections", DefaultStoreConnections));
+            Count(configuration, "Silo:StoreConnections", DefaultStoreConnections, MembershipConnections + 1));
         if (settings.Kubernetes && store == MembershipStore.Localhost)
         {
             throw new ClusteringConfigurationException("Silo:Kubernetes is true and Silo:Clustering is Localhost; expected Redis or Postgres, a membership store the pods share.");
@@ -75,22 +75,27 @@ internal sealed record SiloClusteringSettings(
         return settings with { Tls = ReadTls(configuration) };
     }
 
-    /// <summary>
-    /// The PostgreSQL connection string every store client of this silo uses (membership and grain
-    /// storage share its one pool): at most <see cref="StoreConnections"/> connections, a call that
-    /// finds them all busy waits for one (up to the string's <c>Timeout</c>) instead of opening
-    /// more, and the silo's endpoint as application name, so <c>pg_stat_activity</c> shows whose
-    /// connections are whose (an <c>Application Name</c> in the setting is kept).
-    /// </summary>
-    public string PostgresConnection()
-    {
-        var builder = new NpgsqlConnectionStringBuilder(Connection) { MaxPoolSize = StoreConnections };
-        builder.MinPoolSize = Math.Min(builder.MinPoolSize, StoreConnections);
-        if (string.IsNullOrEmpty(builder.ApplicationName))
-        {
-            builder.ApplicationName = $"orleans-kafka {AdvertisedAddress}:{SiloPort}";
-        }
+    /// <summary>Connections of the budget kept for membership, so its writes never queue behind grain storage.</summary>
+    public const int MembershipConnections = 2;
 
+    /// <summary>
+    /// The PostgreSQL connection string for one use of the store. Membership and grain storage each
+    /// get a pool of their own (Npgsql pools by connection string; the application names differ):
+    /// membership <see cref="MembershipConnections"/>, storage the rest of
+    /// <see cref="StoreConnections"/>, so an "I am alive" write is not queued behind a burst of
+    /// storage calls (a silo whose writes stall for seconds is voted dead). A call that finds its
+    /// pool busy waits for a connection (up to the string's <c>Timeout</c>) instead of opening
+    /// more. Pooling is always on (off, the budget would mean nothing). The application name is
+    /// the silo's endpoint and the use, so <c>pg_stat_activity</c> shows whose connections are
+    /// whose (an <c>Application Name</c> in the setting is kept, with the use added).
+    /// </summary>
+    public string PostgresConnection(StoreUse use)
+    {
+        var size = use == StoreUse.Membership ? MembershipConnections : StoreConnections - MembershipConnections;
+        var builder = new NpgsqlConnectionStringBuilder(Connection) { Pooling = true, MaxPoolSize = size };
+        builder.MinPoolSize = Math.Min(builder.MinPoolSize, size);
+        var name = string.IsNullOrEmpty(builder.ApplicationName) ? $"orleans-kafka {AdvertisedAddress}:{SiloPort}" : builder.ApplicationName;
+        builder.ApplicationName = $"{name} {(use == StoreUse.Membership ? "membership" : "storage")}";
         return builder.ConnectionString;
     }
 
@@ -161,7 +166,7 @@ internal sealed record SiloClusteringSettings(
         }
     }
 
-    private static int Count(IConfiguration configuration, string key, int fallback)
+    private static int Count(IConfiguration configuration, string key, int fallback, int minimum)
     {
         var text = configuration[key];
         if (text is null)
@@ -169,9 +174,9 @@ internal sealed record SiloClusteringSettings(
             return fallback;
         }
 
-        return int.TryParse(text, out var count) && count is > 0 and <= 1000
+        return int.TryParse(text, out var count) && count >= minimum && count <= 1000
             ? count
-            : throw new ClusteringConfigurationException($"{key} is '{text}'; expected a whole number of connections from 1 to 1000.");
+            : throw new ClusteringConfigurationException($"{key} is '{text}'; expected a whole number of connections from {minimum} ({MembershipConnections} of them for membership) to 1000.");
     }
 
     private static bool Flag(IConfiguration configuration, string key)

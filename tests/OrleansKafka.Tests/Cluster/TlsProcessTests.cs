@@ -66,6 +66,33 @@ public sealed class TlsProcessTests
         }
     }
 
+    [Fact]
+    public async Task TheReadmesSilo_OnLocalhostClustering_AlsoAdmitsOnlyAClientWithTheCertificate()
+    {
+        var folder = Directory.CreateTempSubdirectory("orleanskafka-tls-").FullName;
+        try
+        {
+            var certificate = WriteCertificate(folder, "cluster");
+            await using var silo = await SiloHost.StartAsync(new Dictionary<string, string>
+            {
+                ["Demo__Enabled"] = "false",
+                ["Silo__Tls__Certificate"] = certificate,
+                ["Silo__Tls__CertificatePassword"] = Password,
+            });
+
+            var (plainExit, plain) = await CliAsync(null, "status", "--gateway", silo.Gateway);
+            Assert.Equal(2, plainExit);
+            Assert.Contains("Could not connect to a silo gateway", plain);
+            var (tlsExit, tls) = await CliAsync(Password, "status", "--gateway", silo.Gateway, "--tls-certificate", certificate);
+            Assert.True(tlsExit == 0, tls);
+            Assert.Contains("demo-order-totals", tls);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     /// <summary>A self-signed certificate for server and client authentication, as a password-protected .pfx.</summary>
     private static string WriteCertificate(string folder, string name)
     {

@@ -43,7 +43,7 @@ public sealed class BadConfigurationTests(Xunit.Abstractions.ITestOutputHelper o
     [InlineData("wrongly addressed membership store", "Silo__Clustering=Postgres|Silo__Postgres=Port=5432;Database=orleans", "Silo:Postgres is not valid (no Host); expected an Npgsql connection string such as Host=127.0.0.1;Port=5432")]
     [InlineData("unreachable membership store", "Silo__Clustering=Postgres|Silo__Postgres=Host=127.0.0.1;Port={port};Database=orleans;Username=postgres;Password=hunter2", "Silo:Postgres = 'Host=127.0.0.1;Port={port};Database=orleans;Username=postgres': the Postgres membership store did not answer within 5 s")]
     [InlineData("advertised address that is not an IP", "Silo__Clustering=Redis|Silo__AdvertisedAddress=silo-1", "Silo:AdvertisedAddress is 'silo-1'; expected an IP address such as 127.0.0.1.")]
-    [InlineData("store connection budget of 0", "Silo__StoreConnections=0", "Silo:StoreConnections is '0'; expected a whole number of connections from 1 to 1000.")]
+    [InlineData("store connection budget of 0", "Silo__StoreConnections=0", "Silo:StoreConnections is '0'; expected a whole number of connections from 3 (2 of them for membership) to 1000.")]
     [InlineData("silo port out of range", "Silo__SiloPort=70000", "Silo:SiloPort is '70000'; expected a port number from 1 to 65535.")]
     [InlineData("gateway port that is not a number", "Silo__GatewayPort=gateway", "Silo:GatewayPort is 'gateway'; expected a port number from 1 to 65535.")]
     [InlineData("Kubernetes flag that is not a flag", "Silo__Kubernetes=maybe", "Silo:Kubernetes is 'maybe'; expected true or false.")]
