@@ -66,7 +66,10 @@ produce.SetAction((parse, cancellationToken) => ProduceCommand.RunAsync(
         parse.GetValue(produceJson)),
     cancellationToken));
 
-var root = new RootCommand("OrleansKafka operator CLI: inspect the partition grains of a running cluster, decide about held records, and produce load") { status, produce };
+var root = new RootCommand("OrleansKafka operator CLI: inspect the partition grains of a running cluster, decide about held records, redrive dead letters, and produce load")
+{
+    status, produce, OrleansKafka.Cli.DeadLetters.DlqCommandLine.Build(bootstrapServers),
+};
 var historyJson = new Option<bool>("--json") { Description = "The owners as a JSON array, for scripts" };
 var offsetArgument = new Argument<string>("offset") { Description = "An offset, beginning or end" };
 var siloArgument = new Argument<string>("silo") { Description = "The silo to move it to, as status shows it (host:port)" };
