@@ -10,10 +10,13 @@ public sealed class PeerCertificatesTests : IDisposable
     private const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
     private const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
     private readonly string _folder = Directory.CreateTempSubdirectory("orleanskafka-certificates-").FullName;
-    private readonly X509Certificate2 _root = Authority("root", issuer: null);
+    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+
+    // Each issuer's validity covers what it issues (CertificateRequest.Create refuses otherwise), from one instant.
+    private readonly X509Certificate2 _root = Authority("root", issuer: null, Now.AddDays(-10), Now.AddDays(30));
     private readonly X509Certificate2 _intermediate;
 
-    public PeerCertificatesTests() => _intermediate = Authority("intermediate", _root);
+    public PeerCertificatesTests() => _intermediate = Authority("intermediate", _root, Now.AddDays(-9), Now.AddDays(29));
 
     [Fact]
     public void ACertificateOfTheCa_ThroughTheIntermediateTheRemoteSent_IsAccepted_WithoutIt_OrWithTheWrongUsage_IsNot()
@@ -39,7 +42,7 @@ public sealed class PeerCertificatesTests : IDisposable
 
         Assert.True(peers.Accepts(X509CertificateLoader.LoadCertificate(own.RawData)));
         Assert.False(peers.Accepts(other));
-        var expired = Leaf("expired", _root, DateTimeOffset.UtcNow.AddDays(-2), DateTimeOffset.UtcNow.AddDays(-1), ServerAuthentication, ClientAuthentication);
+        var expired = Leaf("expired", _root, Now.AddDays(-2), Now.AddDays(-1), ServerAuthentication, ClientAuthentication);
         var error = Assert.Throws<ArgumentException>(() => Load(expired, trusted: null));
         Assert.Contains("expected one valid now", error.Message);
     }
@@ -65,14 +68,13 @@ public sealed class PeerCertificatesTests : IDisposable
         return PeerCertificates.Load(pfx, "pw", ca, "Silo:Tls:Certificate", "Silo:Tls:Trusted");
     }
 
-    private static X509Certificate2 Authority(string name, X509Certificate2? issuer)
+    private static X509Certificate2 Authority(string name, X509Certificate2? issuer, DateTimeOffset from, DateTimeOffset until)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-        var (from, until) = (DateTimeOffset.UtcNow.AddDays(-10), DateTimeOffset.UtcNow.AddDays(30));
         if (issuer is null)
         {
             return request.CreateSelfSigned(from, until);
@@ -83,7 +85,7 @@ public sealed class PeerCertificatesTests : IDisposable
     }
 
     private static X509Certificate2 Leaf(string name, X509Certificate2 issuer, params string[] usages) =>
-        Leaf(name, issuer, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), usages);
+        Leaf(name, issuer, Now.AddMinutes(-5), Now.AddDays(1), usages);
 
     private static X509Certificate2 Leaf(string name, X509Certificate2 issuer, DateTimeOffset from, DateTimeOffset until, params string[] usages)
     {
