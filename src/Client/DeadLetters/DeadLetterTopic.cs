@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using OrleansKafka.Processing;
 
 namespace OrleansKafka.Cli.DeadLetters;
 
@@ -9,25 +10,18 @@ internal sealed record DeadLetter(int Partition, long Offset, DateTime Timestamp
 {
     public string? Header(string name) => Headers.LastOrDefault(h => h.Key == name) is { } header ? Encoding.UTF8.GetString(header.GetValueBytes()) : null;
 
-    public string? SourceTopic => Header(RedriveHeaders.SourceTopic);
+    public string? SourceTopic => Header(DeadLetterHeaders.SourceTopic);
 
-    public string Source => $"{SourceTopic ?? "?"}/{Header(RedriveHeaders.SourcePartition) ?? "?"}@{Header(RedriveHeaders.SourceOffset) ?? "?"}";
+    public string Source => $"{SourceTopic ?? "?"}/{Header(DeadLetterHeaders.SourcePartition) ?? "?"}@{Header(DeadLetterHeaders.SourceOffset) ?? "?"}";
 
     public string KeyText => Text(Key);
 
     public static string Text(byte[]? bytes) => bytes is null ? string.Empty : Encoding.UTF8.GetString(bytes);
 }
 
-/// <summary>The header names of a dead-lettered record (written by the silo) and of a redrive.</summary>
+/// <summary>The header names of a redrive (a dead-lettered record's own are <see cref="DeadLetterHeaders"/>).</summary>
 internal static class RedriveHeaders
 {
-    public const string SourceTopic = "x-dlq-source-topic";
-    public const string SourcePartition = "x-dlq-source-partition";
-    public const string SourceOffset = "x-dlq-source-offset";
-    public const string ErrorType = "x-dlq-error-type";
-    public const string ErrorMessage = "x-dlq-error-message";
-    public const string DeadLetterPrefix = "x-dlq-";
-
     /// <summary>On a redriven record: the dead-letter topic, partition and offset it came back from, and when.</summary>
     public const string FromTopic = "x-redrive-dlq-topic";
     public const string FromPartition = "x-redrive-dlq-partition";

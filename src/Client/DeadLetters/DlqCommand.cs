@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using OrleansKafka.Processing;
 using Spectre.Console;
 
 namespace OrleansKafka.Cli.DeadLetters;
@@ -43,11 +44,11 @@ internal static class DlqCommand
                     l.Timestamp,
                     key = l.KeyText,
                     value = DeadLetter.Text(l.Value),
-                    errorType = l.Header(RedriveHeaders.ErrorType),
-                    error = l.Header(RedriveHeaders.ErrorMessage),
+                    errorType = l.Header(DeadLetterHeaders.ErrorType),
+                    error = l.Header(DeadLetterHeaders.ErrorMessage),
                     sourceTopic = l.SourceTopic,
-                    sourcePartition = l.Header(RedriveHeaders.SourcePartition),
-                    sourceOffset = l.Header(RedriveHeaders.SourceOffset),
+                    sourcePartition = l.Header(DeadLetterHeaders.SourcePartition),
+                    sourceOffset = l.Header(DeadLetterHeaders.SourceOffset),
                     redriven = redriven.Contains((l.Partition, l.Offset)),
                 }),
                 Json));
@@ -64,7 +65,7 @@ internal static class DlqCommand
                 letter.Timestamp.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
                 Markup.Escape(Cut(letter.KeyText)),
                 Markup.Escape(Cut(DeadLetter.Text(letter.Value))),
-                Markup.Escape(Cut($"{letter.Header(RedriveHeaders.ErrorType)}: {letter.Header(RedriveHeaders.ErrorMessage)}")),
+                Markup.Escape(Cut($"{letter.Header(DeadLetterHeaders.ErrorType)}: {letter.Header(DeadLetterHeaders.ErrorMessage)}")),
                 Markup.Escape(letter.Source),
                 redriven.Contains((letter.Partition, letter.Offset)) ? "yes" : "no");
         }
@@ -120,7 +121,7 @@ internal static class DlqCommand
             AnsiConsole.MarkupLineInterpolated($"{topic}: redrove {sent.Count} record(s){(sent.Count > 0 ? $" ({where})" : string.Empty)}; {redriven.Count} were redriven before.");
             if (noSource.Count > 0)
             {
-                AnsiConsole.MarkupLineInterpolated($"{noSource.Count} record(s) have no {RedriveHeaders.SourceTopic} header and were left: name a topic with --to.");
+                AnsiConsole.MarkupLineInterpolated($"{noSource.Count} record(s) have no {DeadLetterHeaders.SourceTopic} header and were left: name a topic with --to.");
             }
 
             foreach (var failure in failed)
@@ -135,7 +136,7 @@ internal static class DlqCommand
     private static Message<byte[]?, byte[]?> Redriven(string topic, DeadLetter letter)
     {
         var headers = new Headers();
-        foreach (var header in letter.Headers.Where(h => !h.Key.StartsWith(RedriveHeaders.DeadLetterPrefix, StringComparison.Ordinal)))
+        foreach (var header in letter.Headers.Where(h => !h.Key.StartsWith(DeadLetterHeaders.Prefix, StringComparison.Ordinal)))
         {
             headers.Add(header.Key, header.GetValueBytes());
         }

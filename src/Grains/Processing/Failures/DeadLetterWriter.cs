@@ -7,25 +7,10 @@ namespace OrleansKafka.Processing.Failures;
 
 /// <summary>
 /// Writes failed records to dead-letter topics: key, value, timestamp and headers unchanged,
-/// plus headers that say why and where from. One producer per silo, created at first use.
+/// plus the <see cref="DeadLetterHeaders"/> that say why and where from. One producer per silo, created at first use.
 /// </summary>
 internal sealed class DeadLetterWriter(IKafkaConnection connection) : IDisposable
 {
-    /// <summary>Header names added to a dead-lettered record.</summary>
-    public const string ErrorType = "x-dlq-error-type";
-
-    public const string ErrorMessage = "x-dlq-error-message";
-
-    public const string SourceTopic = "x-dlq-source-topic";
-
-    public const string SourcePartition = "x-dlq-source-partition";
-
-    public const string SourceOffset = "x-dlq-source-offset";
-
-    public const string Attempts = "x-dlq-attempts";
-
-    public const string ConsumerGroup = "x-dlq-consumer-group";
-
     private readonly Lazy<IProducer<byte[], byte[]>> _producer = new(() => new ProducerBuilder<byte[], byte[]>(
         connection.ClientSettings(new Dictionary<string, string>
         {
@@ -45,13 +30,13 @@ internal sealed class DeadLetterWriter(IKafkaConnection connection) : IDisposabl
             headers.Add(header.Key, header.GetValueBytes());
         }
 
-        headers.Add(ErrorType, Encoding.UTF8.GetBytes(RecordFailure.CauseTypeName(error)));
-        headers.Add(ErrorMessage, Encoding.UTF8.GetBytes(error.Message));
-        headers.Add(SourceTopic, Encoding.UTF8.GetBytes(record.Topic));
-        headers.Add(SourcePartition, Encoding.UTF8.GetBytes(record.Partition.Value.ToString(CultureInfo.InvariantCulture)));
-        headers.Add(SourceOffset, Encoding.UTF8.GetBytes(record.Offset.Value.ToString(CultureInfo.InvariantCulture)));
-        headers.Add(Attempts, Encoding.UTF8.GetBytes(attempts.ToString(CultureInfo.InvariantCulture)));
-        headers.Add(ConsumerGroup, Encoding.UTF8.GetBytes(group));
+        headers.Add(DeadLetterHeaders.ErrorType, Encoding.UTF8.GetBytes(RecordFailure.CauseTypeName(error)));
+        headers.Add(DeadLetterHeaders.ErrorMessage, Encoding.UTF8.GetBytes(error.Message));
+        headers.Add(DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes(record.Topic));
+        headers.Add(DeadLetterHeaders.SourcePartition, Encoding.UTF8.GetBytes(record.Partition.Value.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes(record.Offset.Value.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(DeadLetterHeaders.Attempts, Encoding.UTF8.GetBytes(attempts.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(DeadLetterHeaders.ConsumerGroup, Encoding.UTF8.GetBytes(group));
         await _producer.Value.ProduceAsync(
             topic,
             new Message<byte[], byte[]> { Key = record.Message.Key, Value = record.Message.Value, Headers = headers, Timestamp = record.Message.Timestamp },

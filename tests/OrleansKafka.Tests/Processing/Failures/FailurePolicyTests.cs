@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.Configuration;
 using OrleansKafka.Kafka;
 using OrleansKafka.Partitions;
-using OrleansKafka.Processing.Failures;
+using OrleansKafka.Processing;
 using OrleansKafka.Testing;
 using OrleansKafka.Testing.Processes;
 using OrleansKafka.Tests.Support;
@@ -32,9 +32,9 @@ public sealed class FailurePolicyTests
         Assert.Equal([0L, 1, 3, 4], log.Of(0).Select(r => r.Offset));
         var dead = Assert.Single(await cluster.Inspector.ReadAllAsync(DeadLetters));
         Assert.Equal(("k2", "v2"), (Encoding.UTF8.GetString(dead.Message.Key!), Encoding.UTF8.GetString(dead.Message.Value!)));
-        Assert.Equal(typeof(InvalidOperationException).FullName, Header(dead, DeadLetterWriter.ErrorType));
-        Assert.Equal("poison record at offset 2", Header(dead, DeadLetterWriter.ErrorMessage));
-        Assert.Equal((Topic, "0", "2", "3", Group), (Header(dead, DeadLetterWriter.SourceTopic), Header(dead, DeadLetterWriter.SourcePartition), Header(dead, DeadLetterWriter.SourceOffset), Header(dead, DeadLetterWriter.Attempts), Header(dead, DeadLetterWriter.ConsumerGroup)));
+        Assert.Equal(typeof(InvalidOperationException).FullName, Header(dead, DeadLetterHeaders.ErrorType));
+        Assert.Equal("poison record at offset 2", Header(dead, DeadLetterHeaders.ErrorMessage));
+        Assert.Equal((Topic, "0", "2", "3", Group), (Header(dead, DeadLetterHeaders.SourceTopic), Header(dead, DeadLetterHeaders.SourcePartition), Header(dead, DeadLetterHeaders.SourceOffset), Header(dead, DeadLetterHeaders.Attempts), Header(dead, DeadLetterHeaders.ConsumerGroup)));
         Assert.Equal(1, (await StatusAsync(cluster)).RecordsDeadLettered);
     }
 
@@ -169,10 +169,10 @@ public sealed class FailurePolicyTests
         await cluster.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = 3 });
 
         var dead = Assert.Single(await cluster.Inspector.ReadAllAsync(DeadLetters));
-        Assert.Equal("1", Header(dead, DeadLetterWriter.Attempts));
-        Assert.Equal("1", Header(dead, DeadLetterWriter.SourceOffset));
-        Assert.Equal(typeof(InvalidDataException).FullName, Header(dead, DeadLetterWriter.ErrorType));
-        Assert.Contains("does not deserialize to Measurement", Header(dead, DeadLetterWriter.ErrorMessage));
+        Assert.Equal("1", Header(dead, DeadLetterHeaders.Attempts));
+        Assert.Equal("1", Header(dead, DeadLetterHeaders.SourceOffset));
+        Assert.Equal(typeof(InvalidDataException).FullName, Header(dead, DeadLetterHeaders.ErrorType));
+        Assert.Contains("does not deserialize to Measurement", Header(dead, DeadLetterHeaders.ErrorMessage));
 
         // The batch was narrowed to the failing record: the records around it were processed.
         Assert.Contains("c:s3:3", log.Of(0).Select(r => r.Value));
