@@ -9,10 +9,15 @@ namespace OrleansKafka.Cli;
 /// <summary>Connects an Orleans client to a silo gateway.</summary>
 internal static class ClusterConnection
 {
-    /// <summary>Connects to the silo gateway <paramref name="options"/> names, over TLS when they give a certificate; fails within 10 s.</summary>
+    /// <summary>Connects to the silo gateway <paramref name="options"/> names, over TLS when they give a certificate; fails within their connect timeout (10 s by default).</summary>
     public static async Task<IHost> ConnectAsync(ConnectionOptions options, CancellationToken cancellationToken)
     {
         var (gateway, clusterId, serviceId) = (options.Gateway, options.ClusterId, options.ServiceId);
+        if (options.ConnectTimeoutSeconds is < 1 or > 600)
+        {
+            throw new ArgumentException($"--connect-timeout is {options.ConnectTimeoutSeconds}; expected seconds from 1 to 600.");
+        }
+
         if (!IPEndPoint.TryParse(gateway, out var endpoint) || endpoint.Port == 0)
         {
             throw new ArgumentException($"--gateway '{gateway}' is not an address of the form host:port such as 127.0.0.1:30000.");
@@ -44,7 +49,7 @@ internal static class ClusterConnection
         });
         var host = builder.Build();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.ConnectTimeoutSeconds));
         try
         {
             await host.StartAsync(timeout.Token);
@@ -52,7 +57,7 @@ internal static class ClusterConnection
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             host.Dispose();
-            throw new InvalidOperationException($"Could not connect to a silo gateway at {gateway} (cluster id '{clusterId}', service id '{serviceId}') within 10 s: {ex.Message}. Check --gateway, --cluster-id/--service-id against the silo's Silo:ClusterId and Silo:ServiceId, and --tls-certificate when the silo sets Silo:Tls:Certificate.", ex);
+            throw new InvalidOperationException($"Could not connect to a silo gateway at {gateway} (cluster id '{clusterId}', service id '{serviceId}') within {options.ConnectTimeoutSeconds} s: {ex.Message}. Check --gateway, --cluster-id/--service-id against the silo's Silo:ClusterId and Silo:ServiceId, and --tls-certificate when the silo sets Silo:Tls:Certificate.", ex);
         }
 
         return host;

@@ -21,6 +21,11 @@ var tlsCertificate = new Option<string?>("--tls-certificate")
 {
     Description = $"A .pfx certificate to present to a gateway that requires TLS (the silo's Silo:Tls:Certificate or one its Silo:Tls:Trusted issued); its password from ${ConnectionOptions.TlsPasswordVariable}",
 };
+var connectTimeout = new Option<int>("--connect-timeout")
+{
+    Description = $"Seconds connecting to the gateway may take; by default ${ConnectionOptions.ConnectTimeoutVariable}, or {ConnectionOptions.DefaultConnectTimeoutSeconds}",
+    DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable(ConnectionOptions.ConnectTimeoutVariable), out var seconds) ? seconds : ConnectionOptions.DefaultConnectTimeoutSeconds,
+};
 var tlsTrusted = new Option<string?>("--tls-trusted") { Description = "A CA certificate (PEM or DER) whose certificates the CLI accepts from the gateway; without it, only its own certificate" };
 var group = new Option<string?>("--group") { Description = "Only this consumer group" };
 var topic = new Option<string?>("--topic") { Description = "Only this topic" };
@@ -30,7 +35,7 @@ var watch = new Option<bool>("--watch", "-w") { Description = "Refresh every sec
 
 var status = new Command("status", "One row per partition grain: group, topic, partition, owner silo, state, committed offset, high watermark, lag")
 {
-    gateway, clusterId, serviceId, tlsCertificate, tlsTrusted, group, topic, state, watch, json,
+    gateway, clusterId, serviceId, tlsCertificate, tlsTrusted, connectTimeout, group, topic, state, watch, json,
 };
 status.SetAction((parse, cancellationToken) => StatusCommand.RunAsync(
     Connect(parse),
@@ -89,7 +94,7 @@ foreach (var (command, run) in new (Command, Func<ParseResult, Func<IPartitionGr
 }
 
 ConnectionOptions Connect(ParseResult parse) =>
-    new(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!, parse.GetValue(tlsCertificate), parse.GetValue(tlsTrusted));
+    new(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!, parse.GetValue(tlsCertificate), parse.GetValue(tlsTrusted), parse.GetValue(connectTimeout));
 
 // A command on one partition: <group> <topic> <partition> first (then the command's own
 // arguments), the connection options, and the action run on the partition grain.
@@ -110,6 +115,7 @@ Command PartitionCommandOf(Command command, Func<ParseResult, Func<IPartitionGra
     command.Options.Add(serviceId);
     command.Options.Add(tlsCertificate);
     command.Options.Add(tlsTrusted);
+    command.Options.Add(connectTimeout);
     command.SetAction((parse, cancellationToken) => PartitionCommand.RunAsync(
         Connect(parse), parse.GetValue(groupArgument)!, parse.GetValue(topicArgument)!, parse.GetValue(partitionArgument), run(parse), cancellationToken));
     return command;

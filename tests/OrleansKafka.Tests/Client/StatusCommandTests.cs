@@ -62,7 +62,8 @@ public sealed class StatusCommandTests
         var port = LoopbackPorts.Free(1)[0];
         var clock = Stopwatch.StartNew();
 
-        var (exitCode, output) = await Cli.RunAsync("status", "--gateway", $"127.0.0.1:{port}");
+        // With the CLI's own default connect timeout (the other tests give it more).
+        var (exitCode, output) = await Cli.RunAsync(new Dictionary<string, string> { ["ORLEANS_KAFKA_CONNECT_TIMEOUT"] = "10" }, "status", "--gateway", $"127.0.0.1:{port}");
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains($"Could not connect to a silo gateway at 127.0.0.1:{port}", output.ReplaceLineEndings(" "));

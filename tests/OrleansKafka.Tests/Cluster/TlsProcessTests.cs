@@ -52,10 +52,10 @@ public sealed class TlsProcessTests
                     TimeSpan.FromSeconds(60)),
                 $"the partitions are not shared by both silos over TLS: {string.Join(", ", owners)}");
 
-            var (plainExit, plain) = await CliAsync(null, "status", "--gateway", gateway);
+            var (plainExit, plain) = await CliAsync(null, "status", "--gateway", gateway, "--connect-timeout", "5");
             Assert.Equal(2, plainExit);
             Assert.Contains("Could not connect to a silo gateway", plain);
-            var (strangerExit, strangerOutput) = await CliAsync(Password, "status", "--gateway", gateway, "--tls-certificate", stranger);
+            var (strangerExit, strangerOutput) = await CliAsync(Password, "status", "--gateway", gateway, "--tls-certificate", stranger, "--connect-timeout", "5");
             Assert.Equal(2, strangerExit);
             Assert.Contains("Could not connect to a silo gateway", strangerOutput);
             Assert.All(cluster.Silos, s => Assert.DoesNotContain(s.Process.Output, line => line.Contains(Password, StringComparison.Ordinal)));
@@ -80,7 +80,7 @@ public sealed class TlsProcessTests
                 ["Silo__Tls__CertificatePassword"] = Password,
             });
 
-            var (plainExit, plain) = await CliAsync(null, "status", "--gateway", silo.Gateway);
+            var (plainExit, plain) = await CliAsync(null, "status", "--gateway", silo.Gateway, "--connect-timeout", "5");
             Assert.Equal(2, plainExit);
             Assert.Contains("Could not connect to a silo gateway", plain);
             var (tlsExit, tls) = await CliAsync(Password, "status", "--gateway", silo.Gateway, "--tls-certificate", certificate);
