@@ -44,6 +44,11 @@ internal sealed partial class GroupControlClient : IDisposable
             .WithLogging(logger, $"{group}/control")
             .Build();
         _admin = new DependentAdminClientBuilder(_consumer.Handle).Build();
+        if (LibrdkafkaNative.TryClientHandle(_consumer) is null)
+        {
+            LogNoMetadata(logger, group, LibrdkafkaNative.ClientVersion);
+        }
+
         _thread = new Thread(Run) { IsBackground = true, Name = $"kafka-control-{group}" };
         _thread.Start();
     }
@@ -222,6 +227,9 @@ internal sealed partial class GroupControlClient : IDisposable
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "Committing offsets of {Partitions} partitions for consumer group {Group} failed; retrying at the next interval")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, string group, int partitions);
+
+    [LoggerMessage(EventId = 2303, Level = LogLevel.Warning, Message = "Confluent.Kafka {Version} does not expose its librdkafka handle: consumer group {Group} commits offsets without the product's note (epoch and checkpoint), so a lost checkpoint row cannot be told from a partition that never had state. Use the Confluent.Kafka version OrleansKafka was built with")]
+    private static partial void LogNoMetadata(ILogger logger, string group, Version? version);
 
     [LoggerMessage(EventId = 2302, Level = LogLevel.Error, Message = "The control loop of consumer group {Group} failed an operation")]
     private static partial void LogControlLoopFailed(ILogger logger, Exception exception, string group);

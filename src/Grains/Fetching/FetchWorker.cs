@@ -43,7 +43,8 @@ internal sealed partial class FetchWorker : IDisposable
     private readonly MessageRouter _router;
     private IConsumer<byte[], byte[]> _consumer;
 
-    // The consumer's rd_kafka_t, polled by the worker's thread; valid while _consumer is not disposed.
+    // The consumer's rd_kafka_t, polled by the worker's thread; valid while _consumer is not
+    // disposed. Zero where Confluent.Kafka does not expose it: records are then read with Consume.
     private IntPtr _handle;
     private volatile bool _stopping;
     private volatile bool _fatal;
@@ -68,7 +69,7 @@ internal sealed partial class FetchWorker : IDisposable
         _createConsumer = createConsumer;
         _router = new MessageRouter(_buffers);
         _consumer = createConsumer(OnError);
-        _handle = LibrdkafkaNative.ClientHandle(_consumer);
+        _handle = HandleOf(_consumer);
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
@@ -195,7 +196,10 @@ internal sealed partial class FetchWorker : IDisposable
                 // While records wait unsignalled, only peek: as soon as the consumer has nothing
                 // ready, the pumps are woken with everything that arrived in this fetch.
                 ResumeWithinBudget();
-                var arrived = _router.PollOne(_handle, unsignalled.Count > 0 ? 0 : (int)PollTimeout.TotalMilliseconds, unsignalled, ref last);
+                var timeoutMs = unsignalled.Count > 0 ? 0 : (int)PollTimeout.TotalMilliseconds;
+                var arrived = _handle != IntPtr.Zero
+                    ? _router.PollOne(_handle, timeoutMs, unsignalled, ref last)
+                    : _router.PollOne(_consumer, timeoutMs, unsignalled, ref last);
                 consecutiveFailures = 0;
                 if (arrived is null)
                 {
@@ -300,7 +304,7 @@ internal sealed partial class FetchWorker : IDisposable
                     fresh.Pause(paused);
                 }
 
-                var handle = LibrdkafkaNative.ClientHandle(fresh);
+                var handle = HandleOf(fresh);
                 broken = _consumer;
                 _consumer = fresh;
                 _handle = handle;
@@ -319,6 +323,18 @@ internal sealed partial class FetchWorker : IDisposable
         broken.Dispose();
     }
 
+    /// <summary>The consumer's librdkafka handle to read in place, or zero (with a warning) to read through <c>Consume</c>.</summary>
+    private IntPtr HandleOf(IConsumer<byte[], byte[]> consumer)
+    {
+        if (LibrdkafkaNative.TryClientHandle(consumer) is { } handle)
+        {
+            return handle;
+        }
+
+        LogReadingThroughConsume(_logger, _name, LibrdkafkaNative.ClientVersion);
+        return IntPtr.Zero;
+    }
+
     private static void SignalAll(List<PartitionBuffer> buffers)
     {
         foreach (var buffer in buffers)
@@ -334,6 +350,9 @@ internal sealed partial class FetchWorker : IDisposable
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Fetch worker {Worker} could not close its Kafka consumer; it is disposed")]
     private static partial void LogCloseFailed(ILogger logger, Exception exception, string worker);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Fetch worker {Worker}: Confluent.Kafka {Version} does not expose its librdkafka handle, so records are read through Consume, more slowly than in place. Use the Confluent.Kafka version OrleansKafka was built with")]
+    private static partial void LogReadingThroughConsume(ILogger logger, string worker, Version? version);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Fetch worker {Worker} rebuilt its Kafka consumer after a fatal error; {Partitions} partitions assigned again from their next offsets")]
     private static partial void LogRebuilt(ILogger logger, string worker, int partitions);

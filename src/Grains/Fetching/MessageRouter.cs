@@ -9,7 +9,8 @@ namespace OrleansKafka.Fetching;
 /// <summary>
 /// A fetch worker's path from librdkafka to its buffers: polls the consumer once and copies the
 /// message it returns, read in place (<see cref="LibrdkafkaRecord"/>), into its partition's
-/// buffer. Used only by the worker's thread.
+/// buffer; or, where the librdkafka handle is not available, the record <c>Consume</c> returns
+/// (<see cref="ConsumedRecord"/>). Used only by the worker's thread.
 /// </summary>
 internal sealed class MessageRouter(ConcurrentDictionary<TopicPartition, PartitionBuffer> buffers)
 {
@@ -81,6 +82,41 @@ internal sealed class MessageRouter(ConcurrentDictionary<TopicPartition, Partiti
         {
             _api.MessageDestroy(message);
         }
+    }
+
+    /// <summary>
+    /// As <see cref="PollOne(IntPtr, int, List{PartitionBuffer}, ref PartitionBuffer?)"/>, through
+    /// Confluent.Kafka's <c>Consume</c> (records as the client's objects).
+    /// </summary>
+    public bool? PollOne(IConsumer<byte[], byte[]> consumer, int timeoutMs, List<PartitionBuffer> unsignalled, ref PartitionBuffer? last)
+    {
+        ConsumeResult<byte[], byte[]>? result;
+        try
+        {
+            result = consumer.Consume(timeoutMs);
+        }
+        catch (ConsumeException ex) when (ex.Error.Code == Confluent.Kafka.ErrorCode.Local_AutoOffsetReset
+            && ex.ConsumerRecord?.TopicPartition is { } partition && buffers.GetValueOrDefault(partition) is { } reset)
+        {
+            reset.ReportOffsetReset(ex.ConsumerRecord.Offset.Value, ex.Error.Reason);
+            return null;
+        }
+
+        if (result is null || result.IsPartitionEOF)
+        {
+            return null;
+        }
+
+        if (last is null || last.IsClosed || last.Partition != result.TopicPartition)
+        {
+            last = buffers.GetValueOrDefault(result.TopicPartition);
+            if (last is not null && !unsignalled.Contains(last))
+            {
+                unsignalled.Add(last);
+            }
+        }
+
+        return last is not null && last.Append(new ConsumedRecord(result));
     }
 
     /// <summary>The name of a message's topic in UTF-8, as librdkafka holds it.</summary>

@@ -50,23 +50,50 @@ internal static unsafe class LibrdkafkaNative
     }
 
     // Looked up once: every commit (several a second per silo) asks for a client's handle.
-    private static readonly System.Reflection.PropertyInfo? HandleProperty =
-        typeof(Confluent.Kafka.Handle).GetProperty("LibrdkafkaHandle", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+    private static readonly System.Reflection.PropertyInfo? HandleProperty = FindHandleProperty();
 
     /// <summary>
     /// The <c>rd_kafka_t</c> of a Confluent.Kafka client. Confluent.Kafka keeps it internal
-    /// (<c>Handle.LibrdkafkaHandle</c>), so it is read by reflection, from the one version the
-    /// project pins; a version without it fails here, at the silo's start, naming what to update.
-    /// The pointer is valid until the client is disposed.
+    /// (<c>Handle.LibrdkafkaHandle</c> in the version the project pins), so it is read by
+    /// reflection; the pointer is valid until the client is disposed.
     /// </summary>
-    public static IntPtr ClientHandle(Confluent.Kafka.IClient client)
+    /// <returns>
+    /// Null when this Confluent.Kafka has no such member (a user's different version): the fetch
+    /// workers then read records through <c>Consume</c> and commits carry no metadata, each
+    /// saying so in a warning, rather than the silo refusing to start.
+    /// </returns>
+    public static IntPtr? TryClientHandle(Confluent.Kafka.IClient client)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var property = HandleProperty
-            ?? throw new InvalidOperationException($"Confluent.Kafka {typeof(Confluent.Kafka.Handle).Assembly.GetName().Version} has no Handle.LibrdkafkaHandle; update LibrdkafkaNative.ClientHandle.");
-        var handle = property.GetValue(client.Handle) as SafeHandle
-            ?? throw new InvalidOperationException($"Confluent.Kafka {typeof(Confluent.Kafka.Handle).Assembly.GetName().Version}: Handle.LibrdkafkaHandle is not a SafeHandle; update LibrdkafkaNative.ClientHandle.");
-        return handle.DangerousGetHandle();
+        return client.Handle is { } owner && HandleProperty?.GetValue(owner) is SafeHandle { IsInvalid: false } handle
+            ? handle.DangerousGetHandle()
+            : null;
+    }
+
+    /// <summary>The <c>rd_kafka_t</c> of a Confluent.Kafka client, for callers that cannot do without it (the embedded cluster's fault injection).</summary>
+    /// <exception cref="InvalidOperationException">This Confluent.Kafka does not expose it (see <see cref="TryClientHandle"/>).</exception>
+    public static IntPtr ClientHandle(Confluent.Kafka.IClient client) =>
+        TryClientHandle(client)
+        ?? throw new InvalidOperationException($"Confluent.Kafka {ClientVersion} does not expose its librdkafka handle (Handle.LibrdkafkaHandle).");
+
+    /// <summary>The version of the Confluent.Kafka assembly loaded, for messages.</summary>
+    public static Version? ClientVersion => typeof(Confluent.Kafka.Handle).Assembly.GetName().Version;
+
+    /// <summary>
+    /// <c>Handle.LibrdkafkaHandle</c>, or else the one non-public instance property of
+    /// <c>Handle</c> that holds a <see cref="SafeHandle"/> (a rename in another version).
+    /// </summary>
+    private static System.Reflection.PropertyInfo? FindHandleProperty()
+    {
+        const System.Reflection.BindingFlags Members = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic;
+        var type = typeof(Confluent.Kafka.Handle);
+        if (type.GetProperty("LibrdkafkaHandle", Members) is { } named && typeof(SafeHandle).IsAssignableFrom(named.PropertyType))
+        {
+            return named;
+        }
+
+        var candidates = type.GetProperties(Members).Where(p => typeof(SafeHandle).IsAssignableFrom(p.PropertyType)).ToList();
+        return candidates.Count == 1 ? candidates[0] : null;
     }
 
     /// <summary>librdkafka's <c>rd_kafka_message_t</c>, whose layout is part of its stable C ABI.</summary>

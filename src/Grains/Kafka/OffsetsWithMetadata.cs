@@ -8,7 +8,9 @@ namespace OrleansKafka.Kafka;
 /// Commits offsets with a metadata string each, and reads them back, through librdkafka itself:
 /// Kafka keeps a string with every committed offset, but Confluent.Kafka for .NET neither sends
 /// nor returns it (confluent-kafka-dotnet issue #2112). Calls block like the client's own
-/// <c>Commit</c> and <c>Committed</c>; make them on the thread that owns the client.
+/// <c>Commit</c> and <c>Committed</c>; make them on the thread that owns the client. Where
+/// Confluent.Kafka does not expose its librdkafka handle (<see cref="LibrdkafkaNative.TryClientHandle"/>),
+/// they use the client's own calls: offsets without metadata.
 /// </summary>
 internal static unsafe class OffsetsWithMetadata
 {
@@ -17,8 +19,14 @@ internal static unsafe class OffsetsWithMetadata
 
     /// <summary>Commits each offset with its metadata, synchronously.</summary>
     /// <exception cref="KafkaException">Kafka refused the commit, or one partition of it.</exception>
-    public static void Commit(IClient client, IReadOnlyList<(Confluent.Kafka.TopicPartition Partition, long Offset, string? Metadata)> offsets)
+    public static void Commit<TKey, TValue>(IConsumer<TKey, TValue> client, IReadOnlyList<(Confluent.Kafka.TopicPartition Partition, long Offset, string? Metadata)> offsets)
     {
+        if (LibrdkafkaNative.TryClientHandle(client) is not { } handle)
+        {
+            client.Commit(offsets.Select(o => new TopicPartitionOffset(o.Partition, o.Offset)));
+            return;
+        }
+
         var api = LibrdkafkaNative.Api;
         var list = api.PartitionListNew(offsets.Count);
         try
@@ -37,7 +45,7 @@ internal static unsafe class OffsetsWithMetadata
                 }
             }
 
-            Check(api.Commit(LibrdkafkaNative.ClientHandle(client), list, 0), list);
+            Check(api.Commit(handle, list, 0), list);
         }
         finally
         {
@@ -47,8 +55,13 @@ internal static unsafe class OffsetsWithMetadata
 
     /// <summary>The committed offsets of <paramref name="partitions"/> with their metadata; offset -1001 (<see cref="Offset.Unset"/>) where none.</summary>
     /// <exception cref="KafkaException">Kafka did not answer within <paramref name="timeout"/>, or answered with an error.</exception>
-    public static List<Committed> Read(IClient client, IReadOnlyList<Confluent.Kafka.TopicPartition> partitions, TimeSpan timeout)
+    public static List<Committed> Read<TKey, TValue>(IConsumer<TKey, TValue> client, IReadOnlyList<Confluent.Kafka.TopicPartition> partitions, TimeSpan timeout)
     {
+        if (LibrdkafkaNative.TryClientHandle(client) is not { } handle)
+        {
+            return [.. client.Committed(partitions, timeout).Select(c => new Committed(c.TopicPartition, c.Offset.Value, null))];
+        }
+
         var api = LibrdkafkaNative.Api;
         var list = api.PartitionListNew(partitions.Count);
         try
@@ -58,7 +71,7 @@ internal static unsafe class OffsetsWithMetadata
                 Add(api, list, partition);
             }
 
-            Check(api.Committed(LibrdkafkaNative.ClientHandle(client), list, (int)timeout.TotalMilliseconds), list);
+            Check(api.Committed(handle, list, (int)timeout.TotalMilliseconds), list);
             var read = new List<Committed>(list->Count);
             for (var i = 0; i < list->Count; i++)
             {

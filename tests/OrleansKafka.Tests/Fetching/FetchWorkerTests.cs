@@ -227,6 +227,134 @@ public sealed class FetchWorkerTests
             "rebuilding did not go on once the backoff had passed");
     }
 
+    /// <summary>
+    /// A user's Confluent.Kafka version that does not expose the librdkafka handle (issue 24):
+    /// the worker reads through <c>Consume</c>, says so, and buffers every record exactly as
+    /// reading in place does: null and empty keys and values, headers with null values, timestamps.
+    /// </summary>
+    [Fact]
+    public async Task ConfluentKafkaWithoutTheHandle_RecordsAreReadThroughConsume_ExactlyAsInPlace()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        kafka.CreateTopic("t", 1);
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build())
+        {
+            var headers = new Headers { { "trace", [1, 2, 3] }, { "empty", [] }, { "none", null } };
+            (byte[]? Key, byte[]? Value, Headers? Headers)[] records =
+            [
+                ([1], [2, 3], null), (null, [4], null), ([], [], headers), ([5], null, headers), (null, null, null),
+                (System.Text.Encoding.UTF8.GetBytes("k\u00e9y"), new byte[70_000], headers),
+            ];
+            foreach (var (key, value, recordHeaders) in records)
+            {
+                await producer.ProduceAsync(new TopicPartition("t", 0), new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = recordHeaders, Timestamp = new Timestamp(1_700_000_000_123, TimestampType.CreateTime) });
+            }
+        }
+
+        var log = new ListLogger();
+        var inPlace = await ReadAllAsync(kafka, wrap: c => c, NullLogger.Instance, 6);
+        var consumed = await ReadAllAsync(kafka, wrap: WithoutHandle.Wrap, log, 6);
+
+        Assert.Equal(inPlace.Select(Describe), consumed.Select(Describe));
+        Assert.Contains(consumed, r => r.Message.Key is null);
+        Assert.Contains(consumed, r => r.Message.Value is null);
+        Assert.Contains(log.Entries, e => e.Message.Contains("read through Consume", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ConfluentKafkaWithoutTheHandle_AnOffsetNotInKafka_GoesToThePartitionsBuffer()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        kafka.CreateTopic("t", 1);
+        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build();
+        await ProduceAsync(producer, 3);
+        using var worker = new FetchWorker(
+            "test-worker",
+            _ => WithoutHandle.Wrap(new ConsumerBuilder<byte[], byte[]>(new Dictionary<string, string>(Settings(kafka)) { ["auto.offset.reset"] = "error" }).Build()),
+            NullLogger.Instance,
+            TimeProvider.System,
+            _budget);
+        var feed = NewBuffer(worker, new TopicPartition("t", 0), epoch: 1, start: 50);
+        worker.Assign(feed, 50);
+
+        Assert.True(await Poll.UntilAsync(() => feed.PendingReset is not null, TimeSpan.FromSeconds(10)), "the offset out of range was not reported to the partition's buffer");
+        Assert.Equal(50, feed.PendingReset!.Offset);
+        Assert.Equal(0, worker.ConsumeFailures);
+    }
+
+    [Fact]
+    public async Task ConfluentKafkaWithoutTheHandle_OffsetsAreCommittedAndReadWithoutMetadata()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        kafka.CreateTopic("t", 1);
+        var partition = new TopicPartition("t", 0);
+        using var plain = new ConsumerBuilder<byte[], byte[]>(Settings(kafka)).Build();
+        using var withoutHandle = WithoutHandle.Wrap(new ConsumerBuilder<byte[], byte[]>(Settings(kafka)).Build());
+
+        OffsetsWithMetadata.Commit(plain, [(partition, 4, "orleans-kafka/1 epoch=3")]);
+        Assert.Equal((4L, "orleans-kafka/1 epoch=3"), OffsetsWithMetadata.Read(plain, [partition], TimeSpan.FromSeconds(10)).Select(c => (c.Offset, c.Metadata)).Single());
+        Assert.Equal((4L, (string?)null), OffsetsWithMetadata.Read(withoutHandle, [partition], TimeSpan.FromSeconds(10)).Select(c => (c.Offset, c.Metadata)).Single());
+
+        OffsetsWithMetadata.Commit(withoutHandle, [(partition, 9, "orleans-kafka/1 epoch=4")]);
+        Assert.Equal(9, OffsetsWithMetadata.Read(plain, [partition], TimeSpan.FromSeconds(10)).Single().Offset);
+    }
+
+    private async Task<List<ConsumeResult<byte[], byte[]>>> ReadAllAsync(EmbeddedKafkaCluster kafka, Func<IConsumer<byte[], byte[]>, IConsumer<byte[], byte[]>> wrap, Microsoft.Extensions.Logging.ILogger log, int count)
+    {
+        using var worker = new FetchWorker("test-worker", _ => wrap(new ConsumerBuilder<byte[], byte[]>(Settings(kafka)).Build()), log, TimeProvider.System, _budget);
+        var feed = NewBuffer(worker, new TopicPartition("t", 0), epoch: 1, start: 0);
+        worker.Assign(feed, 0);
+        Assert.True(await Poll.UntilAsync(() => feed.BufferedCount == count, TimeSpan.FromSeconds(10)), $"feed got {feed.BufferedCount} of {count}");
+        feed.Signal();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var records = new List<ConsumeResult<byte[], byte[]>>();
+        while (records.Count < count && await feed.TakeAsync(cancel.Token) is { } taken)
+        {
+            records.AddRange(taken);
+            feed.EndDelivery();
+        }
+
+        worker.Unassign(feed);
+        return records;
+    }
+
+    private static string Describe(ConsumeResult<byte[], byte[]> record) =>
+        $"{record.Offset.Value} {record.Message.Timestamp.UnixTimestampMs}/{record.Message.Timestamp.Type} "
+        + $"key={Hex(record.Message.Key)} value={Hex(record.Message.Value)} "
+        + $"headers=[{string.Join(",", record.Message.Headers?.Select(h => $"{h.Key}:{Hex(h.GetValueBytes())}") ?? [])}]";
+
+    private static string Hex(byte[]? bytes) => bytes is null ? "null" : Convert.ToHexString(bytes);
+
+    /// <summary>A consumer as one of a Confluent.Kafka version without the internal librdkafka handle: <c>Handle</c> is null.</summary>
+    public class WithoutHandle : System.Reflection.DispatchProxy
+    {
+        private IConsumer<byte[], byte[]> _inner = null!;
+
+        public static IConsumer<byte[], byte[]> Wrap(IConsumer<byte[], byte[]> inner)
+        {
+            var proxy = Create<IConsumer<byte[], byte[]>, WithoutHandle>();
+            ((WithoutHandle)(object)proxy)._inner = inner;
+            return proxy;
+        }
+
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args)
+        {
+            if (targetMethod?.Name == "get_Handle")
+            {
+                return null;
+            }
+
+            try
+            {
+                return targetMethod!.Invoke(_inner, args);
+            }
+            catch (System.Reflection.TargetInvocationException ex) when (ex.InnerException is not null)
+            {
+                throw ex.InnerException;
+            }
+        }
+    }
+
     /// <summary>Keeps what is logged, for tests that check what an operator reads.</summary>
     private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
     {
