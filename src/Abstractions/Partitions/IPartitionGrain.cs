@@ -23,6 +23,17 @@ public interface IPartitionGrain : IGrainWithStringKey
     Task ResolveHoldAsync(HoldDecision decision);
 
     /// <summary>
+    /// An operator's decision about one key the partition holds (<c>OnFailure = HoldKey</c>):
+    /// retry, skip or dead-letter the record it holds at, named by its offset (see
+    /// <see cref="PartitionStatus.HeldKeys"/>); the key's waiting records then run in order. A
+    /// skipped or dead-lettered record is remembered with the partition's control state until the
+    /// commit passes it, so a restart does not run it again.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The partition holds no key at that offset on this silo, or a decision about it is being carried out.</exception>
+    [AlwaysInterleave]
+    Task ResolveKeyHoldAsync(long offset, HoldDecision decision);
+
+    /// <summary>
     /// Stops processing the partition before its next record, until <see cref="ResumeAsync"/>:
     /// nothing more is processed or committed. The pause is stored with the grain's state, so it
     /// holds across a move to another silo and a restart (with a durable grain storage). Pausing a

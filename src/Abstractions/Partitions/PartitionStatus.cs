@@ -88,6 +88,12 @@ public sealed record PartitionStatus
     /// </summary>
     [Id(23), JsonIgnore] public string? ProcessorStateJson { get; init; }
 
+    /// <summary>The keys the partition holds (<c>OnFailure = HoldKey</c>), lowest offset first; empty when none.</summary>
+    [Id(24)] public IReadOnlyList<HeldKeyStatus> HeldKeys { get; init; } = [];
+
+    /// <summary>Records waiting behind held keys, the held ones included.</summary>
+    [Id(25)] public int RecordsWaiting { get; init; }
+
     /// <summary>The processor's state as a JSON value (the <c>processorState</c> field of JSON output); null without state.</summary>
     [JsonPropertyName("processorState")]
     public JsonElement? ProcessorState

@@ -11,4 +11,13 @@ public enum FailureAction
 
     /// <summary>The record is logged and counted as skipped, and processing goes on.</summary>
     Skip = 2,
+
+    /// <summary>
+    /// Only the record's key stops: its later records wait behind it, in order, while the
+    /// partition's other keys go on, until an operator retries, skips or dead-letters the record.
+    /// For key-ordered processing only (<see cref="ProcessingOrder.Key"/>, key grains, streams).
+    /// The commit stays below the held record, and at most <see cref="ProcessorOptions.MaxWaitingRecords"/>
+    /// records wait per partition: past that the partition stops taking records until a key is released.
+    /// </summary>
+    HoldKey = 3,
 }

@@ -11,6 +11,9 @@ public sealed class ProcessorOptions
     /// <summary>Default for <see cref="MaxInFlight"/>.</summary>
     public const int DefaultMaxInFlight = 100;
 
+    /// <summary>The default of <see cref="MaxWaitingRecords"/>.</summary>
+    public const int DefaultMaxWaitingRecords = 10_000;
+
     /// <summary>Default for <see cref="MaxAttempts"/>.</summary>
     public const int DefaultMaxAttempts = 5;
 
@@ -63,6 +66,14 @@ public sealed class ProcessorOptions
 
     /// <summary>With <see cref="ProcessingOrder.Key"/>: the most records of one partition in processing at once. Default 100.</summary>
     public int MaxInFlight { get; set; } = DefaultMaxInFlight;
+
+    /// <summary>
+    /// With <see cref="FailureAction.HoldKey"/>: the most records of one partition that wait behind
+    /// held keys (the held ones included). Past it the partition stops taking records, and says
+    /// so in its status, until a held key is retried, skipped or dead-lettered; nothing is dropped.
+    /// They are kept in the silo's memory, outside <c>SiloBufferBytes</c>. Default 10,000.
+    /// </summary>
+    public int MaxWaitingRecords { get; set; } = DefaultMaxWaitingRecords;
 
     /// <summary>The dead-letter topic in effect: <see cref="DeadLetterTopic"/>, or <c>&lt;Topic&gt;.dlq</c>.</summary>
     public string EffectiveDeadLetterTopic => string.IsNullOrWhiteSpace(DeadLetterTopic) ? $"{Topic}.dlq" : DeadLetterTopic;

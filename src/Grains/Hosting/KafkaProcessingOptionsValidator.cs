@@ -134,8 +134,23 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
 
             if (!Enum.IsDefined(settings.OnFailure))
             {
-                errors.Add($"{S}:Processors:{processor}:OnFailure is {settings.OnFailure}; expected Hold, DeadLetter or Skip.");
+                errors.Add($"{S}:Processors:{processor}:OnFailure is {settings.OnFailure}; expected Hold, HoldKey, DeadLetter or Skip.");
             }
+            else if (settings.OnFailure == FailureAction.HoldKey)
+            {
+                var registration = registrations.First(r => r.Name == processor);
+                if (settings.Order != ProcessingOrder.Key && !registration.SendsToGrains)
+                {
+                    errors.Add($"{S}:Processors:{processor}:OnFailure is HoldKey, but records are processed in partition order; expected Order Key (or key grains, or a stream), or OnFailure Hold.");
+                }
+
+                if (settings.Delivery == DeliveryGuarantee.AtMostOnce)
+                {
+                    errors.Add($"{S}:Processors:{processor}:OnFailure is HoldKey, but Delivery is AtMostOnce, which commits records before they run; expected AtLeastOnce, or OnFailure Skip.");
+                }
+            }
+
+            Positive(errors, $"{S}:Processors:{processor}:MaxWaitingRecords", settings.MaxWaitingRecords);
 
             if (!Enum.IsDefined(settings.OnOffsetReset))
             {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using OrleansKafka.Configuration;
 using OrleansKafka.Delivery;
 using OrleansKafka.KeyGrains;
+using OrleansKafka.KeyHolds;
 using OrleansKafka.Leases;
 using OrleansKafka.Processing;
 using OrleansKafka.Processing.Failures;
@@ -13,7 +14,9 @@ namespace OrleansKafka.Partitions;
 /// Runs a delivery's records in key order (<see cref="ProcessingOrder.Key"/>, key grains, streams):
 /// records of one key one after another, records of different keys at once within the grain's
 /// turn (at most <see cref="ProcessorOptions.MaxInFlight"/>), and the next offset moved up to the
-/// highest contiguous completed record.
+/// highest contiguous completed record. With <see cref="FailureAction.HoldKey"/> a key whose record
+/// fails for good is held (<see cref="HeldKeys"/>): its later records wait behind it, the other
+/// keys go on, and the next offset stays at the lowest held record until an operator decides.
 /// </summary>
 internal sealed partial class KeyOrderRun(
     string grainKey,
@@ -25,21 +28,21 @@ internal sealed partial class KeyOrderRun(
     PartitionProgress progress,
     DeliveryGuarantee delivery,
     bool finishesCallsOnRevoke,
+    HeldKeys heldKeys,
     ILogger logger) : IPartitionRun
 {
-    // Offsets past the next offset that completed in an earlier delivery of this lease: a
-    // delivery sent again after a hold must not run them twice.
-    private readonly SortedSet<long> _completedAhead = [];
+    private readonly KeyOrderFrontier _frontier = new(checkpoint, heldKeys);
 
     public async Task<DeliveryOutcome> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int start, LocalLease lease)
     {
         var done = new bool[records.Count];
+        var parked = new bool[records.Count];
         var chains = new Dictionary<string, Task>(StringComparer.Ordinal);
         var running = new List<Task>();
-        var run = new KeyedRun(new SemaphoreSlim(maxInFlight, maxInFlight));
+        var run = new KeyedRun(new SemaphoreSlim(maxInFlight, maxInFlight), done, parked);
         try
         {
-            foreach (var planned in Plan(records, start, done, run))
+            foreach (var planned in Plan(records, start, run))
             {
                 var unit = planned;
                 await run.Slots.WaitAsync(lease.Token);
@@ -73,12 +76,17 @@ internal sealed partial class KeyOrderRun(
                     unit = unit with { Decided = decided };
                 }
 
-                var task = RunUnitAsync(chains.GetValueOrDefault(unit.Chain, Task.CompletedTask), records, unit, done, run, lease);
+                var task = RunUnitAsync(chains.GetValueOrDefault(unit.Chain, Task.CompletedTask), records, unit, run, lease);
                 chains[unit.Chain] = task;
                 running.Add(task);
             }
 
             await Task.WhenAll(running);
+            if (!run.Stopped)
+            {
+                // Keys an operator decided on while this delivery ran (or before their records came again).
+                await ReleaseDecidedAsync(lease);
+            }
         }
         catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
         {
@@ -87,41 +95,48 @@ internal sealed partial class KeyOrderRun(
         }
         finally
         {
-            Advance(records, start, done);
+            _frontier.Advance(records, start, done, parked);
             progress.Idle();
-            if (delivery == DeliveryGuarantee.AtLeastOnce && checkpoint.NextOffset >= 0)
-            {
-                lease.StoreProcessed(checkpoint.NextOffset);
-            }
+            StoreProcessed(lease);
         }
 
         // A run that neither held nor lost its lease completed every record (skipped and dead-lettered ones included).
         return !lease.IsCurrent || run.Superseded ? DeliveryOutcome.Stopped : run.Stopped ? DeliveryOutcome.Held : DeliveryOutcome.Completed;
     }
 
-    public void Reset() => _completedAhead.Clear();
-
-    /// <summary>Moves the next offset past the contiguous prefix of this delivery that is done, and remembers what completed beyond it.</summary>
-    private void Advance(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int start, bool[] done)
+    public void Reset()
     {
-        var completed = start;
-        while (completed < records.Count && done[completed])
-        {
-            _completedAhead.Remove(RecordOffsets.OffsetAt(records, completed));
-            completed++;
-        }
+        _frontier.Reset();
+        heldKeys.Reset();
+    }
 
-        for (var i = completed; i < records.Count; i++)
+    /// <summary>
+    /// Carries out the operator's decisions on held keys whose records wait, outside a delivery
+    /// (the partition may get none for a while); the grain runs it between deliveries.
+    /// </summary>
+    public async Task ReleaseAsync(LocalLease lease)
+    {
+        try
         {
-            if (done[i])
-            {
-                _completedAhead.Add(RecordOffsets.OffsetAt(records, i));
-            }
+            await ReleaseDecidedAsync(lease);
         }
-
-        if (completed > start)
+        catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
         {
-            checkpoint.NextOffset = RecordOffsets.OffsetAt(records, completed - 1) + 1;
+            // The lease ended: the key stays held, and its records are fetched again by the next owner.
+        }
+        finally
+        {
+            _frontier.Settle();
+            progress.Idle();
+            StoreProcessed(lease);
+        }
+    }
+
+    private void StoreProcessed(LocalLease lease)
+    {
+        if (delivery == DeliveryGuarantee.AtLeastOnce && checkpoint.NextOffset >= 0)
+        {
+            lease.StoreProcessed(checkpoint.NextOffset);
         }
     }
 
@@ -132,17 +147,31 @@ internal sealed partial class KeyOrderRun(
     /// at a record the partition holds at with no decision yet; the held record an operator
     /// decided on is a unit of its own (<see cref="ChainUnit.AtHold"/>), whose decision is taken up when it starts.
     /// </summary>
-    private List<ChainUnit> Plan(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int start, bool[] done, KeyedRun run)
+    private List<ChainUnit> Plan(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int start, KeyedRun run)
     {
         var limit = pipeline.ChainUnitLimit;
         var units = new List<ChainUnit>();
         var open = new Dictionary<string, ChainUnit>(StringComparer.Ordinal);
+        heldKeys.FullAt = null;
         for (var i = start; i < records.Count; i++)
         {
             var offset = RecordOffsets.OffsetAt(records, i);
-            if (_completedAhead.Contains(offset))
+            if (_frontier.IsCompleted(offset))
             {
-                done[i] = true;
+                run.Done[i] = true;
+                continue;
+            }
+
+            var chain = pipeline.ChainOf(records[i]);
+            if (heldKeys.Count > 0 && heldKeys.TryGet(chain, out var key) && offset >= key.FirstOffset)
+            {
+                // A held key's record waits behind it, unless too many wait already: then the
+                // partition stops here until an operator releases a key.
+                if (!run.Park(heldKeys, key, records[i], i))
+                {
+                    break;
+                }
+
                 continue;
             }
 
@@ -153,7 +182,6 @@ internal sealed partial class KeyOrderRun(
                 break;
             }
 
-            var chain = pipeline.ChainOf(records[i]);
             if (!atHold && open.TryGetValue(chain, out var last) && !last.AtHold && last.Indices.Count < limit)
             {
                 last.Indices.Add(i);
@@ -173,14 +201,14 @@ internal sealed partial class KeyOrderRun(
     /// call; when that call ends early, its completed records are done and the rest run one by
     /// one, the first with the error of its try in the call as its first attempt.
     /// </summary>
-    private async Task RunUnitAsync(Task previous, IReadOnlyList<ConsumeResult<byte[], byte[]>> records, ChainUnit unit, bool[] done, KeyedRun run, LocalLease lease)
+    private async Task RunUnitAsync(Task previous, IReadOnlyList<ConsumeResult<byte[], byte[]>> records, ChainUnit unit, KeyedRun run, LocalLease lease)
     {
         try
         {
             await previous;
             if (unit.Indices.Count == 1)
             {
-                await RunOneAsync(records, unit.Indices[0], done, unit.Decided, run, lease, firstFailure: null);
+                await RunOneAsync(records, unit.Chain, unit.Indices[0], unit.Decided, run, lease, firstFailure: null);
                 return;
             }
 
@@ -189,32 +217,39 @@ internal sealed partial class KeyOrderRun(
                 return;
             }
 
-            var chained = new ChainRecords(records, unit.Indices);
-            var failure = await runner.RunAsync(chained, 0, chained.Count, lease, CallToken(lease));
-            var completed = failure is null ? chained.Count : (failure.Error as UnitIncompleteException)?.Completed ?? 0;
-            for (var j = 0; j < completed; j++)
+            var completed = 0;
+            Exception? first = null;
+            if (heldKeys.Count == 0 || !heldKeys.TryGet(unit.Chain, out _))
             {
-                done[unit.Indices[j]] = true;
+                var chained = new ChainRecords(records, unit.Indices);
+                var failure = await runner.RunAsync(chained, 0, chained.Count, lease, CallToken(lease));
+                completed = failure is null ? chained.Count : (failure.Error as UnitIncompleteException)?.Completed ?? 0;
+                for (var j = 0; j < completed; j++)
+                {
+                    run.Done[unit.Indices[j]] = true;
+                }
+
+                if (completed > 0)
+                {
+                    progress.Ended();
+                    progress.Completed(completed);
+                }
+
+                // The record the call stopped at: its error counts as its first attempt, unless the
+                // grain refused it (a newer owner: stop); without one, it was not run.
+                first = (failure?.Error as UnitIncompleteException)?.InnerException;
+                if (first is StaleLeaseEpochException stale)
+                {
+                    Supersede(stale, records, unit.Indices[completed], run, lease);
+                    return;
+                }
             }
 
-            if (completed > 0)
+            // One by one: what the call left, or every record of a key an earlier unit of this
+            // delivery held (each waits behind it, or stops the run when too many wait).
+            for (var j = completed; j < unit.Indices.Count; j++)
             {
-                progress.Ended();
-                progress.Completed(completed);
-            }
-
-            // The record the call stopped at: its error counts as its first attempt, unless the
-            // grain refused it (a newer owner: stop); without one, it was not run.
-            var first = (failure?.Error as UnitIncompleteException)?.InnerException;
-            if (first is StaleLeaseEpochException stale)
-            {
-                Supersede(stale, records, unit.Indices[completed], run, lease);
-                return;
-            }
-
-            for (var j = completed; j < chained.Count; j++)
-            {
-                if (!await RunOneAsync(records, unit.Indices[j], done, decided: null, run, lease, j == completed ? first : null))
+                if (!await RunOneAsync(records, unit.Chain, unit.Indices[j], decided: null, run, lease, j == completed ? first : null) && !run.Parked[unit.Indices[j]])
                 {
                     return;
                 }
@@ -233,9 +268,10 @@ internal sealed partial class KeyOrderRun(
     /// <summary>
     /// Runs one record with the processor's retries and failure action; for the record the
     /// partition held at, <paramref name="decided"/> carries the operator's decision and the
-    /// failure it held for. False when the record did not complete (the partition holds, the lease ended).
+    /// failure it held for. False when the record did not complete (its key is held, the
+    /// partition holds, the lease ended); <see cref="KeyedRun.Parked"/> tells the first apart.
     /// </summary>
-    private async Task<bool> RunOneAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int index, bool[] done, (HoldDecision Decision, RecordFailure Failure)? decided, KeyedRun run, LocalLease lease, Exception? firstFailure)
+    private async Task<bool> RunOneAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, string chain, int index, (HoldDecision Decision, RecordFailure Failure)? decided, KeyedRun run, LocalLease lease, Exception? firstFailure)
     {
         if (run.Stopped || !lease.IsCurrent)
         {
@@ -244,6 +280,13 @@ internal sealed partial class KeyOrderRun(
         }
 
         var record = records[index];
+        if (heldKeys.Count > 0 && heldKeys.TryGet(chain, out var heldKey) && record.Offset.Value >= heldKey.FirstOffset)
+        {
+            // Its key was held by an earlier record of this delivery: it waits behind it.
+            run.Park(heldKeys, heldKey, record, index);
+            return false;
+        }
+
         try
         {
             var failure = decided is (HoldDecision.Skip or HoldDecision.DeadLetter, var held)
@@ -252,6 +295,13 @@ internal sealed partial class KeyOrderRun(
             if (failure is not null)
             {
                 var action = RecordRunner.ActionOf(decided?.Decision) ?? runner.OnFailure;
+                if (action == FailureAction.HoldKey && heldKeys.HasRoomForAKey)
+                {
+                    run.Parked[index] = true;
+                    await runner.HoldKeyAsync(heldKeys, heldKeys.Hold(chain, record, failure, runner.Now), record);
+                    return false;
+                }
+
                 if (!await runner.GiveUpAsync(record, failure, action, lease))
                 {
                     if (run.HoldAt(record.Offset.Value))
@@ -265,7 +315,7 @@ internal sealed partial class KeyOrderRun(
 
             progress.Ended();
             progress.Completed(1);
-            done[index] = true;
+            run.Done[index] = true;
             return true;
         }
         catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
@@ -279,6 +329,9 @@ internal sealed partial class KeyOrderRun(
             return false;
         }
     }
+
+    private Task ReleaseDecidedAsync(LocalLease lease) =>
+        new HeldKeyRelease(runner, heldKeys, _frontier, progress).RunAsync(lease, CallToken(lease));
 
     /// <summary>
     /// Grain calls (key grains, streams) already sent finish when the lease is revoked: the
@@ -301,57 +354,4 @@ internal sealed partial class KeyOrderRun(
 
     [LoggerMessage(EventId = 1601, Level = LogLevel.Warning, Message = "Partition {GrainKey}: a grain refused offset {Offset} as sent under lease epoch {Epoch} (lease still current here: {Current}); this silo stops delivering under that lease")]
     private static partial void LogSuperseded(ILogger logger, Exception exception, string grainKey, long offset, long epoch, bool current);
-
-    /// <summary>Records of one chain that go to the processor together: indices into the delivery, in offset order.</summary>
-    /// <remarks><see cref="AtHold"/>: the record the partition held at, alone; <see cref="Decided"/> is the operator's decision about it once it starts.</remarks>
-    private sealed record ChainUnit(string Chain, List<int> Indices, bool AtHold)
-    {
-        public (HoldDecision Decision, RecordFailure Failure)? Decided { get; init; }
-    }
-
-    /// <summary>A unit's records as a list of their own, for the runner.</summary>
-    private sealed class ChainRecords(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, List<int> indices) : IReadOnlyList<ConsumeResult<byte[], byte[]>>, IOffsetIndexed
-    {
-        public int Count => indices.Count;
-
-        public ConsumeResult<byte[], byte[]> this[int index] => records[indices[index]];
-
-        public long OffsetAt(int index) => RecordOffsets.OffsetAt(records, indices[index]);
-
-        public IEnumerator<ConsumeResult<byte[], byte[]>> GetEnumerator() => indices.Select(i => records[i]).GetEnumerator();
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-    }
-
-    /// <summary>One delivery's key-ordered run: the in-flight bound, and where it stopped to hold.</summary>
-    private sealed class KeyedRun(SemaphoreSlim slots)
-    {
-        public SemaphoreSlim Slots { get; } = slots;
-
-        public long? HeldOffset { get; private set; }
-
-        public bool Stopped => HeldOffset is not null;
-
-        /// <summary>True once a key grain refused a record as sent under a stale lease epoch.</summary>
-        public bool Superseded { get; private set; }
-
-        /// <summary>Stops the run at <paramref name="record"/> because a newer owner of the partition exists.</summary>
-        public void Supersede(long record)
-        {
-            Superseded = true;
-            HoldAt(record);
-        }
-
-        /// <summary>Stops the run at <paramref name="offset"/>; true when it is the first (lowest) hold.</summary>
-        public bool HoldAt(long offset)
-        {
-            if (HeldOffset is { } held && held <= offset)
-            {
-                return false;
-            }
-
-            HeldOffset = offset;
-            return true;
-        }
-    }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OrleansKafka.KeyHolds;
 using OrleansKafka.Leases;
 
 namespace OrleansKafka.Partitions;
@@ -39,6 +40,23 @@ internal sealed partial class PartitionControlStore(string grainKey, string silo
             control.State.Hold = null;
             await TryWriteAsync(hold.Offset);
         }
+    }
+
+    /// <summary>The keys the partition holds, as stored.</summary>
+    public IReadOnlyList<StoredKeyHold> KeyHolds => control.State.KeyHolds;
+
+    /// <summary>Resolved held records not yet committed past, as stored.</summary>
+    public IReadOnlyList<long> ResolvedOffsets => control.State.ResolvedOffsets;
+
+    /// <summary>
+    /// Stores the partition's held keys as they are now, so that the next activation holds them
+    /// too. A write that fails keeps them in this activation only, and says so.
+    /// </summary>
+    public async Task SaveKeyHoldsAsync(HeldKeys keys)
+    {
+        control.State.KeyHolds = keys.ToStored();
+        control.State.ResolvedOffsets = [.. keys.ResolvedOffsets];
+        await TryWriteAsync(keys.LowestOffset ?? -1);
     }
 
     private async Task TryWriteAsync(long heldOffset)

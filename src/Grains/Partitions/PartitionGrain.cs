@@ -4,6 +4,7 @@ using Orleans.Runtime.Placement;
 using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
 using OrleansKafka.Delivery;
+using OrleansKafka.KeyHolds;
 using OrleansKafka.LeaseProtocol;
 using OrleansKafka.Leases;
 using OrleansKafka.Processing;
@@ -43,6 +44,8 @@ internal sealed partial class PartitionGrain(
     private ProcessorBinding? _binding;
     private PartitionControlStore _controlStore = null!;
     private PartitionGate _gate = null!;
+    private HeldKeys _heldKeys = null!;
+    private KeyHoldCommand _keyHolds = null!;
     private PartitionCheckpoint _checkpoint = null!;
     private SeekCommand _seek = null!;
     private OffsetResetCommand _reset = null!;
@@ -63,6 +66,11 @@ internal sealed partial class PartitionGrain(
             // An earlier activation held at this record; it holds until an operator decides.
             _gate.Restore(hold.ToHeld());
         }
+
+        // Likewise the keys it held: their records wait again as they are fetched.
+        _heldKeys = new HeldKeys(_binding?.Options.MaxWaitingRecords ?? ProcessorOptions.DefaultMaxWaitingRecords);
+        _heldKeys.Restore(_controlStore.KeyHolds, _controlStore.ResolvedOffsets);
+        _keyHolds = new KeyHoldCommand(_key, _silo, _heldKeys, _time, _logger);
 
         activations.Add(_key);
         return Task.CompletedTask;
@@ -86,11 +94,14 @@ internal sealed partial class PartitionGrain(
 
     public async Task<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery)
     {
-        // Deliveries run one at a time; an operator's seek waits for the one running.
+        // Deliveries run one at a time; an operator's seek waits for the one running, and a
+        // delivery for the release of a held key an operator decided on (it never fails).
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var previous = _delivering;
         _delivering = done.Task;
         try
         {
+            await previous;
             return await DeliverOneAsync(delivery.Value);
         }
         finally
@@ -216,74 +227,11 @@ internal sealed partial class PartitionGrain(
         var options = binding.Options;
         var runner = new RecordRunner(_key, _group, options, pipeline, deadLetters, _gate, _progress, _controlStore, metrics.For(_group, _topic, _partition), _time, _logger);
         return binding.KeyOrdered
-            ? new KeyOrderRun(_key, pipeline, options.MaxInFlight, _gate, runner, _checkpoint, _progress, options.Delivery, binding.Registration.SendsToGrains, _logger)
+            ? new KeyOrderRun(_key, pipeline, options.MaxInFlight, _gate, runner, _checkpoint, _progress, options.Delivery, binding.Registration.SendsToGrains, _heldKeys, _logger)
             : new OffsetOrderRun(pipeline, options.Delivery, _gate, runner, _checkpoint, _progress, CommitNowAsync);
     }
 
     private Task CommitNowAsync(LocalLease lease) => _commits.FlushAsync(lease.Group);
-
-    public Task ResolveHoldAsync(HoldDecision decision)
-    {
-        if (!_leases.TryGet(_key, out var lease) || !lease.IsCurrent)
-        {
-            // Also when a record is held here: a decision taken by an activation whose lease has
-            // ended would be lost with it, and the next owner would hold again.
-            LeaveIfStale();
-            throw NotProcessedHere();
-        }
-
-        _gate.Decide(decision, _silo);
-        _holds.Decided(_key);
-        return Task.CompletedTask;
-    }
-
-    public async Task PauseAsync()
-    {
-        EnsureProcessed();
-        await _controlStore.PauseAsync();
-    }
-
-    public async Task ResumeAsync()
-    {
-        EnsureProcessed();
-        await _controlStore.ResumeAsync();
-
-        // Also when it was not paused: a feed left waiting (a failed seek, an earlier failure) goes on.
-        _holds.Decided(_key);
-    }
-
-    public async Task<long> SeekAsync(long offset)
-    {
-        EnsureProcessed();
-        if (!_leases.TryGet(_key, out var lease) || !lease.IsCurrent || !_holders.Holds(_key) || _commits.Control(_group) is not { } control)
-        {
-            LeaveIfStale();
-            throw NotProcessedHere();
-        }
-
-        var target = await _seek.SeekAsync(control, lease, offset, _binding!.Registration.IsStateful, _delivering);
-
-        // False only when a revoke started after the commit: its release carries the new offset.
-        _holders.Restart(lease, OwnershipReason.Operator);
-        return target;
-    }
-
-    public async Task MoveAsync(string silo)
-    {
-        EnsureProcessed();
-        await GrainFactory.GetGrain<ILeaseProtocolGrain>(_group).MoveAsync(_topic, _partition, silo);
-    }
-
-    public async Task<IReadOnlyList<OwnershipRecord>> GetHistoryAsync()
-    {
-        EnsureProcessed();
-        if (_leases.TryGet(_key, out var lease) && lease.IsCurrent)
-        {
-            await _controlStore.RecordOwnerAsync(lease);
-        }
-
-        return _controlStore.History;
-    }
 
     public Task<PartitionStatus> GetStatusAsync()
     {
@@ -301,38 +249,8 @@ internal sealed partial class PartitionGrain(
         }
 
         return Task.FromResult(PartitionStatusReport.Build(
-            _key, _silo, held ? lease : null, _gate, _progress, _controlStore.PausedSince,
+            _key, _silo, held ? lease : null, _gate, _heldKeys, _progress, _controlStore.PausedSince,
             _binding?.Registration.IsStateful == true ? _checkpoint.StateJson : null));
-    }
-
-    private InvalidOperationException NotProcessedHere() =>
-        new($"Partition {_key} is not being processed on silo {_silo} right now (it is moving); nothing was changed. Try again in a few seconds.");
-
-    /// <summary>Operator commands name a partition this cluster processes; anything else changes nothing.</summary>
-    private void EnsureProcessed()
-    {
-        if (_binding is null)
-        {
-            throw new InvalidOperationException($"No processor of this cluster reads topic '{_topic}' in consumer group '{_group}' (partition {_key}); expected a group and topic of Kafka:Processors.");
-        }
-
-        if (!_leases.TryGet(_key, out _) && _owners.OwnerOf(_key) is null)
-        {
-            throw new InvalidOperationException($"Partition {_key} has no owner: topic '{_topic}' has no partition {_partition}, or the partition is between owners (try again in a few seconds).");
-        }
-    }
-
-    /// <summary>
-    /// For an operator's command that needs the lease, arriving at an activation on a silo without
-    /// it: moves the activation to the owner, or deactivates it when the owner is not known here,
-    /// so that the next try reaches the owner rather than this activation again.
-    /// </summary>
-    private void LeaveIfStale()
-    {
-        if (!_leases.TryGet(_key, out _) && !MoveToOwner())
-        {
-            DeactivateOnIdle();
-        }
     }
 
     /// <summary>

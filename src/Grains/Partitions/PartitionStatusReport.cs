@@ -1,3 +1,4 @@
+using OrleansKafka.KeyHolds;
 using OrleansKafka.Leases;
 
 namespace OrleansKafka.Partitions;
@@ -6,12 +7,15 @@ namespace OrleansKafka.Partitions;
 internal static class PartitionStatusReport
 {
     /// <summary>The status; <paramref name="lease"/> is the lease this silo holds on the partition while it is current, null when it holds none.</summary>
-    public static PartitionStatus Build(string grainKey, string silo, LocalLease? lease, PartitionGate gate, PartitionProgress progress, DateTimeOffset? pausedSince, string? processorStateJson)
+    public static PartitionStatus Build(string grainKey, string silo, LocalLease? lease, PartitionGate gate, HeldKeys heldKeys, PartitionProgress progress, DateTimeOffset? pausedSince, string? processorStateJson)
     {
         var (group, topic, partition) = PartitionGrainKey.Parse(grainKey);
         var held = gate.Held;
+        var full = heldKeys.FullAt is { } fullAt
+            ? (Offset: fullAt, Error: $"{heldKeys.Waiting} records wait behind {heldKeys.Count} held key(s), the most a partition keeps (MaxWaitingRecords {heldKeys.MaxWaiting}); it takes no more records until a held key is retried, skipped or dead-lettered")
+            : default((long Offset, string Error)?);
         var state = lease is null ? PartitionState.NotOwner
-            : held is not null || gate.Blocked is not null ? PartitionState.Holding
+            : held is not null || gate.Blocked is not null || full is not null ? PartitionState.Holding
             : pausedSince is not null ? PartitionState.Paused
             : progress.RetryAttempt > 0 ? PartitionState.Retrying
             : progress.InFlightOffset >= 0 ? PartitionState.Processing
@@ -30,10 +34,10 @@ internal static class PartitionStatusReport
             RecordsProcessed = progress.Processed,
             InFlightOffset = progress.InFlightOffset,
             InFlightSince = progress.InFlightSince,
-            LastError = gate.Blocked?.Error ?? progress.LastError ?? held?.Failure.Describe(),
+            LastError = gate.Blocked?.Error ?? full?.Error ?? progress.LastError ?? held?.Failure.Describe(),
             LastErrorAt = gate.Blocked?.Since ?? progress.LastErrorAt ?? held?.Since,
             RetryAttempt = progress.RetryAttempt,
-            HeldOffset = gate.Blocked?.Offset ?? held?.Offset ?? -1,
+            HeldOffset = gate.Blocked?.Offset ?? held?.Offset ?? full?.Offset ?? -1,
             HeldSince = gate.Blocked?.Since ?? held?.Since,
             HeldKey = held?.Key,
             HeldValue = held?.Value,
@@ -45,6 +49,18 @@ internal static class PartitionStatusReport
                 : null,
             PausedSince = pausedSince,
             ProcessorStateJson = processorStateJson,
+            HeldKeys = [.. heldKeys.All.Select(k => new HeldKeyStatus
+            {
+                Key = k.Key,
+                Offset = k.FirstOffset,
+                Waiting = k.Waiting.Count,
+                Error = k.Failure.Describe(),
+                Attempts = k.Failure.Attempts,
+                Since = k.Since,
+                Value = k.Value,
+                Decided = k.Decision is not null,
+            })],
+            RecordsWaiting = heldKeys.Waiting,
         };
     }
 }

@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using OrleansKafka.Configuration;
 using OrleansKafka.Delivery;
+using OrleansKafka.KeyHolds;
 using OrleansKafka.Leases;
 using OrleansKafka.Processing;
 using OrleansKafka.Processing.Failures;
@@ -25,6 +26,7 @@ internal sealed partial class RecordRunner
     private readonly PartitionProgress _progress;
     private readonly PartitionControlStore _control;
     private readonly PartitionTelemetry _telemetry;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
     public RecordRunner(string grainKey, string group, ProcessorOptions options, Processing.ProcessorPipeline pipeline, DeadLetterWriter deadLetters, PartitionGate gate, PartitionProgress progress, PartitionControlStore control, PartitionTelemetry telemetry, TimeProvider time, ILogger logger)
@@ -37,9 +39,13 @@ internal sealed partial class RecordRunner
         _gate = gate;
         _progress = progress;
         _telemetry = telemetry;
+        _time = time;
         _logger = logger;
         _retrying = new RetryingRunner(pipeline, options, time, (ex, attempt) => Failed(ex, _progress.InFlightOffset, attempt), telemetry);
     }
+
+    /// <summary>Now, on the grain's clock, for when a key was held.</summary>
+    public DateTimeOffset Now => _time.GetUtcNow();
 
     /// <summary>The failure action the processor is configured with.</summary>
     public FailureAction OnFailure => _options.OnFailure;
@@ -111,6 +117,23 @@ internal sealed partial class RecordRunner
         await _control.SaveHoldAsync(_gate.Held!);
     }
 
+    /// <summary>
+    /// <paramref name="key"/> was just held at <paramref name="record"/>: its later records wait
+    /// behind it while the other keys go on, also after this activation is gone (the keys are stored).
+    /// </summary>
+    public async Task HoldKeyAsync(HeldKeys keys, HeldKey key, ConsumeResult<byte[], byte[]> record)
+    {
+        _telemetry.Held();
+        LogHoldingKey(_logger, key.Failure.Error, _grainKey, key.Key, record.Offset.Value, key.Failure.Attempts);
+        await _control.SaveKeyHoldsAsync(keys);
+    }
+
+    /// <summary>An operator's decision about a held key is being carried out.</summary>
+    public void HoldDecided(HeldKey key, HoldDecision decision) => LogKeyDecided(_logger, _grainKey, key.Key, key.FirstOffset, decision);
+
+    /// <summary>Stores the held keys as they are now.</summary>
+    public Task SaveKeyHoldsAsync(HeldKeys keys) => _control.SaveKeyHoldsAsync(keys);
+
     /// <summary>An operator's decision about the held record is being applied: the stored hold goes.</summary>
     public Task HoldDecidedAsync() => _control.ClearHoldAsync();
 
@@ -139,6 +162,12 @@ internal sealed partial class RecordRunner
 
     [LoggerMessage(EventId = 1404, Level = LogLevel.Error, Message = "Could not write the record at offset {Offset} of {GrainKey} to dead-letter topic {Topic}; the partition holds at it")]
     private static partial void LogDeadLetterFailed(ILogger logger, Exception exception, string grainKey, long offset, string topic);
+
+    [LoggerMessage(EventId = 1406, Level = LogLevel.Error, Message = "Partition {GrainKey} holds key {Key} at offset {Offset} after {Attempts} attempt(s): its later records wait, the other keys go on, until an operator retries, skips or dead-letters the record")]
+    private static partial void LogHoldingKey(ILogger logger, Exception exception, string grainKey, string key, long offset, int attempts);
+
+    [LoggerMessage(EventId = 1407, Level = LogLevel.Information, Message = "Partition {GrainKey}: an operator's {Decision} of key {Key} at offset {Offset} is carried out; its waiting records run in order")]
+    private static partial void LogKeyDecided(ILogger logger, string grainKey, string key, long offset, HoldDecision decision);
 
     [LoggerMessage(EventId = 1405, Level = LogLevel.Error, Message = "Partition {GrainKey} holds at offset {Offset} after {Attempts} attempt(s), until an operator retries, skips or dead-letters the record")]
     private static partial void LogHolding(ILogger logger, Exception exception, string grainKey, long offset, int attempts);

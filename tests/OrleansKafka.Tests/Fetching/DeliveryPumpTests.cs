@@ -182,6 +182,8 @@ public sealed class DeliveryPumpTests : IDisposable
 
         public Task ResolveHoldAsync(HoldDecision decision) => throw new NotSupportedException();
 
+        public Task ResolveKeyHoldAsync(long offset, HoldDecision decision) => throw new NotSupportedException();
+
         public Task PauseAsync() => throw new NotSupportedException();
 
         public Task ResumeAsync() => throw new NotSupportedException();

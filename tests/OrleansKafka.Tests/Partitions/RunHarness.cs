@@ -8,6 +8,7 @@ using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
 using OrleansKafka.Delivery;
 using OrleansKafka.Kafka;
+using OrleansKafka.KeyHolds;
 using OrleansKafka.Leases;
 using OrleansKafka.Partitions;
 using OrleansKafka.Processing;
@@ -30,8 +31,12 @@ internal sealed class RunHarness
     private static readonly IMeterFactory Meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
     private readonly TaskScheduler _turns = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
 
-    public RunHarness(ProcessorPipeline pipeline, ProcessorOptions options, bool keyOrdered = false, ProcessorStateAccess? state = null)
+    // control: the control state in storage, for a harness standing for a later activation; a new one by default.
+    public RunHarness(ProcessorPipeline pipeline, ProcessorOptions options, bool keyOrdered = false, ProcessorStateAccess? state = null, InMemoryState<PartitionControl>? control = null)
     {
+        Control = control ?? new();
+        HeldKeys = new HeldKeys(options.MaxWaitingRecords);
+        HeldKeys.Restore(Control.State.KeyHolds, Control.State.ResolvedOffsets);
         Lease = new LocalLease(Group, new TopicPartition(Topic, 0), epoch: 1, Time.GetTimestamp() + (long)(60 * Time.TimestampFrequency), Time);
         Gate = new PartitionGate(GrainKey, () => Paused, Time, NullLogger.Instance);
         Progress = new PartitionProgress(Time);
@@ -41,7 +46,7 @@ internal sealed class RunHarness
         ControlStore = new PartitionControlStore(GrainKey, "silo-1", Control, Time, NullLogger.Instance);
         Runner = new RecordRunner(GrainKey, Group, options, pipeline, new DeadLetterWriter(new NoKafka()), Gate, Progress, ControlStore, telemetry, Time, NullLogger.Instance);
         Run = keyOrdered
-            ? new KeyOrderRun(GrainKey, pipeline, options.MaxInFlight, Gate, Runner, Checkpoint, Progress, options.Delivery, finishesCallsOnRevoke: false, NullLogger.Instance)
+            ? new KeyOrderRun(GrainKey, pipeline, options.MaxInFlight, Gate, Runner, Checkpoint, Progress, options.Delivery, finishesCallsOnRevoke: false, HeldKeys, NullLogger.Instance)
             : new OffsetOrderRun(pipeline, options.Delivery, Gate, Runner, Checkpoint, Progress, _ => { Commits++; return Task.CompletedTask; });
     }
 
@@ -50,6 +55,9 @@ internal sealed class RunHarness
     public LocalLease Lease { get; }
 
     public PartitionGate Gate { get; }
+
+    /// <summary>The keys the partition holds (OnFailure HoldKey).</summary>
+    public HeldKeys HeldKeys { get; }
 
     public PartitionProgress Progress { get; }
 
@@ -62,7 +70,7 @@ internal sealed class RunHarness
     public InMemoryState<ProcessorCheckpoint> Stored { get; } = new();
 
     /// <summary>The partition's control state (pause, hold, history) in storage.</summary>
-    public InMemoryState<PartitionControl> Control { get; } = new();
+    public InMemoryState<PartitionControl> Control { get; }
 
     public PartitionControlStore ControlStore { get; }
 
@@ -89,6 +97,14 @@ internal sealed class RunHarness
             CancellationToken.None,
             TaskCreationOptions.None,
             _turns).Unwrap();
+
+    /// <summary>Carries out the operators' decisions on held keys, as the grain does between deliveries.</summary>
+    public Task ReleaseAsync() =>
+        Task.Factory.StartNew(() => ((KeyOrderRun)Run).ReleaseAsync(Lease), CancellationToken.None, TaskCreationOptions.None, _turns).Unwrap();
+
+    /// <summary>An operator's decision about the key held at <paramref name="offset"/>, as the grain notes it.</summary>
+    public void DecideKey(long offset, HoldDecision decision) =>
+        new KeyHoldCommand(GrainKey, "silo-1", HeldKeys, Time, NullLogger.Instance).Decide(offset, decision);
 
     /// <summary>Records at <paramref name="from"/> on, keyed by <paramref name="keys"/> in turn, valued by their offset.</summary>
     public static List<ConsumeResult<byte[], byte[]>> Records(long from, params string[] keys) =>
