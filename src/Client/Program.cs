@@ -93,6 +93,24 @@ foreach (var (command, run) in new (Command, Func<ParseResult, Func<IPartitionGr
     root.Subcommands.Add(PartitionCommandOf(command, run));
 }
 
+// The keys a partition holds (OnFailure = HoldKey), and decisions about one of them.
+var keyCommand = new Command("key", "The keys a partition holds (OnFailure = HoldKey): list them, retry, skip or dead-letter one");
+var keyListJson = new Option<bool>("--json") { Description = "The held keys as a JSON array, for scripts" };
+keyCommand.Subcommands.Add(PartitionCommandOf(new Command("list", "The keys a partition holds: key, held offset, records waiting, since when, error") { keyListJson }, parse => KeyCommand.List(parse.GetValue(keyListJson))));
+foreach (var (name, decision, description) in new[]
+{
+    ("retry", HoldDecision.Retry, "Run the processor again on a held key's record; then its waiting records run in order (it holds again if one fails)"),
+    ("skip", HoldDecision.Skip, "Leave a held key's record unprocessed; then its waiting records run in order"),
+    ("dead-letter", HoldDecision.DeadLetter, "Write a held key's record to the dead-letter topic; then its waiting records run in order"),
+})
+{
+    var keyArgument = new Argument<string>("key") { Description = "The held key, as key list shows it" };
+    var heldOffset = new Option<long?>("--offset") { Description = "The held record's offset, when several held keys are shown alike" };
+    keyCommand.Subcommands.Add(PartitionCommandOf(new Command(name, description) { keyArgument, heldOffset }, parse => KeyCommand.Decide(decision, parse.GetValue(keyArgument)!, parse.GetValue(heldOffset))));
+}
+
+root.Subcommands.Add(keyCommand);
+
 ConnectionOptions Connect(ParseResult parse) =>
     new(parse.GetValue(gateway)!, parse.GetValue(clusterId)!, parse.GetValue(serviceId)!, parse.GetValue(tlsCertificate), parse.GetValue(tlsTrusted), parse.GetValue(connectTimeout));
 

@@ -80,7 +80,8 @@ internal static class StatusCommand
                 Markup.Escape(s.Topic),
                 s.Partition.ToString(),
                 Markup.Escape(s.Silo),
-                s.State.ToString(),
+                // Held keys (OnFailure = HoldKey) while the others go on: orleans-kafka key list names them.
+                s.HeldKeys.Count == 0 ? s.State.ToString() : $"{s.State} ({s.HeldKeys.Count} key(s) held)",
                 s.LeaseEpoch.ToString(),
                 Known(s.CommittedOffset),
                 Known(s.HighWatermark),

@@ -12,7 +12,9 @@ namespace OrleansKafka.AspNetCore.Api;
 /// The page's JSON API: <c>GET {prefix}/partitions</c> (every partition's status),
 /// <c>GET .../{group}/{topic}/{partition}/history</c> (its ownership history), and the actions
 /// <c>POST .../{group}/{topic}/{partition}/{pause|resume|retry|skip|dead-letter}</c>,
-/// <c>.../seek?offset={n|beginning|end}</c> and <c>.../move?silo={host:port}</c>. A partition the
+/// <c>.../seek?offset={n|beginning|end}</c> and <c>.../move?silo={host:port}</c>, and a held key's
+/// <c>POST .../{group}/{topic}/{partition}/keys/{offset}/{retry|skip|dead-letter}</c> (the key named
+/// by the offset of the record it holds at, as the status lists it). A partition the
 /// cluster does not know (its group not in the catalog, or not assigned by the group's lease
 /// grain) answers 404 before any partition grain is called, so made-up names activate nothing.
 /// </summary>
@@ -29,6 +31,16 @@ internal static class PartitionApi
         api.MapGet($"{Item}/history", (string group, string topic, int partition, IGrainFactory grains) =>
             OnKnownAsync(grains, group, topic, partition, async grain => Results.Json(await grain.GetHistoryAsync(), Json)))
             .RequireAuthorization(readPolicy);
+        api.MapPost($"{Item}/keys/{{offset:long}}/{{action}}", (string group, string topic, int partition, long offset, string action, IGrainFactory grains) =>
+            DecisionOf(action) is not { } decision
+                ? Task.FromResult(BadRequest($"'{action}' is not a decision about a held key; expected retry, skip or dead-letter."))
+                : OnKnownAsync(grains, group, topic, partition, async grain =>
+                {
+                    await grain.ResolveKeyHoldAsync(offset, decision);
+                    return Results.Json(new { group, topic, partition, action, offset }, Json);
+                }))
+            .RequireAuthorization(actionPolicy)
+            .AddEndpointFilter<PageAntiforgery>();
         api.MapPost($"{Item}/{{action}}", (string group, string topic, int partition, string action, HttpRequest request, IGrainFactory grains) =>
             Parse(action, request.Query) is { } problem
                 ? Task.FromResult(problem)
@@ -65,7 +77,7 @@ internal static class PartitionApi
                 await grain.ResumeAsync();
                 break;
             default:
-                await grain.ResolveHoldAsync(action switch { "retry" => HoldDecision.Retry, "skip" => HoldDecision.Skip, _ => HoldDecision.DeadLetter });
+                await grain.ResolveHoldAsync(DecisionOf(action)!.Value);
                 break;
         }
 
@@ -100,6 +112,14 @@ internal static class PartitionApi
             return Results.Problem(e.Message, statusCode: StatusCodes.Status409Conflict);
         }
     }
+
+    private static HoldDecision? DecisionOf(string action) => action switch
+    {
+        "retry" => HoldDecision.Retry,
+        "skip" => HoldDecision.Skip,
+        "dead-letter" => HoldDecision.DeadLetter,
+        _ => null,
+    };
 
     private static IResult BadRequest(string detail) => Results.Problem(detail, statusCode: StatusCodes.Status400BadRequest);
 }

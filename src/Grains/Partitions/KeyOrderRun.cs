@@ -134,6 +134,7 @@ internal sealed partial class KeyOrderRun(
 
     private void StoreProcessed(LocalLease lease)
     {
+        runner.ReportHeldKeys(heldKeys);
         if (delivery == DeliveryGuarantee.AtLeastOnce && checkpoint.NextOffset >= 0)
         {
             lease.StoreProcessed(checkpoint.NextOffset);

@@ -131,6 +131,9 @@ internal sealed partial class RecordRunner
     /// <summary>An operator's decision about a held key is being carried out.</summary>
     public void HoldDecided(HeldKey key, HoldDecision decision) => LogKeyDecided(_logger, _grainKey, key.Key, key.FirstOffset, decision);
 
+    /// <summary>The held keys and waiting records, for the metrics.</summary>
+    public void ReportHeldKeys(HeldKeys keys) => _telemetry.KeysHeld(keys.Count, keys.Waiting);
+
     /// <summary>Stores the held keys as they are now.</summary>
     public Task SaveKeyHoldsAsync(HeldKeys keys) => _control.SaveKeyHoldsAsync(keys);
 

@@ -128,6 +128,26 @@ internal sealed class PartitionTelemetry(ProcessingMetrics metrics, string group
 
     public void Held() => metrics.Held.Add(1, _tags);
 
+    /// <summary>Keys the partition holds (OnFailure HoldKey) and records waiting behind them, as of the last run; read when a reader collects.</summary>
+    public void KeysHeld(int keys, int waiting)
+    {
+        HeldKeys = keys;
+        RecordsWaiting = waiting;
+        ReportedKeys |= keys > 0;
+    }
+
+    /// <summary>Whether the partition held a key on this silo (its gauges then go on, at 0 once released).</summary>
+    public bool ReportedKeys { get; private set; }
+
+    public int HeldKeys { get; private set; }
+
+    public int RecordsWaiting { get; private set; }
+
+    /// <summary>The tags every instrument of this partition carries.</summary>
+    public TagList PartitionTags => _tags;
+
+    public (string Group, string Topic, int Partition) Partition { get; } = (group, topic, partition);
+
     private static bool TryContext(ConsumeResult<byte[], byte[]> record, out ActivityContext context)
     {
         context = default;

@@ -40,11 +40,28 @@ internal sealed class ProcessingMetrics
             "{message}",
             "Records of an owned partition past its committed offset (high watermark minus committed offset).");
         meter.CreateObservableGauge(
+            "orleanskafka.keys.held",
+            () => OwnedPartitions(leases).Select(p => new Measurement<int>(p.HeldKeys, p.PartitionTags)),
+            "{key}",
+            "Keys an owned partition holds (OnFailure HoldKey) until an operator retries, skips or dead-letters their record.");
+        meter.CreateObservableGauge(
+            "orleanskafka.records.waiting",
+            () => OwnedPartitions(leases).Select(p => new Measurement<int>(p.RecordsWaiting, p.PartitionTags)),
+            "{message}",
+            "Records of an owned partition waiting behind held keys, the held ones included.");
+        meter.CreateObservableGauge(
             "orleanskafka.partitions.owned",
             () => leases.All().Where(l => l.IsCurrent).GroupBy(l => l.Group, StringComparer.Ordinal)
                 .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("messaging.consumer.group.name", g.Key))),
             "{partition}",
             "Partitions this silo holds a current lease on, per consumer group.");
+    }
+
+    /// <summary>The telemetry of the partitions this silo holds a current lease on that have held keys or had them.</summary>
+    private IEnumerable<PartitionTelemetry> OwnedPartitions(LeaseTable leases)
+    {
+        var owned = leases.All().Where(l => l.IsCurrent).Select(l => (l.Group, l.Partition.Topic, l.Partition.Partition.Value)).ToHashSet();
+        return _partitions.Values.Where(p => owned.Contains(p.Partition) && (p.HeldKeys > 0 || p.RecordsWaiting > 0 || p.ReportedKeys));
     }
 
     /// <summary>

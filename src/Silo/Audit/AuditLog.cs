@@ -49,6 +49,12 @@ internal sealed partial class AuditLog(IOptions<AuditOptions> options, ILocalSil
         Event('E', group, partition, offset, key, epoch);
     }
 
+    /// <summary>Whether the processor is to fail on a record of <paramref name="key"/> now (<see cref="AuditOptions.FailKeys"/>).</summary>
+    public bool Fails(string key) =>
+        options.Value.FailKeys is { Length: > 0 } keys
+        && keys.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Contains(key, StringComparer.Ordinal)
+        && File.Exists(Path.Combine(options.Value.Directory ?? string.Empty, "fail-" + key));
+
     /// <summary>Appends one line; it has reached the operating system when this returns.</summary>
     private void Write(string line)
     {

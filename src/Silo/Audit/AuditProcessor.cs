@@ -13,6 +13,12 @@ internal sealed class AuditProcessor(AuditLog log) : IRecordProcessor<byte[], by
     public ValueTask ProcessAsync(KafkaRecord<byte[], byte[]> record, CancellationToken cancellationToken)
     {
         var context = record.Context;
-        return new ValueTask(log.AuditAsync(context.ConsumerGroup, context.Partition, context.Offset, AuditLog.KeyText(record.Key), context.LeaseEpoch));
+        var key = AuditLog.KeyText(record.Key);
+        if (log.Fails(key))
+        {
+            throw new InvalidOperationException($"the audit processor fails on key {key} while its fail-{key} file exists (Audit:FailKeys)");
+        }
+
+        return new ValueTask(log.AuditAsync(context.ConsumerGroup, context.Partition, context.Offset, key, context.LeaseEpoch));
     }
 }
