@@ -119,6 +119,34 @@ public sealed class KafkaProcessingOptionsValidatorTests
         Assert.Contains(failures, f => f.StartsWith("Kafka:Processors:recorder:Group is empty", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(ProcessingOrder.Partition, DeliveryGuarantee.AtLeastOnce, "records are processed in partition order")]
+    [InlineData(ProcessingOrder.Key, DeliveryGuarantee.AtMostOnce, "Delivery is AtMostOnce")]
+    public void Validate_HoldKeyWhereNoKeyCanWaitAlone_NamesWhatIsExpected(ProcessingOrder order, DeliveryGuarantee delivery, string why)
+    {
+        var options = Valid();
+        options.Processors["recorder"].OnFailure = FailureAction.HoldKey;
+        options.Processors["recorder"].Order = order;
+        options.Processors["recorder"].Delivery = delivery;
+
+        var failure = Assert.Single(Validator.Validate(null, options).Failures!);
+
+        Assert.StartsWith("Kafka:Processors:recorder:OnFailure is HoldKey", failure, StringComparison.Ordinal);
+        Assert.Contains(why, failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_HoldKeyWithKeyOrder_AndNoRoomForWaitingRecords_NamesMaxWaitingRecords()
+    {
+        var options = Valid();
+        options.Processors["recorder"].OnFailure = FailureAction.HoldKey;
+        options.Processors["recorder"].Order = ProcessingOrder.Key;
+        Assert.True(Validator.Validate(null, options).Succeeded);
+
+        options.Processors["recorder"].MaxWaitingRecords = 0;
+        Assert.Contains("Kafka:Processors:recorder:MaxWaitingRecords", Assert.Single(Validator.Validate(null, options).Failures!), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Validate_RenewIntervalTooCloseToLease_Fails()
     {

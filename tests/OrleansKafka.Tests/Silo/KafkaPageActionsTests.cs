@@ -48,6 +48,54 @@ public sealed class KafkaPageActionsTests
         secrets.Delete(recursive: true);
     }
 
+    /// <summary>
+    /// <c>OnFailure = HoldKey</c> on the demo's key grains (customer-totals): a malformed order of
+    /// one customer, produced with kcat, holds that customer only; the API's decision about it
+    /// needs the token, runs the customer's waiting record, and a second is a conflict.
+    /// </summary>
+    [Fact]
+    public async Task AHeldKey_IsListedInTheStatus_WhileOtherKeysGoOn_AndIsSkippedThroughTheApiWithTheToken()
+    {
+        const string Customers = "demo-customer-totals";
+        await using var silo = await SiloHost.StartAsync(new Dictionary<string, string>
+        {
+            ["Dashboard__Token"] = Token,
+            ["Demo__Enabled"] = "false",
+            ["Kafka__Processors__customer-totals__OnFailure"] = "HoldKey",
+        });
+        await silo.ProduceWithKcatAsync("demo-orders", 5, [
+            "customer-bad:not an order",
+            """customer-bad:{"orderId":2,"customer":"customer-bad","amount":2}""",
+            """customer-good:{"orderId":3,"customer":"customer-good","amount":3}""",
+        ]);
+
+        using var http = new HttpClient { BaseAddress = new Uri(silo.WebRoot) };
+        JsonElement status = default;
+        Assert.True(
+            await Poll.UntilAsync(async () => (status = await StatusAsync(http, Customers, 5)).ValueKind == JsonValueKind.Object && status.GetProperty("heldKeys").GetArrayLength() == 1 && status.GetProperty("recordsWaiting").GetInt32() == 2 && status.GetProperty("committedOffset").GetInt64() == 0, TimeSpan.FromSeconds(60)),
+            $"partition 5 holds no key (status {status}):{Environment.NewLine}{silo.Process.Tail()}");
+        var held = status.GetProperty("heldKeys")[0];
+        Assert.Equal(("customer-bad", 0L, "not an order"), (held.GetProperty("key").GetString(), held.GetProperty("offset").GetInt64(), held.GetProperty("value").GetString()));
+        Assert.NotEqual("Holding", status.GetProperty("state").GetString());
+        Assert.Equal(1, status.GetProperty("recordsProcessed").GetInt64());
+
+        var skip = $"/kafka/partitions/{Customers}/demo-orders/5/keys/0/skip";
+        var refused = await new HttpClient { BaseAddress = new Uri(silo.WebRoot) }.PostAsync(skip, null);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        var skipped = await http.PostAsync(skip, null);
+        Assert.True(skipped.StatusCode == HttpStatusCode.OK, await skipped.Content.ReadAsStringAsync());
+        Assert.True(
+            await Poll.UntilAsync(async () => (status = await StatusAsync(http, Customers, 5)).GetProperty("heldKeys").GetArrayLength() == 0 && status.GetProperty("committedOffset").GetInt64() == 3, TimeSpan.FromSeconds(30)),
+            $"the skip did not release the key: {status}");
+        Assert.Equal(1, status.GetProperty("recordsSkipped").GetInt64());
+
+        var again = await http.PostAsync(skip, null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Contains("holds no key at offset 0", await again.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync($"/kafka/partitions/{Customers}/demo-orders/5/keys/0/pause", null)).StatusCode);
+    }
+
     [Fact]
     public async Task WebHostBoundBeyondLoopbackWithoutAToken_AnswersALoopbackConnection_SinceTheRuleIsPerRequest()
     {
@@ -57,6 +105,12 @@ public sealed class KafkaPageActionsTests
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/kafka/partitions")).StatusCode);
         var resume = await http.PostAsync($"/kafka/partitions/{Group}/demo-orders/0/resume", null);
         Assert.True(resume.StatusCode == HttpStatusCode.OK, await resume.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<JsonElement> StatusAsync(HttpClient http, string group, int partition)
+    {
+        var statuses = await http.GetFromJsonAsync<JsonElement[]>("/kafka/partitions");
+        return statuses!.FirstOrDefault(s => s.GetProperty("group").GetString() == group && s.GetProperty("partition").GetInt32() == partition && s.GetProperty("state").GetString() != "NotOwner");
     }
 
     private static async Task<string?> StateAsync(HttpClient http, int partition)
