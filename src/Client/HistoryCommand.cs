@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using OrleansKafka.Partitions;
 using Spectre.Console;
 
@@ -9,14 +8,12 @@ namespace OrleansKafka.Cli;
 /// <summary>The <c>history</c> command: which silos owned a partition, from when, under which epoch, and why it moved.</summary>
 internal static class HistoryCommand
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
-
     public static Func<IPartitionGrain, string, Task> Show(bool json) => async (grain, key) =>
     {
         var history = await grain.GetHistoryAsync();
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(history, Json));
+            Console.WriteLine(JsonSerializer.Serialize(history, CliJson.Options));
             return;
         }
 

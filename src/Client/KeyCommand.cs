@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using OrleansKafka.Partitions;
 using Spectre.Console;
 
@@ -13,15 +12,13 @@ namespace OrleansKafka.Cli;
 /// </summary>
 internal static class KeyCommand
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
-
     /// <summary>The <c>key list</c> command.</summary>
     public static Func<IPartitionGrain, string, Task> List(bool json) => async (grain, name) =>
     {
         var status = await grain.GetStatusAsync();
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(status.HeldKeys, Json));
+            Console.WriteLine(JsonSerializer.Serialize(status.HeldKeys, CliJson.Options));
             return;
         }
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using OrleansKafka.Partitions;
 using Spectre.Console;
 
@@ -8,12 +7,6 @@ namespace OrleansKafka.Cli;
 /// <summary>The <c>status</c> command: a table of every partition grain.</summary>
 internal static class StatusCommand
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter() },
-        WriteIndented = true,
-    };
-
     public static async Task<int> RunAsync(ConnectionOptions connect, StatusFilter filter, bool watch, bool json, CancellationToken cancellationToken)
     {
         Microsoft.Extensions.Hosting.IHost? host = null;
@@ -31,7 +24,7 @@ internal static class StatusCommand
             if (json)
             {
                 // Plain stdout, not Spectre: scripts parse it.
-                Console.Out.WriteLine(JsonSerializer.Serialize(filter.Apply(await client.GetPartitionStatusesAsync(filter.Group)), Json));
+                Console.Out.WriteLine(JsonSerializer.Serialize(filter.Apply(await client.GetPartitionStatusesAsync(filter.Group)), CliJson.Options));
                 return 0;
             }
 
