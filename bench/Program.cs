@@ -30,6 +30,7 @@ static async Task<int> RunAsync(string scenario, BenchOptions options) => scenar
     "handoff" => await HandoffScenario.RunAsync(options),
     "chaos" => await ChaosScenario.RunAsync(options),
     "keys" => await KeysScenario.RunAsync(options),
+    "holdkey" => await HoldKeyScenario.RunAsync(options),
     "keygrains" => await KeyGrainsScenario.RunAsync(options),
     "streams" => await StreamsScenario.RunAsync(options),
     "backlog" => await BacklogScenario.RunAsync(options),
@@ -38,7 +39,7 @@ static async Task<int> RunAsync(string scenario, BenchOptions options) => scenar
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff|chaos|keys|keygrains|streams|backlog> [--records N (failover: kills)] [--partitions N] [--fetch-consumers N (per silo)] [--silos N (throughput)] [--tuned (throughput)] [--seconds N]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff|chaos|keys|holdkey|keygrains|streams|backlog> [--records N (failover: kills)] [--partitions N] [--fetch-consumers N (per silo)] [--silos N (throughput)] [--tuned (throughput)] [--seconds N]");
     Console.Error.WriteLine("       chaos: [--rounds N (6)] [--records N (30000)] [--mode kill|freeze|mixed|graceful|partition (mixed)] [--form processor|keygrain|stream|stateful|stateful-batch (processor)] [--freeze-seconds LIST (1,5)] [--cut-seconds N (15)] [--seed N (time-based)] [--keep (the events and logs of a run that passed too)]");
     return 2;
 }
