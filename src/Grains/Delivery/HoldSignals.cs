@@ -19,6 +19,31 @@ internal sealed class HoldSignals
         _signals.TryRemove(new KeyValuePair<string, TaskCompletionSource>(grainKey, signal));
     }
 
-    public void Decided(string grainKey) =>
+    private readonly ConcurrentDictionary<string, Action> _nudges = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// An operator decided (or resumed): wakes a feed waiting on a hold, and nudges an idle one
+    /// (<see cref="Listen"/>) to send a delivery without records, in which the grain carries out
+    /// decisions about held keys.
+    /// </summary>
+    public void Decided(string grainKey)
+    {
         _signals.GetOrAdd(grainKey, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        if (_nudges.TryGetValue(grainKey, out var nudge))
+        {
+            nudge();
+        }
+    }
+
+    /// <summary>The partition's feed listens for decisions while it runs: <paramref name="nudge"/> is called at each, until disposed.</summary>
+    public IDisposable Listen(string grainKey, Action nudge)
+    {
+        _nudges[grainKey] = nudge;
+        return new Listening(this, grainKey, nudge);
+    }
+
+    private sealed class Listening(HoldSignals signals, string grainKey, Action nudge) : IDisposable
+    {
+        public void Dispose() => signals._nudges.TryRemove(new KeyValuePair<string, Action>(grainKey, nudge));
+    }
 }

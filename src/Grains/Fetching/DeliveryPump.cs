@@ -65,6 +65,7 @@ internal sealed partial class DeliveryPump
     private async Task PumpAsync()
     {
         var token = _lease.Token;
+        using var listening = _holds.Listen(_lease.GrainKey, _buffer.Nudge);
         try
         {
             while (await _buffer.TakeAsync(token) is { } records)
@@ -80,7 +81,7 @@ internal sealed partial class DeliveryPump
                     var delivery = new Immutable<PartitionDelivery>(new PartitionDelivery(built, _lease.Epoch, _silo));
                     var sent = _time.GetTimestamp();
                     outcome = await DeliverAsync(delivery, token);
-                    if (outcome == DeliveryOutcome.Completed)
+                    if (outcome == DeliveryOutcome.Completed && records.Count > 0)
                     {
                         SizeNextDelivery(records.Count, _time.GetElapsedTime(sent));
                     }

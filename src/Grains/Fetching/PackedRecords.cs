@@ -32,6 +32,9 @@ internal sealed class PackedRecords : IReadOnlyList<ConsumeResult<byte[], byte[]
     private readonly long[] _locations;
     private ConsumeResult<byte[], byte[]>? _last;
 
+    /// <summary>A delivery without records: the feed's answer to an operator's decision about a held key while no record comes.</summary>
+    public static PackedRecords Empty(string topic, int partition) => new(topic, partition, [], []);
+
     internal PackedRecords(string topic, int partition, byte[][] chunks, long[] locations)
     {
         _topic = topic;

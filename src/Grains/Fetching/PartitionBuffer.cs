@@ -43,6 +43,9 @@ internal sealed partial class PartitionBuffer
     private volatile bool _closed;
     private volatile bool _holding;
     private TaskCompletionSource? _waiter;
+
+    // An operator decided about a held key: the next take returns even without records.
+    private bool _nudged;
     private OffsetOutOfRange? _reset;
 
     /// <summary>
@@ -210,6 +213,21 @@ internal sealed partial class PartitionBuffer
         }
     }
 
+    /// <summary>The pump's next take returns, with no records if none are buffered (an operator decided about a held key).</summary>
+    public void Nudge()
+    {
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            // Not while the pump waits for an operator: the decision's signal sends the held delivery again.
+            _nudged |= !_holding;
+            waiter = _waiter;
+            _waiter = null;
+        }
+
+        waiter?.TrySetResult();
+    }
+
     /// <summary>Wakes the pump if it waits for records.</summary>
     public void Signal()
     {
@@ -269,7 +287,14 @@ internal sealed partial class PartitionBuffer
 
                 if (_records.Count > 0)
                 {
+                    _nudged = false;
                     return TakeLocked();
+                }
+
+                if (_nudged)
+                {
+                    _nudged = false;
+                    return PackedRecords.Empty(Partition.Topic, Partition.Partition.Value);
                 }
 
                 if (_reset is not null)

@@ -129,6 +129,18 @@ internal sealed class HeldKeys(int maxWaiting)
         FullAt = null;
     }
 
+    /// <summary>Lets go of keys held below <paramref name="next"/> (committed past, by a seek or another tool): nothing of them waits. The keys let go.</summary>
+    public List<HeldKey> ForgetBelow(long next)
+    {
+        var stale = _keys.Values.Where(k => k.FirstOffset < next).ToList();
+        foreach (var key in stale)
+        {
+            Release(key);
+        }
+
+        return stale;
+    }
+
     /// <summary>The partition was sought: it holds no key any more.</summary>
     public void Forget()
     {

@@ -100,6 +100,13 @@ internal sealed class LocalLease
         set => Interlocked.Exchange(ref _checkpointOffset, value);
     }
 
+    /// <summary>
+    /// True once the partition grain kept records of this lease waiting in its memory behind a
+    /// held key (OnFailure HoldKey): a later activation under the same lease does not have them,
+    /// and restarts the partition from its committed offset to fetch them again.
+    /// </summary>
+    public bool RecordsWaitInMemory { get; set; }
+
     /// <summary>The offset last committed to Kafka (or found committed when the lease began); -1 when unknown.</summary>
     public long CommittedOffset => Interlocked.Read(ref _committedOffset);
 

@@ -1,47 +1,65 @@
+using Microsoft.Extensions.Logging;
 using OrleansKafka.Configuration;
+using OrleansKafka.KeyGrains;
 using OrleansKafka.KeyHolds;
 using OrleansKafka.Leases;
 
 namespace OrleansKafka.Partitions;
 
 /// <summary>
-/// Carries out operators' decisions on held keys (<see cref="FailureAction.HoldKey"/>) whose held
-/// record is here: each key's waiting records run in order, the held one as decided; a record
-/// that fails for good holds the key again, there.
+/// Carries out an operator's decision on a held key (<see cref="FailureAction.HoldKey"/>) within a
+/// delivery, as that key's chain: the held record as decided, then the key's waiting records in
+/// order; a record that fails for good holds the key again, there.
 /// </summary>
-internal sealed class HeldKeyRelease(RecordRunner runner, HeldKeys heldKeys, KeyOrderFrontier frontier, PartitionProgress progress)
+internal sealed partial class HeldKeyRelease(string grainKey, RecordRunner runner, HeldKeys heldKeys, KeyOrderFrontier frontier, PartitionProgress progress, ILogger logger)
 {
-    /// <summary>Releases every decided key whose records wait; grain calls stop only when <paramref name="callToken"/> fires.</summary>
-    public async Task RunAsync(LocalLease lease, CancellationToken callToken)
+    /// <summary>Releases <paramref name="key"/>; grain calls stop only when <paramref name="callToken"/> fires.</summary>
+    public async Task RunAsync(HeldKey key, LocalLease lease, CancellationToken callToken)
     {
-        foreach (var key in heldKeys.All.Where(k => k.Decision is not null && k.Waiting.Count > 0).ToList())
+        var taken = key.Decision!;
+        key.Decision = null;
+        var head = key.Waiting[0];
+        var headDone = false;
+        try
         {
-            var decision = key.Decision!.Decision;
-            key.Decision = null;
-            var head = key.Waiting[0];
-            runner.HoldDecided(key, decision);
-            var failure = decision is HoldDecision.Skip or HoldDecision.DeadLetter
+            runner.HoldDecided(key, taken.Decision);
+            var failure = taken.Decision is HoldDecision.Skip or HoldDecision.DeadLetter
                 ? key.Failure
                 : await runner.RunAsync([head], 0, 1, lease, callToken);
             if (failure is not null)
             {
-                var action = RecordRunner.ActionOf(decision) ?? runner.OnFailure;
+                var action = RecordRunner.ActionOf(taken.Decision) ?? runner.OnFailure;
                 if (action == FailureAction.HoldKey || !await runner.GiveUpAsync(head, failure, action, lease))
                 {
+                    headDone = true;
                     await runner.HoldKeyAsync(heldKeys, heldKeys.Hold(key.Chain, head, failure, runner.Now), head);
-                    continue;
+                    return;
                 }
 
-                // Remembered until the commit passes it: a restart must not run it (and hold) again.
+                // Stored at once, and until the commit passes it: a restart must not run it (and hold) again.
                 heldKeys.Resolved(head.Offset.Value);
+                headDone = true;
+                await runner.SaveKeyHoldsAsync(heldKeys);
             }
 
+            headDone = true;
             if (await RunWaitingAsync(key, lease, callToken))
             {
                 heldKeys.Release(key);
             }
 
             await runner.SaveKeyHoldsAsync(heldKeys);
+        }
+        catch (OperationCanceledException) when (lease.Token.IsCancellationRequested || callToken.IsCancellationRequested)
+        {
+            // The lease ended: the key stays held where it stands, and its records are fetched again by the next owner.
+            key.Decision ??= headDone ? null : taken;
+        }
+        catch (StaleLeaseEpochException ex)
+        {
+            // A newer owner of the partition exists: it carries on from the committed offset.
+            key.Decision ??= headDone ? null : taken;
+            LogSuperseded(logger, ex, grainKey, key.FirstOffset, lease.Epoch);
         }
     }
 
@@ -73,4 +91,7 @@ internal sealed class HeldKeyRelease(RecordRunner runner, HeldKeys heldKeys, Key
             }
         }
     }
+
+    [LoggerMessage(EventId = 1409, Level = LogLevel.Warning, Message = "Partition {GrainKey}: a grain refused a record of the key held at offset {Offset} as sent under lease epoch {Epoch}; the key stays held for the newer owner")]
+    private static partial void LogSuperseded(ILogger logger, Exception exception, string grainKey, long offset, long epoch);
 }

@@ -66,6 +66,7 @@ internal sealed class KeyOrderFrontier(PartitionCheckpoint checkpoint, HeldKeys 
         }
 
         _completedAhead.RemoveBelow(checkpoint.NextOffset);
+        heldKeys.CommittedUpTo(checkpoint.NextOffset);
     }
 
     public void Reset()

@@ -42,7 +42,17 @@ internal sealed partial class KeyOrderRun(
         var run = new KeyedRun(new SemaphoreSlim(maxInFlight, maxInFlight), done, parked);
         try
         {
-            foreach (var planned in Plan(records, start, run))
+            var units = Plan(records, start, run);
+
+            // Keys an operator decided on, each as its chain, alongside the other keys' records.
+            foreach (var key in heldKeys.All.Where(k => k.Decision is not null && k.Waiting.Count > 0).ToList())
+            {
+                var release = new HeldKeyRelease(grainKey, runner, heldKeys, _frontier, progress, logger).RunAsync(key, lease, CallToken(lease));
+                chains[key.Chain] = release;
+                running.Add(release);
+            }
+
+            foreach (var planned in units)
             {
                 var unit = planned;
                 await run.Slots.WaitAsync(lease.Token);
@@ -82,11 +92,6 @@ internal sealed partial class KeyOrderRun(
             }
 
             await Task.WhenAll(running);
-            if (!run.Stopped)
-            {
-                // Keys an operator decided on while this delivery ran (or before their records came again).
-                await ReleaseDecidedAsync(lease);
-            }
         }
         catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
         {
@@ -110,31 +115,10 @@ internal sealed partial class KeyOrderRun(
         heldKeys.Reset();
     }
 
-    /// <summary>
-    /// Carries out the operator's decisions on held keys whose records wait, outside a delivery
-    /// (the partition may get none for a while); the grain runs it between deliveries.
-    /// </summary>
-    public async Task ReleaseAsync(LocalLease lease)
-    {
-        try
-        {
-            await ReleaseDecidedAsync(lease);
-        }
-        catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
-        {
-            // The lease ended: the key stays held, and its records are fetched again by the next owner.
-        }
-        finally
-        {
-            _frontier.Settle();
-            progress.Idle();
-            StoreProcessed(lease);
-        }
-    }
-
     private void StoreProcessed(LocalLease lease)
     {
         runner.ReportHeldKeys(heldKeys);
+        lease.RecordsWaitInMemory |= heldKeys.Waiting > 0;
         if (delivery == DeliveryGuarantee.AtLeastOnce && checkpoint.NextOffset >= 0)
         {
             lease.StoreProcessed(checkpoint.NextOffset);
@@ -330,9 +314,6 @@ internal sealed partial class KeyOrderRun(
             return false;
         }
     }
-
-    private Task ReleaseDecidedAsync(LocalLease lease) =>
-        new HeldKeyRelease(runner, heldKeys, _frontier, progress).RunAsync(lease, CallToken(lease));
 
     /// <summary>
     /// Grain calls (key grains, streams) already sent finish when the lease is revoked: the

@@ -22,18 +22,19 @@ internal sealed partial class PartitionGrain
 
     public Task ResolveKeyHoldAsync(long offset, HoldDecision decision)
     {
+        if (_binding is not { KeyOrdered: true })
+        {
+            throw new InvalidOperationException($"Partition {_key} holds no keys: its processor does not run records in key order; nothing was changed.");
+        }
+
         if (!_leases.TryGet(_key, out var lease) || !lease.IsCurrent)
         {
             LeaveIfStale();
             throw NotProcessedHere();
         }
 
+        // Carried out by the next delivery, which the feed sends without records if none come.
         _keyHolds.Decide(offset, decision);
-
-        // Carried out after the delivery running now, if any, and before the next one; a feed
-        // stopped because too many records wait is woken.
-        _run ??= CreateRun(_binding!);
-        _delivering = _keyHolds.ReleaseAfterAsync(_delivering, _run as KeyOrderRun, lease);
         _holds.Decided(_key);
         return Task.CompletedTask;
     }
@@ -63,12 +64,6 @@ internal sealed partial class PartitionGrain
         }
 
         var target = await _seek.SeekAsync(control, lease, offset, _binding!.Registration.IsStateful, _delivering);
-        if (_heldKeys.Count > 0)
-        {
-            // The partition restarts at the new offset: no key holds any more.
-            _heldKeys.Forget();
-            await _controlStore.SaveKeyHoldsAsync(_heldKeys);
-        }
 
         // False only when a revoke started after the commit: its release carries the new offset.
         _holders.Restart(lease, OwnershipReason.Operator);

@@ -59,7 +59,8 @@ internal sealed partial class PartitionGrain(
         _controlStore = new PartitionControlStore(_key, _silo, controlState, _time, _logger);
         _gate = new PartitionGate(_key, () => _controlStore.PausedSince is not null, _time, _logger);
         _checkpoint = new PartitionCheckpoint(_key, processorState, _commits, _holders, _gate, _logger);
-        _seek = new SeekCommand(_key, _silo, _gate, _checkpoint, _progress, _controlStore, _holds, _time, _logger);
+        _heldKeys = new HeldKeys(_binding?.Options.MaxWaitingRecords ?? ProcessorOptions.DefaultMaxWaitingRecords);
+        _seek = new SeekCommand(_key, _silo, _gate, _heldKeys, _checkpoint, _progress, _controlStore, _holds, _time, _logger);
         _reset = new OffsetResetCommand(_key, _gate, _seek, _checkpoint, _holders, _logger);
         if (_controlStore.Hold is { } hold)
         {
@@ -68,9 +69,8 @@ internal sealed partial class PartitionGrain(
         }
 
         // Likewise the keys it held: their records wait again as they are fetched.
-        _heldKeys = new HeldKeys(_binding?.Options.MaxWaitingRecords ?? ProcessorOptions.DefaultMaxWaitingRecords);
         _heldKeys.Restore(_controlStore.KeyHolds, _controlStore.ResolvedOffsets);
-        _keyHolds = new KeyHoldCommand(_key, _silo, _heldKeys, _time, _logger);
+        _keyHolds = new KeyHoldCommand(_key, _silo, _heldKeys, _time);
 
         activations.Add(_key);
         return Task.CompletedTask;
@@ -94,14 +94,11 @@ internal sealed partial class PartitionGrain(
 
     public async Task<DeliveryOutcome> DeliverAsync(Immutable<PartitionDelivery> delivery)
     {
-        // Deliveries run one at a time; an operator's seek waits for the one running, and a
-        // delivery for the release of a held key an operator decided on (it never fails).
+        // Deliveries run one at a time; an operator's seek waits for the one running.
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var previous = _delivering;
         _delivering = done.Task;
         try
         {
-            await previous;
             return await DeliverOneAsync(delivery.Value);
         }
         finally
@@ -138,6 +135,12 @@ internal sealed partial class PartitionGrain(
 
         var run = _run ??= CreateRun(_binding!);
         var records = batch.Records;
+        if (records.Count == 0)
+        {
+            // Sent for an operator's decision about a held key while no record comes.
+            return run is KeyOrderRun ? await run.RunAsync(records, 0, lease) : DeliveryOutcome.Completed;
+        }
+
         if (_checkpoint.MustLoad(lease) && !await _checkpoint.LoadAsync(RecordOffsets.OffsetAt(records, 0), lease))
         {
             // Restarted from the stored offset, or holding: the stored checkpoint is missing.
@@ -153,6 +156,13 @@ internal sealed partial class PartitionGrain(
         if (index == records.Count)
         {
             return DeliveryOutcome.Completed;
+        }
+
+        if (_heldKeys.Count > 0 && _heldKeys.ForgetBelow(_checkpoint.NextOffset) is { Count: > 0 } stale)
+        {
+            // Committed past (a seek, an offset reset, another tool): nothing of those keys waits any more.
+            LogHeldKeysPassed(_logger, _key, stale.Count, _checkpoint.NextOffset);
+            await _controlStore.SaveKeyHoldsAsync(_heldKeys);
         }
 
         if (_gate.Held is { } held && RecordOffsets.OffsetAt(records, index) > held.Offset)
@@ -172,7 +182,14 @@ internal sealed partial class PartitionGrain(
             }
         }
 
-        return await run.RunAsync(records, index, lease);
+        var outcome = await run.RunAsync(records, index, lease);
+        if (outcome == DeliveryOutcome.Held && _heldKeys.FullAt is not null && !_heldKeys.IsFull)
+        {
+            // It stopped because too many records waited, and a release made room: sent again at once.
+            _holds.Decided(_key);
+        }
+
+        return outcome;
     }
 
     /// <summary>
@@ -212,6 +229,14 @@ internal sealed partial class PartitionGrain(
             // A new lease starts where the fetcher started, whatever this activation did before.
             _gate.Reset();
             _run?.Reset();
+            if (lease.RecordsWaitInMemory)
+            {
+                // An earlier activation under this lease kept records waiting behind held keys
+                // in its memory; the fetcher is past them. Fetched again from the committed offset.
+                LogRestartForHeldKeys(_logger, _key, lease.Epoch);
+                _holders.Restart(lease, OwnershipReason.Start);
+                return DeliveryOutcome.Stopped;
+            }
         }
 
         // Not awaited: the first records of a new owner do not wait for storage (writes are serialized).
@@ -271,4 +296,9 @@ internal sealed partial class PartitionGrain(
         return true;
     }
 
+    [LoggerMessage(EventId = 1410, Level = LogLevel.Warning, Message = "Partition {GrainKey}: {Keys} held key(s) below offset {Offset} let go: the partition was committed past them")]
+    private static partial void LogHeldKeysPassed(ILogger logger, string grainKey, int keys, long offset);
+
+    [LoggerMessage(EventId = 1411, Level = LogLevel.Information, Message = "Partition {GrainKey}: an earlier activation under lease epoch {Epoch} kept records waiting behind held keys; the partition restarts from its committed offset to fetch them again")]
+    private static partial void LogRestartForHeldKeys(ILogger logger, string grainKey, long epoch);
 }

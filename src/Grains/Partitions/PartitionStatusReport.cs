@@ -11,8 +11,10 @@ internal static class PartitionStatusReport
     {
         var (group, topic, partition) = PartitionGrainKey.Parse(grainKey);
         var held = gate.Held;
+        // Too many records wait behind held keys: the partition stops at FullAt; no record is held
+        // there, so HeldOffset stays -1 (the partition's retry, skip and dead-letter do not apply).
         var full = heldKeys.FullAt is { } fullAt
-            ? (Offset: fullAt, Error: $"{heldKeys.Waiting} records wait behind {heldKeys.Count} held key(s), the most a partition keeps (MaxWaitingRecords {heldKeys.MaxWaiting}); it takes no more records until a held key is retried, skipped or dead-lettered")
+            ? (Offset: fullAt, Error: $"{heldKeys.Waiting} records wait behind {heldKeys.Count} held key(s), the most a partition keeps (MaxWaitingRecords {heldKeys.MaxWaiting}); it takes no records from offset {fullAt} on until a held key is retried, skipped or dead-lettered")
             : default((long Offset, string Error)?);
         var state = lease is null ? PartitionState.NotOwner
             : held is not null || gate.Blocked is not null || full is not null ? PartitionState.Holding
@@ -37,7 +39,7 @@ internal static class PartitionStatusReport
             LastError = gate.Blocked?.Error ?? full?.Error ?? progress.LastError ?? held?.Failure.Describe(),
             LastErrorAt = gate.Blocked?.Since ?? progress.LastErrorAt ?? held?.Since,
             RetryAttempt = progress.RetryAttempt,
-            HeldOffset = gate.Blocked?.Offset ?? held?.Offset ?? full?.Offset ?? -1,
+            HeldOffset = gate.Blocked?.Offset ?? held?.Offset ?? -1,
             HeldSince = gate.Blocked?.Since ?? held?.Since,
             HeldKey = held?.Key,
             HeldValue = held?.Value,

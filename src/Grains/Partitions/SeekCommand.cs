@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using OrleansKafka.Committing;
 using OrleansKafka.Delivery;
+using OrleansKafka.KeyHolds;
 using OrleansKafka.Leases;
 
 namespace OrleansKafka.Partitions;
@@ -12,7 +13,7 @@ namespace OrleansKafka.Partitions;
 /// committed (with exactly-once state, stored with the state first). The grain then restarts the
 /// partition, so the next lease starts at the new offset.
 /// </summary>
-internal sealed partial class SeekCommand(string grainKey, string silo, PartitionGate gate, PartitionCheckpoint checkpoint, PartitionProgress progress, PartitionControlStore controlStore, HoldSignals holds, TimeProvider time, ILogger logger)
+internal sealed partial class SeekCommand(string grainKey, string silo, PartitionGate gate, HeldKeys heldKeys, PartitionCheckpoint checkpoint, PartitionProgress progress, PartitionControlStore controlStore, HoldSignals holds, TimeProvider time, ILogger logger)
 {
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan WatermarkTimeout = TimeSpan.FromSeconds(5);
@@ -80,6 +81,13 @@ internal sealed partial class SeekCommand(string grainKey, string silo, Partitio
         // The partition restarts at the new offset: a record it held at runs again, or is sought past.
         gate.Forget();
         await controlStore.ClearHoldAsync();
+        if (heldKeys.Count > 0 || heldKeys.ResolvedOffsets.Count > 0)
+        {
+            // Nor a key: what waited is fetched again from the new offset, if it is after it.
+            heldKeys.Forget();
+            await controlStore.SaveKeyHoldsAsync(heldKeys);
+        }
+
         LogSeek(logger, grainKey, cause, target, silo);
         return target;
     }

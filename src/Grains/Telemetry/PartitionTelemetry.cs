@@ -131,7 +131,7 @@ internal sealed class PartitionTelemetry(ProcessingMetrics metrics, string group
     /// <summary>Keys the partition holds (OnFailure HoldKey) and records waiting behind them, as of the last run; read when a reader collects.</summary>
     public void KeysHeld(int keys, int waiting)
     {
-        HeldKeys = keys;
+        HeldKeyCount = keys;
         RecordsWaiting = waiting;
         ReportedKeys |= keys > 0;
     }
@@ -139,7 +139,7 @@ internal sealed class PartitionTelemetry(ProcessingMetrics metrics, string group
     /// <summary>Whether the partition held a key on this silo (its gauges then go on, at 0 once released).</summary>
     public bool ReportedKeys { get; private set; }
 
-    public int HeldKeys { get; private set; }
+    public int HeldKeyCount { get; private set; }
 
     public int RecordsWaiting { get; private set; }
 

@@ -41,7 +41,7 @@ internal sealed class ProcessingMetrics
             "Records of an owned partition past its committed offset (high watermark minus committed offset).");
         meter.CreateObservableGauge(
             "orleanskafka.keys.held",
-            () => OwnedPartitions(leases).Select(p => new Measurement<int>(p.HeldKeys, p.PartitionTags)),
+            () => OwnedPartitions(leases).Select(p => new Measurement<int>(p.HeldKeyCount, p.PartitionTags)),
             "{key}",
             "Keys an owned partition holds (OnFailure HoldKey) until an operator retries, skips or dead-letters their record.");
         meter.CreateObservableGauge(
@@ -61,7 +61,7 @@ internal sealed class ProcessingMetrics
     private IEnumerable<PartitionTelemetry> OwnedPartitions(LeaseTable leases)
     {
         var owned = leases.All().Where(l => l.IsCurrent).Select(l => (l.Group, l.Partition.Topic, l.Partition.Partition.Value)).ToHashSet();
-        return _partitions.Values.Where(p => owned.Contains(p.Partition) && (p.HeldKeys > 0 || p.RecordsWaiting > 0 || p.ReportedKeys));
+        return _partitions.Values.Where(p => owned.Contains(p.Partition) && (p.HeldKeyCount > 0 || p.RecordsWaiting > 0 || p.ReportedKeys));
     }
 
     /// <summary>

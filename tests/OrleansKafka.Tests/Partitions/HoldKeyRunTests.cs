@@ -103,8 +103,9 @@ public sealed class HoldKeyRunTests
         Assert.Equal(2, harness.HeldKeys.Waiting);
         Assert.Empty(script.Completed("c"));
         var status = PartitionStatusReport.Build(RunHarness.GrainKey, "silo-1", harness.Lease, harness.Gate, harness.HeldKeys, harness.Progress, null, null);
-        Assert.Equal((PartitionState.Holding, 3L), (status.State, status.HeldOffset));
+        Assert.Equal((PartitionState.Holding, -1L), (status.State, status.HeldOffset));
         Assert.Contains("MaxWaitingRecords 2", status.LastError, StringComparison.Ordinal);
+        Assert.Contains("from offset 3 on", status.LastError, StringComparison.Ordinal);
 
         script.Fixed = true;
         harness.DecideKey(0, HoldDecision.Skip);

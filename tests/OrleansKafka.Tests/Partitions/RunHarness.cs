@@ -98,13 +98,12 @@ internal sealed class RunHarness
             TaskCreationOptions.None,
             _turns).Unwrap();
 
-    /// <summary>Carries out the operators' decisions on held keys, as the grain does between deliveries.</summary>
-    public Task ReleaseAsync() =>
-        Task.Factory.StartNew(() => ((KeyOrderRun)Run).ReleaseAsync(Lease), CancellationToken.None, TaskCreationOptions.None, _turns).Unwrap();
+    /// <summary>Carries out the operators' decisions on held keys: a delivery without records, as the feed sends when nudged.</summary>
+    public Task<DeliveryOutcome> ReleaseAsync() => DeliverAsync([]);
 
     /// <summary>An operator's decision about the key held at <paramref name="offset"/>, as the grain notes it.</summary>
     public void DecideKey(long offset, HoldDecision decision) =>
-        new KeyHoldCommand(GrainKey, "silo-1", HeldKeys, Time, NullLogger.Instance).Decide(offset, decision);
+        new KeyHoldCommand(GrainKey, "silo-1", HeldKeys, Time).Decide(offset, decision);
 
     /// <summary>Records at <paramref name="from"/> on, keyed by <paramref name="keys"/> in turn, valued by their offset.</summary>
     public static List<ConsumeResult<byte[], byte[]>> Records(long from, params string[] keys) =>
