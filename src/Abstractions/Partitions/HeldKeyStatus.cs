@@ -27,4 +27,7 @@ public sealed record HeldKeyStatus
 
     /// <summary>Whether an operator's decision about it is being carried out.</summary>
     [Id(7)] public bool Decided { get; init; }
+
+    /// <summary>When the held record is tried again by itself (the processor's retries, while the other keys go on); null once it waits for an operator.</summary>
+    [Id(8)] public DateTimeOffset? RetryAt { get; init; }
 }

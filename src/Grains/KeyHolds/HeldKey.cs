@@ -30,12 +30,22 @@ internal sealed class HeldKey(string chain)
     /// <summary>The held record first, then the key's later records, in offset order.</summary>
     public List<ConsumeResult<byte[], byte[]>> Waiting { get; } = [];
 
-    /// <summary>An operator's decision about the held record, not yet carried out.</summary>
+    /// <summary>An operator's decision about the held record (or an automatic retry), not yet carried out.</summary>
     public HoldDecisionTaken? Decision { get; set; }
+
+    /// <summary>
+    /// When the held record is tried again by itself (its processor's retries, with backoff, while
+    /// the other keys go on); null once its attempts are used up and it waits for an operator.
+    /// </summary>
+    public DateTimeOffset? RetryAt { get; set; }
 
     /// <summary>Whether the record at <paramref name="offset"/> waits here already (a delivery sent again).</summary>
     public bool HasWaiting(long offset) => Waiting.Count > 0 && offset <= Waiting[^1].Offset.Value;
 }
 
 /// <summary>An operator's decision about a held key's record, and who took it.</summary>
-internal sealed record HoldDecisionTaken(HoldDecision Decision, string Silo, DateTimeOffset At);
+internal sealed record HoldDecisionTaken(HoldDecision Decision, string Silo, DateTimeOffset At)
+{
+    /// <summary>A retry of the processor's own (<see cref="HeldKey.RetryAt"/>), not an operator's.</summary>
+    public bool Automatic { get; init; }
+}

@@ -40,6 +40,22 @@ internal sealed class HeldKeys(int maxWaiting)
     /// <summary>The lowest offset a held key holds at: nothing at or past it may be committed.</summary>
     public long? LowestOffset => _keys.Count == 0 ? null : _keys.Values.Min(k => k.FirstOffset);
 
+    /// <summary>The earliest automatic retry due; null when none.</summary>
+    public DateTimeOffset? NextRetryAt => _keys.Values.Where(k => k.RetryAt is not null && k.Decision is null).Min(k => k.RetryAt);
+
+    /// <summary>Keys whose automatic retry is due and whose held record is here take it as their decision; true when any did.</summary>
+    public bool TakeDueRetries(DateTimeOffset now)
+    {
+        var any = false;
+        foreach (var key in _keys.Values.Where(k => k.Decision is null && k.RetryAt <= now && k.Waiting.Count > 0))
+        {
+            key.Decision = new HoldDecisionTaken(Partitions.HoldDecision.Retry, "automatic retry", now) { Automatic = true };
+            any = true;
+        }
+
+        return any;
+    }
+
     /// <summary>The held keys, lowest offset first.</summary>
     public IEnumerable<HeldKey> All => _keys.Values.OrderBy(k => k.FirstOffset);
 
@@ -48,8 +64,12 @@ internal sealed class HeldKeys(int maxWaiting)
     /// <summary>The held key whose held record is at <paramref name="offset"/>; null when none.</summary>
     public HeldKey? AtOffset(long offset) => _keys.Values.FirstOrDefault(k => k.FirstOffset == offset);
 
-    /// <summary>Holds <paramref name="chain"/> at <paramref name="record"/>, which waits first; its key's later records wait behind it.</summary>
-    public HeldKey Hold(string chain, ConsumeResult<byte[], byte[]> record, RecordFailure failure, DateTimeOffset now)
+    /// <summary>
+    /// Holds <paramref name="chain"/> at <paramref name="record"/>, which waits first; its key's
+    /// later records wait behind it. <paramref name="retryAt"/>: when it is tried again by itself;
+    /// null to wait for an operator.
+    /// </summary>
+    public HeldKey Hold(string chain, ConsumeResult<byte[], byte[]> record, RecordFailure failure, DateTimeOffset now, DateTimeOffset? retryAt = null)
     {
         if (!_keys.TryGetValue(chain, out var key))
         {
@@ -69,9 +89,12 @@ internal sealed class HeldKeys(int maxWaiting)
             Waiting += key.Waiting.Count;
         }
 
+        // An automatic retry of the same record keeps when the key began to hold.
+        var retried = key.FirstOffset == record.Offset.Value && key.Failure is not null && failure.Attempts > 1;
         key.FirstOffset = record.Offset.Value;
         key.Failure = failure;
-        key.Since = now;
+        key.Since = retried ? key.Since : now;
+        key.RetryAt = retryAt;
         key.Key = RecordPreview.Of(record.Message.Key);
         key.Value = RecordPreview.Of(record.Message.Value);
         key.Decision = null;

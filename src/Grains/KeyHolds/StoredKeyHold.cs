@@ -30,6 +30,9 @@ internal sealed class StoredKeyHold
     /// <summary>Records that waited when this was written (the held one included).</summary>
     [Id(8)] public int Waiting { get; set; }
 
+    /// <summary>When the held record is tried again by itself; null when it waits for an operator.</summary>
+    [Id(9)] public DateTimeOffset? RetryAt { get; set; }
+
     public static StoredKeyHold Of(HeldKey key) => new()
     {
         Chain = key.Chain,
@@ -41,6 +44,7 @@ internal sealed class StoredKeyHold
         Key = key.Key,
         Value = key.Value,
         Waiting = key.Waiting.Count,
+        RetryAt = key.RetryAt,
     };
 
     public HeldKey ToHeld() => new(Chain)
@@ -50,5 +54,6 @@ internal sealed class StoredKeyHold
         Since = Since,
         Key = Key,
         Value = Value,
+        RetryAt = RetryAt,
     };
 }

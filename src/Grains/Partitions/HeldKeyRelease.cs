@@ -31,8 +31,10 @@ internal sealed partial class HeldKeyRelease(string grainKey, RecordRunner runne
                 var action = RecordRunner.ActionOf(taken.Decision) ?? runner.OnFailure;
                 if (action == FailureAction.HoldKey || !await runner.GiveUpAsync(head, failure, action, lease))
                 {
+                    // An automatic retry counts on from the attempts before it; an operator's starts again.
+                    failure = taken.Automatic ? failure with { Attempts = key.Failure.Attempts + failure.Attempts } : failure;
                     headDone = true;
-                    await runner.HoldKeyAsync(heldKeys, heldKeys.Hold(key.Chain, head, failure, runner.Now), head);
+                    await runner.HoldKeyAsync(heldKeys, heldKeys.Hold(key.Chain, head, failure, runner.Now, runner.RetryAtFor(failure)), head);
                     return;
                 }
 
@@ -86,7 +88,7 @@ internal sealed partial class HeldKeyRelease(string grainKey, RecordRunner runne
             if (await runner.RunAsync([next], 0, 1, lease, callToken) is { } failure
                 && (runner.OnFailure == FailureAction.HoldKey || !await runner.GiveUpAsync(next, failure, runner.OnFailure, lease)))
             {
-                await runner.HoldKeyAsync(heldKeys, heldKeys.Hold(key.Chain, next, failure, runner.Now), next);
+                await runner.HoldKeyAsync(heldKeys, heldKeys.Hold(key.Chain, next, failure, runner.Now, runner.RetryAtFor(failure)), next);
                 return false;
             }
         }

@@ -29,9 +29,13 @@ internal sealed partial class KeyOrderRun(
     DeliveryGuarantee delivery,
     bool finishesCallsOnRevoke,
     HeldKeys heldKeys,
+    Action nudge,
     ILogger logger) : IPartitionRun
 {
     private readonly KeyOrderFrontier _frontier = new(checkpoint, heldKeys);
+
+    // Nudges the feed when a held key's automatic retry is due, for a delivery to carry it out.
+    private ITimer? _retryTimer;
 
     public async Task<DeliveryOutcome> RunAsync(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, int start, LocalLease lease)
     {
@@ -43,6 +47,7 @@ internal sealed partial class KeyOrderRun(
         try
         {
             var units = Plan(records, start, run);
+            heldKeys.TakeDueRetries(runner.Now);
 
             // Keys an operator decided on, each as its chain, alongside the other keys' records.
             foreach (var key in heldKeys.All.Where(k => k.Decision is not null && k.Waiting.Count > 0).ToList())
@@ -118,6 +123,13 @@ internal sealed partial class KeyOrderRun(
     private void StoreProcessed(LocalLease lease)
     {
         runner.ReportHeldKeys(heldKeys);
+        if (heldKeys.NextRetryAt is { } due)
+        {
+            _retryTimer ??= runner.Time.CreateTimer(static state => ((Action)state!)(), nudge, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            var delay = due - runner.Now;
+            _retryTimer.Change(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
+        }
+
         lease.RecordsWaitInMemory |= heldKeys.Waiting > 0;
         if (delivery == DeliveryGuarantee.AtLeastOnce && checkpoint.NextOffset >= 0)
         {
@@ -283,7 +295,7 @@ internal sealed partial class KeyOrderRun(
                 if (action == FailureAction.HoldKey && heldKeys.HasRoomForAKey)
                 {
                     run.Parked[index] = true;
-                    await runner.HoldKeyAsync(heldKeys, heldKeys.Hold(chain, record, failure, runner.Now), record);
+                    await runner.HoldKeyAsync(heldKeys, heldKeys.Hold(chain, record, failure, runner.Now, runner.RetryAtFor(failure)), record);
                     return false;
                 }
 

@@ -252,7 +252,7 @@ internal sealed partial class PartitionGrain(
         var options = binding.Options;
         var runner = new RecordRunner(_key, _group, options, pipeline, deadLetters, _gate, _progress, _controlStore, metrics.For(_group, _topic, _partition), _time, _logger);
         return binding.KeyOrdered
-            ? new KeyOrderRun(_key, pipeline, options.MaxInFlight, _gate, runner, _checkpoint, _progress, options.Delivery, binding.Registration.SendsToGrains, _heldKeys, _logger)
+            ? new KeyOrderRun(_key, pipeline, options.MaxInFlight, _gate, runner, _checkpoint, _progress, options.Delivery, binding.Registration.SendsToGrains, _heldKeys, () => _holds.Decided(_key), _logger)
             : new OffsetOrderRun(pipeline, options.Delivery, _gate, runner, _checkpoint, _progress, CommitNowAsync);
     }
 

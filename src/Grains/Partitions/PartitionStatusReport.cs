@@ -61,6 +61,7 @@ internal static class PartitionStatusReport
                 Since = k.Since,
                 Value = k.Value,
                 Decided = k.Decision is not null,
+                RetryAt = k.RetryAt,
             })],
             RecordsWaiting = heldKeys.Waiting,
         };

@@ -123,10 +123,36 @@ internal sealed partial class RecordRunner
     /// </summary>
     public async Task HoldKeyAsync(HeldKeys keys, HeldKey key, ConsumeResult<byte[], byte[]> record)
     {
-        _telemetry.Held();
-        LogHoldingKey(_logger, key.Failure.Error, _grainKey, key.Key, record.Offset.Value, key.Failure.Attempts);
+        if (key.RetryAt is { } retryAt)
+        {
+            LogKeyRetrying(_logger, _grainKey, key.Key, record.Offset.Value, key.Failure.Attempts, _options.MaxAttempts, retryAt);
+        }
+        else
+        {
+            _telemetry.Held();
+            LogHoldingKey(_logger, key.Failure.Error, _grainKey, key.Key, record.Offset.Value, key.Failure.Attempts);
+        }
+
         await _control.SaveKeyHoldsAsync(keys);
     }
+
+    /// <summary>
+    /// With HoldKey: when a held key's record is tried again by itself after <paramref name="failure"/>
+    /// (backoff as the processor's retries); null once its attempts are used up, or when it cannot succeed.
+    /// </summary>
+    public DateTimeOffset? RetryAtFor(RecordFailure failure)
+    {
+        if (failure.Attempts < 1 || failure.Attempts >= _options.MaxAttempts || failure.Error is UnprocessableRecordException)
+        {
+            return null;
+        }
+
+        var delay = TimeSpan.FromTicks(Math.Min(_options.FirstRetryDelay.Ticks << Math.Min(failure.Attempts - 1, 30), _options.MaxRetryDelay.Ticks));
+        return Now + delay;
+    }
+
+    /// <summary>The grain's clock.</summary>
+    public TimeProvider Time => _time;
 
     /// <summary>An operator's decision about a held key is being carried out.</summary>
     public void HoldDecided(HeldKey key, HoldDecision decision) => LogKeyDecided(_logger, _grainKey, key.Key, key.FirstOffset, decision);
@@ -168,6 +194,9 @@ internal sealed partial class RecordRunner
 
     [LoggerMessage(EventId = 1406, Level = LogLevel.Error, Message = "Partition {GrainKey} holds key {Key} at offset {Offset} after {Attempts} attempt(s): its later records wait, the other keys go on, until an operator retries, skips or dead-letters the record")]
     private static partial void LogHoldingKey(ILogger logger, Exception exception, string grainKey, string key, long offset, int attempts);
+
+    [LoggerMessage(EventId = 1412, Level = LogLevel.Warning, Message = "Partition {GrainKey}: key {Key} waits at offset {Offset} after attempt {Attempts} of {MaxAttempts}; tried again at {RetryAt} while the other keys go on")]
+    private static partial void LogKeyRetrying(ILogger logger, string grainKey, string key, long offset, int attempts, int maxAttempts, DateTimeOffset retryAt);
 
     [LoggerMessage(EventId = 1407, Level = LogLevel.Information, Message = "Partition {GrainKey}: an operator's {Decision} of key {Key} at offset {Offset} is carried out; its waiting records run in order")]
     private static partial void LogKeyDecided(ILogger logger, string grainKey, string key, long offset, HoldDecision decision);

@@ -144,6 +144,53 @@ public sealed class HoldKeyRunTests
         Assert.Contains("bad key b", held.Failure.Error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The processor's retries of a held key run by themselves, with backoff on the grain's clock,
+    /// while the other keys go on (the delivery does not wait for them): a nudge brings the delivery
+    /// that tries again; once they are used up, the key waits for an operator.
+    /// </summary>
+    [Theory]
+    [InlineData(2, true)]
+    [InlineData(int.MaxValue, false)]
+    public async Task AFailingKeysRetries_RunLaterByThemselves_WhileTheOtherKeysGoOn(int failures, bool succeeds)
+    {
+        var script = new KeyScript("b") { FailuresLeft = failures };
+        var options = Options(ProcessorOptions.DefaultMaxWaitingRecords);
+        options.MaxAttempts = 3;
+        options.FirstRetryDelay = TimeSpan.FromMilliseconds(100);
+        var harness = new RunHarness(script.Pipeline, options, keyOrdered: true);
+
+        Assert.Equal(DeliveryOutcome.Completed, await harness.DeliverAsync(RunHarness.Records(0, "b", "a", "b", "a")));
+        Assert.Equal([1L, 3L], script.Completed("a"));
+        var held = Assert.Single(harness.HeldKeys.All);
+        var since = held.Since;
+        Assert.Equal((1, harness.Time.GetUtcNow() + TimeSpan.FromMilliseconds(100)), (held.Failure.Attempts, held.RetryAt));
+        Assert.Equal(0, harness.Nudges);
+
+        harness.Time.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(1, harness.Nudges);
+        await harness.ReleaseAsync();
+        Assert.Equal((2, harness.Time.GetUtcNow() + TimeSpan.FromMilliseconds(200), since), (held.Failure.Attempts, held.RetryAt, held.Since));
+
+        harness.Time.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(2, harness.Nudges);
+        await harness.ReleaseAsync();
+        if (succeeds)
+        {
+            Assert.Equal([0L, 2L], script.Completed("b"));
+            Assert.Empty(harness.HeldKeys.All);
+            Assert.Equal(4, harness.Lease.ProcessedOffset);
+        }
+        else
+        {
+            Assert.Equal((3, (DateTimeOffset?)null), (held.Failure.Attempts, held.RetryAt));
+            harness.Time.Advance(TimeSpan.FromMinutes(5));
+            Assert.Equal(2, harness.Nudges);
+            Assert.Equal(3, script.Runs(0));
+            Assert.Equal(0, harness.Lease.ProcessedOffset);
+        }
+    }
+
     private static ProcessorOptions Options(int maxWaiting) =>
         new() { MaxAttempts = 1, Order = ProcessingOrder.Key, OnFailure = FailureAction.HoldKey, MaxWaitingRecords = maxWaiting };
 
@@ -157,7 +204,7 @@ public sealed class HoldKeyRunTests
             Pipeline = new ScriptedPipeline((record, _) =>
             {
                 var key = Encoding.UTF8.GetString(record.Message.Key);
-                var fails = FailingOffsets.Contains(record.Offset.Value) || (!Fixed && failingKeys.Contains(key));
+                var fails = FailingOffsets.Contains(record.Offset.Value) || (!Fixed && failingKeys.Contains(key) && FailuresLeft-- > 0);
                 _runs.Enqueue((key, record.Offset.Value, !fails));
                 return fails ? throw new InvalidOperationException($"bad key {key}") : Task.CompletedTask;
             });
@@ -166,6 +213,9 @@ public sealed class HoldKeyRunTests
         public ScriptedPipeline Pipeline { get; }
 
         public bool Fixed { get; set; }
+
+        /// <summary>How many more runs of the failing keys fail.</summary>
+        public int FailuresLeft { get; set; } = int.MaxValue;
 
         public HashSet<long> FailingOffsets { get; } = [];
 

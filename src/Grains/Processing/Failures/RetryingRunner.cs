@@ -21,6 +21,10 @@ internal sealed class RetryingRunner
     private readonly ProcessorPipeline _pipeline;
     private readonly ProcessorOptions _options;
     private readonly ResiliencePipeline _single;
+
+    // With OnFailure HoldKey a failing record is tried once here: its key waits for the retries
+    // (KeyHolds), so that they hold up nothing else.
+    private readonly bool _retriesHere;
     private readonly PartitionTelemetry? _telemetry;
 
     /// <param name="pipeline">The processor.</param>
@@ -33,7 +37,8 @@ internal sealed class RetryingRunner
         _pipeline = pipeline;
         _options = options;
         _telemetry = telemetry;
-        _single = options.MaxAttempts <= 1 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder { TimeProvider = time }
+        _retriesHere = options.MaxAttempts > 1 && options.OnFailure != FailureAction.HoldKey;
+        _single = !_retriesHere ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
                 // Polly stops by itself when the lease's token fires. A processor's own timeout is retried.
@@ -99,7 +104,7 @@ internal sealed class RetryingRunner
 
         if (firstFailure is not null)
         {
-            return firstFailure is UnprocessableRecordException || _options.MaxAttempts <= 1
+            return firstFailure is UnprocessableRecordException || !_retriesHere
                 ? new RecordFailure(firstFailure, 1)
                 : await RetryAsync(firstFailure, records, index, epoch, cancellationToken);
         }
@@ -120,7 +125,7 @@ internal sealed class RetryingRunner
             // A newer owner exists: neither a retry nor the failure policy applies; the caller stops.
             throw;
         }
-        catch (Exception first) when (count == 1 && first is not UnprocessableRecordException && _options.MaxAttempts > 1)
+        catch (Exception first) when (count == 1 && first is not UnprocessableRecordException && _retriesHere)
         {
             return await RetryAsync(first, records, index, epoch, cancellationToken);
         }
