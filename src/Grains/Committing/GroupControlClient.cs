@@ -60,6 +60,11 @@ internal sealed partial class GroupControlClient : IDisposable
     public Task<List<TopicPartitionOffset>> CommittedAsync(IEnumerable<TopicPartition> partitions, TimeSpan timeout) =>
         RunAsync(() => _consumer.Committed(partitions, timeout));
 
+    /// <summary>The partition's committed offset (-1001 when none) and the note committed with it (null when none, or another tool committed).</summary>
+    /// <exception cref="KafkaException">Kafka did not answer in time.</exception>
+    public Task<(long Offset, CommitNote? Note)> CommittedWithNoteAsync(TopicPartition partition, TimeSpan timeout) =>
+        RunAsync(() => OffsetsWithMetadata.Read(_consumer, [partition], timeout)[0] is var committed ? (committed.Offset, CommitNote.Parse(committed.Metadata)) : default);
+
     /// <summary>The note committed with the partition's offset (<see cref="CommitNote"/>); null when none, or another tool committed.</summary>
     /// <exception cref="KafkaException">Kafka did not answer in time.</exception>
     public Task<CommitNote?> CommittedNoteAsync(TopicPartition partition, TimeSpan timeout) =>
@@ -185,13 +190,13 @@ internal sealed partial class GroupControlClient : IDisposable
 
     private bool CommitProcessed(bool throwOnFailure = false)
     {
-        var due = new List<(LocalLease Lease, long Offset)>();
+        var due = new List<(LocalLease Lease, long Offset, LocalLease.CompletedAhead? Ahead)>();
         foreach (var lease in _leases())
         {
             var processed = lease.ProcessedOffset;
-            if (processed > lease.CommittedOffset && lease.CanCommit)
+            if ((processed > lease.CommittedOffset || lease.CompletedAheadUncommitted) && lease.CanCommit)
             {
-                due.Add((lease, processed));
+                due.Add((lease, processed, lease.CompletedAheadOf(processed)));
             }
         }
 
@@ -202,10 +207,10 @@ internal sealed partial class GroupControlClient : IDisposable
 
         try
         {
-            OffsetsWithMetadata.Commit(_consumer, [.. due.Select(d => (d.Lease.Partition, d.Offset, Note(d.Lease)))]);
-            foreach (var (lease, offset) in due)
+            OffsetsWithMetadata.Commit(_consumer, [.. due.Select(d => (d.Lease.Partition, d.Offset, Note(d.Lease, d.Ahead)))]);
+            foreach (var (lease, offset, ahead) in due)
             {
-                lease.MarkCommitted(offset);
+                lease.MarkCommitted(offset, ahead);
             }
         }
         catch (KafkaException ex)
@@ -223,7 +228,7 @@ internal sealed partial class GroupControlClient : IDisposable
         return true;
     }
 
-    private static string Note(LocalLease lease) => new CommitNote(lease.Epoch, lease.CheckpointOffset).ToString();
+    private static string Note(LocalLease lease, LocalLease.CompletedAhead? ahead = null) => new CommitNote(lease.Epoch, lease.CheckpointOffset, ahead?.Ranges).ToString();
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "Committing offsets of {Partitions} partitions for consumer group {Group} failed; retrying at the next interval")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, string group, int partitions);

@@ -23,6 +23,7 @@ internal sealed class CompletedOffsets
 
     public void Add(long offset)
     {
+        Version++;
         if (_ranges.Count == 0 || offset > _ranges[^1].To)
         {
             _ranges.Add((offset, offset + 1));
@@ -65,6 +66,12 @@ internal sealed class CompletedOffsets
     /// <summary>Forgets the offsets below <paramref name="offset"/> (the next offset moved past them).</summary>
     public void RemoveBelow(long offset)
     {
+        if (_ranges.Count == 0 || _ranges[0].From >= offset)
+        {
+            return;
+        }
+
+        Version++;
         var drop = 0;
         while (drop < _ranges.Count && _ranges[drop].To <= offset)
         {
@@ -78,7 +85,89 @@ internal sealed class CompletedOffsets
         }
     }
 
-    public void Clear() => _ranges.Clear();
+    public void Clear()
+    {
+        _ranges.Clear();
+        Version++;
+    }
+
+    /// <summary>Counts the changes, so that an unchanged set is not encoded again.</summary>
+    public long Version { get; private set; }
+
+    /// <summary>Adds every offset of <c>[from, to)</c>.</summary>
+    public void AddRange(long from, long to)
+    {
+        if (from >= to)
+        {
+            return;
+        }
+
+        if (_ranges.Count == 0 || from > _ranges[^1].To)
+        {
+            Version++;
+            _ranges.Add((from, to));
+            return;
+        }
+
+        for (var offset = from; offset < to; offset++)
+        {
+            Add(offset);
+        }
+    }
+
+    /// <summary>
+    /// The ranges as text for Kafka's commit metadata, each relative to the end of the one before
+    /// (the first to <paramref name="next"/>, the committed offset): <c>gap+length</c>, joined by
+    /// dots; <c>3+40.1+999</c> is <c>[next+3, next+43)</c> and <c>[next+44, next+1043)</c>. At most
+    /// <paramref name="maxChars"/> characters: the ranges nearest the commit that fit (the rest are
+    /// processed again after a move: at-least-once). Null when empty.
+    /// </summary>
+    public string? Encode(long next, int maxChars)
+    {
+        if (_ranges.Count == 0)
+        {
+            return null;
+        }
+
+        var text = new System.Text.StringBuilder();
+        var end = next;
+        foreach (var (from, to) in _ranges)
+        {
+            var part = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(text.Length == 0 ? string.Empty : ".")}{from - end}+{to - from}");
+            if (from < next || text.Length + part.Length > maxChars)
+            {
+                break;
+            }
+
+            text.Append(part);
+            end = to;
+        }
+
+        return text.Length == 0 ? null : text.ToString();
+    }
+
+    /// <summary>The ranges of <see cref="Encode"/>'s text, as absolute offsets; none for text that is not such (another version's, or damaged).</summary>
+    public static List<(long From, long To)> Decode(long next, string? text)
+    {
+        var ranges = new List<(long From, long To)>();
+        var end = next;
+        foreach (var part in (text ?? string.Empty).Split('.', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var plus = part.IndexOf('+', StringComparison.Ordinal);
+            if (plus <= 0
+                || !long.TryParse(part.AsSpan(0, plus), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var gap)
+                || !long.TryParse(part.AsSpan(plus + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length)
+                || length <= 0 || gap > long.MaxValue / 2 || length > long.MaxValue / 2)
+            {
+                return [];
+            }
+
+            ranges.Add((end + gap, end + gap + length));
+            end += gap + length;
+        }
+
+        return ranges;
+    }
 
     private int LastStartingAtOrBelow(long offset)
     {

@@ -30,6 +30,8 @@ internal sealed class LocalLease
     private readonly CancellationTokenSource _lostSource;
     private readonly TimeProvider _time;
     private long _expiresAt;
+    private CompletedAhead? _completedAhead;
+    private CompletedAhead? _committedAhead;
     private long _processedOffset = -1;
     private long _checkpointOffset = -1;
     private long _committedOffset = -1;
@@ -156,6 +158,39 @@ internal sealed class LocalLease
     }
 
     public void MarkCommitted(long offset) => Interlocked.Exchange(ref _committedOffset, offset);
+
+    /// <summary>
+    /// Key order: the records completed past <paramref name="next"/> (the processed offset), as
+    /// the commit note's text; committed with the next commit of that offset, also when the
+    /// offset itself did not move (a held key keeps it while other keys complete).
+    /// </summary>
+    public void StoreCompletedAhead(long next, string? ranges)
+    {
+        var current = Volatile.Read(ref _completedAhead);
+        if (current?.Next == next && current.Ranges == ranges)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _completedAhead, ranges is null ? null : new CompletedAhead(next, ranges));
+    }
+
+    /// <summary>What <see cref="StoreCompletedAhead"/> stored last; null for nothing.</summary>
+    public CompletedAhead? CompletedAheadOf(long next) => Volatile.Read(ref _completedAhead) is { } ahead && ahead.Next == next ? ahead : null;
+
+    /// <summary>Whether the completed records past the processed offset changed since they were last committed.</summary>
+    public bool CompletedAheadUncommitted =>
+        Volatile.Read(ref _completedAhead) is { } ahead && ahead.Next == ProcessedOffset && !ReferenceEquals(ahead, Volatile.Read(ref _committedAhead));
+
+    /// <summary>The commit of <paramref name="offset"/> carried <paramref name="ahead"/>.</summary>
+    public void MarkCommitted(long offset, CompletedAhead? ahead)
+    {
+        MarkCommitted(offset);
+        Volatile.Write(ref _committedAhead, ahead);
+    }
+
+    /// <summary>Records completed past <see cref="Next"/>, as ranges in the commit note's text.</summary>
+    public sealed record CompletedAhead(long Next, string Ranges);
 
     /// <summary>
     /// An operator's seek, once committed: processed and committed both move to

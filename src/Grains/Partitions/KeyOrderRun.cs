@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using OrleansKafka.Committing;
 using OrleansKafka.Configuration;
 using OrleansKafka.Delivery;
 using OrleansKafka.KeyGrains;
@@ -30,9 +31,11 @@ internal sealed partial class KeyOrderRun(
     bool finishesCallsOnRevoke,
     HeldKeys heldKeys,
     Action nudge,
+    Func<LocalLease, Task<(long Offset, CommitNote? Note)?>> readCommitted,
     ILogger logger) : IPartitionRun
 {
-    private readonly KeyOrderFrontier _frontier = new(checkpoint, heldKeys);
+
+    private readonly KeyOrderFrontier _frontier = new(grainKey, checkpoint, heldKeys, logger);
 
     // Nudges the feed when a held key's automatic retry is due, for a delivery to carry it out.
     private ITimer? _retryTimer;
@@ -44,6 +47,11 @@ internal sealed partial class KeyOrderRun(
         var chains = new Dictionary<string, Task>(StringComparer.Ordinal);
         var running = new List<Task>();
         var run = new KeyedRun(new SemaphoreSlim(maxInFlight, maxInFlight), done, parked);
+        if (delivery == DeliveryGuarantee.AtLeastOnce)
+        {
+            await _frontier.SeedAsync(lease, readCommitted);
+        }
+
         try
         {
             var units = Plan(records, start, run);
@@ -134,6 +142,7 @@ internal sealed partial class KeyOrderRun(
         if (delivery == DeliveryGuarantee.AtLeastOnce && checkpoint.NextOffset >= 0)
         {
             lease.StoreProcessed(checkpoint.NextOffset);
+            lease.StoreCompletedAhead(checkpoint.NextOffset, _frontier.CompletedAheadText());
         }
     }
 

@@ -252,11 +252,25 @@ internal sealed partial class PartitionGrain(
         var options = binding.Options;
         var runner = new RecordRunner(_key, _group, options, pipeline, deadLetters, _gate, _progress, _controlStore, metrics.For(_group, _topic, _partition), _time, _logger);
         return binding.KeyOrdered
-            ? new KeyOrderRun(_key, pipeline, options.MaxInFlight, _gate, runner, _checkpoint, _progress, options.Delivery, binding.Registration.SendsToGrains, _heldKeys, () => _holds.Decided(_key), _logger)
+            ? new KeyOrderRun(_key, pipeline, options.MaxInFlight, _gate, runner, _checkpoint, _progress, options.Delivery, binding.Registration.SendsToGrains, _heldKeys, () => _holds.Decided(_key), ReadCommittedAsync, _logger)
             : new OffsetOrderRun(pipeline, options.Delivery, _gate, runner, _checkpoint, _progress, CommitNowAsync);
     }
 
     private Task CommitNowAsync(LocalLease lease) => _commits.FlushAsync(lease.Group);
+
+    /// <summary>The partition's committed offset and note, for a key-ordered run's new lease; null when Kafka does not answer in 5 s (records are then run again: at-least-once).</summary>
+    private async Task<(long Offset, CommitNote? Note)?> ReadCommittedAsync(LocalLease lease)
+    {
+        try
+        {
+            return _commits.Control(_group) is { } control ? await control.CommittedWithNoteAsync(lease.Partition, TimeSpan.FromSeconds(5)) : null;
+        }
+        catch (Confluent.Kafka.KafkaException ex)
+        {
+            LogCommittedUnread(_logger, ex, _key);
+            return null;
+        }
+    }
 
     public Task<PartitionStatus> GetStatusAsync()
     {
@@ -295,6 +309,9 @@ internal sealed partial class PartitionGrain(
         this.MigrateOnIdle();
         return true;
     }
+
+    [LoggerMessage(EventId = 1413, Level = LogLevel.Warning, Message = "Partition {GrainKey}: the committed offset's note could not be read; records its last owner completed past the commit may run again")]
+    private static partial void LogCommittedUnread(ILogger logger, Exception exception, string grainKey);
 
     [LoggerMessage(EventId = 1410, Level = LogLevel.Warning, Message = "Partition {GrainKey}: {Keys} held key(s) below offset {Offset} let go: the partition was committed past them")]
     private static partial void LogHeldKeysPassed(ILogger logger, string grainKey, int keys, long offset);

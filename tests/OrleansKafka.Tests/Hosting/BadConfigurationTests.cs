@@ -35,7 +35,7 @@ public sealed class BadConfigurationTests(Xunit.Abstractions.ITestOutputHelper o
     [InlineData("duration that is not one", "Kafka__LeaseDuration=2s", "Kafka:LeaseDuration is '2s'; expected a duration such as 00:00:05 (hh:mm:ss).")]
     [InlineData("renew interval not shorter than the lease", "Kafka__LeaseRenewInterval=00:00:02", "Kafka:LeaseRenewInterval is 00:00:02 and Kafka:LeaseDuration is 00:00:02; expected the lease to last at least two renew intervals")]
     [InlineData("retry limit below 1", "Kafka__Processors__forwarder__MaxAttempts=0", "Kafka:Processors:forwarder:MaxAttempts is 0; expected 1 or more.")]
-    [InlineData("unknown failure policy", "Kafka__Processors__forwarder__OnFailure=Retry", "Kafka:Processors:forwarder:OnFailure is 'Retry'; expected one of Hold, DeadLetter, Skip.")]
+    [InlineData("unknown failure policy", "Kafka__Processors__forwarder__OnFailure=Retry", "Kafka:Processors:forwarder:OnFailure is 'Retry'; expected one of Hold, DeadLetter, Skip, HoldKey.")]
     [InlineData("dead-letter topic that is the source", "Kafka__Processors__order-totals__DeadLetterTopic=demo-orders", "Kafka:Processors:order-totals:DeadLetterTopic is 'demo-orders', the topic the processor reads; expected another topic")]
     [InlineData("whole number that is not one", "Kafka__FetchConsumers=four", "Kafka:FetchConsumers is 'four'; expected a whole number")]
     [InlineData("silo weight out of range", "Kafka__SiloWeight=5000", "Kafka:SiloWeight is 5000; expected a whole number from 0 (a standby) to 1000.")]

@@ -46,7 +46,7 @@ internal sealed class RunHarness
         ControlStore = new PartitionControlStore(GrainKey, "silo-1", Control, Time, NullLogger.Instance);
         Runner = new RecordRunner(GrainKey, Group, options, pipeline, new DeadLetterWriter(new NoKafka()), Gate, Progress, ControlStore, telemetry, Time, NullLogger.Instance);
         Run = keyOrdered
-            ? new KeyOrderRun(GrainKey, pipeline, options.MaxInFlight, Gate, Runner, Checkpoint, Progress, options.Delivery, finishesCallsOnRevoke: false, HeldKeys, () => Nudges++, NullLogger.Instance)
+            ? new KeyOrderRun(GrainKey, pipeline, options.MaxInFlight, Gate, Runner, Checkpoint, Progress, options.Delivery, finishesCallsOnRevoke: false, HeldKeys, () => Nudges++, _ => Task.FromResult(Committed), NullLogger.Instance)
             : new OffsetOrderRun(pipeline, options.Delivery, Gate, Runner, Checkpoint, Progress, _ => { Commits++; return Task.CompletedTask; });
     }
 
@@ -55,6 +55,9 @@ internal sealed class RunHarness
     public LocalLease Lease { get; }
 
     public PartitionGate Gate { get; }
+
+    /// <summary>The committed offset and note a key-ordered run reads at a lease's first delivery; none by default.</summary>
+    public (long Offset, CommitNote? Note)? Committed { get; set; }
 
     /// <summary>How often the run nudged the feed for a held key's automatic retry.</summary>
     public int Nudges { get; private set; }
