@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OrleansKafka.DeadLetters;
 
 namespace OrleansKafka.Cli.DeadLetters;
 
