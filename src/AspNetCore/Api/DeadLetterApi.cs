@@ -15,9 +15,10 @@ namespace OrleansKafka.AspNetCore.Api;
 
 /// <summary>
 /// The page's dead letters: <c>GET {prefix}/dead-letters</c> (the dead-letter topics of this
-/// silo's processors), <c>GET .../{topic}</c> (its newest 500 records, which were redriven, and
-/// from where and why they came) and <c>POST .../{topic}/redrive</c> with <c>key</c>,
-/// <c>partition</c>, <c>fromOffset</c>, <c>toOffset</c> and <c>destination</c> in the query, as
+/// silo's processors), <c>GET .../{topic}</c> (the newest 500 records of each partition, at most
+/// 500 listed, which were redriven, and from where and why they came) and
+/// <c>POST .../{topic}/redrive</c> with <c>key</c>, <c>partition</c>, <c>fromOffset</c>,
+/// <c>toOffset</c> and <c>destination</c> (a topic a processor reads) in the query, as
 /// <c>orleans-kafka dlq redrive</c> does it (each record once). Only the processors' dead-letter
 /// topics: any other answers 404, so the page reads no other topic.
 /// </summary>
@@ -36,13 +37,15 @@ internal static class DeadLetterApi
         api.MapGet("/{topic}", (string topic, IOptions<KafkaProcessingOptions> options, IKafkaConnection kafka) =>
             OnDeadLetterTopicAsync(topic, options.Value, async () =>
             {
-                var (letters, redriven) = await Task.Run(() => DeadLetterTopic.Read(kafka.ClientSettings(), topic, null));
+                // Only the newest of each partition: the whole topic would be read into the silo's memory.
+                var (letters, redriven, records) = await Task.Run(() => DeadLetterTopic.Read(kafka.ClientSettings(), topic, null, MaxListed));
                 return Results.Json(
                     new
                     {
                         topic,
-                        total = letters.Count,
-                        redriven = redriven.Count,
+                        recordsInTopic = records,
+                        read = letters.Count,
+                        redriven = letters.Count(l => redriven.Contains((l.Partition, l.Offset))),
                         letters = letters.OrderByDescending(l => l.Timestamp).ThenByDescending(l => l.Offset).Take(MaxListed).Select(l => new
                         {
                             l.Partition,
@@ -62,12 +65,21 @@ internal static class DeadLetterApi
         api.MapPost("/{topic}/redrive", (string topic, string? key, int? partition, long? fromOffset, long? toOffset, string? destination, IOptions<KafkaProcessingOptions> options, IKafkaConnection kafka) =>
             OnDeadLetterTopicAsync(topic, options.Value, async () =>
             {
-                var (sent, before, noSource, failed) = await DeadLetterTopic.RedriveAsync(kafka.ClientSettings(), topic, new DeadLetterSelection(key, partition, fromOffset, toOffset), string.IsNullOrWhiteSpace(destination) ? null : destination);
+                if (!string.IsNullOrWhiteSpace(destination) && !SourceTopics(options.Value).Contains(destination, StringComparer.Ordinal))
+                {
+                    return Results.Problem($"'{destination}' is not a topic a processor of this silo reads; expected one of: {string.Join(", ", SourceTopics(options.Value))}, or none for each record's source topic.", statusCode: StatusCodes.Status400BadRequest);
+                }
+
+                var (sent, before, noSource, failed) = await Task.Run(() => DeadLetterTopic.RedriveAsync(kafka.ClientSettings(), topic, new DeadLetterSelection(key, partition, fromOffset, toOffset), string.IsNullOrWhiteSpace(destination) ? null : destination));
                 return Results.Json(new { topic, redriven = sent.Count, alreadyRedriven = before, noSourceTopic = noSource.Count, failed }, Json, statusCode: failed.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status502BadGateway);
             }))
             .RequireAuthorization(actionPolicy)
             .AddEndpointFilter<PageAntiforgery>();
     }
+
+    /// <summary>The topics the enabled processors read: where a redrive may send records.</summary>
+    private static List<string> SourceTopics(KafkaProcessingOptions options) =>
+        [.. options.Processors.Values.Where(p => p.Enabled && !string.IsNullOrWhiteSpace(p.Topic)).Select(p => p.Topic!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
     /// <summary>The dead-letter topics of the enabled processors, in name order.</summary>
     private static List<string> Topics(KafkaProcessingOptions options) =>

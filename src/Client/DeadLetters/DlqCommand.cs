@@ -19,7 +19,7 @@ internal static class DlqCommand
 
     public static Task<int> ListAsync(string bootstrapServers, string topic, DeadLetterSelection selection, bool json) => RunAsync(bootstrapServers, () =>
     {
-        var (letters, redriven) = DeadLetterTopic.Read(Settings(bootstrapServers), topic, selection.Partition);
+        var (letters, redriven, _) = DeadLetterTopic.Read(Settings(bootstrapServers), topic, selection.Partition);
         var shown = letters.Where(selection.Matches).ToList();
         if (json)
         {

@@ -27,6 +27,9 @@ internal sealed partial class GroupControlClient : IDisposable
     private readonly TimeSpan _commitInterval;
     private readonly ILogger _logger;
 
+    // Set once the brokers refused a note with a completed-ahead map as too large.
+    private bool _mapsRefused;
+
     public GroupControlClient(string group, IDictionary<string, string> settings, Func<IEnumerable<LocalLease>> leases, TimeSpan commitInterval, ILogger logger)
     {
         _group = group;
@@ -194,9 +197,9 @@ internal sealed partial class GroupControlClient : IDisposable
         foreach (var lease in _leases())
         {
             var processed = lease.ProcessedOffset;
-            if ((processed > lease.CommittedOffset || lease.CompletedAheadUncommitted) && lease.CanCommit)
+            if ((processed > lease.CommittedOffset || lease.CompletedAheadUncommitted(processed)) && lease.CanCommit)
             {
-                due.Add((lease, processed, lease.CompletedAheadOf(processed)));
+                due.Add((lease, processed, _mapsRefused ? null : lease.CompletedAheadOf(processed)));
             }
         }
 
@@ -212,6 +215,14 @@ internal sealed partial class GroupControlClient : IDisposable
             {
                 lease.MarkCommitted(offset, ahead);
             }
+        }
+        catch (KafkaException ex) when (ex.Error.Code == Confluent.Kafka.ErrorCode.OffsetMetadataTooLarge && !_mapsRefused)
+        {
+            // The brokers keep less metadata than the default 4,096 bytes (offset.metadata.max.bytes):
+            // from now on this group commits without the completed-ahead maps (a move runs their records again).
+            _mapsRefused = true;
+            LogMapsRefused(_logger, ex, _group);
+            return CommitProcessed(throwOnFailure);
         }
         catch (KafkaException ex)
         {
@@ -235,6 +246,9 @@ internal sealed partial class GroupControlClient : IDisposable
 
     [LoggerMessage(EventId = 2303, Level = LogLevel.Warning, Message = "Confluent.Kafka {Version} does not expose its librdkafka handle: consumer group {Group} commits offsets without the product's note (epoch and checkpoint), so a lost checkpoint row cannot be told from a partition that never had state. Use the Confluent.Kafka version OrleansKafka was built with")]
     private static partial void LogNoMetadata(ILogger logger, string group, Version? version);
+
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "Kafka refused the commit note of consumer group {Group} as too large (offset.metadata.max.bytes below 4,096?): it commits without the records completed past each offset from now on, and a move runs those again")]
+    private static partial void LogMapsRefused(ILogger logger, Exception exception, string group);
 
     [LoggerMessage(EventId = 2302, Level = LogLevel.Error, Message = "The control loop of consumer group {Group} failed an operation")]
     private static partial void LogControlLoopFailed(ILogger logger, Exception exception, string group);

@@ -146,6 +146,9 @@ internal sealed class CompletedOffsets
         return text.Length == 0 ? null : text.ToString();
     }
 
+    // Beyond any partition's offsets: a bound that keeps damaged text from overflowing.
+    private const long MaxDecoded = 1L << 50;
+
     /// <summary>The ranges of <see cref="Encode"/>'s text, as absolute offsets; none for text that is not such (another version's, or damaged).</summary>
     public static List<(long From, long To)> Decode(long next, string? text)
     {
@@ -157,8 +160,9 @@ internal sealed class CompletedOffsets
             if (plus <= 0
                 || !long.TryParse(part.AsSpan(0, plus), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var gap)
                 || !long.TryParse(part.AsSpan(plus + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length)
-                || length <= 0 || gap > long.MaxValue / 2 || length > long.MaxValue / 2)
+                || gap < 1 || length < 1 || gap > MaxDecoded || length > MaxDecoded || end > long.MaxValue - (2 * MaxDecoded))
             {
+                // Not a map this product wrote (it never writes a gap of 0): taken as none.
                 return [];
             }
 

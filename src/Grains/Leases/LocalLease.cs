@@ -178,9 +178,9 @@ internal sealed class LocalLease
     /// <summary>What <see cref="StoreCompletedAhead"/> stored last; null for nothing.</summary>
     public CompletedAhead? CompletedAheadOf(long next) => Volatile.Read(ref _completedAhead) is { } ahead && ahead.Next == next ? ahead : null;
 
-    /// <summary>Whether the completed records past the processed offset changed since they were last committed.</summary>
-    public bool CompletedAheadUncommitted =>
-        Volatile.Read(ref _completedAhead) is { } ahead && ahead.Next == ProcessedOffset && !ReferenceEquals(ahead, Volatile.Read(ref _committedAhead));
+    /// <summary>Whether the completed records past <paramref name="processed"/> (the processed offset as the committer read it) changed since they were last committed.</summary>
+    public bool CompletedAheadUncommitted(long processed) =>
+        Volatile.Read(ref _completedAhead) is { } ahead && ahead.Next == processed && !ReferenceEquals(ahead, Volatile.Read(ref _committedAhead));
 
     /// <summary>The commit of <paramref name="offset"/> carried <paramref name="ahead"/>.</summary>
     public void MarkCommitted(long offset, CompletedAhead? ahead)
@@ -198,6 +198,10 @@ internal sealed class LocalLease
     /// </summary>
     public void SeekTo(long offset)
     {
+        // What completed past the old offset says nothing past the new one (a seek to the same
+        // offset replays from there): no map goes with the next commit.
+        Volatile.Write(ref _completedAhead, null);
+        Volatile.Write(ref _committedAhead, null);
         Interlocked.Exchange(ref _processedOffset, offset);
         Interlocked.Exchange(ref _committedOffset, offset);
     }

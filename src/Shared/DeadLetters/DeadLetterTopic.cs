@@ -29,6 +29,9 @@ internal sealed record DeadLetterSelection(string? Key, int? Partition, long? Fr
         && (ToOffset is null || letter.Offset <= ToOffset);
 }
 
+/// <summary>What a read found: the dead letters, which of them were redriven, and how many records the topic holds (markers included; more than were read when only the newest were).</summary>
+internal sealed record DeadLetterRead(IReadOnlyList<DeadLetter> Letters, IReadOnlySet<(int Partition, long Offset)> Redriven, long RecordsInTopic);
+
 /// <summary>What a redrive did: the records sent back, those redriven before, those with no source topic (left), and the failures.</summary>
 internal sealed record RedriveResult(IReadOnlyList<DeadLetter> Sent, int AlreadyRedriven, IReadOnlyList<DeadLetter> NoSourceTopic, IReadOnlyList<string> Failed);
 
@@ -69,9 +72,10 @@ internal static class DeadLetterTopic
     /// <param name="settings">Kafka client settings: the brokers, and whatever else the cluster needs (security).</param>
     /// <param name="topic">The dead-letter topic.</param>
     /// <param name="onlyPartition">One of its partitions, or all.</param>
+    /// <param name="newestPerPartition">Only the newest records of each partition (a marker always follows its record, so those read are told right); all by default.</param>
     /// <exception cref="ArgumentException">The topic does not exist, or has none of the partitions asked for.</exception>
     /// <exception cref="KafkaException">Kafka did not answer.</exception>
-    public static (IReadOnlyList<DeadLetter> Letters, IReadOnlySet<(int Partition, long Offset)> Redriven) Read(IReadOnlyDictionary<string, string> settings, string topic, int? onlyPartition)
+    public static DeadLetterRead Read(IReadOnlyDictionary<string, string> settings, string topic, int? onlyPartition, int? newestPerPartition = null)
     {
         using var admin = Admin(settings);
         var metadata = admin.GetMetadata(topic, Timeout).Topics.SingleOrDefault(t => t.Topic == topic);
@@ -96,6 +100,7 @@ internal static class DeadLetterTopic
         }).SetLogHandler((_, _) => { }).Build();
         var letters = new List<DeadLetter>();
         var redriven = new HashSet<(int, long)>();
+        long records = 0;
         foreach (var partition in partitions)
         {
             var place = new TopicPartition(topic, partition);
@@ -105,7 +110,9 @@ internal static class DeadLetterTopic
                 continue;
             }
 
-            consumer.Assign(new TopicPartitionOffset(place, marks.Low));
+            records += marks.High - marks.Low;
+            var from = newestPerPartition is { } newest ? Math.Max(marks.Low.Value, marks.High.Value - newest) : marks.Low.Value;
+            consumer.Assign(new TopicPartitionOffset(place, from));
             var deadline = DateTime.UtcNow + Timeout;
             while (true)
             {
@@ -136,19 +143,40 @@ internal static class DeadLetterTopic
             consumer.Unassign();
         }
 
-        return (letters, redriven);
+        return new DeadLetterRead(letters, redriven, records);
     }
 
     /// <summary>Sends the selected dead letters not redriven before back to their source topic, or <paramref name="to"/>.</summary>
     /// <exception cref="ArgumentException">A topic does not exist.</exception>
     /// <exception cref="KafkaException">Kafka did not answer.</exception>
+    /// <remarks>
+    /// One redrive of a topic at a time in this process: two at once would both send what neither
+    /// has marked yet. A record sent back to its source topic goes to its source partition
+    /// (<c>x-dlq-source-partition</c>), where its key's other records are, whatever partitioner made it.
+    /// </remarks>
     public static async Task<RedriveResult> RedriveAsync(IReadOnlyDictionary<string, string> settings, string topic, DeadLetterSelection selection, string? to)
     {
-        var (letters, redriven) = Read(settings, topic, selection.Partition);
+        var gate = Redriving.GetOrAdd(topic, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync();
+        try
+        {
+            return await RedriveOnceAsync(settings, topic, selection, to);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> Redriving = new(StringComparer.Ordinal);
+
+    private static async Task<RedriveResult> RedriveOnceAsync(IReadOnlyDictionary<string, string> settings, string topic, DeadLetterSelection selection, string? to)
+    {
+        var (letters, redriven, _) = Read(settings, topic, selection.Partition);
         var chosen = letters.Where(l => selection.Matches(l) && !redriven.Contains((l.Partition, l.Offset))).ToList();
         var noSource = chosen.Where(l => to is null && string.IsNullOrEmpty(l.SourceTopic)).ToList();
         chosen = [.. chosen.Except(noSource)];
-        CheckTopicsExist(settings, chosen.Select(l => to ?? l.SourceTopic!).Distinct());
+        var partitions = PartitionCounts(settings, chosen.Select(l => to ?? l.SourceTopic!).Distinct());
 
         using var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig(settings.ToDictionary())
         {
@@ -159,7 +187,7 @@ internal static class DeadLetterTopic
         }).SetLogHandler((_, _) => { }).Build();
 
         // All sent at once, then awaited: Kafka acknowledges them in one go.
-        var sends = chosen.Select(l => (Letter: l, Send: producer.ProduceAsync(to ?? l.SourceTopic!, Redriven(topic, l)))).ToList();
+        var sends = chosen.Select(l => (Letter: l, Send: producer.ProduceAsync(Destination(l, to, partitions), Redriven(topic, l)))).ToList();
         var sent = new List<DeadLetter>();
         var failed = new List<string>();
         foreach (var (letter, send) in sends)
@@ -176,9 +204,26 @@ internal static class DeadLetterTopic
         }
 
         // Only now, with the records acknowledged: the markers that make a second redrive skip them.
-        await Task.WhenAll(sent.Select(l => producer.ProduceAsync(new TopicPartition(topic, l.Partition), Marker(l, to ?? l.SourceTopic!))));
+        foreach (var (letter, mark) in sent.Select(l => (l, producer.ProduceAsync(new TopicPartition(topic, l.Partition), Marker(l, to ?? l.SourceTopic!)))).ToList())
+        {
+            try
+            {
+                await mark;
+            }
+            catch (ProduceException<byte[]?, byte[]?> e)
+            {
+                failed.Add($"{letter.Partition}@{letter.Offset}: redriven, but its marker was not written ({e.Error.Reason}); the next redrive sends it again");
+            }
+        }
+
         return new RedriveResult(sent, letters.Count(l => selection.Matches(l) && redriven.Contains((l.Partition, l.Offset))), noSource, failed);
     }
+
+    /// <summary>Back to the source partition when it goes back to the source topic (and the topic has it); else the topic, its partitioner choosing.</summary>
+    private static TopicPartition Destination(DeadLetter letter, string? to, IReadOnlyDictionary<string, int> partitions) =>
+        to is null && int.TryParse(letter.Header(DeadLetterHeaders.SourcePartition), NumberStyles.None, CultureInfo.InvariantCulture, out var source) && source < partitions[letter.SourceTopic!]
+            ? new TopicPartition(letter.SourceTopic!, source)
+            : new TopicPartition(to ?? letter.SourceTopic!, Partition.Any);
 
     private static Message<byte[]?, byte[]?> Redriven(string topic, DeadLetter letter)
     {
@@ -206,9 +251,12 @@ internal static class DeadLetterTopic
         },
     };
 
-    private static void CheckTopicsExist(IReadOnlyDictionary<string, string> settings, IEnumerable<string> topics)
+    /// <summary>The partition counts of the topics records go to.</summary>
+    /// <exception cref="ArgumentException">One does not exist.</exception>
+    private static Dictionary<string, int> PartitionCounts(IReadOnlyDictionary<string, string> settings, IEnumerable<string> topics)
     {
         using var admin = Admin(settings);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var topic in topics)
         {
             var metadata = admin.GetMetadata(topic, Timeout).Topics.SingleOrDefault(t => t.Topic == topic);
@@ -216,7 +264,11 @@ internal static class DeadLetterTopic
             {
                 throw new ArgumentException($"Topic '{topic}', where records would be redriven to, does not exist; expected an existing topic (create it, or name another).");
             }
+
+            counts[topic] = metadata.Partitions.Count;
         }
+
+        return counts;
     }
 
     /// <summary>An admin client whose metadata requests never create the topic they ask about (librdkafka's would), and that logs nothing of its own.</summary>

@@ -51,6 +51,9 @@ public sealed class CompletedAheadTests
     [InlineData("1+0")]
     [InlineData("-1+2")]
     [InlineData("1+2.3")]
+    [InlineData("1+2.0+3")]
+    [InlineData("0+2")]
+    [InlineData("1+4611686018427387903")]
     public void Decode_TextThatIsNotAMap_IsNoRanges(string text) => Assert.Empty(CompletedOffsets.Decode(10, text));
 
     [Fact]
@@ -100,8 +103,15 @@ public sealed class CompletedAheadTests
 
         Assert.Equal(1, harness.Lease.ProcessedOffset);
         Assert.Equal("1+3", harness.Lease.CompletedAheadOf(1)?.Ranges);
-        Assert.True(harness.Lease.CompletedAheadUncommitted);
+        Assert.True(harness.Lease.CompletedAheadUncommitted(1));
+        Assert.False(harness.Lease.CompletedAheadUncommitted(2));
         harness.Lease.MarkCommitted(1, harness.Lease.CompletedAheadOf(1));
-        Assert.False(harness.Lease.CompletedAheadUncommitted);
+        Assert.False(harness.Lease.CompletedAheadUncommitted(1));
+
+        // A seek, to the same offset too, replays from there: no map goes with the next commit (review).
+        harness.Lease.StoreCompletedAhead(1, "1+4");
+        harness.Lease.SeekTo(1);
+        Assert.Null(harness.Lease.CompletedAheadOf(1));
+        Assert.False(harness.Lease.CompletedAheadUncommitted(1));
     }
 }
