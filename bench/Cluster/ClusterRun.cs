@@ -45,6 +45,8 @@ internal sealed class ClusterRun : IAsyncDisposable
             options.Settings[key] = value;
         }
 
+        // For comparisons: BENCH_SILO_ASSEMBLY=<a published OrleansKafka.Silo.dll>, such as a ReadyToRun build.
+        options.SiloAssembly = Environment.GetEnvironmentVariable("BENCH_SILO_ASSEMBLY") is { Length: > 0 } assembly ? assembly : null;
         var cluster = await SiloProcessCluster.StartAsync(options);
         var watch = new ForwardedWatch(cluster.BootstrapServers, Forwarded, Partitions);
         var producer = new SteadyProducer(cluster.BootstrapServers, Source, Partitions, recordsPerSecond);
