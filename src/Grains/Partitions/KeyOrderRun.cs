@@ -72,8 +72,7 @@ internal sealed partial class KeyOrderRun(
                 var first = RecordOffsets.OffsetAt(records, unit.Indices[0]);
                 if (gate.IsStopped || run.Stopped)
                 {
-                    // Paused (or a seek is stopping it) while waiting for a slot, or held: no record
-                    // starts; the ones running finish.
+                    // Paused (or a seek is stopping it) while waiting for a slot, or held: no record starts; the ones running finish.
                     run.Slots.Release();
                     run.HoldAt(first);
                     break;
@@ -126,6 +125,7 @@ internal sealed partial class KeyOrderRun(
     {
         _frontier.Reset();
         heldKeys.Reset();
+        runner.ReportHeldKeys(heldKeys);
     }
 
     private void StoreProcessed(LocalLease lease)

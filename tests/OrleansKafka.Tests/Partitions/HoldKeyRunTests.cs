@@ -138,6 +138,12 @@ public sealed class HoldKeyRunTests
 
         var held = Assert.Single(second.HeldKeys.All);
         Assert.Equal(("b", 0L, 2), (held.Key, held.FirstOffset, held.Waiting.Count));
+        Assert.Equal((1, 2), (second.Telemetry.HeldKeyCount, second.Telemetry.RecordsWaiting));
+
+        // A new lease: what waited is fetched again, and the gauges say so at once (the review:
+        // a lease coming back to a silo showed that silo's old numbers until its next run).
+        second.Run.Reset();
+        Assert.Equal((1, 0), (second.Telemetry.HeldKeyCount, second.Telemetry.RecordsWaiting));
         Assert.Equal(1, script.Runs(0));
         Assert.Equal(1, script.Runs(2));
         Assert.Equal(0, second.Lease.ProcessedOffset);

@@ -42,7 +42,7 @@ internal sealed class RunHarness
         Progress = new PartitionProgress(Time);
         Checkpoint = new PartitionCheckpoint(GrainKey, Stored, new CommitFlusher(), Holders, Gate, NullLogger.Instance) { State = state };
         Checkpoint.BeginLease(Lease);
-        var telemetry = new ProcessingMetrics(Meters, new LeaseTable()).For(Group, Topic, 0);
+        var telemetry = Telemetry = new ProcessingMetrics(Meters, new LeaseTable()).For(Group, Topic, 0);
         ControlStore = new PartitionControlStore(GrainKey, "silo-1", Control, Time, NullLogger.Instance);
         Runner = new RecordRunner(GrainKey, Group, options, pipeline, new DeadLetterWriter(new NoKafka()), Gate, Progress, ControlStore, telemetry, Time, NullLogger.Instance);
         Run = keyOrdered
@@ -61,6 +61,9 @@ internal sealed class RunHarness
 
     /// <summary>How often the run nudged the feed for a held key's automatic retry.</summary>
     public int Nudges { get; private set; }
+
+    /// <summary>The partition's instruments, as the run reports to them.</summary>
+    public PartitionTelemetry Telemetry { get; }
 
     /// <summary>The keys the partition holds (OnFailure HoldKey).</summary>
     public HeldKeys HeldKeys { get; }
