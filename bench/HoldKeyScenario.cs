@@ -77,21 +77,20 @@ internal static class HoldKeyScenario
         }
     }
 
+    /// <summary>The run's count and times, and which key fails.</summary>
     private sealed class Clock(string? failing)
     {
         private readonly byte[]? _failing = failing is null ? null : Encoding.UTF8.GetBytes(failing);
-        private long _count;
+        private readonly AwaitClock _done = new();
         private long _failures;
-        private long _firstAt;
-        private long _lastAt;
 
-        public long Count => Interlocked.Read(ref _count);
+        public long Count => _done.Count;
 
         public long Failures => Interlocked.Read(ref _failures);
 
-        public long FirstAt => Interlocked.Read(ref _firstAt);
+        public long FirstAt => _done.FirstAt;
 
-        public long LastAt => Interlocked.Read(ref _lastAt);
+        public long LastAt => _done.LastAt;
 
         public bool Fails(byte[]? key)
         {
@@ -104,15 +103,6 @@ internal static class HoldKeyScenario
             return true;
         }
 
-        public void Done()
-        {
-            var now = Stopwatch.GetTimestamp();
-            if (Interlocked.Increment(ref _count) == 1)
-            {
-                Interlocked.Exchange(ref _firstAt, now);
-            }
-
-            Interlocked.Exchange(ref _lastAt, now);
-        }
+        public void Done() => _done.Done();
     }
 }

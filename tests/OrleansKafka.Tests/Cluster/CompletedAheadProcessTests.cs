@@ -27,26 +27,7 @@ public sealed class CompletedAheadProcessTests : IDisposable
     [InlineData(10, 20_000, false)]
     public async Task AfterAMove_TheNewOwnerRunsAgainOnlyWhatTheCommitNoteCouldNotCarry(int keys, int records, bool fits)
     {
-        var options = new SiloProcessClusterOptions { Silos = 1 };
-        options.Topics[Topic] = 1;
-        foreach (var (name, value) in new Dictionary<string, string>
-        {
-            ["Kafka__Processors__audit__Topic"] = Topic,
-            ["Kafka__Processors__audit__Group"] = Group,
-            ["Kafka__Processors__audit__Order"] = "Key",
-            ["Kafka__Processors__audit__OnFailure"] = "HoldKey",
-            ["Kafka__Processors__audit__MaxAttempts"] = "1",
-            ["Kafka__Processors__order-totals__Enabled"] = "false",
-            ["Kafka__Processors__customer-totals__Enabled"] = "false",
-            ["Kafka__Processors__kafka__Enabled"] = "false",
-            ["Kafka__Processors__forwarder__Enabled"] = "false",
-            ["Audit__Directory"] = _directory,
-            ["Audit__FailKeys"] = FailingKey,
-        })
-        {
-            options.Settings[name] = value;
-        }
-
+        var options = HeldKeyAudit.Options(Topic, Group, _directory, FailingKey, maxAttempts: 1);
         await File.WriteAllTextAsync(Path.Combine(_directory, "fail-" + FailingKey), "failing");
         await using var cluster = await SiloProcessCluster.StartAsync(options);
         using var kafka = new KafkaInspector(cluster.BootstrapServers, new Dictionary<string, int> { [Topic] = 1 });
@@ -54,8 +35,8 @@ public sealed class CompletedAheadProcessTests : IDisposable
         var held = records / keys;
         var others = records - held;
         Assert.True(
-            await Poll.UntilAsync(() => Task.FromResult(Ended(null).Count(e => e.Key != FailingKey) >= others), TimeSpan.FromSeconds(120)),
-            $"the other keys ran {Ended(null).Count(e => e.Key != FailingKey)} of {others} records:{Environment.NewLine}{cluster.Silos[0].Process.Tail()}");
+            await Poll.UntilAsync(() => Task.FromResult(HeldKeyAudit.Ended(_directory).Count(e => e.Key != FailingKey) >= others), TimeSpan.FromSeconds(120)),
+            $"the other keys ran {HeldKeyAudit.Ended(_directory).Count(e => e.Key != FailingKey)} of {others} records:{Environment.NewLine}{cluster.Silos[0].Process.Tail()}");
         await WaitingAsync(cluster.Silos[0], held);
         Assert.Equal(7, (await kafka.CommittedOffsetsAsync(Group, Topic))[0]);
 
@@ -68,7 +49,7 @@ public sealed class CompletedAheadProcessTests : IDisposable
         await WaitingAsync(second, held);
 
         // What the new owner ran again of the other keys' records, each still in order per key.
-        var again = Ended(f => !firstFiles.Contains(f)).Where(e => e.Key != FailingKey).ToList();
+        var again = HeldKeyAudit.Ended(_directory, f => !firstFiles.Contains(f)).Where(e => e.Key != FailingKey).ToList();
         foreach (var key in again.GroupBy(e => e.Key))
         {
             Assert.True(key.Select(e => e.Offset).SequenceEqual(key.Select(e => e.Offset).Order()), $"{key.Key} ran out of order after the move");
@@ -84,7 +65,7 @@ public sealed class CompletedAheadProcessTests : IDisposable
         {
             // The note carried the ranges nearest the commit: fewer ran again than without a note, and nothing was lost.
             Assert.InRange(share, 0.01, 0.99);
-            Assert.Equal(others, Ended(null).Where(e => e.Key != FailingKey).Select(e => e.Offset).Distinct().Count());
+            Assert.Equal(others, HeldKeyAudit.Ended(_directory).Where(e => e.Key != FailingKey).Select(e => e.Offset).Distinct().Count());
         }
 
         Assert.Equal(7, (await kafka.CommittedOffsetsAsync(Group, Topic))[0]);
@@ -112,12 +93,4 @@ public sealed class CompletedAheadProcessTests : IDisposable
                 TimeSpan.FromSeconds(1)),
             $"the held key has not {waiting} records waiting: {output}");
     }
-
-    /// <summary>The end events of the event files <paramref name="which"/> takes (all when null).</summary>
-    private List<(string Key, long Offset)> Ended(Func<string, bool>? which) =>
-        [.. Directory.EnumerateFiles(_directory, "*.events").Where(f => which?.Invoke(f) ?? true).Order(StringComparer.Ordinal)
-            .SelectMany(f => { using var stream = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite); using var reader = new StreamReader(stream); return reader.ReadToEnd().Split('\n'); })
-            .Select(line => line.Split(' '))
-            .Where(parts => parts.Length >= 5 && parts[0] == "E")
-            .Select(parts => (parts[4], long.Parse(parts[3], CultureInfo.InvariantCulture)))];
 }

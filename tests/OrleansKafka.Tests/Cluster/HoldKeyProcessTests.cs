@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using OrleansKafka.Testing;
 using OrleansKafka.Testing.Processes;
@@ -24,26 +23,7 @@ public sealed class HoldKeyProcessTests : IDisposable
     [Fact]
     public async Task OneKeyFailsForGood_TheOther49RunInOrder_ItsRecordsWaitAcrossARestart_AndRunInOrderOnceRetried()
     {
-        var options = new SiloProcessClusterOptions { Silos = 1 };
-        options.Topics[Topic] = 1;
-        foreach (var (name, value) in new Dictionary<string, string>
-        {
-            ["Kafka__Processors__audit__Topic"] = Topic,
-            ["Kafka__Processors__audit__Group"] = Group,
-            ["Kafka__Processors__audit__Order"] = "Key",
-            ["Kafka__Processors__audit__OnFailure"] = "HoldKey",
-            ["Kafka__Processors__audit__MaxAttempts"] = "2",
-            ["Kafka__Processors__order-totals__Enabled"] = "false",
-            ["Kafka__Processors__customer-totals__Enabled"] = "false",
-            ["Kafka__Processors__kafka__Enabled"] = "false",
-            ["Kafka__Processors__forwarder__Enabled"] = "false",
-            ["Audit__Directory"] = _directory,
-            ["Audit__FailKeys"] = FailingKey,
-        })
-        {
-            options.Settings[name] = value;
-        }
-
+        var options = HeldKeyAudit.Options(Topic, Group, _directory, FailingKey, maxAttempts: 2);
         await File.WriteAllTextAsync(Path.Combine(_directory, "fail-" + FailingKey), "failing");
         await using var cluster = await SiloProcessCluster.StartAsync(options);
         using var kafka = new KafkaInspector(cluster.BootstrapServers, new Dictionary<string, int> { [Topic] = 1 });
@@ -52,10 +32,10 @@ public sealed class HoldKeyProcessTests : IDisposable
         await kafka.ProduceAsync(Topic, Enumerable.Range(0, Keys * PerKey).Select(i => ((string?)$"key-{i % Keys}", (string?)$"{i}")), partition: 0);
         var firstHeld = 7L;
         Assert.True(
-            await Poll.UntilAsync(() => Task.FromResult(Ended().Count(e => e.Key != FailingKey) >= (Keys - 1) * PerKey), TimeSpan.FromSeconds(60)),
-            $"the other keys ran {Ended().Count(e => e.Key != FailingKey)} of {(Keys - 1) * PerKey} records:{Environment.NewLine}{cluster.Silos[0].Process.Tail()}");
-        AssertEachKeyInOrder(Ended().Where(e => e.Key != FailingKey), Keys - 1);
-        Assert.DoesNotContain(Ended(), e => e.Key == FailingKey);
+            await Poll.UntilAsync(() => Task.FromResult(HeldKeyAudit.Ended(_directory).Count(e => e.Key != FailingKey) >= (Keys - 1) * PerKey), TimeSpan.FromSeconds(60)),
+            $"the other keys ran {HeldKeyAudit.Ended(_directory).Count(e => e.Key != FailingKey)} of {(Keys - 1) * PerKey} records:{Environment.NewLine}{cluster.Silos[0].Process.Tail()}");
+        AssertEachKeyInOrder(HeldKeyAudit.Ended(_directory).Where(e => e.Key != FailingKey), Keys - 1);
+        Assert.DoesNotContain(HeldKeyAudit.Ended(_directory), e => e.Key == FailingKey);
 
         var held = await HeldKeyAsync(cluster.Silos[0], waiting: PerKey);
         Assert.Equal(firstHeld, held.GetProperty("offset").GetInt64());
@@ -70,14 +50,14 @@ public sealed class HoldKeyProcessTests : IDisposable
         var again = await HeldKeyAsync(second, waiting: PerKey);
         Assert.Equal(firstHeld, again.GetProperty("offset").GetInt64());
         Assert.Equal(held.GetProperty("since").GetString(), again.GetProperty("since").GetString());
-        Assert.DoesNotContain(Ended(), e => e.Key == FailingKey);
+        Assert.DoesNotContain(HeldKeyAudit.Ended(_directory), e => e.Key == FailingKey);
 
         // Mended, then retried from the CLI: the held record and the 19 behind it run, in order.
         File.Delete(Path.Combine(_directory, "fail-" + FailingKey));
         var (exitCode, output) = await Cli.RunAsync("key", "retry", Group, Topic, "0", FailingKey, "--gateway", Gateway(second));
         Assert.True(exitCode == 0, output);
         await kafka.WaitForCommittedAsync(Group, Topic, new Dictionary<int, long> { [0] = Keys * PerKey }, TimeSpan.FromSeconds(60));
-        var failingKey = Ended().Where(e => e.Key == FailingKey).Select(e => e.Offset).ToList();
+        var failingKey = HeldKeyAudit.Ended(_directory).Where(e => e.Key == FailingKey).Select(e => e.Offset).ToList();
         Assert.Equal(Enumerable.Range(0, PerKey).Select(n => (long)(n * Keys) + 7), failingKey);
         (exitCode, output) = await Cli.RunAsync("key", "list", Group, Topic, "0", "--json", "--gateway", Gateway(second));
         Assert.True(exitCode == 0, output);
@@ -107,14 +87,6 @@ public sealed class HoldKeyProcessTests : IDisposable
         Assert.Equal(FailingKey, key.GetProperty("key").GetString());
         return key;
     }
-
-    /// <summary>Every record's end event of every silo process so far, in the order each file has them.</summary>
-    private List<(string Key, long Offset)> Ended() =>
-        [.. Directory.EnumerateFiles(_directory, "*.events").Order(StringComparer.Ordinal)
-            .SelectMany(f => { using var stream = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite); using var reader = new StreamReader(stream); return reader.ReadToEnd().Split('\n'); })
-            .Select(line => line.Split(' '))
-            .Where(parts => parts.Length >= 5 && parts[0] == "E")
-            .Select(parts => (parts[4], long.Parse(parts[3], CultureInfo.InvariantCulture)))];
 
     private static void AssertEachKeyInOrder(IEnumerable<(string Key, long Offset)> ended, int keys)
     {
