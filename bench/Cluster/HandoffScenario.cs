@@ -58,10 +58,16 @@ internal static class HandoffScenario
                 Report.Note(run.Watch.Describe(p, joinFrom, joinTo));
             }
 
-            // The joined silo's whole log, for its start-up's timeline.
-            var log = Path.Combine(Path.GetTempPath(), $"handoff-{joined.Name}.log");
-            File.WriteAllLines(log, joined.Process.Output);
-            Report.Note($"{joined.Name}'s log: {log}");
+            var quietest = partitions.MaxBy(p => run.Watch.LongestGap(p, quietFrom, quietTo));
+            Report.Note($"baseline, {run.Watch.Describe(quietest, quietFrom, quietTo)}");
+
+            // Every silo's whole log: the joined silo's start-up timeline, and what the others did meanwhile.
+            foreach (var silo in run.Cluster.Silos)
+            {
+                var log = Path.Combine(Path.GetTempPath(), $"handoff-{silo.Name}.log");
+                File.WriteAllLines(log, silo.Process.Output);
+                Report.Note($"{silo.Name}'s log: {log}");
+            }
         }
 
         return 0;

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansKafka.Committing;
@@ -97,22 +98,49 @@ internal sealed partial class KafkaProcessingService(
                 time,
                 loggers.CreateLogger<LeaseAgent>());
             _agents.Add(agent);
-            try
-            {
-                await agent.StartAsync(cancellationToken);
-            }
-            catch (KafkaException ex)
-            {
-                throw new InvalidOperationException(
-                    $"Kafka at {KafkaProcessingOptions.SectionName}:BootstrapServers = '{connection.BootstrapServers}' did not answer within {KafkaProcessingOptions.SectionName}:StartupTimeout ({settings.StartupTimeout}): {ex.Error.Reason}. Expected reachable brokers; check the address and the security settings.",
-                    ex);
-            }
         }
+
+        // The groups start together: each waits mostly for Kafka's metadata and the lease grains'
+        // answers, and one after another they took seconds of a joining silo's start.
+        await Task.WhenAll(_agents.Select(agent => StartAgentAsync(agent, cancellationToken)));
 
         _trimmer = new NativeHeapTrimmer(settings.NativeHeapTrimInterval, time, loggers.CreateLogger<NativeHeapTrimmer>());
         _trimmer.Start();
         _running = [.. _agents];
         _started = true;
+
+        // Partitions are taken once the whole host has started (its web host too), not while its
+        // start still competes with them for the cores; without a host, now.
+        if (services.GetService<IHostApplicationLifetime>() is { } lifetime)
+        {
+            lifetime.ApplicationStarted.Register(MarkReady);
+        }
+        else
+        {
+            MarkReady();
+        }
+    }
+
+    private void MarkReady()
+    {
+        foreach (var agent in _running)
+        {
+            agent.MarkReady();
+        }
+    }
+
+    private async Task StartAgentAsync(LeaseAgent agent, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await agent.StartAsync(cancellationToken);
+        }
+        catch (KafkaException ex)
+        {
+            throw new InvalidOperationException(
+                $"Kafka at {KafkaProcessingOptions.SectionName}:BootstrapServers = '{connection.BootstrapServers}' did not answer within {KafkaProcessingOptions.SectionName}:StartupTimeout ({options.Value.StartupTimeout}): {ex.Error.Reason}. Expected reachable brokers; check the address and the security settings.",
+                ex);
+        }
     }
 
     private async Task StopAsync(CancellationToken cancellationToken)

@@ -123,6 +123,9 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         _loop = Task.Run(RunAsync, CancellationToken.None);
     }
 
+    /// <summary>The silo has finished starting: the agent asks for its share of the partitions once its heartbeats are answered on time.</summary>
+    public void MarkReady() => _heartbeat.MarkReady();
+
     /// <summary>Gives up every partition gracefully: processors are cancelled, drained work committed, leases released.</summary>
     public async ValueTask DisposeAsync()
     {

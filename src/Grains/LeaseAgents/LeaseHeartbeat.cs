@@ -36,6 +36,7 @@ internal sealed partial class LeaseHeartbeat(
     private long _answeredAt;
     private long _leaseDurationTicks;
     private long _sequence;
+    private readonly JoinReadiness _readiness = new(registration.Group, settings.Weight, settings.StartupTimeout, time, logger);
 
     /// <summary>The reference the lease grain wakes the agent through, sent with each beat; null until <see cref="Attach"/>.</summary>
     public ILeaseAgentObserver? AgentReference { get; private set; }
@@ -45,6 +46,15 @@ internal sealed partial class LeaseHeartbeat(
 
     /// <summary>The agent has started: a refusal from now on gives the partitions up instead of failing the start.</summary>
     public void MarkStarted() => _started = true;
+
+    /// <summary>The silo has finished starting: it asks for its share of the partitions once its heartbeats are answered on time (<see cref="JoinReadiness"/>).</summary>
+    public void MarkReady()
+    {
+        if (_readiness.MarkReady())
+        {
+            _ = BeatSoonAsync();
+        }
+    }
 
     /// <summary>Whether the lease grain refuses this silo's processors for the group (see <see cref="Reject"/>).</summary>
     public bool IsRejected => Volatile.Read(ref _rejected);
@@ -105,7 +115,7 @@ internal sealed partial class LeaseHeartbeat(
                 Released = released,
                 Leaving = stopping.IsCancellationRequested,
                 Agent = AgentReference,
-                Weight = settings.Weight,
+                Weight = _readiness.Weight(sentAt),
                 Instance = registration.Instance,
                 Sequence = ++_sequence,
             };
@@ -139,8 +149,16 @@ internal sealed partial class LeaseHeartbeat(
                 LogAcceptedAgain(logger, registration.Group);
             }
 
-            Volatile.Write(ref _answeredAt, time.GetTimestamp());
+            var answeredAt = time.GetTimestamp();
+            Volatile.Write(ref _answeredAt, answeredAt);
             Volatile.Write(ref _leaseDurationTicks, response.LeaseDuration.Ticks);
+            _readiness.Answered(sentAt, answeredAt, response.LeaseDuration);
+            if (!_readiness.Joined && _readiness.Weight(answeredAt) > 0)
+            {
+                // Ask for the share now rather than at the next tick.
+                _ = BeatSoonAsync();
+            }
+
             owners.Update(registration.Group, response.Owners);
             var expiresAt = sentAt + (long)(response.LeaseDuration.TotalSeconds * time.TimestampFrequency);
             ownership.Apply(response.Grants, expiresAt, metadata.Contains);

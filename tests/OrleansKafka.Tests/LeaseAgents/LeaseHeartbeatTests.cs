@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.LeaseProtocol;
@@ -59,6 +60,23 @@ public sealed class LeaseHeartbeatTests
         Assert.True(reached, $"{calls.Answered - answered} heartbeat(s) were answered in 6 s while the catalog grain took 5 s to take a registration; expected one every renew interval ({RenewInterval.TotalSeconds:0} s)");
     }
 
+    [Fact]
+    public async Task UntilTheSiloHasStarted_ItsHeartbeatsComeFromAStandby_ThenWithItsWeight()
+    {
+        // The first heartbeat is part of the silo's start, before its host has started: a silo
+        // joining a running cluster takes no partitions while it is still starting (alone, as
+        // here, a standby is given them all the same).
+        var calls = new LeaseCalls();
+        await using var cluster = await StartAsync(calls);
+
+        Assert.True(
+            await Poll.UntilAsync(() => calls.Weights.Contains(1), TimeSpan.FromSeconds(15)),
+            $"weights sent: {string.Join(", ", calls.Weights)}; expected 1 once the host had started and three heartbeats were answered on time");
+        var weights = calls.Weights.ToArray();
+        Assert.Equal(0, weights[0]);
+        Assert.DoesNotContain(0, weights.SkipWhile(w => w == 0));
+    }
+
     private static async Task<KafkaTestCluster> StartAsync(LeaseCalls calls)
     {
         var cluster = await KafkaTestCluster.StartAsync(o =>
@@ -91,6 +109,9 @@ public sealed class LeaseHeartbeatTests
 
         public int Answered => Volatile.Read(ref _answered);
 
+        /// <summary>The weight of each heartbeat sent, in order.</summary>
+        public ConcurrentQueue<int> Weights { get; } = new();
+
         public async Task Invoke(IOutgoingGrainCallContext context)
         {
             var method = context.InterfaceMethod;
@@ -100,6 +121,11 @@ public sealed class LeaseHeartbeatTests
             }
 
             var heartbeat = method?.DeclaringType == typeof(ILeaseProtocolGrain) && method.Name == nameof(ILeaseProtocolGrain.HeartbeatAsync);
+            if (heartbeat)
+            {
+                Weights.Enqueue(((SiloHeartbeat)context.Request.GetArgument(0)!).Weight);
+            }
+
             if (heartbeat && FailHeartbeats)
             {
                 Interlocked.Increment(ref _failed);
