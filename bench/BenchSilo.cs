@@ -64,6 +64,16 @@ internal static class BenchSilo
                     o.MinThreadPoolThreads = int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture);
                 }
 
+                if (Environment.GetEnvironmentVariable("BENCH_MAX_BATCH_SIZE") is { } batch)
+                {
+                    o.MaxBatchSize = int.Parse(batch, System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                if (Environment.GetEnvironmentVariable("BENCH_MAX_KEY_ORDERED_BATCH_SIZE") is { } keyed)
+                {
+                    o.MaxKeyOrderedBatchSize = int.Parse(keyed, System.Globalization.CultureInfo.InvariantCulture);
+                }
+
                 if (Environment.GetEnvironmentVariable("BENCH_PARTITION_BUFFER_BYTES") is { } buffer)
                 {
                     o.PartitionBufferBytes = int.Parse(buffer, System.Globalization.CultureInfo.InvariantCulture);

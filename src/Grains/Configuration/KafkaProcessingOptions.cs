@@ -28,6 +28,9 @@ public sealed class KafkaProcessingOptions
     /// <summary>Default for <see cref="MaxBatchSize"/>.</summary>
     public const int DefaultMaxBatchSize = 1000;
 
+    /// <summary>Default for <see cref="MaxKeyOrderedBatchSize"/>.</summary>
+    public const int DefaultMaxKeyOrderedBatchSize = 4000;
+
     /// <summary>Default for <see cref="PartitionBufferBytes"/>: 16 MiB.</summary>
     public const int DefaultPartitionBufferBytes = 16 << 20;
 
@@ -76,8 +79,17 @@ public sealed class KafkaProcessingOptions
     /// <summary>Kafka consumers per consumer group on each silo; a silo's partitions of the group are spread over them. Default: the silo's processor count, at most 8.</summary>
     public int FetchConsumers { get; set; } = DefaultFetchConsumers;
 
-    /// <summary>The most records handed to a partition grain in one call. Default 1000.</summary>
+    /// <summary>The most records handed to a partition grain in one call (a batch processor's largest batch). Default 1000.</summary>
     public int MaxBatchSize { get; set; } = DefaultMaxBatchSize;
+
+    /// <summary>
+    /// The most records handed in one call to the partition grain of a key-ordered processor
+    /// (<c>Order=Key</c>, key grains, streams) that is not a batch processor. Default 4000. The
+    /// partition sends a key's records of one delivery to its grain in one call, so a larger
+    /// delivery means fewer grain calls a record (docs/benchmarks.md, streams); deliveries still
+    /// follow the partition's pace and grow this large only while records are waiting.
+    /// </summary>
+    public int MaxKeyOrderedBatchSize { get; set; } = DefaultMaxKeyOrderedBatchSize;
 
     /// <summary>
     /// Bytes buffered per partition before its fetching is paused. Default 16 MiB. Keep it well above

@@ -18,11 +18,10 @@ internal sealed class FetchPool(
     TimeProvider time,
     ILoggerFactory loggers,
     int partitionBufferBytes,
-    int maxBatchSize,
+    Func<string, DeliveryShape> deliveries,
     Orleans.Runtime.SiloAddress silo,
     HoldSignals holds,
-    BufferBudget budget,
-    Func<string, bool>? buildsWholeDeliveries = null) : IDisposable
+    BufferBudget budget) : IDisposable
 {
     private readonly List<FetchWorker> _workers = [];
     private readonly Lock _lock = new();
@@ -44,8 +43,9 @@ internal sealed class FetchPool(
             }
         }
 
-        var buffer = new PartitionBuffer(lease, worker, start.Value, partitionBufferBytes, DeliveryPump.FirstDeliverySizeFor(maxBatchSize), budget, buildsWholeDeliveries?.Invoke(lease.Partition.Topic) == true, _logger);
-        var feed = new PartitionFeed(lease, buffer, new DeliveryPump(lease, buffer, grains.GetGrain<IPartitionDeliveryGrain>(lease.GrainKey), holds, silo, maxBatchSize, time, _logger));
+        var shape = deliveries(lease.Partition.Topic);
+        var buffer = new PartitionBuffer(lease, worker, start.Value, partitionBufferBytes, DeliveryPump.FirstDeliverySizeFor(shape.MaxRecords), budget, shape.Whole, _logger);
+        var feed = new PartitionFeed(lease, buffer, new DeliveryPump(lease, buffer, grains.GetGrain<IPartitionDeliveryGrain>(lease.GrainKey), holds, silo, shape.MaxRecords, time, _logger));
         try
         {
             worker.Assign(buffer, start);

@@ -29,6 +29,7 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
         const string S = KafkaProcessingOptions.SectionName;
         Positive(errors, $"{S}:FetchConsumers", options.FetchConsumers);
         Positive(errors, $"{S}:MaxBatchSize", options.MaxBatchSize);
+        Positive(errors, $"{S}:MaxKeyOrderedBatchSize", options.MaxKeyOrderedBatchSize);
         Positive(errors, $"{S}:PartitionBufferBytes", options.PartitionBufferBytes);
         Positive(errors, $"{S}:Embedded:Brokers", options.Embedded.Brokers);
         Positive(errors, $"{S}:LeaseDuration", options.LeaseDuration);

@@ -78,8 +78,7 @@ internal sealed partial class KafkaProcessingService(
             var control = new GroupControlClient(group, Settings(group, "control"), () => leases.OfGroup(group), settings.CommitInterval, loggers.CreateLogger<GroupControlClient>());
             flusher.Register(group, control);
             var pool = new FetchPool(
-                group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, settings.MaxBatchSize, silo.SiloAddress, holds, budget,
-                buildsWholeDeliveries: topic => bindings.Any(b => b.Topic == topic && (b.KeyOrdered || b.Registration.IsBatch)));
+                group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, topic => DeliveryShapeOf(bindings, topic, settings), silo.SiloAddress, holds, budget);
             var agent = new LeaseAgent(
                 new GroupRegistration
                 {
@@ -163,6 +162,20 @@ internal sealed partial class KafkaProcessingService(
             await _trimmer.DisposeAsync();
             _trimmer = null;
         }
+    }
+
+    /// <summary>
+    /// The deliveries of a topic's partitions: key-ordered processors (not batch ones) take up to
+    /// <see cref="KafkaProcessingOptions.MaxKeyOrderedBatchSize"/> records, since a key's records of
+    /// a delivery go to its grain in one call; the others <see cref="KafkaProcessingOptions.MaxBatchSize"/>.
+    /// </summary>
+    internal static DeliveryShape DeliveryShapeOf(IEnumerable<ProcessorBinding> bindings, string topic, KafkaProcessingOptions options)
+    {
+        var reading = bindings.Where(b => b.Topic == topic).ToList();
+        var keyOrdered = reading.Count > 0 && reading.All(b => b.KeyOrdered && !b.Registration.IsBatch);
+        return new DeliveryShape(
+            keyOrdered ? options.MaxKeyOrderedBatchSize : options.MaxBatchSize,
+            Whole: reading.Any(b => b.KeyOrdered || b.Registration.IsBatch));
     }
 
     private Dictionary<string, string> Settings(string group, string role)

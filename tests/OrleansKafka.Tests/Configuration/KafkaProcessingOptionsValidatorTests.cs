@@ -164,11 +164,13 @@ public sealed class KafkaProcessingOptionsValidatorTests
         var options = Valid();
         options.FetchConsumers = 0;
         options.MaxBatchSize = -1;
+        options.MaxKeyOrderedBatchSize = 0;
 
         var failures = Validator.Validate(null, options).Failures!.ToArray();
 
         Assert.Contains("Kafka:FetchConsumers is 0; expected 1 or more.", failures);
         Assert.Contains("Kafka:MaxBatchSize is -1; expected 1 or more.", failures);
+        Assert.Contains("Kafka:MaxKeyOrderedBatchSize is 0; expected 1 or more.", failures);
     }
 
     [Fact]
