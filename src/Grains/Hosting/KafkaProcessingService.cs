@@ -100,8 +100,21 @@ internal sealed partial class KafkaProcessingService(
         }
 
         // The groups start together: each waits mostly for Kafka's metadata and the lease grains'
-        // answers, and one after another they took seconds of a joining silo's start.
-        await Task.WhenAll(_agents.Select(agent => StartAgentAsync(agent, cancellationToken)));
+        // answers, and one after another they took seconds of a joining silo's start. The first
+        // to fail cancels the others' start, and those that had started give their partitions
+        // back: a silo that fails to start neither host nor stop runs, and would go on
+        // processing the groups that started.
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var starts = _agents.Select(agent => StartAgentAsync(agent, failed)).ToArray();
+        try
+        {
+            await Task.WhenAll(starts);
+        }
+        catch
+        {
+            await StopAsync(CancellationToken.None);
+            throw;
+        }
 
         _trimmer = new NativeHeapTrimmer(settings.NativeHeapTrimInterval, time, loggers.CreateLogger<NativeHeapTrimmer>());
         _trimmer.Start();
@@ -128,17 +141,23 @@ internal sealed partial class KafkaProcessingService(
         }
     }
 
-    private async Task StartAgentAsync(LeaseAgent agent, CancellationToken cancellationToken)
+    private async Task StartAgentAsync(LeaseAgent agent, CancellationTokenSource failed)
     {
         try
         {
-            await agent.StartAsync(cancellationToken);
+            await agent.StartAsync(failed.Token);
         }
-        catch (KafkaException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !failed.IsCancellationRequested)
         {
+            await failed.CancelAsync();
+            if (ex is not KafkaException kafka)
+            {
+                throw;
+            }
+
             throw new InvalidOperationException(
-                $"Kafka at {KafkaProcessingOptions.SectionName}:BootstrapServers = '{connection.BootstrapServers}' did not answer within {KafkaProcessingOptions.SectionName}:StartupTimeout ({options.Value.StartupTimeout}): {ex.Error.Reason}. Expected reachable brokers; check the address and the security settings.",
-                ex);
+                $"Kafka at {KafkaProcessingOptions.SectionName}:BootstrapServers = '{connection.BootstrapServers}' did not answer within {KafkaProcessingOptions.SectionName}:StartupTimeout ({options.Value.StartupTimeout}): {kafka.Error.Reason}. Expected reachable brokers; check the address and the security settings.",
+                kafka);
         }
     }
 

@@ -41,6 +41,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
     private readonly LeaseHeartbeat _heartbeat;
     private readonly Waker _waker;
     private Task _loop = Task.CompletedTask;
+    private bool _beating;
 
     public LeaseAgent(
         GroupRegistration registration,
@@ -120,6 +121,7 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         }
 
         _heartbeat.MarkStarted();
+        _beating = true;
         _loop = Task.Run(RunAsync, CancellationToken.None);
     }
 
@@ -149,7 +151,11 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
         await _ownership.DrainAsync(acquisitions);
         try
         {
-            await _heartbeat.BeatAsync(CancellationToken.None);
+            // An agent whose start failed before its first heartbeat was answered holds nothing to report.
+            if (_beating)
+            {
+                await _heartbeat.BeatAsync(CancellationToken.None);
+            }
         }
         catch (Exception ex)
         {

@@ -107,15 +107,16 @@ internal sealed partial class LeaseHeartbeat(
             ownership.Expire();
             metadata.RefreshIfDue(sentAt);
             var released = revoker.TakeReleased();
+            var held = ownership.HeldGrants();
             var heartbeat = new SiloHeartbeat
             {
                 SiloId = registration.SiloId,
                 Topics = metadata.Counts,
-                Held = ownership.HeldGrants(),
+                Held = held,
                 Released = released,
                 Leaving = stopping.IsCancellationRequested,
                 Agent = AgentReference,
-                Weight = _readiness.Weight(sentAt),
+                Weight = _readiness.Weight(sentAt, holdsPartitions: held.Count > 0),
                 Instance = registration.Instance,
                 Sequence = ++_sequence,
             };
@@ -134,11 +135,13 @@ internal sealed partial class LeaseHeartbeat(
             catch
             {
                 revoker.Enqueue(released);
+                _readiness.Missed();
                 throw;
             }
 
             if (response.Rejected is not null)
             {
+                _readiness.Missed();
                 Reject(new GroupConfigurationConflictException($"Consumer group '{registration.Group}': {response.Rejected}"));
                 return;
             }
@@ -153,11 +156,6 @@ internal sealed partial class LeaseHeartbeat(
             Volatile.Write(ref _answeredAt, answeredAt);
             Volatile.Write(ref _leaseDurationTicks, response.LeaseDuration.Ticks);
             _readiness.Answered(sentAt, answeredAt, response.LeaseDuration);
-            if (!_readiness.Joined && _readiness.Weight(answeredAt) > 0)
-            {
-                // Ask for the share now rather than at the next tick.
-                _ = BeatSoonAsync();
-            }
 
             owners.Update(registration.Group, response.Owners);
             var expiresAt = sentAt + (long)(response.LeaseDuration.TotalSeconds * time.TimestampFrequency);
@@ -169,6 +167,12 @@ internal sealed partial class LeaseHeartbeat(
                 {
                     lease.Renew(expiresAt);
                 }
+            }
+
+            if (!_readiness.Joined && _readiness.Weight(answeredAt, holdsPartitions: ownership.HeldGrants().Count > 0) > 0)
+            {
+                // Ask for the share now rather than at the next tick.
+                _ = BeatSoonAsync();
             }
         }
         finally

@@ -26,7 +26,7 @@ public sealed class JoinReadinessTests
             Answer(readiness, TimeSpan.FromMilliseconds(10));
         }
 
-        Assert.Equal(0, readiness.Weight(_time.GetTimestamp()));
+        Assert.Equal(0, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
         Assert.False(readiness.Joined);
     }
 
@@ -38,21 +38,21 @@ public sealed class JoinReadinessTests
 
         Answer(readiness, TimeSpan.FromMilliseconds(100));
         Answer(readiness, TimeSpan.FromMilliseconds(100));
-        Assert.Equal(0, readiness.Weight(_time.GetTimestamp()));
+        Assert.Equal(0, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
 
         // A late answer (over half a second for a 2 s lease) starts the count again.
         Answer(readiness, TimeSpan.FromMilliseconds(600));
         Answer(readiness, TimeSpan.FromMilliseconds(100));
         Answer(readiness, TimeSpan.FromMilliseconds(100));
-        Assert.Equal(0, readiness.Weight(_time.GetTimestamp()));
+        Assert.Equal(0, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
 
         Answer(readiness, TimeSpan.FromMilliseconds(500));
-        Assert.Equal(3, readiness.Weight(_time.GetTimestamp()));
+        Assert.Equal(3, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
         Assert.True(readiness.Joined);
 
         // Once joined it stays so, whatever its heartbeats do later.
         Answer(readiness, TimeSpan.FromSeconds(1.5));
-        Assert.Equal(3, readiness.Weight(_time.GetTimestamp()));
+        Assert.Equal(3, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
     }
 
     [Fact]
@@ -66,11 +66,11 @@ public sealed class JoinReadinessTests
         {
             Answer(readiness, TimeSpan.FromSeconds(1));
             waited += TimeSpan.FromSeconds(1);
-            Assert.Equal(0, readiness.Weight(_time.GetTimestamp()));
+            Assert.Equal(0, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
         }
 
         _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(1, readiness.Weight(_time.GetTimestamp()));
+        Assert.Equal(1, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
     }
 
     [Fact]
@@ -84,7 +84,37 @@ public sealed class JoinReadinessTests
         }
 
         _time.Advance(StartupTimeout);
-        Assert.Equal(0, readiness.Weight(_time.GetTimestamp()));
+        Assert.Equal(0, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
+    }
+
+    [Fact]
+    public void AFailedHeartbeat_StartsTheCountAgain()
+    {
+        var readiness = New(weight: 1);
+        readiness.MarkReady();
+
+        Answer(readiness, TimeSpan.FromMilliseconds(100));
+        Answer(readiness, TimeSpan.FromMilliseconds(100));
+        readiness.Missed();
+        Answer(readiness, TimeSpan.FromMilliseconds(100));
+        Assert.Equal(0, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
+
+        Answer(readiness, TimeSpan.FromMilliseconds(100));
+        Answer(readiness, TimeSpan.FromMilliseconds(100));
+        Assert.Equal(1, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
+    }
+
+    [Fact]
+    public void ASiloGivenPartitionsWhileEverySiloWasStarting_KeepsThem_WithItsWeightAtOnce()
+    {
+        // Every live silo a standby: the lease grain shares the partitions among them. Reporting 0
+        // on would let the first silo to finish starting take them all, and move them again as the
+        // others finish.
+        var readiness = New(weight: 2);
+
+        Assert.Equal(2, readiness.Weight(_time.GetTimestamp(), holdsPartitions: true));
+        Assert.True(readiness.Joined);
+        Assert.Equal(2, readiness.Weight(_time.GetTimestamp(), holdsPartitions: false));
     }
 
     [Fact]
