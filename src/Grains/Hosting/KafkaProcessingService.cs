@@ -102,8 +102,8 @@ internal sealed partial class KafkaProcessingService(
         // The groups start together: each waits mostly for Kafka's metadata and the lease grains'
         // answers, and one after another they took seconds of a joining silo's start. The first
         // to fail cancels the others' start, and those that had started give their partitions
-        // back: a silo that fails to start neither host nor stop runs, and would go on
-        // processing the groups that started.
+        // back: when a start fails, neither Orleans nor the host calls the stop, and the groups
+        // that started would go on processing.
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var starts = _agents.Select(agent => StartAgentAsync(agent, failed)).ToArray();
         try
