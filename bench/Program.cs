@@ -34,12 +34,13 @@ static async Task<int> RunAsync(string scenario, BenchOptions options) => scenar
     "keygrains" => await KeyGrainsScenario.RunAsync(options),
     "streams" => await StreamsScenario.RunAsync(options),
     "backlog" => await BacklogScenario.RunAsync(options),
+    "skew" => await SkewScenario.RunAsync(options),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff|chaos|keys|holdkey|keygrains|streams|backlog> [--records N (failover: kills)] [--partitions N] [--fetch-consumers N (per silo)] [--silos N (throughput)] [--tuned (throughput)] [--seconds N]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench -- <throughput|scale|latency|failover|handoff|chaos|keys|holdkey|keygrains|streams|backlog|skew> [--records N (failover: kills; skew: backlog of a cold partition)] [--partitions N] [--fetch-consumers N (per silo)] [--silos N (throughput)] [--tuned (throughput)] [--seconds N]");
     Console.Error.WriteLine("       chaos: [--rounds N (6)] [--records N (30000)] [--mode kill|freeze|mixed|graceful|partition (mixed)] [--form processor|keygrain|stream|stateful|stateful-batch (processor)] [--freeze-seconds LIST (1,5)] [--cut-seconds N (15)] [--seed N (time-based)] [--keep (the events and logs of a run that passed too)]");
     return 2;
 }

@@ -38,6 +38,7 @@ public static class OrleansKafkaEndpointRouteBuilderExtensions
             KafkaPage.Serve(context, antiforgery, $"{prefix.TrimEnd('/')}/partitions", options.DashboardPath, anonymousActions: options.ActionPolicy is null));
         var api = group.MapGroup("/partitions").AddEndpointFilter<SameOriginOnly>();
         PartitionApi.Map(api, options.ReadPolicy ?? OrleansKafkaEndpointOptions.ReadsPolicyName, options.ActionPolicy ?? OrleansKafkaEndpointOptions.ActionsPolicyName);
+        GroupApi.Map(group.MapGroup("/groups").AddEndpointFilter<SameOriginOnly>(), options.ReadPolicy ?? OrleansKafkaEndpointOptions.ReadsPolicyName);
         var deadLetters = group.MapGroup("/dead-letters").AddEndpointFilter<SameOriginOnly>();
         DeadLetterApi.Map(deadLetters, options.ReadPolicy ?? OrleansKafkaEndpointOptions.ReadsPolicyName, options.ActionPolicy ?? OrleansKafkaEndpointOptions.ActionsPolicyName);
         return group;

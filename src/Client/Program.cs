@@ -44,6 +44,13 @@ status.SetAction((parse, cancellationToken) => StatusCommand.RunAsync(
     parse.GetValue(json),
     cancellationToken));
 
+var groupsJson = new Option<bool>("--json") { Description = "One JSON array of the groups' loads, for scripts" };
+var groups = new Command("groups", "One row per consumer group and live silo: what the group balances by, its measured cost (busy seconds a second) per silo, and the silos it needs")
+{
+    gateway, clusterId, serviceId, tlsCertificate, tlsTrusted, connectTimeout, group, groupsJson,
+};
+groups.SetAction((parse, cancellationToken) => GroupsCommand.RunAsync(Connect(parse), parse.GetValue(group), parse.GetValue(groupsJson), cancellationToken));
+
 var produceTopic = new Argument<string>("topic") { Description = "The topic to write to; it must exist" };
 var bootstrapServers = new Option<string?>("--bootstrap-servers", "-b")
 {
@@ -73,7 +80,7 @@ produce.SetAction((parse, cancellationToken) => ProduceCommand.RunAsync(
 
 var root = new RootCommand("OrleansKafka operator CLI: inspect the partition grains of a running cluster, decide about held records, redrive dead letters, and produce load")
 {
-    status, produce, OrleansKafka.Cli.DeadLetters.DlqCommandLine.Build(bootstrapServers),
+    status, groups, produce, OrleansKafka.Cli.DeadLetters.DlqCommandLine.Build(bootstrapServers),
 };
 var historyJson = new Option<bool>("--json") { Description = "The owners as a JSON array, for scripts" };
 var offsetArgument = new Argument<string>("offset") { Description = "An offset, beginning or end" };

@@ -60,7 +60,7 @@ internal static class StatusCommand
         var table = new Table().Border(TableBorder.Simple);
         // Processor state only when some processor keeps exactly-once state.
         var withState = statuses.Any(s => s.ProcessorStateJson is not null);
-        foreach (var column in new[] { "group", "topic", "partition", "owner silo", "state", "epoch", "committed", "high watermark", "lag", "processed", "last error" }.Concat(withState ? ["processor state"] : []))
+        foreach (var column in new[] { "group", "topic", "partition", "owner silo", "state", "epoch", "committed", "high watermark", "lag", "processed", "cost", "last error" }.Concat(withState ? ["processor state"] : []))
         {
             table.AddColumn(column);
         }
@@ -80,6 +80,7 @@ internal static class StatusCommand
                 Known(s.HighWatermark),
                 Known(s.Lag),
                 s.RecordsProcessed.ToString(),
+                s.Cost is { } cost ? cost.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : "-",
                 Markup.Escape(s.LastError ?? string.Empty),
                 .. state]);
         }

@@ -15,6 +15,7 @@ using OrleansKafka.Silo.Clustering;
 using OrleansKafka.Silo.Demo;
 using OrleansKafka.Silo.Lifetime;
 using OrleansKafka.Silo.Settings;
+using OrleansKafka.Silo.Skew;
 using OrleansKafka.Silo.Telemetry;
 
 // The content root is the program's folder, so appsettings.json is found from any working directory.
@@ -77,6 +78,8 @@ builder.Services.AddSingleton(sp => new ProducerBuilder<byte[], byte[]>(
     sp.GetRequiredService<IKafkaConnection>().ClientSettings(new Dictionary<string, string> { ["linger.ms"] = "5" })).Build());
 builder.Services.AddOptions<AuditOptions>().Bind(builder.Configuration.GetSection("Audit"));
 builder.Services.AddSingleton<AuditLog>();
+builder.Services.AddOptions<SkewOptions>().Bind(builder.Configuration.GetSection("Skew"));
+builder.Services.AddSingleton<SkewSlots>();
 builder.Services.AddOrleansKafkaEndpoints(builder.Configuration.GetSection("Dashboard"));
 builder.Services.AddSiloTelemetry(telemetry, $"{clustering.AdvertisedAddress}:{clustering.SiloPort}");
 
@@ -97,7 +100,8 @@ builder.UseOrleans(silo =>
         .AddKeyGrain<ICustomerTotalsGrain>("customer-totals")
         .AddKafkaStreams<byte[]>(StreamForwarderGrain.Provider)
         .AddProcessor<ForwardingProcessor>("forwarder")
-        .AddAuditProcessors();
+        .AddAuditProcessors()
+        .AddProcessor<SkewProcessor>("skew", AuditSetup.OffUnlessConfigured);
 });
 
 var app = builder.Build();

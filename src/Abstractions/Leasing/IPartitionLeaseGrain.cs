@@ -17,4 +17,8 @@ public interface IPartitionLeaseGrain : IGrainWithStringKey
     /// <summary>The current owner and epoch of every known partition of the group.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<PartitionAssignment>> GetAssignmentsAsync();
+
+    /// <summary>The group's measured load per silo and the silos it needs (<see cref="GroupLoad.SilosDesired"/>).</summary>
+    [AlwaysInterleave]
+    Task<GroupLoad> GetLoadAsync();
 }

@@ -7,4 +7,11 @@ public sealed record PartitionAssignment(
     [property: Id(1)] int Partition,
     [property: Id(2)] string? Owner,
     [property: Id(3)] long Epoch,
-    [property: Id(4)] bool Revoking);
+    [property: Id(4)] bool Revoking)
+{
+    /// <summary>
+    /// The partition's cost as its owner last measured it, in busy seconds a second: seconds of
+    /// processing per record × (records arriving a second + lag / 60 s); null before any report.
+    /// </summary>
+    [Id(5)] public double? Cost { get; init; }
+}

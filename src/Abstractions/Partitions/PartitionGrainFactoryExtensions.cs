@@ -56,6 +56,18 @@ public static class PartitionGrainFactoryExtensions
         return results;
     }
 
+    /// <summary>
+    /// Every consumer group's load as its lease grain measures it (or only <paramref name="group"/>'s),
+    /// sorted by group: the cost per silo and the silos the group needs.
+    /// </summary>
+    public static async Task<IReadOnlyList<GroupLoad>> GetGroupLoadsAsync(this IGrainFactory grains, string? group = null)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        var known = await grains.GetGrain<IConsumerGroupCatalogGrain>(0).GetGroupsAsync();
+        var groups = known.Where(g => group is null || string.Equals(g, group, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        return await Task.WhenAll(groups.Select(g => grains.GetGrain<IPartitionLeaseGrain>(g).GetLoadAsync()));
+    }
+
     private static async Task<bool> IsGroupKnownAsync(IGrainFactory grains, string group) =>
         (await grains.GetGrain<IConsumerGroupCatalogGrain>(0).GetGroupsAsync()).Contains(group, StringComparer.Ordinal);
 
@@ -71,9 +83,10 @@ public static class PartitionGrainFactoryExtensions
                 Silo = "-",
                 State = PartitionState.NotOwner,
                 LeaseEpoch = assignment.Epoch,
+                Cost = assignment.Cost,
             };
         }
 
-        return await grains.GetPartitionGrain(group, assignment.Topic, assignment.Partition).GetStatusAsync();
+        return await grains.GetPartitionGrain(group, assignment.Topic, assignment.Partition).GetStatusAsync() with { Cost = assignment.Cost };
     }
 }

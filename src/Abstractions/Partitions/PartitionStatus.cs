@@ -109,4 +109,11 @@ public sealed record PartitionStatus
             return document.RootElement.Clone();
         }
     }
+
+    /// <summary>
+    /// The partition's cost as its owner last reported it to the lease grain, in busy seconds a
+    /// second: seconds of processing per record × (records arriving a second + lag / 60 s). What
+    /// placement by load balances; null before a report.
+    /// </summary>
+    [Id(26)] public double? Cost { get; init; }
 }

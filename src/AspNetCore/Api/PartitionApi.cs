@@ -23,7 +23,8 @@ internal static class PartitionApi
     private const string Item = "/{group}/{topic}/{partition:int}";
 
     /// <summary>The API's JSON: the web defaults, enums as names ("Idle"), whatever the host's own JSON options.</summary>
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+    /// <summary>The API's JSON: web names, enums as text.</summary>
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     public static void Map(RouteGroupBuilder api, string readPolicy, string actionPolicy)
     {

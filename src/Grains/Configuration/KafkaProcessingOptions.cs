@@ -150,4 +150,7 @@ public sealed class KafkaProcessingOptions
     /// that gets partitions only while every live silo has weight 0.
     /// </summary>
     public int SiloWeight { get; set; } = 1;
+
+    /// <summary>How the lease grain spreads the partitions over the silos: by measured load (the default) or by count.</summary>
+    public PlacementOptions Placement { get; set; } = new();
 }

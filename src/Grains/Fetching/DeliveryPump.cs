@@ -83,7 +83,9 @@ internal sealed partial class DeliveryPump
                     outcome = await DeliverAsync(delivery, token);
                     if (outcome == DeliveryOutcome.Completed && records.Count > 0)
                     {
-                        SizeNextDelivery(records.Count, _time.GetElapsedTime(sent));
+                        var busy = _time.GetElapsedTime(sent);
+                        SizeNextDelivery(records.Count, busy);
+                        _lease.Load.Delivered(records.Count, busy);
                     }
 
                     while (outcome == DeliveryOutcome.Held)

@@ -61,6 +61,7 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
             errors.Add($"{S}:SiloWeight is {options.SiloWeight}; expected a whole number from 0 (a standby) to 1000.");
         }
 
+        Placement(errors, options.Placement);
         if (options.LeaseRenewInterval * 2 > options.LeaseDuration)
         {
             errors.Add($"{S}:LeaseRenewInterval is {options.LeaseRenewInterval} and {S}:LeaseDuration is {options.LeaseDuration}; expected the lease to last at least two renew intervals, so one late heartbeat does not lose every lease.");
@@ -221,6 +222,31 @@ internal sealed class KafkaProcessingOptionsValidator(IEnumerable<ProcessorRegis
         }
 
         return null;
+    }
+
+    private static void Placement(List<string> errors, PlacementOptions placement)
+    {
+        const string P = KafkaProcessingOptions.SectionName + ":Placement";
+        if (!Enum.IsDefined(placement.BalanceBy))
+        {
+            errors.Add($"{P}:BalanceBy is {placement.BalanceBy}; expected Load (balance the partitions' measured cost, the default) or Count (balance their number).");
+        }
+
+        Positive(errors, $"{P}:RebalanceInterval", placement.RebalanceInterval);
+        if (placement.MaxMovesPerInterval < 1)
+        {
+            errors.Add($"{P}:MaxMovesPerInterval is {placement.MaxMovesPerInterval}; expected 1 or more partitions a rebalance may move (default {PlacementOptions.DefaultMaxMovesPerInterval}).");
+        }
+
+        if (placement.Tolerance is < 0.05 or > 1 || double.IsNaN(placement.Tolerance))
+        {
+            errors.Add($"{P}:Tolerance is {placement.Tolerance}; expected a fraction of a silo's mean load from 0.05 to 1 (default {PlacementOptions.DefaultTolerance}).");
+        }
+
+        if (placement.SiloCapacity is <= 0 or > 10_000 || double.IsNaN(placement.SiloCapacity))
+        {
+            errors.Add($"{P}:SiloCapacity is {placement.SiloCapacity}; expected the busy seconds a second this silo can carry, more than 0 (default: its processor count, {Environment.ProcessorCount}).");
+        }
     }
 
     private static void Positive(List<string> errors, string setting, int value)

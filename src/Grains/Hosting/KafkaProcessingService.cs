@@ -87,7 +87,7 @@ internal sealed partial class KafkaProcessingService(
                     Instance = silo.SiloAddress.ToString(),
                     Processors = bindings.ToDictionary(b => b.Name, b => b.Topic, StringComparer.Ordinal),
                 },
-                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.LeaseDuration / 2, settings.SiloWeight, FirstStartsAtEnd(settings)),
+                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.LeaseDuration / 2, settings.SiloWeight, FirstStartsAtEnd(settings), settings.Placement.SiloCapacity),
                 leases,
                 owners,
                 activations,

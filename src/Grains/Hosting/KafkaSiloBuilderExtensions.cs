@@ -59,6 +59,7 @@ public static class KafkaSiloBuilderExtensions
 
         services.AddMetrics();
         services.TryAddSingleton<ProcessingMetrics>();
+        services.TryAddSingleton<PlacementMetrics>();
         if (!services.Any(s => s.ServiceType == typeof(KafkaProcessingService)))
         {
             services.AddSingleton<KafkaProcessingService>();

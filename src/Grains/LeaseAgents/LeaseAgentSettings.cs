@@ -3,6 +3,6 @@ namespace OrleansKafka.LeaseAgents;
 /// <summary>
 /// The timings a <see cref="LeaseAgent"/> runs by, taken from the processing options; the
 /// heartbeat timeout (how long a heartbeat may wait for its answer before the next one is tried)
-/// is half a lease.
+/// is half a lease. <c>Capacity</c> is <c>Kafka:Placement:SiloCapacity</c>, sent with each heartbeat.
 /// </summary>
-internal sealed record LeaseAgentSettings(TimeSpan RenewInterval, TimeSpan StartupTimeout, TimeSpan MetadataRefreshInterval, TimeSpan HeartbeatTimeout, int Weight = 1, bool FirstStartsAtEnd = false);
+internal sealed record LeaseAgentSettings(TimeSpan RenewInterval, TimeSpan StartupTimeout, TimeSpan MetadataRefreshInterval, TimeSpan HeartbeatTimeout, int Weight = 1, bool FirstStartsAtEnd = false, double Capacity = 1);

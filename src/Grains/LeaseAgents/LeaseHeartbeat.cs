@@ -119,6 +119,8 @@ internal sealed partial class LeaseHeartbeat(
                 Weight = _readiness.Weight(sentAt, holdsPartitions: held.Count > 0),
                 Instance = registration.Instance,
                 Sequence = ++_sequence,
+                Loads = [.. ownership.Renewable().Where(l => ownership.Holds(l.GrainKey)).Select(l => l.SampleLoad()).OfType<PartitionLoad>()],
+                Capacity = settings.Capacity,
             };
             // The catalog keeps no state of its own: re-registering with every beat rebuilds it after
             // its silo dies. Beside the heartbeat, not before it: reaching a catalog grain whose silo

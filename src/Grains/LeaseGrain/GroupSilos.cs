@@ -17,6 +17,7 @@ internal sealed class GroupSilos
     private readonly Dictionary<string, TimeSpan> _reportedAt = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string[]> _topics = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _weights = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _capacities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Instance, long Sequence)> _lastBeat = new(StringComparer.Ordinal);
 
     /// <summary>The live silos.</summary>
@@ -24,9 +25,10 @@ internal sealed class GroupSilos
 
     public bool IsLive(string silo) => _lastSeen.ContainsKey(silo);
 
-    /// <summary>A silo's heartbeat, at <paramref name="now"/>: it is live, with these topics (sorted) and this weight.</summary>
-    public void Beat(string silo, string[] topics, int weight, TimeSpan now)
+    /// <summary>A silo's heartbeat, at <paramref name="now"/>: it is live, with these topics (sorted), this weight and this capacity.</summary>
+    public void Beat(string silo, string[] topics, int weight, TimeSpan now, double capacity = 1)
     {
+        _capacities[silo] = capacity;
         _topics[silo] = topics;
         _weights[silo] = weight;
         _lastSeen[silo] = now;
@@ -51,6 +53,9 @@ internal sealed class GroupSilos
 
     /// <summary>How many shares of the partitions the silo takes (1 unless it said otherwise).</summary>
     public int WeightOf(string silo) => _weights.GetValueOrDefault(silo, 1);
+
+    /// <summary>How much processing the silo said it can carry, in busy seconds a second.</summary>
+    public double CapacityOf(string silo) => _capacities.GetValueOrDefault(silo, 1);
 
     /// <summary>The topics some live silo processes.</summary>
     public HashSet<string> LiveTopics() =>

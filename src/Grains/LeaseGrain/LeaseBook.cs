@@ -1,3 +1,4 @@
+using OrleansKafka.Configuration;
 using OrleansKafka.LeaseProtocol;
 using OrleansKafka.Leasing;
 using OrleansKafka.Partitions;
@@ -14,8 +15,9 @@ namespace OrleansKafka.LeaseGrain;
 /// reported is the one fast path), how a partition moves in two steps, and what a new activation
 /// waits for: docs/architecture.md, "The lease rule" and "Lease protocol".
 /// </remarks>
-internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeSpan fenceValidity = default)
+internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeSpan fenceValidity = default, PlacementOptions? placement = null)
 {
+    private readonly LeasePlacement _placement = new(placement ?? new PlacementOptions { BalanceBy = BalanceBy.Count });
     private readonly GroupSilos _silos = new();
     private readonly SortedDictionary<TopicPartitionKey, LeaseSlot> _slots = [];
     private readonly TimeProvider _time = time;
@@ -84,7 +86,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
             };
         }
 
-        _silos.Beat(silo, topics, heartbeat.Weight, now);
+        _silos.Beat(silo, topics, heartbeat.Weight, now, heartbeat.Capacity);
         foreach (var (topic, count) in heartbeat.Topics)
         {
             for (var p = 0; p < count; p++)
@@ -94,6 +96,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
         }
 
         Release(silo, heartbeat.Released, home: false);
+        LeasePlacement.Record(silo, heartbeat.Loads, _slots);
         foreach (var held in heartbeat.Held)
         {
             var slot = Slot(new TopicPartitionKey(held.Topic, held.Partition));
@@ -204,6 +207,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
         }
 
         slot.PinnedTo = silo;
+        slot.PlannedTo = null;
     }
 
     /// <summary>A move holds while its silo is live; gone, its partitions are balanced like any other.</summary>
@@ -216,7 +220,17 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
     }
 
     private static PartitionAssignment Assignment(KeyValuePair<TopicPartitionKey, LeaseSlot> slot) =>
-        new(slot.Key.Topic, slot.Key.Partition, slot.Value.Owner, slot.Value.Epoch, slot.Value.Revoking);
+        new(slot.Key.Topic, slot.Key.Partition, slot.Value.Owner, slot.Value.Epoch, slot.Value.Revoking) { Cost = slot.Value.Load?.Cost };
+
+    /// <summary>The group's measured load per live silo and the silos it needs.</summary>
+    public GroupLoad Load(string group)
+    {
+        Expire(Now(), null);
+        return _placement.Load(group, _silos, _slots);
+    }
+
+    /// <inheritdoc cref="LeasePlacement.TakeMoves"/>
+    public List<LoadAssignment.Move> TakeMoves() => _placement.TakeMoves();
 
     private List<LeaseGrant> Assign(TimeSpan now, string silo, MembershipView? membership)
     {
@@ -225,7 +239,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
         // Partitions of topics no live silo processes (the group's topics were changed) are not
         // handed out: nobody would process them, and each grant would be freed again at once.
         var liveTopics = _silos.LiveTopics();
-        var desired = LeaseAssignment.Compute(_silos.Live, _slots.Keys.Where(p => liveTopics.Contains(p.Topic)), p => _slots[p].Owner, p => _slots[p].Home, _silos.WeightOf, p => _slots[p].PinnedTo);
+        var desired = _placement.Desired(now, _silos, _slots, [.. _slots.Keys.Where(p => liveTopics.Contains(p.Topic))], _wait.Over);
         var grants = new List<LeaseGrant>();
         foreach (var (partition, slot) in _slots)
         {

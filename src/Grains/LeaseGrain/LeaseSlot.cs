@@ -72,4 +72,10 @@ internal sealed class LeaseSlot
     /// when a silo of that identity is back, the partition goes back to it first.
     /// </summary>
     public string? Home { get; set; }
+
+    /// <summary>The silo a rebalance by load is moving the partition to; cleared once it owns it.</summary>
+    public string? PlannedTo { get; set; }
+
+    /// <summary>What its owner last measured of the partition (<see cref="LeaseProtocol.PartitionLoad"/>); null before any report.</summary>
+    public LeaseProtocol.PartitionLoad? Load { get; set; }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using OrleansKafka.Configuration;
 using OrleansKafka.LeaseProtocol;
 using OrleansKafka.Leasing;
+using OrleansKafka.Telemetry;
 
 namespace OrleansKafka.LeaseGrain;
 
@@ -14,10 +15,12 @@ internal sealed partial class PartitionLeaseGrain(
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
     ILogger<PartitionLeaseGrain> logger,
+    PlacementMetrics metrics,
     [PersistentState("fence", KafkaProcessingOptions.StorageName)] IPersistentState<LeaseFenceRecord> fenceState) : Grain, IPartitionLeaseGrain, ILeaseProtocolGrain
 {
     private LeaseFence _fence = null!;
     private LeaseBook _book = null!;
+    private long _publishedAt;
     private readonly Dictionary<string, ILeaseAgentObserver> _agents = new(StringComparer.Ordinal);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -25,7 +28,7 @@ internal sealed partial class PartitionLeaseGrain(
         // The book starts once the fence is taken: its wait for unreported partitions counts from then.
         _fence = new LeaseFence(fenceState, time, this.GetPrimaryKeyString(), logger);
         await _fence.TakeAsync();
-        _book = new LeaseBook(time, options.Value.LeaseDuration, LeaseFence.Validity);
+        _book = new LeaseBook(time, options.Value.LeaseDuration, LeaseFence.Validity, options.Value.Placement);
 
         // Interleaved: a write that waits for a slow store does not hold heartbeats up.
         this.RegisterGrainTimer(RenewFenceAsync, new GrainTimerCreationOptions(LeaseFence.RenewInterval, LeaseFence.RenewInterval) { Interleave = true });
@@ -75,6 +78,7 @@ internal sealed partial class PartitionLeaseGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         LogDeactivated(logger, this.GetPrimaryKeyString(), SiloIdentity.Of(localSilo.SiloAddress), reason.Description);
+        metrics.Withdraw(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 
@@ -84,6 +88,17 @@ internal sealed partial class PartitionLeaseGrain(
         await EnsureFencedAsync();
 
         var response = _book.Heartbeat(heartbeat, View(membership.CurrentSnapshot));
+        foreach (var move in _book.TakeMoves())
+        {
+            LogRebalanced(logger, this.GetPrimaryKeyString(), move.Partition.Topic, move.Partition.Partition, move.To, move.Describe());
+        }
+
+        if (time.GetElapsedTime(_publishedAt) >= PublishEvery)
+        {
+            _publishedAt = time.GetTimestamp();
+            metrics.Publish(this.GetPrimaryKeyString(), _book.Load(this.GetPrimaryKeyString()));
+        }
+
         if (heartbeat.Leaving || heartbeat.Agent is null)
         {
             _agents.Remove(heartbeat.SiloId);
@@ -128,6 +143,11 @@ internal sealed partial class PartitionLeaseGrain(
 
     public Task<IReadOnlyList<PartitionAssignment>> GetAssignmentsAsync() => Task.FromResult(_book.Assignments());
 
+    public Task<GroupLoad> GetLoadAsync() => Task.FromResult(_book.Load(this.GetPrimaryKeyString()));
+
+    /// <summary>How often the group's figures go to this silo's gauges, at the most.</summary>
+    private static readonly TimeSpan PublishEvery = TimeSpan.FromSeconds(1);
+
     internal static MembershipView View(ClusterMembershipSnapshot snapshot)
     {
         var active = new HashSet<string>(StringComparer.Ordinal);
@@ -154,6 +174,9 @@ internal sealed partial class PartitionLeaseGrain(
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Consumer group {Group}: an operator moves partition {Topic}/{Partition} to silo {Silo}")]
     private static partial void LogMoved(ILogger logger, string group, string topic, int partition, string silo);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Consumer group {Group}: partition {Topic}/{Partition} moves to silo {Silo} to balance the load ({Figures})")]
+    private static partial void LogRebalanced(ILogger logger, string group, string topic, int partition, string silo, string figures);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} activated on silo {Silo} (fence generation {Generation})")]
     private static partial void LogActivated(ILogger logger, string group, string silo, long generation);

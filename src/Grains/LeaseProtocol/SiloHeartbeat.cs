@@ -30,4 +30,10 @@ internal sealed record SiloHeartbeat
 
     /// <summary>Grows with each heartbeat of one run: a heartbeat handled after a newer one of the same run is stale.</summary>
     [Id(8)] public long Sequence { get; init; }
+
+    /// <summary>What the silo measured of the partitions it holds (those it has figures for).</summary>
+    [Id(9)] public IReadOnlyList<PartitionLoad> Loads { get; init; } = [];
+
+    /// <summary>How much processing the silo can carry, in busy seconds a second (<c>Kafka:Placement:SiloCapacity</c>).</summary>
+    [Id(10)] public double Capacity { get; init; } = 1;
 }

@@ -46,6 +46,7 @@ internal sealed class LocalLease
         Epoch = epoch;
         GrainKey = Partitions.PartitionGrainKey.Format(group, partition.Topic, partition.Partition.Value);
         _time = time;
+        Load = new PartitionLoadMeter(time);
         _expiresAt = expiresAt;
         GrantedAt = time.GetUtcNow();
         _stop = new CancellationTokenSource(Remaining(expiresAt), time);
@@ -65,6 +66,9 @@ internal sealed class LocalLease
     public long Epoch { get; }
 
     public string GrainKey { get; }
+
+    /// <summary>What the partition costs this silo under this lease, reported with the heartbeats for placement by load.</summary>
+    public PartitionLoadMeter Load { get; }
 
     /// <summary>Fires when the lease is revoked, lost, runs out, or the silo shuts down.</summary>
     public CancellationToken Token => _stop.Token;
@@ -208,6 +212,12 @@ internal sealed class LocalLease
 
     /// <summary>Why this lease is given up when it is released; an operator's seek or move says so in the next owner's history.</summary>
     public Partitions.OwnershipReason ReleaseReason { get; set; } = Partitions.OwnershipReason.Rebalance;
+
+    /// <summary>What the partition cost under this lease since the last sample (<see cref="PartitionLoadMeter.Sample"/>), for the heartbeat; null while unknown.</summary>
+    public PartitionLoad? SampleLoad() =>
+        Load.Sample(HighWatermark, ProcessedOffset >= 0 ? ProcessedOffset : CommittedOffset) is { } figures
+            ? new PartitionLoad(Partition.Topic, Partition.Partition.Value, figures.Cost, figures.RecordsPerSecond, figures.Lag)
+            : null;
 
     public void ObserveHighWatermark(long highWatermark) => Interlocked.Exchange(ref _highWatermark, highWatermark);
 

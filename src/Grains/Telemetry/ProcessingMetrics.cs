@@ -40,6 +40,12 @@ internal sealed class ProcessingMetrics
             "{message}",
             "Records of an owned partition past its committed offset (high watermark minus committed offset).");
         meter.CreateObservableGauge(
+            "orleanskafka.partition.cost",
+            () => leases.All().Where(l => l.IsCurrent && l.Load.LastCost is not null)
+                .Select(l => new Measurement<double>(l.Load.LastCost!.Value, PartitionTelemetry.Tags(l.Group, l.Partition.Topic, l.Partition.Partition.Value))),
+            "s/s",
+            "An owned partition's measured cost: seconds of processing per record × (records arriving a second + lag / 60 s).");
+        meter.CreateObservableGauge(
             "orleanskafka.keys.held",
             () => OwnedPartitions(leases).Select(p => new Measurement<int>(p.HeldKeyCount, p.PartitionTags)),
             "{key}",

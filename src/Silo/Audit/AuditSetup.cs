@@ -17,7 +17,8 @@ internal static class AuditSetup
         .AddProcessor<AuditStatefulProcessor>(AuditForms.Processors["stateful"], OffUnlessConfigured)
         .AddProcessor<AuditBatchProcessor>(AuditForms.Processors["stateful-batch"], OffUnlessConfigured);
 
-    private static void OffUnlessConfigured(ProcessorOptions processor)
+    /// <summary>Turns a processor off when neither its topic nor its group is configured.</summary>
+    internal static void OffUnlessConfigured(ProcessorOptions processor)
     {
         if (processor.Topic is null && processor.Group is null)
         {

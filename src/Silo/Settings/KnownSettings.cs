@@ -6,13 +6,14 @@ using Orleans.Configuration;
 using OrleansKafka.Configuration;
 using OrleansKafka.Silo.Audit;
 using OrleansKafka.Silo.Demo;
+using OrleansKafka.Silo.Skew;
 using OrleansKafka.Silo.Telemetry;
 
 namespace OrleansKafka.Silo.Settings;
 
 /// <summary>
 /// Every setting the silo host reads under its own sections (<c>Silo</c>, <c>Kafka</c>,
-/// <c>Dashboard</c>, <c>Demo</c>, <c>Audit</c>, <c>Telemetry</c>) and the type of its value, taken from the options
+/// <c>Dashboard</c>, <c>Demo</c>, <c>Audit</c>, <c>Skew</c>, <c>Telemetry</c>) and the type of its value, taken from the options
 /// types it binds. A misspelt key (<c>Kafka__Procesors__...</c>) or a value of the wrong kind
 /// (<c>OnFailure=Retry</c>) stops start-up with a message naming it, instead of being ignored or
 /// failing later with a binder's stack trace.
@@ -20,7 +21,7 @@ namespace OrleansKafka.Silo.Settings;
 internal static class KnownSettings
 {
     /// <summary>The sections whose keys are checked; any other section (Logging, ASP.NET Core's) is not ours to judge.</summary>
-    public static readonly IReadOnlyList<string> Sections = ["Silo", "Kafka", "Dashboard", "Demo", "Audit", "Telemetry"];
+    public static readonly IReadOnlyList<string> Sections = ["Silo", "Kafka", "Dashboard", "Demo", "Audit", "Skew", "Telemetry"];
 
     // ':'-separated segments; '*' stands for any one segment (a processor's name, a librdkafka key,
     // a topic). The Silo and Dashboard keys are read by hand and checked where they are read.
@@ -37,6 +38,7 @@ internal static class KnownSettings
         .. Of(typeof(KafkaProcessingOptions), KafkaProcessingOptions.SectionName),
         .. Of(typeof(DemoOptions), "Demo"),
         .. Of(typeof(AuditOptions), "Audit"),
+        .. Of(typeof(SkewOptions), "Skew"),
         .. Of(typeof(TelemetryOptions), "Telemetry"),
     ];
 

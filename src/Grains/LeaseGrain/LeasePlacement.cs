@@ -1,0 +1,108 @@
+using OrleansKafka.Configuration;
+using OrleansKafka.Leasing;
+
+namespace OrleansKafka.LeaseGrain;
+
+/// <summary>
+/// Which silo each partition of a group should be owned by, by count (<see cref="LeaseAssignment"/>)
+/// or by measured load (<see cref="LoadAssignment"/>), and when a rebalance by load runs.
+/// </summary>
+/// <remarks>
+/// A rebalance runs when nothing is moving (every partition owned where it should be, its grant
+/// delivered and not being revoked): every <see cref="PlacementOptions.RebalanceInterval"/>, and at
+/// once when the live silos or their weights change, so that a joining silo gets its share by
+/// number without waiting (<see cref="LoadAssignment.Join"/>). Its moves stay planned until their silo owns the partition (or is gone).
+/// </remarks>
+internal sealed class LeasePlacement(PlacementOptions options)
+{
+    private TimeSpan _nextRebalanceAt;
+    private string? _rebalancedFor;
+    private List<LoadAssignment.Move> _moves = [];
+
+    public BalanceBy BalanceBy => options.BalanceBy;
+
+    /// <summary>The moves the last rebalance planned, once: the grain logs them.</summary>
+    public List<LoadAssignment.Move> TakeMoves()
+    {
+        var moves = _moves;
+        _moves = [];
+        return moves;
+    }
+
+    public Dictionary<TopicPartitionKey, string> Desired(TimeSpan now, GroupSilos silos, IReadOnlyDictionary<TopicPartitionKey, LeaseSlot> slots, List<TopicPartitionKey> partitions, bool mayGrant)
+    {
+        if (options.BalanceBy == BalanceBy.Count)
+        {
+            return LeaseAssignment.Compute(silos.Live, partitions, p => slots[p].Owner, p => slots[p].Home, silos.WeightOf, p => slots[p].PinnedTo);
+        }
+
+        foreach (var slot in slots.Values.Where(s => s.PlannedTo is { } to && (!silos.IsLive(to) || (s.Owner == to && s.Delivered))))
+        {
+            slot.PlannedTo = null;
+        }
+
+        var cost = Costs(slots, partitions);
+        var placed = LoadAssignment.Place(silos.Live, partitions, p => slots[p].Owner, p => slots[p].Home, silos.WeightOf, p => slots[p].PinnedTo, p => slots[p].PlannedTo, cost);
+        var settled = mayGrant && partitions.All(p => slots[p] is { Delivered: true, Revoking: false } slot && slot.Owner == placed.GetValueOrDefault(p));
+        var members = string.Join(",", silos.Live.Order(StringComparer.Ordinal).Select(s => $"{s}:{silos.WeightOf(s)}"));
+        if (settled && (now >= _nextRebalanceAt || members != _rebalancedFor))
+        {
+            _nextRebalanceAt = now + options.RebalanceInterval;
+            _rebalancedFor = members;
+            var moves = LoadAssignment.Join(placed, silos.Live, silos.WeightOf, p => slots[p].PinnedTo, cost);
+            if (moves.Count == 0)
+            {
+                moves = LoadAssignment.Plan(placed, silos.Live, silos.WeightOf, p => slots[p].PinnedTo is not null, cost, options.MaxMovesPerInterval, options.Tolerance);
+            }
+
+            foreach (var move in moves)
+            {
+                slots[move.Partition].PlannedTo = move.To;
+                placed[move.Partition] = move.To;
+            }
+
+            _moves.AddRange(moves);
+        }
+
+        return placed;
+    }
+
+    /// <summary>What <paramref name="silo"/> measured of the partitions it owns, kept with their slots.</summary>
+    public static void Record(string silo, IReadOnlyList<LeaseProtocol.PartitionLoad> loads, IReadOnlyDictionary<TopicPartitionKey, LeaseSlot> slots)
+    {
+        foreach (var load in loads)
+        {
+            if (slots.TryGetValue(new TopicPartitionKey(load.Topic, load.Partition), out var slot) && slot.Owner == silo)
+            {
+                slot.Load = load;
+            }
+        }
+    }
+
+    /// <summary>The group's load per live silo, and the silos it needs.</summary>
+    public GroupLoad Load(string group, GroupSilos silos, IReadOnlyDictionary<TopicPartitionKey, LeaseSlot> slots)
+    {
+        var perSilo = silos.Live.Order(StringComparer.Ordinal)
+            .Select(s => new SiloLoad(s, slots.Count(kv => kv.Value.Owner == s), slots.Where(kv => kv.Value.Owner == s).Sum(kv => kv.Value.Load?.Cost ?? 0), silos.CapacityOf(s), silos.WeightOf(s)))
+            .ToList();
+        var total = slots.Values.Sum(s => s.Load?.Cost ?? 0);
+        var capacity = perSilo.Count == 0 ? 0 : perSilo.Average(s => s.Capacity);
+        var desired = perSilo.Count == 0 || slots.Count == 0 ? 0
+            : (int)Math.Clamp(Math.Ceiling(total / (GroupLoad.TargetUtilization * Math.Max(capacity, 0.001))), 1, slots.Count);
+        return new GroupLoad { Group = group, BalanceBy = options.BalanceBy.ToString(), SilosDesired = desired, Cost = total, Silos = perSilo };
+    }
+
+    /// <summary>
+    /// Each partition's cost for placement: as last reported; the mean of the reported ones when it
+    /// has none yet; and at least a hundredth of that mean (and 0.001), so partitions that cost
+    /// nothing are still spread by number.
+    /// </summary>
+    private static Func<TopicPartitionKey, double> Costs(IReadOnlyDictionary<TopicPartitionKey, LeaseSlot> slots, List<TopicPartitionKey> partitions)
+    {
+        var known = partitions.Select(p => slots[p].Load?.Cost).OfType<double>().ToList();
+        var mean = known.Count == 0 ? 0 : known.Average();
+        var floor = Math.Max(0.001, mean / 100);
+        var costs = partitions.ToDictionary(p => p, p => Math.Max(floor, slots[p].Load?.Cost ?? mean));
+        return p => costs[p];
+    }
+}

@@ -1,0 +1,139 @@
+using Microsoft.Extensions.Time.Testing;
+using OrleansKafka.Configuration;
+using OrleansKafka.LeaseGrain;
+using OrleansKafka.LeaseProtocol;
+using OrleansKafka.Partitions;
+
+namespace OrleansKafka.Tests.LeaseGrain;
+
+/// <summary>
+/// The lease book balancing by measured load over time: silos that beat every half second, give
+/// up what they are revoked at their next beat, and report each partition's cost with noise.
+/// </summary>
+public sealed class LeaseBookLoadTests
+{
+    private const int Partitions = 12;
+    private static readonly TimeSpan Beat = TimeSpan.FromMilliseconds(500);
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly Random _noise = new(11);
+
+    /// <summary>Partitions 0 and 3 (on one silo when spread by number) cost ten times the others.</summary>
+    private static double Skewed(int partition) => partition is 0 or 3 ? 0.5 : 0.05;
+
+    [Fact]
+    public void HotPartitions_EndUpOnDifferentSilos_ThenNothingMovesFor5Minutes()
+    {
+        var cluster = new SimulatedGroup(new LeaseBook(_time, TimeSpan.FromSeconds(2), placement: new PlacementOptions()), _time, ["a", "b", "c"]);
+
+        // Unmeasured at first, the partitions are spread by number, 0, 3, 6 and 9 on a: both hot ones together.
+        cluster.Run(TimeSpan.FromSeconds(2), _ => 0);
+        Assert.Equal(cluster.OwnerOf(0), cluster.OwnerOf(3));
+
+        cluster.Run(TimeSpan.FromSeconds(60), p => Skewed(p) * (0.85 + (_noise.NextDouble() * 0.3)));
+        Assert.NotEqual(cluster.OwnerOf(0), cluster.OwnerOf(3));
+        Assert.All(cluster.Moves, m => Assert.Equal(OwnershipReason.Rebalance, m.Reason));
+
+        var settled = cluster.Moves.Count;
+        cluster.Run(TimeSpan.FromMinutes(5), p => Skewed(p) * (0.85 + (_noise.NextDouble() * 0.3)));
+        Assert.Equal(settled, cluster.Moves.Count);
+    }
+
+    [Fact]
+    public void ARebalance_MovesAtMostTheBudget_EachInterval()
+    {
+        var options = new PlacementOptions { MaxMovesPerInterval = 1, RebalanceInterval = TimeSpan.FromSeconds(10) };
+        var cluster = new SimulatedGroup(new LeaseBook(_time, TimeSpan.FromSeconds(2), placement: options), _time, ["a", "b", "c"]);
+        cluster.Run(TimeSpan.FromSeconds(2), _ => 0);
+
+        cluster.Run(TimeSpan.FromSeconds(60), Skewed);
+
+        Assert.NotEmpty(cluster.Moves);
+        foreach (var window in cluster.Moves.GroupBy(m => (int)((m.At - cluster.Moves[0].At) / options.RebalanceInterval)))
+        {
+            Assert.True(window.Count() <= 1, $"{window.Count()} moves within one interval: {string.Join(", ", window.Select(m => m.Partition))}");
+        }
+    }
+
+    [Fact]
+    public void ByCount_TheHotPartitionsStayTogether()
+    {
+        var cluster = new SimulatedGroup(new LeaseBook(_time, TimeSpan.FromSeconds(2), placement: new PlacementOptions { BalanceBy = BalanceBy.Count }), _time, ["a", "b", "c"]);
+
+        cluster.Run(TimeSpan.FromSeconds(60), Skewed);
+
+        Assert.Equal(cluster.OwnerOf(0), cluster.OwnerOf(3));
+        Assert.Empty(cluster.Moves);
+    }
+
+    [Fact]
+    public void AJoiningSilo_TakesItsShareAtOnce_NotOneMovePerInterval()
+    {
+        var options = new PlacementOptions { MaxMovesPerInterval = 1, RebalanceInterval = TimeSpan.FromMinutes(1) };
+        var cluster = new SimulatedGroup(new LeaseBook(_time, TimeSpan.FromSeconds(2), placement: options), _time, ["a", "b"]);
+        cluster.Run(TimeSpan.FromSeconds(20), _ => 0.05);
+
+        cluster.Join("c");
+        cluster.Run(TimeSpan.FromSeconds(5), _ => 0.05);
+
+        Assert.Equal(4, Enumerable.Range(0, Partitions).Count(p => cluster.OwnerOf(p) == "c"));
+    }
+
+    /// <summary>Silos that beat in turn, give up revoked partitions at their next beat, and report what they hold with its cost.</summary>
+    private sealed class SimulatedGroup(LeaseBook book, FakeTimeProvider time, IEnumerable<string> silos)
+    {
+        private readonly Dictionary<string, (List<LeaseGrant> Held, List<LeaseGrant> Released, long Sequence)> _silos =
+            silos.ToDictionary(s => s, _ => (new List<LeaseGrant>(), new List<LeaseGrant>(), 0L), StringComparer.Ordinal);
+
+        private readonly Dictionary<int, string> _owners = [];
+
+        /// <summary>Every change of owner after a partition's first grant: when, which, and why.</summary>
+        public List<(TimeSpan At, int Partition, OwnershipReason Reason)> Moves { get; } = [];
+
+        private TimeSpan _elapsed;
+
+        public string? OwnerOf(int partition) => _owners.GetValueOrDefault(partition);
+
+        public void Join(string silo) => _silos[silo] = ([], [], 0);
+
+        public void Run(TimeSpan duration, Func<int, double> cost)
+        {
+            var end = _elapsed + duration;
+            while (_elapsed < end)
+            {
+                var members = new MembershipView(_silos.Keys.ToHashSet(StringComparer.Ordinal), new HashSet<string>(), new HashSet<string>());
+                foreach (var silo in _silos.Keys.ToArray())
+                {
+                    var (held, released, sequence) = _silos[silo];
+                    var answer = book.Heartbeat(
+                        new SiloHeartbeat
+                        {
+                            SiloId = silo,
+                            Instance = silo,
+                            Sequence = sequence + 1,
+                            Topics = new Dictionary<string, int> { ["t"] = Partitions },
+                            Held = held,
+                            Released = released,
+                            Loads = [.. held.Select(g => new PartitionLoad("t", g.Partition, cost(g.Partition), 100, 0))],
+                        },
+                        members);
+                    foreach (var grant in answer.Grants.Where(g => !held.Any(h => h.Partition == g.Partition && h.Epoch == g.Epoch)))
+                    {
+                        if (_owners.ContainsKey(grant.Partition))
+                        {
+                            Moves.Add((_elapsed, grant.Partition, grant.Reason));
+                        }
+
+                        _owners[grant.Partition] = silo;
+                    }
+
+                    // What the answer leaves out is drained at once and released with the next beat.
+                    var revoked = held.Where(h => !answer.Grants.Any(g => g.Partition == h.Partition && g.Epoch == h.Epoch)).ToList();
+                    _silos[silo] = ([.. answer.Grants], revoked, sequence + 1);
+                }
+
+                time.Advance(Beat);
+                _elapsed += Beat;
+            }
+        }
+    }
+}
