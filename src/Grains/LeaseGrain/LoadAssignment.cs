@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace OrleansKafka.LeaseGrain;
 
 /// <summary>
@@ -23,11 +25,11 @@ namespace OrleansKafka.LeaseGrain;
 internal static class LoadAssignment
 {
     /// <summary>A planned move, with the figures that made it (loads in busy seconds a second, over the silo's weight).</summary>
-    public sealed record Move(TopicPartitionKey Partition, string From, string To, double Cost, double FromLoad, double ToLoad)
+    public sealed record Move(TopicPartitionKey Partition, string From, string To, double Cost, double FromLoad, double ToLoad, bool Joining = false)
     {
-        public string Describe() => string.Create(
-            System.Globalization.CultureInfo.InvariantCulture,
-            $"load: partition cost {Cost:0.###}, from {From} at {FromLoad:0.###} to {To} at {ToLoad:0.###}");
+        public string Describe() => Joining
+            ? string.Create(CultureInfo.InvariantCulture, $"{To} holds nothing: its share by number, from {From} at {FromLoad:0.###} busy s/s")
+            : string.Create(CultureInfo.InvariantCulture, $"partition cost {Cost:0.###} busy s/s, from {From} at {FromLoad:0.###} to {To} at {ToLoad:0.###}");
     }
 
     public static Dictionary<TopicPartitionKey, string> Place(
@@ -161,7 +163,7 @@ internal static class LoadAssignment
         var byCount = LeaseAssignment.Compute(silos, placed.Keys, p => placed[p], weight: s => weights[s], pinned: pinned);
         double Level(string s) => placed.Where(kv => kv.Value == s).Sum(kv => cost(kv.Key)) / weights[s];
         return [.. byCount.Where(kv => empty.Contains(kv.Value) && placed[kv.Key] != kv.Value)
-            .Select(kv => new Move(kv.Key, placed[kv.Key], kv.Value, cost(kv.Key), Level(placed[kv.Key]), 0))];
+            .Select(kv => new Move(kv.Key, placed[kv.Key], kv.Value, cost(kv.Key), Level(placed[kv.Key]), 0, Joining: true))];
     }
 
     /// <summary>The silos' weights (at least 0); when every live silo is a standby, they share the work as equals.</summary>

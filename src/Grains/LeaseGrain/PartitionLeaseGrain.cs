@@ -175,7 +175,7 @@ internal sealed partial class PartitionLeaseGrain(
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Consumer group {Group}: an operator moves partition {Topic}/{Partition} to silo {Silo}")]
     private static partial void LogMoved(ILogger logger, string group, string topic, int partition, string silo);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Consumer group {Group}: partition {Topic}/{Partition} moves to silo {Silo} to balance the load ({Figures})")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Consumer group {Group}: partition {Topic}/{Partition} moves to silo {Silo} to balance the load: {Figures}")]
     private static partial void LogRebalanced(ILogger logger, string group, string topic, int partition, string silo, string figures);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Lease grain of consumer group {Group} activated on silo {Silo} (fence generation {Generation})")]

@@ -49,6 +49,35 @@ public sealed class StatusCommandTests
         Assert.Equal(0, tableExit);
         Assert.Contains("no partition matches --group, --topic or --state", table);
 
+        // Each partition's measured cost once its owner reported it, and each group's load per silo and
+        // the silos it needs (the groups command): one silo holds everything and carries the whole cost.
+        var costed = await Poll.UntilAsync(
+            async () =>
+            {
+                var (exit, output) = await Cli.RunAsync("status", "--json", "--group", "demo-forwarder", "--gateway", silo.Gateway);
+                return exit == 0 && JsonSerializer.Deserialize<JsonElement[]>(output)!.All(s => s.GetProperty("cost").ValueKind == JsonValueKind.Number && s.GetProperty("cost").GetDouble() >= 0);
+            },
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromSeconds(1));
+        Assert.True(costed, "status --json did not show every demo-forwarder partition's cost");
+        var (groupsExit, groupsOutput) = await Cli.RunAsync("groups", "--json", "--gateway", silo.Gateway);
+        Assert.Equal(0, groupsExit);
+        var groups = JsonSerializer.Deserialize<JsonElement[]>(groupsOutput)!;
+        Assert.Equal(["demo-customer-totals", "demo-forwarder", "demo-order-totals", "demo-streams"], groups.Select(g => g.GetProperty("group").GetString()));
+        Assert.All(groups, g =>
+        {
+            Assert.Equal("Load", g.GetProperty("balanceBy").GetString());
+            Assert.InRange(g.GetProperty("silosDesired").GetInt32(), 1, 12);
+            var only = Assert.Single(g.GetProperty("silos").EnumerateArray());
+            Assert.Equal($"127.0.0.1:{silo.SiloPort}", only.GetProperty("silo").GetString());
+            Assert.Equal(12, only.GetProperty("partitions").GetInt32());
+            Assert.Equal(g.GetProperty("cost").GetDouble(), only.GetProperty("cost").GetDouble(), 9);
+        });
+        var (groupsTableExit, groupsTable) = await Cli.RunAsync("groups", "--group", "demo-forwarder", "--gateway", silo.Gateway);
+        Assert.Equal(0, groupsTableExit);
+        Assert.Contains("demo-forwarder", groupsTable);
+        Assert.DoesNotContain("demo-streams", groupsTable);
+
         // The silo's own JSON API names states too.
         using var http = new HttpClient();
         var api = await http.GetFromJsonAsync<JsonElement[]>($"{silo.WebRoot}/kafka/partitions");

@@ -27,7 +27,7 @@ public sealed partial class KafkaPageTests
             async () =>
             {
                 dom = await DumpDomAsync(root + "/kafka");
-                return Row().Matches(dom).Count == 48 && !dom.Contains(">NotOwner<", StringComparison.Ordinal) && Totals().IsMatch(dom);
+                return Row().Matches(dom).Count == 48 && !dom.Contains(">NotOwner<", StringComparison.Ordinal) && Totals().IsMatch(dom) && LoadBar().Matches(dom).Count == 4;
             },
             TimeSpan.FromSeconds(60),
             TimeSpan.FromSeconds(1));
@@ -41,6 +41,11 @@ public sealed partial class KafkaPageTests
         Assert.Contains($">127.0.0.1:{silo.SiloPort}<", dom);
         Assert.Contains("href=\"/dashboard\"", dom);
         Assert.Contains("48 partitions, updated", dom);
+
+        // Each group's load per silo as a chart: one figure per group, one bar for this silo, with the silos it needs.
+        Assert.Equal(["demo-customer-totals", "demo-forwarder", "demo-order-totals", "demo-streams"], LoadFigure().Matches(dom).Select(m => m.Groups[1].Value));
+        Assert.All(LoadBar().Matches(dom), m => Assert.Equal($"127.0.0.1:{silo.SiloPort}", m.Groups[1].Value));
+        Assert.Equal(4, Regex.Matches(dom, "balanced by load · cost [0-9.]+ busy s/s · silos desired [1-9]").Count);
     }
 
     /// <summary>The page's DOM after its scripts ran, as headless Chromium renders it.</summary>
@@ -63,6 +68,12 @@ public sealed partial class KafkaPageTests
             profile.Delete(recursive: true);
         }
     }
+
+    [GeneratedRegex("<figure data-group=\"([^\"]+)\">")]
+    private static partial Regex LoadFigure();
+
+    [GeneratedRegex("<rect class=\"bar\" data-silo=\"([^\"]+)\"")]
+    private static partial Regex LoadBar();
 
     [GeneratedRegex("<tr class=\"[^\"]*\" data-partition=\"([^\"]+)\"")]
     private static partial Regex Row();
