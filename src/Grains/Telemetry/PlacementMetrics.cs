@@ -11,13 +11,16 @@ namespace OrleansKafka.Telemetry;
 /// </summary>
 internal sealed class PlacementMetrics
 {
+    /// <summary>The gauge a platform scales the silos on (deploy/kubernetes/autoscaling).</summary>
+    public const string SilosDesiredName = "orleanskafka.group.silos_desired";
+
     private readonly ConcurrentDictionary<string, GroupLoad> _groups = new(StringComparer.Ordinal);
 
     public PlacementMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(KafkaTelemetry.MeterName);
         meter.CreateObservableGauge(
-            "orleanskafka.group.silos_desired",
+            SilosDesiredName,
             () => _groups.Select(g => new Measurement<int>(g.Value.SilosDesired, Tag(g.Key))),
             "{silo}",
             "Silos the consumer group needs: its partitions' measured cost over 0.8 of a silo's capacity, rounded up, from 1 to the partition count.");

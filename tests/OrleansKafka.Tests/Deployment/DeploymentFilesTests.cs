@@ -164,6 +164,32 @@ public sealed class DeploymentFilesTests
         Assert.Empty(KnownSettings.Problems(new ConfigurationBuilder().AddInMemoryCollection(literal).Build()));
     }
 
+    [Fact]
+    public void Autoscaling_KedaAndHpa_ScaleTheSiloDeployment_OnTheMaxOfTheSilosDesiredGaugeTheSilosExport()
+    {
+        var deployment = Scalar(Single(Kubernetes(), "Deployment"), "metadata", "name");
+        var gauge = OrleansKafka.Telemetry.PlacementMetrics.SilosDesiredName.Replace('.', '_');
+        var folder = Path.Combine(Deploy, "kubernetes", "autoscaling");
+
+        var keda = Single(Parse(Path.Combine(folder, "keda-scaledobject.yaml")), "ScaledObject");
+        Assert.Equal(deployment, Scalar(keda, "spec", "scaleTargetRef", "name"));
+        var trigger = Assert.Single(Sequence(keda, "spec", "triggers"));
+        Assert.Equal("prometheus", Scalar(trigger, "type"));
+        Assert.Equal($"max({gauge})", Scalar(trigger, "metadata", "query"));
+        Assert.Equal(("AverageValue", "1"), (Scalar(trigger, "metadata", "metricType"), Scalar(trigger, "metadata", "threshold")));
+
+        var hpaPath = Path.Combine(folder, "hpa.yaml");
+        var hpa = Single(Parse(hpaPath), "HorizontalPodAutoscaler");
+        Assert.Equal(("Deployment", deployment), (Scalar(hpa, "spec", "scaleTargetRef", "kind"), Scalar(hpa, "spec", "scaleTargetRef", "name")));
+        var metric = Assert.Single(Sequence(hpa, "spec", "metrics"));
+        Assert.Equal(("AverageValue", "1"), (Scalar(metric, "external", "target", "type"), Scalar(metric, "external", "target", "averageValue")));
+
+        // The prometheus-adapter rule in its comment serves that external metric from the same query.
+        var text = File.ReadAllText(hpaPath);
+        Assert.Contains($"name: {{ as: \"{Scalar(metric, "external", "metric", "name")}\" }}", text, StringComparison.Ordinal);
+        Assert.Contains($"metricsQuery: 'max({gauge})'", text, StringComparison.Ordinal);
+    }
+
     private static List<YamlNode> Kubernetes() =>
         [.. Directory.GetFiles(Path.Combine(Deploy, "kubernetes"), "*.yaml").Where(f => !f.EndsWith("kustomization.yaml", StringComparison.Ordinal)).SelectMany(Parse)];
 

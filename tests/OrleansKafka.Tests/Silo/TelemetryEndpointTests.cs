@@ -8,7 +8,7 @@ namespace OrleansKafka.Tests.Silo;
 
 /// <summary>The README's silo process: its metrics scraped as Prometheus would, and a trace context carried through the demo forwarder.</summary>
 [Trait("Category", "Kafka")]
-public sealed class TelemetryEndpointTests
+public sealed partial class TelemetryEndpointTests
 {
     [Fact]
     public async Task Metrics_AreServedAtSlashMetrics_AndTheForwarderPassesTheTraceOnFromItsProcessSpan()
@@ -28,7 +28,9 @@ public sealed class TelemetryEndpointTests
                         && scraped.Contains("messaging_consumer_group_name=\"demo-forwarder\"", StringComparison.Ordinal)
                         && scraped.Contains("messaging_process_duration_seconds_bucket{", StringComparison.Ordinal)
                         && scraped.Contains("orleanskafka_partition_lag{", StringComparison.Ordinal)
-                        && scraped.Contains("orleanskafka_partitions_owned{", StringComparison.Ordinal);
+                        && scraped.Contains("orleanskafka_partitions_owned{", StringComparison.Ordinal)
+                        && scraped.Contains("orleanskafka_partition_cost_seconds_per_second{", StringComparison.Ordinal)
+                        && SilosDesired().IsMatch(scraped);
                 },
                 TimeSpan.FromSeconds(60)),
             $"/metrics lacks the processing metrics:{Environment.NewLine}{string.Join(Environment.NewLine, scraped.Split('\n').Where(l => !l.StartsWith('#')).Take(40))}");
@@ -54,4 +56,8 @@ public sealed class TelemetryEndpointTests
         Assert.Equal(traceId.ToHexString(), parts[1]);
         Assert.NotEqual(spanId.ToHexString(), parts[2]); // the forwarder's process span, a child of the record's
     }
+
+    /// <summary>The gauge the autoscaling files in deploy/kubernetes/autoscaling query, for a demo group (at least 1).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex("\norleanskafka_group_silos_desired\\{[^}]*messaging_consumer_group_name=\"demo-forwarder\"[^}]*\\} [1-9][0-9]*\\n")]
+    private static partial System.Text.RegularExpressions.Regex SilosDesired();
 }
