@@ -124,15 +124,28 @@ internal static class SkewScenario
             await Task.Delay(PartitionLoadSettle);
             var load = await lease.GetLoadAsync();
             var rate = (ColdPerSecond * (Partitions - 2)) + (ColdPerSecond * HotFactor * 2);
-            needed = (int)Math.Ceiling(rate * CostPerRecord.TotalSeconds / (GroupLoad.TargetUtilization * 1));
+            var perRecord = SleepSeconds();
+            needed = (int)Math.Ceiling(rate * perRecord / (GroupLoad.TargetUtilization * 1));
             desired = load.SilosDesired;
             Report.Note(string.Create(CultureInfo.InvariantCulture,
-                $"{balanceBy}: steady {rate} records/s; the lease grain measures {load.Cost:0.###} busy s/s ({string.Join(", ", load.Silos.Select(s => $"{s.Silo} {s.Cost:0.###} over {s.Partitions}"))}), silos_desired {desired}; need {needed}"));
+                $"{balanceBy}: steady {rate} records/s at {perRecord * 1000:0.###} ms a record (a sleep of {CostPerRecord.TotalMilliseconds} ms, timed here); the lease grain measures {load.Cost:0.###} busy s/s ({string.Join(", ", load.Silos.Select(s => $"{s.Silo} {s.Cost:0.###} over {s.Partitions}"))}), silos_desired {desired}; need {needed}"));
         }
 
         await stop.CancelAsync();
         await steady;
         return (seconds, moved, desired, needed);
+    }
+
+    /// <summary>What the processor's sleep of <see cref="CostPerRecord"/> takes on this machine, in seconds: the mean of 200.</summary>
+    private static double SleepSeconds()
+    {
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < 200; i++)
+        {
+            Thread.Sleep(CostPerRecord);
+        }
+
+        return Stopwatch.GetElapsedTime(started).TotalSeconds / 200;
     }
 
     /// <summary>Long enough for the smoothed costs to forget the backlog (three smoothing times).</summary>
