@@ -72,6 +72,10 @@ internal static class GroupsCommand
         {
             table.Caption("no consumer groups: no silo has registered one yet, or --group names none");
         }
+        else if (loads.Where(l => l.Waiting is not null).Select(l => $"{l.Group}: {l.Waiting}").ToList() is { Count: > 0 } waiting)
+        {
+            table.Caption(Markup.Escape(string.Join(Environment.NewLine, waiting)));
+        }
 
         return table;
     }

@@ -81,7 +81,7 @@ internal static class StatusCommand
                 Known(s.Lag),
                 s.RecordsProcessed.ToString(),
                 s.Cost is { } cost ? cost.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : "-",
-                Markup.Escape(s.LastError ?? string.Empty),
+                Markup.Escape(s.LastError ?? s.Waiting ?? string.Empty),
                 .. state]);
         }
 

@@ -24,6 +24,9 @@ public sealed record GroupLoad
     /// <summary>The live silos of the group with the cost of the partitions each owns.</summary>
     [Id(3)] public required IReadOnlyList<SiloLoad> Silos { get; init; }
 
+    /// <summary>Why the group's partitions wait for an owner, when no live silo may take them; null otherwise.</summary>
+    [Id(5)] public string? Waiting { get; init; }
+
     /// <summary>The share of a silo's capacity <see cref="SilosDesired"/> plans for: 0.8.</summary>
     public const double TargetUtilization = 0.8;
 }

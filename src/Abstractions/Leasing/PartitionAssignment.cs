@@ -14,4 +14,7 @@ public sealed record PartitionAssignment(
     /// processing per record × (records arriving a second + lag / 60 s); null before any report.
     /// </summary>
     [Id(5)] public double? Cost { get; init; }
+
+    /// <summary>Why the partition has no owner, when no live silo may take it (none is live, or each lacks a role the group's processors require); null otherwise.</summary>
+    [Id(6)] public string? Waiting { get; init; }
 }

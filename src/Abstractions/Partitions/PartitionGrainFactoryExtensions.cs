@@ -84,6 +84,7 @@ public static class PartitionGrainFactoryExtensions
                 State = PartitionState.NotOwner,
                 LeaseEpoch = assignment.Epoch,
                 Cost = assignment.Cost,
+                Waiting = assignment.Waiting,
             };
         }
 

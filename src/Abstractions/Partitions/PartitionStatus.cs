@@ -116,4 +116,10 @@ public sealed record PartitionStatus
     /// placement by load balances; null before a report.
     /// </summary>
     [Id(26)] public double? Cost { get; init; }
+
+    /// <summary>
+    /// For a partition without an owner (<see cref="PartitionState.NotOwner"/>): why it waits, when
+    /// no live silo may take it (none is live, or each lacks a role its processors require).
+    /// </summary>
+    [Id(27)] public string? Waiting { get; init; }
 }

@@ -151,6 +151,17 @@ public sealed class KafkaProcessingOptions
     /// </summary>
     public int SiloWeight { get; set; } = 1;
 
+    /// <summary>
+    /// This silo's roles, comma-separated (<c>heavy,gpu</c>): it processes the partitions of a
+    /// processor whose <see cref="ProcessorOptions.Role"/> is one of them. Default none: it processes
+    /// only processors without a role.
+    /// </summary>
+    public string? Roles { get; set; }
+
+    /// <summary>The roles of <see cref="Roles"/>, trimmed, without empty entries.</summary>
+    public IReadOnlySet<string> RoleSet() =>
+        (Roles ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+
     /// <summary>How the lease grain spreads the partitions over the silos: by measured load (the default) or by count.</summary>
     public PlacementOptions Placement { get; set; } = new();
 }

@@ -75,6 +75,14 @@ public sealed class ProcessorOptions
     /// </summary>
     public int MaxWaitingRecords { get; set; } = DefaultMaxWaitingRecords;
 
+    /// <summary>
+    /// A role the silo must have (<see cref="KafkaProcessingOptions.Roles"/>) to process this
+    /// processor's partitions. Default none: every silo may. A silo without it takes part in the
+    /// group but is never granted a partition; with no live silo that has it, the partitions wait
+    /// (status says so).
+    /// </summary>
+    public string? Role { get; set; }
+
     /// <summary>The dead-letter topic in effect: <see cref="DeadLetterTopic"/>, or <c>&lt;Topic&gt;.dlq</c>.</summary>
     public string EffectiveDeadLetterTopic => string.IsNullOrWhiteSpace(DeadLetterTopic) ? $"{Topic}.dlq" : DeadLetterTopic;
 }

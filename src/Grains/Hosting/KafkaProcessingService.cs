@@ -87,7 +87,7 @@ internal sealed partial class KafkaProcessingService(
                     Instance = silo.SiloAddress.ToString(),
                     Processors = bindings.ToDictionary(b => b.Name, b => b.Topic, StringComparer.Ordinal),
                 },
-                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.LeaseDuration / 2, settings.SiloWeight, FirstStartsAtEnd(settings), settings.Placement.SiloCapacity),
+                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.LeaseDuration / 2, settings.SiloWeight, FirstStartsAtEnd(settings), settings.Placement.SiloCapacity, LacksRoles(bindings, settings)),
                 leases,
                 owners,
                 activations,
@@ -252,6 +252,13 @@ internal sealed partial class KafkaProcessingService(
     internal static bool FirstStartsAtEnd(KafkaProcessingOptions options) =>
         (options.Consumer.GetValueOrDefault("auto.offset.reset") ?? options.Client.GetValueOrDefault("auto.offset.reset")) is { } value
         && KafkaProcessingOptionsValidator.LatestResetValues.Contains(value.Trim());
+
+    /// <summary>The roles the group's processors require that this silo does not have (<c>Kafka:Roles</c>).</summary>
+    private static List<string> LacksRoles(IEnumerable<ProcessorBinding> bindings, KafkaProcessingOptions settings)
+    {
+        var roles = settings.RoleSet();
+        return [.. bindings.Select(b => b.Options.Role?.Trim()).OfType<string>().Where(r => r.Length > 0 && !roles.Contains(r)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Kafka processing is added but no processor is enabled; configure Kafka:Processors")]
     private static partial void LogNoProcessors(ILogger logger);

@@ -121,6 +121,7 @@ internal sealed partial class LeaseHeartbeat(
                 Sequence = ++_sequence,
                 Loads = [.. ownership.Renewable().Where(l => ownership.Holds(l.GrainKey)).Select(l => l.SampleLoad()).OfType<PartitionLoad>()],
                 Capacity = settings.Capacity,
+                LacksRoles = settings.LacksRoles ?? [],
             };
             // The catalog keeps no state of its own: re-registering with every beat rebuilds it after
             // its silo dies. Beside the heartbeat, not before it: reaching a catalog grain whose silo

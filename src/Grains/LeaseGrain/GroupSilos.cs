@@ -18,6 +18,7 @@ internal sealed class GroupSilos
     private readonly Dictionary<string, string[]> _topics = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _weights = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _capacities = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IReadOnlyList<string>> _lacks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Instance, long Sequence)> _lastBeat = new(StringComparer.Ordinal);
 
     /// <summary>The live silos.</summary>
@@ -26,9 +27,10 @@ internal sealed class GroupSilos
     public bool IsLive(string silo) => _lastSeen.ContainsKey(silo);
 
     /// <summary>A silo's heartbeat, at <paramref name="now"/>: it is live, with these topics (sorted), this weight and this capacity.</summary>
-    public void Beat(string silo, string[] topics, int weight, TimeSpan now, double capacity = 1)
+    public void Beat(string silo, string[] topics, int weight, TimeSpan now, double capacity = 1, IReadOnlyList<string>? lacksRoles = null)
     {
         _capacities[silo] = capacity;
+        _lacks[silo] = lacksRoles ?? [];
         _topics[silo] = topics;
         _weights[silo] = weight;
         _lastSeen[silo] = now;
@@ -53,6 +55,28 @@ internal sealed class GroupSilos
 
     /// <summary>How many shares of the partitions the silo takes (1 unless it said otherwise).</summary>
     public int WeightOf(string silo) => _weights.GetValueOrDefault(silo, 1);
+
+    /// <summary>The live silos that may be granted partitions: those that have every role the group's processors require.</summary>
+    public IReadOnlyCollection<string> Eligible => [.. _lastSeen.Keys.Where(s => _lacks.GetValueOrDefault(s, []).Count == 0)];
+
+    /// <summary>The roles the group's processors require that <paramref name="silo"/> said it lacks; empty when none.</summary>
+    public IReadOnlyList<string> LacksRoles(string silo) => _lacks.GetValueOrDefault(silo, []);
+
+    /// <summary>
+    /// Why the group's partitions cannot be granted, when no live silo may take them: none is
+    /// live, or every live one lacks a role the group's processors require. Null otherwise.
+    /// </summary>
+    public string? Waiting()
+    {
+        if (_lastSeen.Count == 0)
+        {
+            return "no live silo processes the group";
+        }
+
+        return Eligible.Count > 0 ? null
+            : $"waiting for a silo with role(s) {string.Join(", ", _lastSeen.Keys.SelectMany(LacksRoles).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(r => $"'{r}'"))} (Kafka:Roles); " +
+              $"the live silos ({string.Join(", ", _lastSeen.Keys.Order(StringComparer.Ordinal))}) lack it";
+    }
 
     /// <summary>How much processing the silo said it can carry, in busy seconds a second.</summary>
     public double CapacityOf(string silo) => _capacities.GetValueOrDefault(silo, 1);

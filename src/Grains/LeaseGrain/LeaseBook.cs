@@ -86,7 +86,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
             };
         }
 
-        _silos.Beat(silo, topics, heartbeat.Weight, now, heartbeat.Capacity);
+        _silos.Beat(silo, topics, heartbeat.Weight, now, heartbeat.Capacity, heartbeat.LacksRoles);
         foreach (var (topic, count) in heartbeat.Topics)
         {
             for (var p = 0; p < count; p++)
@@ -201,9 +201,10 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
             throw new InvalidOperationException($"Topic '{topic}' has no partition {partition} in this consumer group.");
         }
 
-        if (!_silos.IsLive(silo))
+        if (!_silos.IsLive(silo) || _silos.LacksRoles(silo).Count > 0)
         {
-            throw new InvalidOperationException($"Silo '{silo}' does not process this consumer group; expected one of: {string.Join(", ", _silos.Live.Order(StringComparer.Ordinal))}.");
+            var why = _silos.IsLive(silo) ? $"lacks role(s) {string.Join(", ", _silos.LacksRoles(silo))} this consumer group's processors require" : "does not process this consumer group";
+            throw new InvalidOperationException($"Silo '{silo}' {why}; expected one of: {string.Join(", ", _silos.Eligible.Order(StringComparer.Ordinal))}.");
         }
 
         slot.PinnedTo = silo;
@@ -219,8 +220,8 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
         }
     }
 
-    private static PartitionAssignment Assignment(KeyValuePair<TopicPartitionKey, LeaseSlot> slot) =>
-        new(slot.Key.Topic, slot.Key.Partition, slot.Value.Owner, slot.Value.Epoch, slot.Value.Revoking) { Cost = slot.Value.Load?.Cost };
+    private PartitionAssignment Assignment(KeyValuePair<TopicPartitionKey, LeaseSlot> slot) =>
+        new(slot.Key.Topic, slot.Key.Partition, slot.Value.Owner, slot.Value.Epoch, slot.Value.Revoking) { Cost = slot.Value.Load?.Cost, Waiting = slot.Value.Owner is null ? _silos.Waiting() : null };
 
     /// <summary>The group's measured load per live silo and the silos it needs.</summary>
     public GroupLoad Load(string group)
@@ -315,13 +316,9 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
     {
         foreach (var grant in released)
         {
-            if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot) && slot.Owner == silo && slot.Epoch == grant.Epoch)
+            if (_slots.TryGetValue(new TopicPartitionKey(grant.Topic, grant.Partition), out var slot))
             {
-                slot.Home = home ? silo : slot.Home;
-                var reason = grant.Reason == OwnershipReason.OffsetReset ? grant.Reason
-                    : grant.Reason == OwnershipReason.Operator || (slot.PinnedTo is { } pin && pin != silo) ? OwnershipReason.Operator
-                    : home ? OwnershipReason.Leave : OwnershipReason.Rebalance;
-                slot.Free(reason, grant.Offset);
+                slot.Release(silo, grant, home);
             }
         }
     }

@@ -33,26 +33,27 @@ internal sealed class LeasePlacement(PlacementOptions options)
     {
         if (options.BalanceBy == BalanceBy.Count)
         {
-            return LeaseAssignment.Compute(silos.Live, partitions, p => slots[p].Owner, p => slots[p].Home, silos.WeightOf, p => slots[p].PinnedTo);
+            return LeaseAssignment.Compute(silos.Eligible, partitions, p => slots[p].Owner, p => slots[p].Home, silos.WeightOf, p => slots[p].PinnedTo);
         }
 
-        foreach (var slot in slots.Values.Where(s => s.PlannedTo is { } to && (!silos.IsLive(to) || (s.Owner == to && s.Delivered))))
+        var eligible = silos.Eligible;
+        foreach (var slot in slots.Values.Where(s => s.PlannedTo is { } to && (!eligible.Contains(to) || (s.Owner == to && s.Delivered))))
         {
             slot.PlannedTo = null;
         }
 
         var cost = Costs(slots, partitions);
-        var placed = LoadAssignment.Place(silos.Live, partitions, p => slots[p].Owner, p => slots[p].Home, silos.WeightOf, p => slots[p].PinnedTo, p => slots[p].PlannedTo, cost);
+        var placed = LoadAssignment.Place(eligible, partitions, p => slots[p].Owner, p => slots[p].Home, silos.WeightOf, p => slots[p].PinnedTo, p => slots[p].PlannedTo, cost);
         var settled = mayGrant && partitions.All(p => slots[p] is { Delivered: true, Revoking: false } slot && slot.Owner == placed.GetValueOrDefault(p));
-        var members = string.Join(",", silos.Live.Order(StringComparer.Ordinal).Select(s => $"{s}:{silos.WeightOf(s)}"));
+        var members = string.Join(",", eligible.Order(StringComparer.Ordinal).Select(s => $"{s}:{silos.WeightOf(s)}"));
         if (settled && (now >= _nextRebalanceAt || members != _rebalancedFor))
         {
             _nextRebalanceAt = now + options.RebalanceInterval;
             _rebalancedFor = members;
-            var moves = LoadAssignment.Join(placed, silos.Live, silos.WeightOf, p => slots[p].PinnedTo, cost);
+            var moves = LoadAssignment.Join(placed, eligible, silos.WeightOf, p => slots[p].PinnedTo, cost);
             if (moves.Count == 0)
             {
-                moves = LoadAssignment.Plan(placed, silos.Live, silos.WeightOf, p => slots[p].PinnedTo is not null, cost, options.MaxMovesPerInterval, options.Tolerance);
+                moves = LoadAssignment.Plan(placed, eligible, silos.WeightOf, p => slots[p].PinnedTo is not null, cost, options.MaxMovesPerInterval, options.Tolerance);
             }
 
             foreach (var move in moves)
@@ -89,7 +90,7 @@ internal sealed class LeasePlacement(PlacementOptions options)
         var capacity = perSilo.Count == 0 ? 0 : perSilo.Average(s => s.Capacity);
         var desired = perSilo.Count == 0 || slots.Count == 0 ? 0
             : (int)Math.Clamp(Math.Ceiling(total / (GroupLoad.TargetUtilization * Math.Max(capacity, 0.001))), 1, slots.Count);
-        return new GroupLoad { Group = group, BalanceBy = options.BalanceBy.ToString(), SilosDesired = desired, Cost = total, Silos = perSilo };
+        return new GroupLoad { Group = group, BalanceBy = options.BalanceBy.ToString(), SilosDesired = desired, Cost = total, Silos = perSilo, Waiting = silos.Waiting() };
     }
 
     /// <summary>

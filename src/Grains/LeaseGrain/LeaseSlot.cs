@@ -58,6 +58,26 @@ internal sealed class LeaseSlot
         FreedBecause = reason;
     }
 
+    /// <summary>
+    /// <paramref name="silo"/> released the lease of <paramref name="grant"/>: free, if it is the
+    /// current grant. Why, for the next owner's history: an offset reset or an operator's move (a
+    /// seek, or a pin elsewhere) says so; otherwise the silo left (<paramref name="home"/>: the
+    /// partition goes back to it if it returns) or a rebalance took it.
+    /// </summary>
+    public void Release(string silo, LeaseProtocol.LeaseGrant grant, bool home)
+    {
+        if (Owner != silo || Epoch != grant.Epoch)
+        {
+            return;
+        }
+
+        Home = home ? silo : Home;
+        var reason = grant.Reason == OwnershipReason.OffsetReset ? grant.Reason
+            : grant.Reason == OwnershipReason.Operator || (PinnedTo is { } pin && pin != silo) ? OwnershipReason.Operator
+            : home ? OwnershipReason.Leave : OwnershipReason.Rebalance;
+        Free(reason, grant.Offset);
+    }
+
     /// <summary>The silo an operator moved the partition to: the assignment keeps it there while that silo is live.</summary>
     public string? PinnedTo { get; set; }
 

@@ -36,4 +36,11 @@ internal sealed record SiloHeartbeat
 
     /// <summary>How much processing the silo can carry, in busy seconds a second (<c>Kafka:Placement:SiloCapacity</c>).</summary>
     [Id(10)] public double Capacity { get; init; } = 1;
+
+    /// <summary>
+    /// Roles the group's processors require that this silo lacks (<c>Kafka:Processors:&lt;name&gt;:Role</c>
+    /// against <c>Kafka:Roles</c>): empty when it may process the group. A silo that lacks one is
+    /// never granted a partition of the group.
+    /// </summary>
+    [Id(11)] public IReadOnlyList<string> LacksRoles { get; init; } = [];
 }

@@ -103,6 +103,9 @@ public sealed class KafkaPageActionsTests
         using var http = new HttpClient { BaseAddress = new Uri(silo.WebRoot) };
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/kafka/partitions")).StatusCode);
+
+        // An action needs the partition's owner: the silo may still be taking its partitions up.
+        Assert.True(await Poll.UntilAsync(async () => (await StatusAsync(http, Group, 0)).ValueKind == JsonValueKind.Object, TimeSpan.FromSeconds(30)), "partition 0 got no owner");
         var resume = await http.PostAsync($"/kafka/partitions/{Group}/demo-orders/0/resume", null);
         Assert.True(resume.StatusCode == HttpStatusCode.OK, await resume.Content.ReadAsStringAsync());
     }
