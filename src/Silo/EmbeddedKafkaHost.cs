@@ -27,6 +27,7 @@ internal static class EmbeddedKafkaHost
         }
 
         using var kafka = EmbeddedKafkaCluster.Start(options.Brokers);
+        kafka.SetBrokerRacks(options.Racks);
         foreach (var (topic, partitions) in options.Topics)
         {
             kafka.CreateTopic(topic, partitions);

@@ -130,6 +130,28 @@ internal sealed partial class GroupControlClient : IDisposable
             return counts;
         });
 
+    /// <summary>
+    /// The rack of each partition's leader broker, per topic (null where the leader has none); empty
+    /// when no broker has a rack. The racks come from Kafka's cluster description, the leaders
+    /// from its metadata.
+    /// </summary>
+    /// <exception cref="KafkaException">The brokers did not answer in time.</exception>
+    public async Task<Dictionary<string, string?[]>> LeaderRacksAsync(IReadOnlyCollection<string> topics, TimeSpan timeout)
+    {
+        var cluster = await _admin.DescribeClusterAsync(new Confluent.Kafka.Admin.DescribeClusterOptions { RequestTimeout = timeout });
+        var racks = cluster.Nodes.Where(n => !string.IsNullOrWhiteSpace(n.Rack)).ToDictionary(n => n.Id, n => n.Rack);
+        if (racks.Count == 0)
+        {
+            return [];
+        }
+
+        return await RunAsync(() => topics.ToDictionary(
+            topic => topic,
+            topic => _admin.GetMetadata(topic, timeout).Topics.FirstOrDefault(t => t.Topic == topic)?.Partitions
+                .OrderBy(p => p.PartitionId).Select(p => racks.GetValueOrDefault(p.Leader)).ToArray() ?? [],
+            StringComparer.Ordinal));
+    }
+
     public void Dispose()
     {
         _work.CompleteAdding();

@@ -9,6 +9,9 @@ public sealed class EmbeddedKafkaOptions
     /// <summary>Number of brokers. Default 3.</summary>
     public int Brokers { get; set; } = DefaultBrokers;
 
+    /// <summary>The brokers' racks (zones), comma-separated, given to brokers 1, 2, ... in turn (<c>a,b,c</c>). Default none.</summary>
+    public string? Racks { get; set; }
+
     /// <summary>Topics to create, with their partition counts.</summary>
     public Dictionary<string, int> Topics { get; set; } = new(StringComparer.Ordinal);
 }

@@ -158,6 +158,14 @@ public sealed class KafkaProcessingOptions
     /// </summary>
     public string? Roles { get; set; }
 
+    /// <summary>
+    /// This silo's zone (an availability zone, a rack). Given to its consumers as librdkafka's
+    /// <c>client.rack</c> (unless <see cref="Consumer"/> or <see cref="Client"/> sets it), and to the
+    /// lease grain, which prefers, where the load allows, to place a partition on a silo in the zone
+    /// of the partition's leader broker (its rack in Kafka's metadata). Default none.
+    /// </summary>
+    public string? Zone { get; set; }
+
     /// <summary>The roles of <see cref="Roles"/>, trimmed, without empty entries.</summary>
     public IReadOnlySet<string> RoleSet() =>
         (Roles ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);

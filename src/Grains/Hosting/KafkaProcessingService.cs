@@ -87,7 +87,7 @@ internal sealed partial class KafkaProcessingService(
                     Instance = silo.SiloAddress.ToString(),
                     Processors = bindings.ToDictionary(b => b.Name, b => b.Topic, StringComparer.Ordinal),
                 },
-                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.LeaseDuration / 2, settings.SiloWeight, FirstStartsAtEnd(settings), settings.Placement.SiloCapacity, LacksRoles(bindings, settings)),
+                new LeaseAgentSettings(settings.LeaseRenewInterval, settings.StartupTimeout, settings.MetadataRefreshInterval, settings.LeaseDuration / 2, settings.SiloWeight, FirstStartsAtEnd(settings), settings.Placement.SiloCapacity, LacksRoles(bindings, settings), string.IsNullOrWhiteSpace(settings.Zone) ? null : settings.Zone.Trim()),
                 leases,
                 owners,
                 activations,
@@ -225,6 +225,12 @@ internal sealed partial class KafkaProcessingService(
             // records. A consumer setting (given to a producer, librdkafka warns at start), which
             // Kafka:Client or Kafka:Consumer may still set.
             settings.TryAdd("fetch.wait.max.ms", "5");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Value.Zone))
+        {
+            // Where brokers allow it (replica.selector.class), fetches come from a replica in this zone.
+            settings.TryAdd("client.rack", options.Value.Zone.Trim());
         }
 
         foreach (var (key, value) in options.Value.Consumer)

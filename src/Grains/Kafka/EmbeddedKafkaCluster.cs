@@ -50,6 +50,9 @@ internal sealed unsafe class EmbeddedKafkaCluster : IDisposable
             throw new InvalidOperationException("librdkafka could not start the embedded Kafka cluster (rd_kafka_mock_cluster_new returned nothing).");
         }
 
+        // Without a controller in its metadata, the admin requests that go to the controller
+        // (describing the cluster and its brokers' racks, describing topics) wait for one until they time out.
+        api.MockSetControllerId(cluster, 1);
         var bootstraps = Marshal.PtrToStringUTF8((IntPtr)api.MockClusterBootstraps(cluster)) ?? string.Empty;
         return new EmbeddedKafkaCluster(client, cluster, bootstraps) { Brokers = brokers };
     }
@@ -109,6 +112,32 @@ internal sealed unsafe class EmbeddedKafkaCluster : IDisposable
                 }
             },
             $"make broker {brokerId} the coordinator of group '{group}'");
+    }
+
+    /// <summary>Gives a broker a rack (its zone), which clients see in the cluster's metadata.</summary>
+    public void SetBrokerRack(int brokerId, string rack)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(rack);
+        var name = Encoding.UTF8.GetBytes(rack + "\0");
+        Run(
+            c =>
+            {
+                fixed (byte* r = name)
+                {
+                    return LibrdkafkaNative.Api.MockBrokerSetRack(c, brokerId, r);
+                }
+            },
+            $"give broker {brokerId} rack '{rack}'");
+    }
+
+    /// <summary>Gives brokers 1, 2, ... the racks of <paramref name="racks"/> (comma-separated) in turn, when set.</summary>
+    public void SetBrokerRacks(string? racks)
+    {
+        var names = (racks ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        for (var broker = 1; broker <= Brokers && names.Length > 0; broker++)
+        {
+            SetBrokerRack(broker, names[(broker - 1) % names.Length]);
+        }
     }
 
     /// <summary>Makes one broker the leader of a partition (where it is fetched from).</summary>

@@ -20,6 +20,7 @@ internal sealed partial class KafkaConnection : IKafkaConnection, IDisposable
         }
 
         _embedded = EmbeddedKafkaCluster.Start(_options.Embedded.Brokers);
+        _embedded.SetBrokerRacks(_options.Embedded.Racks);
         foreach (var (topic, partitions) in _options.Embedded.Topics)
         {
             _embedded.CreateTopic(topic, partitions);

@@ -167,6 +167,12 @@ internal static unsafe class LibrdkafkaNative
         public readonly delegate* unmanaged<IntPtr, byte*, byte*, int, int> MockCoordinatorSet =
             (delegate* unmanaged<IntPtr, byte*, byte*, int, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_coordinator_set");
 
+        public readonly delegate* unmanaged<IntPtr, int, void> MockSetControllerId =
+            (delegate* unmanaged<IntPtr, int, void>)NativeLibrary.GetExport(library, "rd_kafka_mock_set_controller_id");
+
+        public readonly delegate* unmanaged<IntPtr, int, byte*, int> MockBrokerSetRack =
+            (delegate* unmanaged<IntPtr, int, byte*, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_broker_set_rack");
+
         public readonly delegate* unmanaged<IntPtr, byte*, int, int, int> MockPartitionSetLeader =
             (delegate* unmanaged<IntPtr, byte*, int, int, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_partition_set_leader");
 

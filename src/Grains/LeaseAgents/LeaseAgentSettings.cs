@@ -6,4 +6,4 @@ namespace OrleansKafka.LeaseAgents;
 /// is half a lease. <c>Capacity</c> is <c>Kafka:Placement:SiloCapacity</c>, and <c>LacksRoles</c> the roles the group's
 /// processors require that this silo lacks, both sent with each heartbeat.
 /// </summary>
-internal sealed record LeaseAgentSettings(TimeSpan RenewInterval, TimeSpan StartupTimeout, TimeSpan MetadataRefreshInterval, TimeSpan HeartbeatTimeout, int Weight = 1, bool FirstStartsAtEnd = false, double Capacity = 1, IReadOnlyList<string>? LacksRoles = null);
+internal sealed record LeaseAgentSettings(TimeSpan RenewInterval, TimeSpan StartupTimeout, TimeSpan MetadataRefreshInterval, TimeSpan HeartbeatTimeout, int Weight = 1, bool FirstStartsAtEnd = false, double Capacity = 1, IReadOnlyList<string>? LacksRoles = null, string? Zone = null);

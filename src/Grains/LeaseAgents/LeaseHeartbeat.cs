@@ -122,6 +122,8 @@ internal sealed partial class LeaseHeartbeat(
                 Loads = [.. ownership.Renewable().Where(l => ownership.Holds(l.GrainKey)).Select(l => l.SampleLoad()).OfType<PartitionLoad>()],
                 Capacity = settings.Capacity,
                 LacksRoles = settings.LacksRoles ?? [],
+                Zone = settings.Zone,
+                LeaderZones = metadata.LeaderZones,
             };
             // The catalog keeps no state of its own: re-registering with every beat rebuilds it after
             // its silo dies. Beside the heartbeat, not before it: reaching a catalog grain whose silo

@@ -19,6 +19,7 @@ internal sealed class GroupSilos
     private readonly Dictionary<string, int> _weights = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _capacities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyList<string>> _lacks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _zones = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Instance, long Sequence)> _lastBeat = new(StringComparer.Ordinal);
 
     /// <summary>The live silos.</summary>
@@ -27,8 +28,9 @@ internal sealed class GroupSilos
     public bool IsLive(string silo) => _lastSeen.ContainsKey(silo);
 
     /// <summary>A silo's heartbeat, at <paramref name="now"/>: it is live, with these topics (sorted), this weight and this capacity.</summary>
-    public void Beat(string silo, string[] topics, int weight, TimeSpan now, double capacity = 1, IReadOnlyList<string>? lacksRoles = null)
+    public void Beat(string silo, string[] topics, int weight, TimeSpan now, double capacity = 1, IReadOnlyList<string>? lacksRoles = null, string? zone = null)
     {
+        _zones[silo] = zone;
         _capacities[silo] = capacity;
         _lacks[silo] = lacksRoles ?? [];
         _topics[silo] = topics;
@@ -58,6 +60,9 @@ internal sealed class GroupSilos
 
     /// <summary>The live silos that may be granted partitions: those that have every role the group's processors require.</summary>
     public IReadOnlyCollection<string> Eligible => [.. _lastSeen.Keys.Where(s => _lacks.GetValueOrDefault(s, []).Count == 0)];
+
+    /// <summary>The zone the silo said it is in (<c>Kafka:Zone</c>); null when none.</summary>
+    public string? ZoneOf(string silo) => _zones.GetValueOrDefault(silo);
 
     /// <summary>The roles the group's processors require that <paramref name="silo"/> said it lacks; empty when none.</summary>
     public IReadOnlyList<string> LacksRoles(string silo) => _lacks.GetValueOrDefault(silo, []);

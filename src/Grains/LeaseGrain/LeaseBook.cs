@@ -86,7 +86,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
             };
         }
 
-        _silos.Beat(silo, topics, heartbeat.Weight, now, heartbeat.Capacity, heartbeat.LacksRoles);
+        _silos.Beat(silo, topics, heartbeat.Weight, now, heartbeat.Capacity, heartbeat.LacksRoles, heartbeat.Zone);
         foreach (var (topic, count) in heartbeat.Topics)
         {
             for (var p = 0; p < count; p++)
@@ -96,7 +96,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
         }
 
         Release(silo, heartbeat.Released, home: false);
-        LeasePlacement.Record(silo, heartbeat.Loads, _slots);
+        LeasePlacement.Record(heartbeat, _slots);
         foreach (var held in heartbeat.Held)
         {
             var slot = Slot(new TopicPartitionKey(held.Topic, held.Partition));

@@ -43,17 +43,18 @@ internal sealed class LeasePlacement(PlacementOptions options)
         }
 
         var cost = Costs(slots, partitions);
-        var placed = LoadAssignment.Place(eligible, partitions, p => slots[p].Owner, p => slots[p].Home, silos.WeightOf, p => slots[p].PinnedTo, p => slots[p].PlannedTo, cost);
+        var zones = new LoadAssignment.Zones(silos.ZoneOf, p => slots[p].LeaderZone);
+        var placed = LoadAssignment.Place(eligible, partitions, p => slots[p].Owner, p => slots[p].Home, silos.WeightOf, p => slots[p].PinnedTo, p => slots[p].PlannedTo, cost, zones);
         var settled = mayGrant && partitions.All(p => slots[p] is { Delivered: true, Revoking: false } slot && slot.Owner == placed.GetValueOrDefault(p));
         var members = string.Join(",", eligible.Order(StringComparer.Ordinal).Select(s => $"{s}:{silos.WeightOf(s)}"));
         if (settled && (now >= _nextRebalanceAt || members != _rebalancedFor))
         {
             _nextRebalanceAt = now + options.RebalanceInterval;
             _rebalancedFor = members;
-            var moves = LoadAssignment.Join(placed, eligible, silos.WeightOf, p => slots[p].PinnedTo, cost);
+            var moves = LoadAssignment.Join(placed, eligible, silos.WeightOf, p => slots[p].PinnedTo, cost, zones);
             if (moves.Count == 0)
             {
-                moves = LoadAssignment.Plan(placed, eligible, silos.WeightOf, p => slots[p].PinnedTo is not null, cost, options.MaxMovesPerInterval, options.Tolerance);
+                moves = LoadAssignment.Plan(placed, eligible, silos.WeightOf, p => slots[p].PinnedTo is not null, cost, options.MaxMovesPerInterval, options.Tolerance, zones);
             }
 
             foreach (var move in moves)
@@ -68,14 +69,25 @@ internal sealed class LeasePlacement(PlacementOptions options)
         return placed;
     }
 
-    /// <summary>What <paramref name="silo"/> measured of the partitions it owns, kept with their slots.</summary>
-    public static void Record(string silo, IReadOnlyList<LeaseProtocol.PartitionLoad> loads, IReadOnlyDictionary<TopicPartitionKey, LeaseSlot> slots)
+    /// <summary>What a silo measured of the partitions it owns, and the zones of the partitions' leaders it read, kept with their slots.</summary>
+    public static void Record(LeaseProtocol.SiloHeartbeat heartbeat, IReadOnlyDictionary<TopicPartitionKey, LeaseSlot> slots)
     {
-        foreach (var load in loads)
+        foreach (var load in heartbeat.Loads)
         {
-            if (slots.TryGetValue(new TopicPartitionKey(load.Topic, load.Partition), out var slot) && slot.Owner == silo)
+            if (slots.TryGetValue(new TopicPartitionKey(load.Topic, load.Partition), out var slot) && slot.Owner == heartbeat.SiloId)
             {
                 slot.Load = load;
+            }
+        }
+
+        foreach (var (topic, zones) in heartbeat.LeaderZones)
+        {
+            for (var partition = 0; partition < zones.Length; partition++)
+            {
+                if (slots.TryGetValue(new TopicPartitionKey(topic, partition), out var slot))
+                {
+                    slot.LeaderZone = zones[partition];
+                }
             }
         }
     }

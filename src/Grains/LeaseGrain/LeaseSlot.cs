@@ -98,4 +98,7 @@ internal sealed class LeaseSlot
 
     /// <summary>What its owner last measured of the partition (<see cref="LeaseProtocol.PartitionLoad"/>); null before any report.</summary>
     public LeaseProtocol.PartitionLoad? Load { get; set; }
+
+    /// <summary>The zone (rack) of the partition's leader broker, as a silo last reported it; null when unknown.</summary>
+    public string? LeaderZone { get; set; }
 }

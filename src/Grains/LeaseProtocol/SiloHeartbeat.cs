@@ -43,4 +43,10 @@ internal sealed record SiloHeartbeat
     /// never granted a partition of the group.
     /// </summary>
     [Id(11)] public IReadOnlyList<string> LacksRoles { get; init; } = [];
+
+    /// <summary>The silo's zone (<c>Kafka:Zone</c>); null when it has none.</summary>
+    [Id(12)] public string? Zone { get; init; }
+
+    /// <summary>The zone (rack) of each partition's leader broker, per topic, as the silo last read them; empty when the brokers have none.</summary>
+    [Id(13)] public IReadOnlyDictionary<string, string?[]> LeaderZones { get; init; } = new Dictionary<string, string?[]>();
 }

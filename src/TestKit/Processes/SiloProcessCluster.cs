@@ -41,6 +41,11 @@ public sealed partial class SiloProcessCluster : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         var (store, storeSettings) = await StartStoreAsync(options.Store);
         var topics = options.Topics.ToDictionary(t => $"Kafka__Embedded__Topics__{t.Key}", t => t.Value.ToString(CultureInfo.InvariantCulture));
+        if (options.BrokerRacks is { Length: > 0 } racks)
+        {
+            topics["Kafka__Embedded__Racks"] = racks;
+        }
+
         var kafka = ChildProcess.Start("kafka", "dotnet", [SiloAssemblyPath(options), "kafka"], topics);
         var bootstrap = (await kafka.WaitForOutputAsync(BootstrapLine(), TimeSpan.FromSeconds(30))).Groups[1].Value;
         var cluster = new SiloProcessCluster(options, store, storeSettings, kafka, bootstrap);

@@ -9,6 +9,9 @@ public sealed class SiloProcessClusterOptions
     /// <summary>Topics the embedded Kafka creates, with their partition counts. Default: the silo host's own (demo topics).</summary>
     public Dictionary<string, int> Topics { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The embedded brokers' racks, comma-separated, given to brokers 1, 2, ... in turn (<c>a,b,c</c>); default none.</summary>
+    public string? BrokerRacks { get; set; }
+
     /// <summary>Settings for every silo, as environment variables (<c>Kafka__LeaseDuration</c> = <c>00:00:05</c>). <c>Demo__Enabled</c> is false unless set here.</summary>
     public Dictionary<string, string> Settings { get; } = new(StringComparer.Ordinal);
 

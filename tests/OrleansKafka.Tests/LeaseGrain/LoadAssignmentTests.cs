@@ -122,4 +122,79 @@ public sealed class LoadAssignmentTests
         Assert.DoesNotContain("standby", placed.Values);
         Assert.Equal(3, placed.Values.Count(v => v == "a"));
     }
+
+    /// <summary>Silos a, b, c in zones za, zb, zc; partition p's leader in zone z(p % 3).</summary>
+    private static readonly LoadAssignment.Zones ThreeZones = new(s => $"z{s}", p => $"z{"abc"[p.Partition % 3]}");
+
+    [Fact]
+    public void Place_EvenLoad_PutsEachPartitionInItsLeadersZone()
+    {
+        var placed = LoadAssignment.Place(Three, Twelve, _ => null, _ => null, _ => 1, _ => null, _ => null, _ => 1, ThreeZones);
+
+        Assert.All(Twelve, p => Assert.True(ThreeZones.In(p, placed[p]), $"{p} on {placed[p]}"));
+    }
+
+    [Fact]
+    public void Place_TheZoneGivesWayToTheLoad_BeyondThePartitionsOwnCost()
+    {
+        // Every leader in zone za: a takes its share plus one partition's cost at most, the rest go elsewhere.
+        var allA = new LoadAssignment.Zones(s => $"z{s}", _ => "za");
+
+        var placed = LoadAssignment.Place(Three, Twelve, _ => null, _ => null, _ => 1, _ => null, _ => null, _ => 1, allA);
+
+        Assert.InRange(placed.Values.Count(v => v == "a"), 4, 5);
+    }
+
+    [Fact]
+    public void Join_TheJoiningSilo_TakesThePartitionsWhoseLeaderIsInItsZone()
+    {
+        var placed = Twelve.ToDictionary(p => p, p => p.Partition < 6 ? "a" : "b");
+
+        var moves = LoadAssignment.Join(placed, Three, _ => 1, _ => null, _ => 1, ThreeZones);
+
+        Assert.Equal(4, moves.Count);
+        Assert.All(moves, m => Assert.Equal(("c", "zc"), (m.To, ThreeZones.Leader(m.Partition))));
+    }
+
+    [Fact]
+    public void Plan_EvenLoadOutsideTheZones_SwapsPairsIntoThem_WithinTheBudget_InAFewRebalances()
+    {
+        // Spread by number (0, 3, 6, 9 on a; ...) with every leader one zone along: none sits in its leader's zone.
+        var shifted = new LoadAssignment.Zones(s => $"z{s}", p => $"z{"abc"[(p.Partition + 1) % 3]}");
+        var placed = ByCount();
+        Assert.DoesNotContain(Twelve, p => shifted.In(p, placed[p]));
+
+        // A partition moves once per rebalance, and a swap may put its other half outside its zone:
+        // the cycle a → b → c → a settles over a few rebalances, each moving fewer, then none.
+        var rebalances = new List<int>();
+        while (rebalances.Count < 5 && LoadAssignment.Plan(placed, Three, _ => 1, _ => false, _ => 1, maxMoves: 100, tolerance: 0.2, shifted) is { Count: > 0 } moves)
+        {
+            rebalances.Add(moves.Count);
+            foreach (var move in moves)
+            {
+                placed[move.Partition] = move.To;
+            }
+        }
+
+        Assert.InRange(rebalances.Count, 1, 4);
+        Assert.Equal(rebalances.OrderDescending(), rebalances);
+
+        Assert.All(Twelve, p => Assert.True(shifted.In(p, placed[p]), $"{p} on {placed[p]}"));
+        Assert.All(Three, s => Assert.Equal(4, placed.Values.Count(v => v == s)));
+        Assert.Equal(2, LoadAssignment.Plan(ByCount(), Three, _ => 1, _ => false, _ => 1, maxMoves: 2, tolerance: 0.2, shifted).Count);
+    }
+
+    [Fact]
+    public void Plan_ASwapThatWouldUnbalanceTheLoad_IsNotMade()
+    {
+        // a holds a dear partition of zone zb (10), b a cheap one of zone za (1) and one of its own (9):
+        // even now, trading the first two would leave a gap of 18.
+        var placed = new Dictionary<TopicPartitionKey, string> { [Twelve[0]] = "a", [Twelve[1]] = "b", [Twelve[2]] = "b" };
+        var zones = new LoadAssignment.Zones(s => $"z{s}", p => p.Partition == 1 ? "za" : "zb");
+        double Cost(TopicPartitionKey p) => p.Partition switch { 0 => 10, 1 => 1, _ => 9 };
+
+        var moves = LoadAssignment.Plan(placed, ["a", "b"], _ => 1, _ => false, Cost, maxMoves: 10, tolerance: 0.2, zones);
+
+        Assert.Empty(moves);
+    }
 }
