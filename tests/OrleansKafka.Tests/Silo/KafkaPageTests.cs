@@ -27,7 +27,8 @@ public sealed partial class KafkaPageTests
             async () =>
             {
                 dom = await DumpDomAsync(root + "/kafka");
-                return Row().Matches(dom).Count == 48 && !dom.Contains(">NotOwner<", StringComparison.Ordinal) && Totals().IsMatch(dom) && LoadBar().Matches(dom).Count == 4;
+                return Row().Matches(dom).Count == 48 && !dom.Contains(">NotOwner<", StringComparison.Ordinal) && Totals().IsMatch(dom) && LoadBar().Matches(dom).Count == 4
+                    && Lane().Matches(dom).Count == 48 && Mark().Matches(dom).Count >= 48;
             },
             TimeSpan.FromSeconds(60),
             TimeSpan.FromSeconds(1));
@@ -46,6 +47,26 @@ public sealed partial class KafkaPageTests
         Assert.Equal(["demo-customer-totals", "demo-forwarder", "demo-order-totals", "demo-streams"], LoadFigure().Matches(dom).Select(m => m.Groups[1].Value));
         Assert.All(LoadBar().Matches(dom), m => Assert.Equal($"127.0.0.1:{silo.SiloPort}", m.Groups[1].Value));
         Assert.Equal(4, Regex.Matches(dom, "balanced by load · cost [0-9.]+ busy s/s · silos desired [1-9]").Count);
+
+        // The ownership timeline: a lane per partition, each begun with a Start mark; the lag and rate chart per group.
+        Assert.All(Mark().Matches(dom), m => Assert.Equal("Start", m.Groups[1].Value));
+        Assert.Equal(4, Regex.Matches(dom, "<polyline class=\"lag\"").Count);
+
+        // An operator's seek gives partition 0 of the forwarder up and takes it again: its lane gets a second mark, Operator.
+        var (seekExit, seekOutput) = await Cli.RunAsync("seek", "demo-forwarder", "demo-orders", "0", "end", "--gateway", silo.Gateway);
+        Assert.True(seekExit == 0, seekOutput);
+        var marked = await Poll.UntilAsync(
+            async () =>
+            {
+                dom = await DumpDomAsync(root + "/kafka");
+                var forwarder = dom[dom.IndexOf("<figure data-group=\"demo-forwarder\">", StringComparison.Ordinal)..];
+                var lane = forwarder[forwarder.IndexOf("data-partition=\"demo-orders/0\"", StringComparison.Ordinal)..];
+                lane = lane[..lane.IndexOf("</g>", StringComparison.Ordinal)];
+                return Mark().Matches(lane).Select(m => m.Groups[1].Value).SequenceEqual(["Start", "Operator"]);
+            },
+            TimeSpan.FromSeconds(60),
+            TimeSpan.FromSeconds(2));
+        Assert.True(marked, $"the forwarder's lane of partition 0 did not show the seek as an Operator mark:{Environment.NewLine}{dom}");
     }
 
     /// <summary>The page's DOM after its scripts ran, as headless Chromium renders it.</summary>
@@ -68,6 +89,12 @@ public sealed partial class KafkaPageTests
             profile.Delete(recursive: true);
         }
     }
+
+    [GeneratedRegex("<g class=\"lane\" data-partition=\"([^\"]+)\"")]
+    private static partial Regex Lane();
+
+    [GeneratedRegex("<path class=\"handover\" data-reason=\"([A-Za-z]+)\"")]
+    private static partial Regex Mark();
 
     [GeneratedRegex("<figure data-group=\"([^\"]+)\">")]
     private static partial Regex LoadFigure();
