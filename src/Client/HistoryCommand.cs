@@ -24,7 +24,7 @@ internal static class HistoryCommand
                 owner.Since.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
                 Markup.Escape(owner.Silo),
                 owner.Epoch.ToString(CultureInfo.InvariantCulture),
-                owner.Reason.ToString());
+                Markup.Escape(owner.Detail is null ? owner.Reason.ToString() : $"{owner.Reason}: {owner.Detail}"));
         }
 
         AnsiConsole.Write(table);

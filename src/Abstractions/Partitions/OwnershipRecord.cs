@@ -15,4 +15,7 @@ public sealed record OwnershipRecord
 
     /// <summary>Why the lease grain granted it the partition.</summary>
     [Id(3)] public required OwnershipReason Reason { get; init; }
+
+    /// <summary>For a rebalance by load: the figures that made the lease grain move it (the partition's cost, the two silos' loads); null otherwise.</summary>
+    [Id(4)] public string? Detail { get; init; }
 }

@@ -97,7 +97,7 @@ internal sealed partial class PartitionOwnership(
             }
             else if (!revoker.IsRevoking(key))
             {
-                var lease = new LocalLease(group, new TopicPartition(grant.Topic, grant.Partition), grant.Epoch, expiresAt, time) { Reason = grant.Reason };
+                var lease = new LocalLease(group, new TopicPartition(grant.Topic, grant.Partition), grant.Epoch, expiresAt, time) { Reason = grant.Reason, Detail = grant.Detail };
                 if (grant.Offset >= 0)
                 {
                     // The last owner's committed offset, handed over with the grant.

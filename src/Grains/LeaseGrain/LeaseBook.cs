@@ -289,7 +289,7 @@ internal sealed class LeaseBook(TimeProvider time, TimeSpan leaseDuration, TimeS
                 }
 
                 slot.Delivered = true;
-                grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch, slot.HandOff, slot.GrantedBecause));
+                grants.Add(new LeaseGrant(partition.Topic, partition.Partition, slot.Epoch, slot.HandOff, slot.GrantedBecause, slot.PlanDetail));
                 slot.HandOff = -1;
             }
         }

@@ -37,9 +37,10 @@ internal sealed class LeasePlacement(PlacementOptions options)
         }
 
         var eligible = silos.Eligible;
+        // A planned move is over once its silo has been sent the grant (with the figures), or has left.
         foreach (var slot in slots.Values.Where(s => s.PlannedTo is { } to && (!eligible.Contains(to) || (s.Owner == to && s.Delivered))))
         {
-            slot.PlannedTo = null;
+            (slot.PlannedTo, slot.PlanDetail) = (null, null);
         }
 
         var cost = Costs(slots, partitions);
@@ -60,6 +61,7 @@ internal sealed class LeasePlacement(PlacementOptions options)
             foreach (var move in moves)
             {
                 slots[move.Partition].PlannedTo = move.To;
+                slots[move.Partition].PlanDetail = move.Describe();
                 placed[move.Partition] = move.To;
             }
 

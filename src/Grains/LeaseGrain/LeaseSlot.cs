@@ -96,6 +96,9 @@ internal sealed class LeaseSlot
     /// <summary>The silo a rebalance by load is moving the partition to; cleared once it owns it.</summary>
     public string? PlannedTo { get; set; }
 
+    /// <summary>The figures of the rebalance that planned the move (<see cref="PlannedTo"/>), sent with its grant for the ownership history.</summary>
+    public string? PlanDetail { get; set; }
+
     /// <summary>What its owner last measured of the partition (<see cref="LeaseProtocol.PartitionLoad"/>); null before any report.</summary>
     public LeaseProtocol.PartitionLoad? Load { get; set; }
 

@@ -10,10 +10,12 @@ namespace OrleansKafka.LeaseProtocol;
 /// when unknown (the new owner reads the committed offset).
 /// </param>
 /// <param name="Reason">In a new grant: why the partition changed hands (for its ownership history).</param>
+/// <param name="Detail">In a grant of a rebalance by load: the figures that made it (for its ownership history).</param>
 [GenerateSerializer, Immutable, Alias("OrleansKafka.LeaseGrant")]
 internal readonly record struct LeaseGrant(
     [property: Id(0)] string Topic,
     [property: Id(1)] int Partition,
     [property: Id(2)] long Epoch,
     [property: Id(3)] long Offset = -1,
-    [property: Id(4)] OrleansKafka.Partitions.OwnershipReason Reason = OrleansKafka.Partitions.OwnershipReason.Start);
+    [property: Id(4)] OrleansKafka.Partitions.OwnershipReason Reason = OrleansKafka.Partitions.OwnershipReason.Start,
+    [property: Id(5)] string? Detail = null);

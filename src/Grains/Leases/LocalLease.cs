@@ -61,6 +61,9 @@ internal sealed class LocalLease
     /// <summary>Why the lease grain granted this lease (the partition's ownership history shows it).</summary>
     public Partitions.OwnershipReason Reason { get; init; }
 
+    /// <summary>For a rebalance by load: the figures that made it (the ownership history shows them); null otherwise.</summary>
+    public string? Detail { get; init; }
+
     public TopicPartition Partition { get; }
 
     public long Epoch { get; }

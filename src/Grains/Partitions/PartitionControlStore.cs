@@ -129,7 +129,7 @@ internal sealed partial class PartitionControlStore(string grainKey, string silo
             return;
         }
 
-        history.Add(new OwnershipRecord { Silo = silo, Epoch = lease.Epoch, Since = lease.GrantedAt, Reason = lease.Reason });
+        history.Add(new OwnershipRecord { Silo = silo, Epoch = lease.Epoch, Since = lease.GrantedAt, Reason = lease.Reason, Detail = lease.Detail });
         if (history.Count > PartitionControl.MaxHistory)
         {
             history.RemoveRange(0, history.Count - PartitionControl.MaxHistory);

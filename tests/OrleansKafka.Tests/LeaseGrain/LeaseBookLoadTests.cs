@@ -33,6 +33,10 @@ public sealed class LeaseBookLoadTests
         Assert.NotEqual(cluster.OwnerOf(0), cluster.OwnerOf(3));
         Assert.All(cluster.Moves, m => Assert.Equal(OwnershipReason.Rebalance, m.Reason));
 
+        // Each grant of a move says why, for the partition's history: the first moved a hot partition off the silo that had both.
+        Assert.All(cluster.Moves, m => Assert.Contains("busy s/s", m.Detail, StringComparison.Ordinal));
+        Assert.Matches("^partition cost 0\\.[45][0-9]* busy s/s, from .+ to .+$", cluster.Moves[0].Detail);
+
         var settled = cluster.Moves.Count;
         cluster.Run(TimeSpan.FromMinutes(5), p => Skewed(p) * (0.85 + (_noise.NextDouble() * 0.3)));
         Assert.Equal(settled, cluster.Moves.Count);
@@ -87,7 +91,7 @@ public sealed class LeaseBookLoadTests
         private readonly Dictionary<int, string> _owners = [];
 
         /// <summary>Every change of owner after a partition's first grant: when, which, and why.</summary>
-        public List<(TimeSpan At, int Partition, OwnershipReason Reason)> Moves { get; } = [];
+        public List<(TimeSpan At, int Partition, OwnershipReason Reason, string? Detail)> Moves { get; } = [];
 
         private TimeSpan _elapsed;
 
@@ -120,7 +124,7 @@ public sealed class LeaseBookLoadTests
                     {
                         if (_owners.ContainsKey(grant.Partition))
                         {
-                            Moves.Add((_elapsed, grant.Partition, grant.Reason));
+                            Moves.Add((_elapsed, grant.Partition, grant.Reason, grant.Detail));
                         }
 
                         _owners[grant.Partition] = silo;
