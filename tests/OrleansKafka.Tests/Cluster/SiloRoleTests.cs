@@ -21,21 +21,13 @@ public sealed class SiloRoleTests
         {
             var options = new SiloProcessClusterOptions { Silos = 1 };
             options.Topics[Topic] = 4;
-            foreach (var (name, value) in new Dictionary<string, string>
-            {
-                ["Kafka__Processors__audit__Topic"] = Topic,
-                ["Kafka__Processors__audit__Group"] = Group,
-                ["Kafka__Processors__audit__Role"] = "heavy",
-                ["Kafka__Processors__order-totals__Enabled"] = "false",
-                ["Kafka__Processors__customer-totals__Enabled"] = "false",
-                ["Kafka__Processors__kafka__Enabled"] = "false",
-                ["Kafka__Processors__forwarder__Enabled"] = "false",
-                ["Kafka__Roles"] = "heavy, batch",
-                ["Audit__Directory"] = directory.FullName,
-            })
+            foreach (var (name, value) in AuditOnly.Settings(Topic, Group, directory.FullName))
             {
                 options.Settings[name] = value;
             }
+
+            options.Settings["Kafka__Processors__audit__Role"] = "heavy";
+            options.Settings["Kafka__Roles"] = "heavy, batch";
 
             await using var cluster = await SiloProcessCluster.StartAsync(options);
             var heavy = cluster.Silos[0];

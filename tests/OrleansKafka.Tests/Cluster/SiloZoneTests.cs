@@ -22,22 +22,14 @@ public sealed class SiloZoneTests
         {
             var options = new SiloProcessClusterOptions { Silos = 1, BrokerRacks = string.Join(',', Racks) };
             options.Topics[Topic] = 12;
-            foreach (var (name, value) in new Dictionary<string, string>
-            {
-                ["Kafka__Processors__audit__Topic"] = Topic,
-                ["Kafka__Processors__audit__Group"] = Group,
-                ["Kafka__Processors__order-totals__Enabled"] = "false",
-                ["Kafka__Processors__customer-totals__Enabled"] = "false",
-                ["Kafka__Processors__kafka__Enabled"] = "false",
-                ["Kafka__Processors__forwarder__Enabled"] = "false",
-                ["Kafka__Placement__RebalanceInterval"] = "00:00:02",
-                ["Kafka__Placement__MaxMovesPerInterval"] = "6",
-                ["Kafka__Zone"] = "za",
-                ["Audit__Directory"] = directory.FullName,
-            })
+            foreach (var (name, value) in AuditOnly.Settings(Topic, Group, directory.FullName))
             {
                 options.Settings[name] = value;
             }
+
+            options.Settings["Kafka__Placement__RebalanceInterval"] = "00:00:02";
+            options.Settings["Kafka__Placement__MaxMovesPerInterval"] = "6";
+            options.Settings["Kafka__Zone"] = "za";
 
             await using var cluster = await SiloProcessCluster.StartAsync(options);
             var zoneOf = new Dictionary<string, string> { [cluster.Silos[0].Endpoint] = "za" };

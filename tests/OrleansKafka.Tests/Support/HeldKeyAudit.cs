@@ -15,23 +15,15 @@ internal static class HeldKeyAudit
     {
         var options = new SiloProcessClusterOptions { Silos = 1 };
         options.Topics[topic] = 1;
-        foreach (var (name, value) in new Dictionary<string, string>
-        {
-            ["Kafka__Processors__audit__Topic"] = topic,
-            ["Kafka__Processors__audit__Group"] = group,
-            ["Kafka__Processors__audit__Order"] = "Key",
-            ["Kafka__Processors__audit__OnFailure"] = "HoldKey",
-            ["Kafka__Processors__audit__MaxAttempts"] = maxAttempts.ToString(CultureInfo.InvariantCulture),
-            ["Kafka__Processors__order-totals__Enabled"] = "false",
-            ["Kafka__Processors__customer-totals__Enabled"] = "false",
-            ["Kafka__Processors__kafka__Enabled"] = "false",
-            ["Kafka__Processors__forwarder__Enabled"] = "false",
-            ["Audit__Directory"] = directory,
-            ["Audit__FailKeys"] = failingKey,
-        })
+        foreach (var (name, value) in AuditOnly.Settings(topic, group, directory))
         {
             options.Settings[name] = value;
         }
+
+        options.Settings["Kafka__Processors__audit__Order"] = "Key";
+        options.Settings["Kafka__Processors__audit__OnFailure"] = "HoldKey";
+        options.Settings["Kafka__Processors__audit__MaxAttempts"] = maxAttempts.ToString(CultureInfo.InvariantCulture);
+        options.Settings["Audit__FailKeys"] = failingKey;
 
         return options;
     }
