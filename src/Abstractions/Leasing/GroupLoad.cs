@@ -12,7 +12,8 @@ public sealed record GroupLoad
 
     /// <summary>
     /// The silos the group needs to process its partitions at most at
-    /// <see cref="TargetUtilization"/> of their capacity: the total cost over that share of the live
+    /// <see cref="TargetUtilization"/> of their capacity: the total cost (each partition's counted
+    /// up to 1, since a partition's deliveries run one after another) over that share of the live
     /// silos' mean capacity, rounded up, at least 1 and never more than the partitions; 0 when no
     /// silo is live.
     /// </summary>

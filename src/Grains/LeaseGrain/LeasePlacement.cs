@@ -102,8 +102,12 @@ internal sealed class LeasePlacement(PlacementOptions options)
             .ToList();
         var total = slots.Values.Sum(s => s.Load?.Cost ?? 0);
         var capacity = perSilo.Count == 0 ? 0 : perSilo.Average(s => s.Capacity);
+
+        // A partition's deliveries run one after another: more silos give none of them more than
+        // one busy second a second, however far behind it is.
+        var usable = slots.Values.Sum(s => Math.Min(1, s.Load?.Cost ?? 0));
         var desired = perSilo.Count == 0 || slots.Count == 0 ? 0
-            : (int)Math.Clamp(Math.Ceiling(total / (GroupLoad.TargetUtilization * Math.Max(capacity, 0.001))), 1, slots.Count);
+            : (int)Math.Clamp(Math.Ceiling(usable / (GroupLoad.TargetUtilization * Math.Max(capacity, 0.001))), 1, slots.Count);
         return new GroupLoad { Group = group, BalanceBy = options.BalanceBy.ToString(), SilosDesired = desired, Cost = total, Silos = perSilo, Waiting = silos.Waiting() };
     }
 

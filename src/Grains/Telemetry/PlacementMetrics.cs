@@ -23,7 +23,7 @@ internal sealed class PlacementMetrics
             SilosDesiredName,
             () => _groups.Select(g => new Measurement<int>(g.Value.SilosDesired, Tag(g.Key))),
             "{silo}",
-            "Silos the consumer group needs: its partitions' measured cost over 0.8 of a silo's capacity, rounded up, from 1 to the partition count.");
+            "Silos the consumer group needs: its partitions' measured cost (each up to 1) over 0.8 of a silo's capacity, rounded up, from 1 to the partition count.");
         meter.CreateObservableGauge(
             "orleanskafka.group.cost",
             () => _groups.Select(g => new Measurement<double>(g.Value.Cost, Tag(g.Key))),

@@ -82,9 +82,26 @@ public sealed class LeaseBookLoadTests
         Assert.Equal(4, Enumerable.Range(0, Partitions).Count(p => cluster.OwnerOf(p) == "c"));
     }
 
+    [Fact]
+    public void SilosDesired_CountsEachPartitionUpToOne_AndTheSilosCapacity()
+    {
+        var cluster = new SimulatedGroup(new LeaseBook(_time, TimeSpan.FromSeconds(2), placement: new PlacementOptions()), _time, ["a", "b"]);
+
+        // One partition far behind (it would need 40 busy seconds a second), the others 0.3 each: 1 + 11 × 0.3 = 4.3
+        // over 0.8 of a capacity of 1 is 5.4, so 6 silos; its 40 counted whole would ask for all 12.
+        cluster.Run(TimeSpan.FromSeconds(5), p => p == 0 ? 40 : 0.3);
+        var load = cluster.Book.Load("g");
+
+        Assert.Equal(6, load.SilosDesired);
+        Assert.Equal(40 + (11 * 0.3), load.Cost, 6);
+        Assert.Equal(load.Cost, load.Silos.Sum(s => s.Cost), 6);
+    }
+
     /// <summary>Silos that beat in turn, give up revoked partitions at their next beat, and report what they hold with its cost.</summary>
     private sealed class SimulatedGroup(LeaseBook book, FakeTimeProvider time, IEnumerable<string> silos)
     {
+        public LeaseBook Book => book;
+
         private readonly Dictionary<string, (List<LeaseGrant> Held, List<LeaseGrant> Released, long Sequence)> _silos =
             silos.ToDictionary(s => s, _ => (new List<LeaseGrant>(), new List<LeaseGrant>(), 0L), StringComparer.Ordinal);
 
