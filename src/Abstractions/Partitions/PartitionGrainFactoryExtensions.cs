@@ -49,8 +49,10 @@ public static class PartitionGrainFactoryExtensions
         var results = new List<PartitionStatus>();
         foreach (var name in groups)
         {
-            var assignments = await grains.GetGrain<IPartitionLeaseGrain>(name).GetAssignmentsAsync();
-            results.AddRange(await Task.WhenAll(assignments.Select(a => StatusAsync(grains, name, a))));
+            var lease = grains.GetGrain<IPartitionLeaseGrain>(name);
+            var assignments = await lease.GetAssignmentsAsync();
+            var desired = (await lease.GetLoadAsync()).SilosDesired;
+            results.AddRange((await Task.WhenAll(assignments.Select(a => StatusAsync(grains, name, a)))).Select(s => s with { GroupSilosDesired = desired }));
         }
 
         return results;

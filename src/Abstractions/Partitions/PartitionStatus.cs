@@ -122,4 +122,11 @@ public sealed record PartitionStatus
     /// no live silo may take it (none is live, or each lacks a role its processors require).
     /// </summary>
     [Id(27)] public string? Waiting { get; init; }
+
+    /// <summary>
+    /// The silos the partition's consumer group needs (<see cref="Leasing.GroupLoad.SilosDesired"/>),
+    /// the same on each of the group's partitions; null where the status did not come through
+    /// <see cref="PartitionGrainFactoryExtensions.GetPartitionStatusesAsync"/>.
+    /// </summary>
+    [Id(28)] public int? GroupSilosDesired { get; init; }
 }

@@ -60,6 +60,9 @@ public sealed class StatusCommandTests
             TimeSpan.FromSeconds(30),
             TimeSpan.FromSeconds(1));
         Assert.True(costed, "status --json did not show every demo-forwarder partition's cost");
+        var (withGroupExit, withGroup) = await Cli.RunAsync("status", "--json", "--group", "demo-forwarder", "--gateway", silo.Gateway);
+        Assert.Equal(0, withGroupExit);
+        Assert.All(JsonSerializer.Deserialize<JsonElement[]>(withGroup)!, s => Assert.InRange(s.GetProperty("groupSilosDesired").GetInt32(), 1, 12));
         var (groupsExit, groupsOutput) = await Cli.RunAsync("groups", "--json", "--gateway", silo.Gateway);
         Assert.Equal(0, groupsExit);
         var groups = JsonSerializer.Deserialize<JsonElement[]>(groupsOutput)!;
