@@ -112,6 +112,19 @@ public sealed class KafkaPageOriginTests
         using var http = new HttpClient { BaseAddress = new Uri(silo.WebRoot) };
         Assert.True(await Poll.UntilAsync(async () => await StateAsync(http, 0) == "Idle", TimeSpan.FromSeconds(60)), $"partition 0 never became idle:{Environment.NewLine}{silo.Process.Tail()}");
         await using var client = await GatewayClient.ConnectAsync(silo.GatewayPort);
+
+        // The cost gauges appear once each partition's first figures are in (two heartbeats after
+        // its grant) and the groups' once their lease grains have published: count from then.
+        Assert.True(
+            await Poll.UntilAsync(
+                async () =>
+                {
+                    var lines = (await http.GetStringAsync("/metrics")).Split('\n');
+                    return lines.Count(l => l.StartsWith("orleanskafka_partition_cost_seconds_per_second{", StringComparison.Ordinal)) == 48
+                        && lines.Count(l => l.StartsWith("orleanskafka_group_silos_desired{", StringComparison.Ordinal)) == 4;
+                },
+                TimeSpan.FromSeconds(60)),
+            "the cost gauges of the 48 partitions and 4 groups did not appear");
         var activationsBefore = await ActivationsAsync(client);
         var seriesBefore = await SeriesAsync(http);
         Assert.True(activationsBefore > 0 && seriesBefore > 0, $"nothing to compare: {activationsBefore} activations, {seriesBefore} series");
