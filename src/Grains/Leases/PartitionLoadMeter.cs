@@ -68,6 +68,14 @@ internal sealed class PartitionLoadMeter(TimeProvider time)
                 return Figures(lag);
             }
 
+            if (_records == 0 && lag > 0 && !double.IsNaN(_secondsPerRecord))
+            {
+                // Records wait and none was processed: the partition is stopped (paused, holding, a
+                // slow call). Its lag is no demand another silo could serve: its cost stays as it was.
+                (_sampledAt, _sampledHigh) = (now, highWatermark);
+                return LastCost is { } last ? (last, _recordsPerSecond, lag) : null;
+            }
+
             var records = _records / seconds;
             var inflow = highWatermark >= 0 && _sampledHigh >= 0 ? Math.Max(0, highWatermark - _sampledHigh) / seconds : 0;
             if (_records > 0)

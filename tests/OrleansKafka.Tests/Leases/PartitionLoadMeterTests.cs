@@ -87,4 +87,23 @@ public sealed class PartitionLoadMeterTests
         Assert.InRange(first, 0.1, 0.12);
         Assert.InRange(after, 0.1 + (0.1 * 0.6), 0.2);
     }
+
+    [Fact]
+    public void Sample_AStoppedPartition_KeepsItsCost_HoweverItsLagGrows()
+    {
+        // Paused or holding: records arrive, none is processed; its lag is no demand another silo could serve.
+        var meter = new PartitionLoadMeter(_time);
+        meter.Sample(0, 0);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        meter.Delivered(100, TimeSpan.FromMilliseconds(100));
+        var before = meter.Sample(100, 100)!.Value.Cost;
+
+        var high = 100L;
+        for (var second = 0; second < 30; second++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            high += 1000;
+            Assert.Equal(before, meter.Sample(high, 100)!.Value.Cost);
+        }
+    }
 }
