@@ -166,10 +166,6 @@ public sealed class KafkaProcessingOptions
     /// </summary>
     public string? Zone { get; set; }
 
-    /// <summary>The roles of <see cref="Roles"/>, trimmed, without empty entries.</summary>
-    public IReadOnlySet<string> RoleSet() =>
-        (Roles ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-
     /// <summary>How the lease grain spreads the partitions over the silos: by measured load (the default) or by count.</summary>
     public PlacementOptions Placement { get; set; } = new();
 }

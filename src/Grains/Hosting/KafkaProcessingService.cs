@@ -262,7 +262,7 @@ internal sealed partial class KafkaProcessingService(
     /// <summary>The roles the group's processors require that this silo does not have (<c>Kafka:Roles</c>).</summary>
     private static List<string> LacksRoles(IEnumerable<ProcessorBinding> bindings, KafkaProcessingOptions settings)
     {
-        var roles = settings.RoleSet();
+        var roles = (settings.Roles ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         return [.. bindings.Select(b => b.Options.Role?.Trim()).OfType<string>().Where(r => r.Length > 0 && !roles.Contains(r)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 

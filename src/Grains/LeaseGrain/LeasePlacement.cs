@@ -19,8 +19,6 @@ internal sealed class LeasePlacement(PlacementOptions options)
     private string? _rebalancedFor;
     private List<LoadAssignment.Move> _moves = [];
 
-    public BalanceBy BalanceBy => options.BalanceBy;
-
     /// <summary>The moves the last rebalance planned, once: the grain logs them.</summary>
     public List<LoadAssignment.Move> TakeMoves()
     {

@@ -219,7 +219,7 @@ internal sealed class LocalLease
     /// <summary>What the partition cost under this lease since the last sample (<see cref="PartitionLoadMeter.Sample"/>), for the heartbeat; null while unknown.</summary>
     public PartitionLoad? SampleLoad() =>
         Load.Sample(HighWatermark, ProcessedOffset >= 0 ? ProcessedOffset : CommittedOffset) is { } figures
-            ? new PartitionLoad(Partition.Topic, Partition.Partition.Value, figures.Cost, figures.RecordsPerSecond, figures.Lag)
+            ? new PartitionLoad(Partition.Topic, Partition.Partition.Value, figures.Cost)
             : null;
 
     public void ObserveHighWatermark(long highWatermark) => Interlocked.Exchange(ref _highWatermark, highWatermark);

@@ -134,7 +134,7 @@ public sealed class LeaseBookLoadTests
                             Topics = new Dictionary<string, int> { ["t"] = Partitions },
                             Held = held,
                             Released = released,
-                            Loads = [.. held.Select(g => new PartitionLoad("t", g.Partition, cost(g.Partition), 100, 0))],
+                            Loads = [.. held.Select(g => new PartitionLoad("t", g.Partition, cost(g.Partition)))],
                         },
                         members);
                     foreach (var grant in answer.Grants.Where(g => !held.Any(h => h.Partition == g.Partition && h.Epoch == g.Epoch)))
