@@ -112,6 +112,11 @@ public sealed class KafkaStreamsTests
         await using var cluster = await StartAsync(log, gate);
         var delivery = cluster.Client.GetGrain<IStreamRecorderGrain>("fenced").AsReference<OrleansKafka.Streams.IKafkaStreamDelivery>();
 
+        // The silos hold real leases of the topic's partitions meanwhile (epochs from the wall
+        // clock, far above these); the records below are of a partition the topic lacks.
+        var owned = cluster.Client.GetGrain<OrleansKafka.Partitions.IPartitionGrain>(OrleansKafka.Partitions.PartitionGrainKey.Format(Group, Topic, 0));
+        Assert.True(await Poll.UntilAsync(async () => (await owned.GetStatusAsync()).State != OrleansKafka.Partitions.PartitionState.NotOwner, TimeSpan.FromSeconds(30)), "no silo took partition 0");
+
         await delivery.DeliverAsync(Record(offset: 10, epoch: 7), StreamRecorderGrain.Provider);
         await Assert.ThrowsAsync<OrleansKafka.KeyGrains.StaleLeaseEpochException>(() => delivery.DeliverAsync(Record(offset: 11, epoch: 6), StreamRecorderGrain.Provider));
         await delivery.DeliverAsync(Record(offset: 12, epoch: 7), StreamRecorderGrain.Provider);
@@ -140,13 +145,16 @@ public sealed class KafkaStreamsTests
         Assert.True((await cluster.CommittedOffsetsAsync(Group, "lonely"))[0] <= 0, "the record was committed");
     }
 
+    /// <summary>A partition the test topic does not have, so no silo's own lease of it judges these calls.</summary>
+    private const int UnleasedPartition = 9;
+
     private static OrleansKafka.KeyGrains.KeyedRecord<string> Record(long offset, long epoch) => new()
     {
         Key = "fenced",
         Value = "v",
         ConsumerGroup = Group,
         Topic = Topic,
-        Partition = 0,
+        Partition = UnleasedPartition,
         Offset = offset,
         Timestamp = DateTimeOffset.UnixEpoch,
         Headers = [],
