@@ -69,6 +69,7 @@ public static class KafkaSiloBuilderExtensions
             services.AddSingleton<KeyGrains.SiloStallWatch>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<KeyGrains.SiloStallWatch>());
             services.AddSingleton<KeyGrains.KeyGrainEpochFence>();
+            services.AddSingleton<Orleans.Runtime.Placement.IPlacementStrategyResolver, KeyGrains.KeyGrainPlacement>();
             services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<KeyGrains.KeyGrainEpochFence>());
             builder.AddGrainExtension<Streams.IKafkaStreamDelivery, Streams.KafkaStreamDelivery>();
             builder.AddGrainExtension<KeyGrains.IKeyGrainBatch, KeyGrains.KeyGrainBatch>();

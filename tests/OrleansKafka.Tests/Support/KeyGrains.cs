@@ -185,3 +185,27 @@ public sealed class AttemptsKeyGrain(AttemptLog log) : Grain, IAttemptsKeyGrain
         return record.Value == "fail" ? throw new InvalidOperationException($"offset {record.Offset} always fails") : Task.CompletedTask;
     }
 }
+
+public interface IPlacedKeyGrain : IKafkaKeyGrain<string>, IGrainWithStringKey;
+
+/// <summary>
+/// A key grain with no placement attribute: records whether each record ran on the silo that sent
+/// it, the one holding the partition's lease under the record's epoch.
+/// </summary>
+internal sealed class PlacedKeyGrain(PlacementLog log, OrleansKafka.Leases.LeaseTable leases) : Grain, IPlacedKeyGrain
+{
+    public Task ProcessAsync(KeyedRecord<string> record)
+    {
+        var sentFromHere = leases.TryGet(record.Source, out var lease) && lease.Epoch == record.LeaseEpoch;
+        log.Add(record.Partition, sentFromHere);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Per record a <see cref="PlacedKeyGrain"/> ran: its partition and whether it ran where it was sent from.</summary>
+public sealed class PlacementLog
+{
+    public ConcurrentQueue<(int Partition, bool SentFromHere)> Records { get; } = new();
+
+    public void Add(int partition, bool sentFromHere) => Records.Enqueue((partition, sentFromHere));
+}
