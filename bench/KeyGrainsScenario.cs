@@ -60,7 +60,9 @@ internal static class KeyGrainsScenario
             await Task.Delay(50);
         }
 
-        // Paused while the records are produced; resumed all at once.
+        // What the silos cost with nothing to process, then paused while the records are
+        // produced; resumed all at once.
+        var idle = await Measure.IdleCpuAsync(TimeSpan.FromSeconds(2));
         var factory = hosts[0].Services.GetRequiredService<IGrainFactory>();
         var partitionGrains = Enumerable.Range(0, partitions).Select(p => factory.GetGrain<OrleansKafka.Partitions.IPartitionGrain>(OrleansKafka.Partitions.PartitionGrainKey.Format(group, topic, p))).ToList();
         await Task.WhenAll(partitionGrains.Select(g => g.PauseAsync()));
@@ -91,7 +93,7 @@ internal static class KeyGrainsScenario
             await Task.Delay(50);
         }
 
-        clock.FromFirst?.Stop($"keygrains.{name}", clock.Count - 1);
+        clock.FromFirst?.Stop($"keygrains.{name}", clock.Count - 1, idle);
         foreach (var host in hosts.Reverse())
         {
             await host.StopAsync();
