@@ -15,6 +15,15 @@ namespace OrleansKafka.LeaseGrain;
 /// </remarks>
 internal sealed class LeasePlacement(PlacementOptions options)
 {
+    /// <summary>
+    /// The most busy seconds a second one partition weighs in placement: its deliveries are serial,
+    /// so it keeps at most one delivery running wherever it is. A partition far behind reports
+    /// more (the time to clear its lag within a minute), which no silo can give it by taking it;
+    /// counted in full, a partition just moved or failed over made its silo look overloaded and
+    /// give away all its other partitions. <c>silos_desired</c> counts it the same way.
+    /// </summary>
+    public const double MostOfOnePartition = 1;
+
     private TimeSpan _nextRebalanceAt;
     private string? _rebalancedFor;
     private List<LoadAssignment.Move> _moves = [];
@@ -103,23 +112,23 @@ internal sealed class LeasePlacement(PlacementOptions options)
 
         // A partition's deliveries run one after another: more silos give none of them more than
         // one busy second a second, however far behind it is.
-        var usable = slots.Values.Sum(s => Math.Min(1, s.Load?.Cost ?? 0));
+        var usable = slots.Values.Sum(s => Math.Min(MostOfOnePartition, s.Load?.Cost ?? 0));
         var desired = perSilo.Count == 0 || slots.Count == 0 ? 0
             : (int)Math.Clamp(Math.Ceiling(usable / (GroupLoad.TargetUtilization * Math.Max(capacity, 0.001))), 1, slots.Count);
         return new GroupLoad { Group = group, BalanceBy = options.BalanceBy.ToString(), SilosDesired = desired, Cost = total, Silos = perSilo, Waiting = silos.Waiting() };
     }
 
     /// <summary>
-    /// Each partition's cost for placement: as last reported; the mean of the reported ones when it
-    /// has none yet; and at least a hundredth of that mean (and 0.001), so partitions that cost
-    /// nothing are still spread by number.
+    /// Each partition's cost for placement: as last reported, up to <see cref="MostOfOnePartition"/>;
+    /// the mean of the reported ones when it has none yet; and at least a hundredth of that mean
+    /// (and 0.001), so partitions that cost nothing are still spread by number.
     /// </summary>
     private static Func<TopicPartitionKey, double> Costs(IReadOnlyDictionary<TopicPartitionKey, LeaseSlot> slots, List<TopicPartitionKey> partitions)
     {
-        var known = partitions.Select(p => slots[p].Load?.Cost).OfType<double>().ToList();
+        var known = partitions.Select(p => slots[p].Load?.Cost).OfType<double>().Select(c => Math.Min(c, MostOfOnePartition)).ToList();
         var mean = known.Count == 0 ? 0 : known.Average();
         var floor = Math.Max(0.001, mean / 100);
-        var costs = partitions.ToDictionary(p => p, p => Math.Max(floor, slots[p].Load?.Cost ?? mean));
+        var costs = partitions.ToDictionary(p => p, p => Math.Max(floor, slots[p].Load?.Cost is { } cost ? Math.Min(cost, MostOfOnePartition) : mean));
         return p => costs[p];
     }
 }
