@@ -11,6 +11,8 @@ namespace OrleansKafka.Bench.Cluster;
 /// </summary>
 internal static class FailoverScenario
 {
+    private static readonly bool LeaseHostsOnly = Environment.GetEnvironmentVariable("BENCH_FAILOVER_VICTIM") == "lease-host";
+
     public static async Task<int> RunAsync(BenchOptions options)
     {
         var kills = options.Records ?? 5;
@@ -21,10 +23,13 @@ internal static class FailoverScenario
         {
             await run.WaitForBalanceAsync(TimeSpan.FromSeconds(60));
             var live = run.Live.ToList();
-            var victim = live[kill % live.Count];
+            var leaseHost = LeaseGrainHost(run, "demo-forwarder");
+
+            // BENCH_FAILOVER_VICTIM=lease-host kills the lease grain's silo every time (its kills
+            // are the slow ones); by default the victim rotates over the live silos.
+            var victim = LeaseHostsOnly && live.FirstOrDefault(s => s.Endpoint == leaseHost) is { } host ? host : live[kill % live.Count];
             var owned = run.Watch.Latest().Select((a, p) => (a, p)).Where(x => x.a?.Silo == victim.Endpoint).Select(x => x.p).ToArray();
 
-            var leaseHost = LeaseGrainHost(run, "demo-forwarder");
             var killedAt = Stopwatch.GetTimestamp();
             victim.Process.KillHard();
             var resumed = await WaitForResumeAsync(run.Watch, owned, victim.Endpoint, killedAt, TimeSpan.FromSeconds(60));
