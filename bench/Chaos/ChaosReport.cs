@@ -122,33 +122,41 @@ internal sealed class ChaosReport
 
             // Order: an offset started for the first time below one already started (of its
             // partition, or of its key) skipped ahead and came back.
-            // Per key also: a start under the epoch of a later offset of the key already started
-            // (a call that ran again after the key's next record: a stale call that was queued at
-            // a frozen silo's grain while the sender went on elsewhere). A replay under a newer
-            // epoch starts the key afresh; an older epoch is an overlap, counted below.
+            // Per key also, under each epoch: a start that breaks the key's order (KeyRunOrder: a
+            // record first started below one of its key already started, or a replay that skips
+            // what the key had reached: a stale call that was queued at a frozen silo's grain and
+            // ran after the key's next records). A unit resent after its grain's silo froze
+            // replays the key in order and is a duplicate, not a reorder. A newer epoch starts the
+            // key afresh; an older epoch is an overlap, counted below.
             var partitionOrder = 0;
             var seen = new HashSet<long>();
             var highest = new Dictionary<string, long>(StringComparer.Ordinal);
-            var highestOfEpoch = new Dictionary<string, (long Epoch, long Offset)>(StringComparer.Ordinal);
+            var keyOrders = new Dictionary<string, (long Epoch, KeyRunOrder Order)>(StringComparer.Ordinal);
             foreach (var start in starts)
             {
                 if (orderPerKey)
                 {
-                    var known = highestOfEpoch.TryGetValue(start.Key, out var last);
-                    if (known && last.Epoch == start.Epoch && start.Offset < last.Offset)
+                    if (!keyOrders.TryGetValue(start.Key, out var key) || start.Epoch > key.Epoch)
                     {
-                        partitionOrder++;
-                        if (orderExamples.Count < MaxExamples)
-                        {
-                            orderExamples.Add($"order: partition {partition} key {start.Key} offset {start.Offset} started on {start.Silo} under epoch {start.Epoch} at {At(start.Timestamp)}, after offset {last.Offset} of the key had started under that epoch");
-                        }
-
-                        continue;
+                        key = (start.Epoch, new KeyRunOrder());
+                        keyOrders[start.Key] = key;
                     }
 
-                    if (!known || start.Epoch > last.Epoch || (start.Epoch == last.Epoch && start.Offset > last.Offset))
+                    if (start.Epoch == key.Epoch)
                     {
-                        highestOfEpoch[start.Key] = (start.Epoch, start.Offset);
+                        var (reached, expected) = (key.Order.Highest, key.Order.ReplayExpects);
+                        if (!key.Order.Start(start.Offset))
+                        {
+                            partitionOrder++;
+                            if (orderExamples.Count < MaxExamples)
+                            {
+                                orderExamples.Add(expected is { } next
+                                    ? $"order: partition {partition} key {start.Key} offset {start.Offset} started on {start.Silo} under epoch {start.Epoch} at {At(start.Timestamp)} while the key's records replayed up to offset {reached} had reached offset {next} only"
+                                    : $"order: partition {partition} key {start.Key} offset {start.Offset} started on {start.Silo} under epoch {start.Epoch} at {At(start.Timestamp)}, after offset {reached} of the key had started under that epoch");
+                            }
+
+                            continue;
+                        }
                     }
                 }
 
@@ -169,6 +177,17 @@ internal sealed class ChaosReport
                 else
                 {
                     highest[scope] = start.Offset;
+                }
+            }
+
+            // A replay still short of what its key had reached when the run ended: a stale call
+            // after the key's last records.
+            foreach (var (key, (epoch, order)) in keyOrders.Where(k => k.Value.Order.ReplayExpects is not null))
+            {
+                partitionOrder++;
+                if (orderExamples.Count < MaxExamples)
+                {
+                    orderExamples.Add($"order: partition {partition} key {key} under epoch {epoch}: records replayed after offset {order.Highest} had started stopped short of offset {order.ReplayExpects}");
                 }
             }
 
