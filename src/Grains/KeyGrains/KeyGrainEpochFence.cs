@@ -30,9 +30,16 @@ internal sealed class KeyGrainEpochFence(LeaseTable leases, SiloStallWatch stall
     /// <summary>Lets <paramref name="record"/> run at <paramref name="grain"/>, or throws why not.</summary>
     /// <exception cref="StaleLeaseEpochException">Sent under a lease that has ended, or older than one the grain has seen.</exception>
     /// <exception cref="SiloStalledException">This silo has just stood still; send it again.</exception>
-    public void Admit(IGrainContext grain, KeyedRecord record)
+    public void Admit(IGrainContext grain, KeyedRecord record) => Admit(grain, record, record.Source);
+
+    /// <summary>Lets <paramref name="record"/> run at <paramref name="grain"/>, or throws why not.</summary>
+    /// <param name="grain">The key grain (or stream subscriber) activation.</param>
+    /// <param name="record">The record about to run.</param>
+    /// <param name="source">The record's <see cref="KeyedRecord.Source"/>, built once for the records of a batch, which share it.</param>
+    /// <exception cref="StaleLeaseEpochException">Sent under a lease that has ended, or older than one the grain has seen.</exception>
+    /// <exception cref="SiloStalledException">This silo has just stood still; send it again.</exception>
+    public void Admit(IGrainContext grain, KeyedRecord record, string source)
     {
-        var source = record.Source;
         if (leases.HasEnded(source, record.LeaseEpoch))
         {
             throw new StaleLeaseEpochException(

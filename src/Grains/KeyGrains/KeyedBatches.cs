@@ -17,7 +17,7 @@ internal sealed class KeyedBatchResult
 /// Runs consecutive records of one key at its grain in one grain call: a grain call costs more
 /// than a fast grain's work (docs/benchmarks.md, keygrains and streams), so a partition sends a
 /// key's records of one delivery together while its grain is fast. Each record is fenced
-/// (<see cref="KeyGrainEpochFence.Admit"/>) and processed as if it had come alone, one after
+/// (<see cref="KeyGrainEpochFence.Admit(IGrainContext, KeyedRecord, string)"/>) and processed as if it had come alone, one after
 /// another; the first that fails ends the batch, and the sender takes it from there.
 /// </summary>
 internal static class KeyedBatches
@@ -25,11 +25,13 @@ internal static class KeyedBatches
     /// <summary>Runs <paramref name="run"/> over <paramref name="records"/> in order, admitting each first, until one fails.</summary>
     public static async Task<KeyedBatchResult> RunAsync(IGrainContext grain, KeyGrainEpochFence fence, KeyedRecord[] records, Func<KeyedRecord, Task> run)
     {
+        // A unit's records come from one partition of one group: their source is built once.
+        var source = records.Length > 0 ? records[0].Source : string.Empty;
         for (var i = 0; i < records.Length; i++)
         {
             try
             {
-                fence.Admit(grain, records[i]);
+                fence.Admit(grain, records[i], source);
                 await run(records[i]);
             }
             catch (Exception e)
