@@ -14,7 +14,7 @@ namespace OrleansKafka.KeyGrains;
 /// until they are deactivated; the next activation follows the new owner.
 /// </summary>
 internal sealed class KeyGrainPlacement(GrainClassMap classes, IServiceProvider services) : IPlacementStrategyResolver
-        {
+{
     private readonly ConcurrentDictionary<GrainType, bool> _keyGrains = new();
 
     public bool TryResolvePlacementStrategy(GrainType grainType, GrainProperties? properties, out PlacementStrategy result)
@@ -30,6 +30,5 @@ internal sealed class KeyGrainPlacement(GrainClassMap classes, IServiceProvider 
     }
 
     private bool IsKeyGrain(GrainType grainType) =>
-        classes.TryGetGrainClass(grainType, out var type)
-        && type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IKafkaKeyGrain<>));
+        classes.TryGetGrainClass(grainType, out var type) && Processing.ProcessorRegistration.Contract(type, typeof(IKafkaKeyGrain<>)) is not null;
 }

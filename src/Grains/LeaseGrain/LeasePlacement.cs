@@ -125,10 +125,11 @@ internal sealed class LeasePlacement(PlacementOptions options)
     /// </summary>
     private static Func<TopicPartitionKey, double> Costs(IReadOnlyDictionary<TopicPartitionKey, LeaseSlot> slots, List<TopicPartitionKey> partitions)
     {
-        var known = partitions.Select(p => slots[p].Load?.Cost).OfType<double>().Select(c => Math.Min(c, MostOfOnePartition)).ToList();
+        var reported = partitions.ToDictionary(p => p, p => slots[p].Load?.Cost is { } cost ? Math.Min(cost, MostOfOnePartition) : (double?)null);
+        var known = reported.Values.OfType<double>().ToList();
         var mean = known.Count == 0 ? 0 : known.Average();
         var floor = Math.Max(0.001, mean / 100);
-        var costs = partitions.ToDictionary(p => p, p => Math.Max(floor, slots[p].Load?.Cost is { } cost ? Math.Min(cost, MostOfOnePartition) : mean));
+        var costs = reported.ToDictionary(r => r.Key, r => Math.Max(floor, r.Value ?? mean));
         return p => costs[p];
     }
 }
