@@ -25,16 +25,27 @@ internal sealed partial class GroupControlClient : IDisposable
     private readonly string _group;
     private readonly Func<IEnumerable<LocalLease>> _leases;
     private readonly TimeSpan _commitInterval;
+    private readonly TimeSpan _coordinatorWait;
     private readonly ILogger _logger;
 
     // Set once the brokers refused a note with a completed-ahead map as too large.
     private bool _mapsRefused;
 
-    public GroupControlClient(string group, IDictionary<string, string> settings, Func<IEnumerable<LocalLease>> leases, TimeSpan commitInterval, ILogger logger)
+    /// <summary>A control client for <paramref name="group"/>; <paramref name="coordinatorWait"/> is the lease length.</summary>
+    /// <remarks>
+    /// A commit made while no broker is reachable waits <paramref name="coordinatorWait"/> for the
+    /// group's coordinator, then fails and is tried again at the next interval. librdkafka holds
+    /// such a commit for the consumer's <c>session.timeout.ms</c> (45 s by default), a setting this
+    /// client uses for nothing else (it never joins the group): a commit held longer than a lease
+    /// could land after the lease moved on, and a silo stopping while Kafka was away waited out
+    /// the 45 s, past the host's shutdown timeout.
+    /// </remarks>
+    public GroupControlClient(string group, IDictionary<string, string> settings, Func<IEnumerable<LocalLease>> leases, TimeSpan commitInterval, TimeSpan coordinatorWait, ILogger logger)
     {
         _group = group;
         _leases = leases;
         _commitInterval = commitInterval;
+        _coordinatorWait = coordinatorWait;
         _logger = logger;
         var config = new ConsumerConfig(settings)
         {
@@ -42,6 +53,7 @@ internal sealed partial class GroupControlClient : IDisposable
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             AllowAutoCreateTopics = false,
+            SessionTimeoutMs = (int)Math.Clamp(coordinatorWait.TotalMilliseconds, 1, 3_600_000),
         };
         _consumer = new ConsumerBuilder<Ignore, Ignore>(config)
             .WithLogging(logger, $"{group}/control")
@@ -56,8 +68,13 @@ internal sealed partial class GroupControlClient : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Commits every processed offset of the group now; fails when Kafka refuses the commit.</summary>
-    public Task FlushAsync() => RunAsync(() => CommitProcessed(throwOnFailure: true));
+    /// <summary>
+    /// Commits every processed offset of the group now; fails when Kafka refuses the commit, and
+    /// with a <see cref="TimeoutException"/> when it has not answered within a lease length (the
+    /// commit may still land later: a commit already on its way when the connection dropped is
+    /// retried by librdkafka until the coordinator is back, however long that takes).
+    /// </summary>
+    public Task FlushAsync() => RunAsync(() => CommitProcessed(throwOnFailure: true)).WaitAsync(_coordinatorWait);
 
     /// <summary>The committed offsets of these partitions; <see cref="Offset.Unset"/> where none.</summary>
     public Task<List<TopicPartitionOffset>> CommittedAsync(IEnumerable<TopicPartition> partitions, TimeSpan timeout) =>
@@ -155,7 +172,15 @@ internal sealed partial class GroupControlClient : IDisposable
     public void Dispose()
     {
         _work.CompleteAdding();
-        _thread.Join();
+        if (!_thread.Join(_coordinatorWait))
+        {
+            // Stuck in a commit Kafka has not answered: closing the client under that call is not
+            // safe, and waiting would hold the silo's stop until Kafka is back. The offsets not
+            // committed are processed again by the partitions' next owners.
+            LogCloseAbandoned(_logger, _group, _coordinatorWait);
+            return;
+        }
+
         _admin.Dispose();
         _consumer.Close();
         _consumer.Dispose();
@@ -271,6 +296,9 @@ internal sealed partial class GroupControlClient : IDisposable
 
     [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "Kafka refused the commit note of consumer group {Group} as too large (offset.metadata.max.bytes below 4,096?): it commits without the records completed past each offset from now on, and a move runs those again")]
     private static partial void LogMapsRefused(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(EventId = 2305, Level = LogLevel.Warning, Message = "Kafka did not answer a commit of consumer group {Group} within {Wait}; the client is left open rather than closed under it, and the offsets it held are processed again by the next owners")]
+    private static partial void LogCloseAbandoned(ILogger logger, string group, TimeSpan wait);
 
     [LoggerMessage(EventId = 2302, Level = LogLevel.Error, Message = "The control loop of consumer group {Group} failed an operation")]
     private static partial void LogControlLoopFailed(ILogger logger, Exception exception, string group);

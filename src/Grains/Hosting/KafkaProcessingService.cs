@@ -75,7 +75,7 @@ internal sealed partial class KafkaProcessingService(
         StorageSerializerWarmup.Run(services.GetService<Orleans.Storage.IGrainStorageSerializer>(), _logger);
         foreach (var (group, bindings) in catalog.Groups)
         {
-            var control = new GroupControlClient(group, Settings(group, "control"), () => leases.OfGroup(group), settings.CommitInterval, loggers.CreateLogger<GroupControlClient>());
+            var control = new GroupControlClient(group, Settings(group, "control"), () => leases.OfGroup(group), settings.CommitInterval, settings.LeaseDuration, loggers.CreateLogger<GroupControlClient>());
             flusher.Register(group, control);
             var pool = new FetchPool(
                 group, i => Settings(group, $"fetch-{i}"), settings.FetchConsumers, grains, time, loggers, settings.PartitionBufferBytes, topic => DeliveryShapeOf(bindings, topic, settings), silo.SiloAddress, holds, budget);

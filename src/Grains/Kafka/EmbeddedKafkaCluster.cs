@@ -98,6 +98,10 @@ internal sealed unsafe class EmbeddedKafkaCluster : IDisposable
     internal void SetBrokerUp(int brokerId, bool up) =>
         Run(c => up ? LibrdkafkaNative.Api.MockBrokerSetUp(c, brokerId) : LibrdkafkaNative.Api.MockBrokerSetDown(c, brokerId), $"set broker {brokerId} {(up ? "up" : "down")}");
 
+    /// <summary>Makes one broker answer every request <paramref name="roundTrip"/> late (zero: at once). For tests of slow brokers.</summary>
+    internal void SetBrokerRoundTrip(int brokerId, TimeSpan roundTrip) =>
+        Run(c => LibrdkafkaNative.Api.MockBrokerSetRtt(c, brokerId, (int)roundTrip.TotalMilliseconds), $"delay broker {brokerId}'s answers by {roundTrip}");
+
     /// <summary>Makes one broker the coordinator of a consumer group (where its offsets are committed and read).</summary>
     internal void SetGroupCoordinator(string group, int brokerId)
     {

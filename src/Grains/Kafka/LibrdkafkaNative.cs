@@ -176,6 +176,9 @@ internal static unsafe class LibrdkafkaNative
         public readonly delegate* unmanaged<IntPtr, byte*, int, int, int> MockPartitionSetLeader =
             (delegate* unmanaged<IntPtr, byte*, int, int, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_partition_set_leader");
 
+        public readonly delegate* unmanaged<IntPtr, int, int, int> MockBrokerSetRtt =
+            (delegate* unmanaged<IntPtr, int, int, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_broker_set_rtt");
+
         public readonly delegate* unmanaged<IntPtr, short, nuint, int*, void> MockPushRequestErrors =
             (delegate* unmanaged<IntPtr, short, nuint, int*, void>)NativeLibrary.GetExport(library, "rd_kafka_mock_push_request_errors_array");
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansKafka.LeaseProtocol;
 using OrleansKafka.Leasing;
@@ -68,5 +69,51 @@ public sealed class KafkaOutageTests
         }
 
         Assert.Equal(0, log.PartitionOverlaps);
+    }
+
+    [Fact]
+    public async Task ASiloStoppingWhileKafkaIsUnreachable_StopsWithinSeconds_AndTheNextOwnerRunsItsUncommittedRecordsAgain()
+    {
+        // Found in CI: a stop with processed, uncommitted records held each commit for librdkafka's
+        // session.timeout.ms (45 s) waiting for the group's coordinator, past the host's shutdown timeout.
+        var log = new RecordLog();
+        await using var cluster = await KafkaTestCluster.StartAsync(o =>
+        {
+            o.Silos = 2;
+            o.Topics["orders"] = 4;
+            o.Services = s => s.AddSingleton(log);
+            o.Configure = k => k.CommitInterval = TimeSpan.FromMinutes(10);
+            o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
+        });
+        var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");
+        var leaving = cluster.Cluster.Silos[1];
+        var leavingId = SiloIdentity.Of(leaving.SiloAddress);
+        Assert.True(
+            await Poll.UntilAsync(async () => (await lease.GetAssignmentsAsync()).Count(a => a.Owner == leavingId) == 2, TimeSpan.FromSeconds(30)),
+            "the second silo never held its half of the partitions");
+        var moving = (await lease.GetAssignmentsAsync()).Where(a => a.Owner == leavingId).Select(a => a.Partition).ToList();
+        await cluster.ProduceSequencesAsync("orders", 4, 20);
+        Assert.True(await Poll.UntilAsync(() => moving.All(p => log.Of(p).Count == 20), TimeSpan.FromSeconds(30)), "the records were not processed");
+        var committed = await cluster.CommittedOffsetsAsync("billing", "orders");
+        Assert.All(moving, p => Assert.True(committed[p] < 20, $"partition {p} was committed to {committed[p]} before the stop: nothing left for the stop to commit"));
+
+        cluster.Kafka.SetBrokersUp(false);
+        var stop = Stopwatch.StartNew();
+        try
+        {
+            await cluster.Cluster.StopSiloAsync(leaving).WaitAsync(TimeSpan.FromSeconds(90));
+        }
+        finally
+        {
+            stop.Stop();
+            cluster.Kafka.SetBrokersUp(true);
+        }
+
+        // The test cluster's leases last 3 s: the stop waits that long for Kafka at most, then gives up the commit.
+        Assert.True(stop.Elapsed < TimeSpan.FromSeconds(15), $"the stop took {stop.Elapsed.TotalSeconds:F1} s with Kafka unreachable");
+        Assert.True(
+            await Poll.UntilAsync(() => moving.All(p => log.Of(p).Count >= 40), TimeSpan.FromSeconds(60)),
+            $"the survivor did not run the uncommitted records again: {string.Join(", ", moving.Select(p => $"partition {p}: {log.Of(p).Count} records"))}");
+        Assert.All(moving, p => Assert.Equal(Enumerable.Range(0, 20).Concat(Enumerable.Range(0, 20)).Select(i => (long)i), log.Of(p).Select(r => r.Offset)));
     }
 }

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OrleansKafka.Committing;
 using OrleansKafka.Kafka;
 using OrleansKafka.Leases;
+using OrleansKafka.Testing;
+using OrleansKafka.Tests.Support;
 
 namespace OrleansKafka.Tests.Committing;
 
@@ -21,7 +23,7 @@ public sealed class GroupControlClientTests
         current.StoreProcessed(7);
         stale.StoreProcessed(9);
         stale.Lose();
-        using var control = new GroupControlClient("g", new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers }, () => [current, stale], TimeSpan.FromMinutes(1), NullLogger.Instance);
+        using var control = new GroupControlClient("g", new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers }, () => [current, stale], TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(3), NullLogger.Instance);
 
         await control.FlushAsync();
         var committed = await control.CommittedAsync([current.Partition, stale.Partition], TimeSpan.FromSeconds(5));
@@ -65,7 +67,7 @@ public sealed class GroupControlClientTests
     {
         kafka.CreateTopic("t", 1);
         var lease = new LocalLease("g", new TopicPartition("t", 0), 1, long.MaxValue, TimeProvider.System);
-        var control = new GroupControlClient("g", new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers }, () => [lease], TimeSpan.FromMinutes(1), NullLogger.Instance);
+        var control = new GroupControlClient("g", new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers }, () => [lease], TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(3), NullLogger.Instance);
 
         // Once the group's coordinator is known, only the commit itself meets the refusal.
         await control.CommittedAsync([lease.Partition], TimeSpan.FromSeconds(5));
@@ -83,10 +85,43 @@ public sealed class GroupControlClientTests
         var lease = new LocalLease("g", new TopicPartition("t", 0), 1, time.GetTimestamp() + TimeSpan.FromSeconds(10).Ticks, time);
         lease.StoreProcessed(5);
         time.Advance(TimeSpan.FromSeconds(10));
-        using var control = new GroupControlClient("g", new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers }, () => [lease], TimeSpan.FromMinutes(1), NullLogger.Instance);
+        using var control = new GroupControlClient("g", new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers }, () => [lease], TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(3), NullLogger.Instance);
 
         await control.FlushAsync();
 
         Assert.Equal(Offset.Unset, (await control.CommittedAsync([lease.Partition], TimeSpan.FromSeconds(5)))[0].Offset);
+    }
+
+    [Fact]
+    public async Task ACommitOnItsWayWhenKafkaGoesAway_FailsTheFlushWithinTheWait_AndTheClientClosesWithoutWaitingForKafka()
+    {
+        using var kafka = EmbeddedKafkaCluster.Start(1);
+        kafka.CreateTopic("t", 1);
+        var lease = new LocalLease("g", new TopicPartition("t", 0), 1, long.MaxValue, TimeProvider.System);
+        var log = new ListLogger();
+        var settings = new Dictionary<string, string> { ["bootstrap.servers"] = kafka.BootstrapServers, ["debug"] = "cgrp" };
+        var control = new GroupControlClient("g", settings, () => [lease], TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1), log);
+        await control.CommittedAsync([lease.Partition], TimeSpan.FromSeconds(5));
+        lease.StoreProcessed(4);
+
+        // The commit reaches the broker, which holds its answer; then every connection drops.
+        // librdkafka retries such a commit until the coordinator is back, however long that is.
+        kafka.SetBrokerRoundTrip(1, TimeSpan.FromSeconds(30));
+        var flush = control.FlushAsync();
+        Assert.True(
+            await Poll.UntilAsync(() => log.Entries.Any(e => e.Message.Contains("Committing offsets for 1 partition", StringComparison.Ordinal)), TimeSpan.FromSeconds(10)),
+            "the commit was never sent");
+        kafka.SetBrokersUp(false);
+
+        Assert.True(await Poll.UntilAsync(() => flush.IsCompleted, TimeSpan.FromSeconds(10)), "the flush still waits for Kafka");
+        Assert.IsType<TimeoutException>(flush.Exception?.InnerException);
+        Assert.Equal(-1, lease.CommittedOffset);
+        var close = Task.Run(control.Dispose);
+        Assert.True(await Poll.UntilAsync(() => close.IsCompleted, TimeSpan.FromSeconds(10)), "closing the client still waits for Kafka");
+
+        // Nothing lost: once Kafka is back, the commit held by the client left open lands.
+        kafka.SetBrokerRoundTrip(1, TimeSpan.Zero);
+        kafka.SetBrokersUp(true);
+        Assert.True(await Poll.UntilAsync(() => lease.CommittedOffset == 4, TimeSpan.FromSeconds(60)), "the held commit never landed");
     }
 }

@@ -6,6 +6,8 @@ using OrleansKafka.Kafka;
 using OrleansKafka.Leases;
 using OrleansKafka.Testing;
 
+using OrleansKafka.Tests.Support;
+
 namespace OrleansKafka.Tests.Fetching;
 
 [Trait("Category", "Kafka")]
@@ -351,36 +353,6 @@ public sealed class FetchWorkerTests
             catch (System.Reflection.TargetInvocationException ex) when (ex.InnerException is not null)
             {
                 throw ex.InnerException;
-            }
-        }
-    }
-
-    /// <summary>Keeps what is logged, for tests that check what an operator reads.</summary>
-    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
-    {
-        private readonly List<(string Message, Exception? Exception)> _entries = [];
-
-        public IReadOnlyList<(string Message, Exception? Exception)> Entries
-        {
-            get
-            {
-                lock (_entries)
-                {
-                    return [.. _entries];
-                }
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_entries)
-            {
-                _entries.Add((formatter(state, exception), exception));
             }
         }
     }
