@@ -12,7 +12,7 @@ namespace OrleansKafka.KeyGrains;
 /// not yet moved the grain) is not the record's failure: it is sent again, backing off up to 1 s,
 /// until it is answered or the lease ends, and does not count toward the failure policy.
 /// </remarks>
-internal sealed class KeyGrainPipeline<TValue>(IGrainFactory grains, Type grainInterface, bool integerKeys, RecordDecoder<TValue> values, string group, TimeProvider time) : ProcessorPipeline
+internal sealed class KeyGrainPipeline<TValue>(GrainReferences keyGrains, GrainReferences batches, Type grainInterface, bool integerKeys, RecordDecoder<TValue> values, string group, TimeProvider time) : ProcessorPipeline
 {
     private readonly ResiliencePipeline _undelivered = UndeliveredCalls.Retry(time);
     private readonly KeyBatchSizer _sizer = new(time);
@@ -38,7 +38,7 @@ internal sealed class KeyGrainPipeline<TValue>(IGrainFactory grains, Type grainI
             batch[i] = KeyedRecordFactory.Create(result, values, group, epoch, grainInterface.Name);
         }
 
-        var grain = integerKeys ? grains.GetGrain(grainInterface, IntegerKey(batch[0].Key, records[index])) : grains.GetGrain(grainInterface, batch[0].Key);
+        var grain = integerKeys ? keyGrains.Of(IntegerKey(batch[0].Key, records[index])) : keyGrains.Of(batch[0].Key);
 
         // The call is not cancelled at the grain when the lease ends; the partition just stops waiting for it.
         // Its time is measured answered or not: a call that timed out says the most about the grain.
@@ -52,7 +52,7 @@ internal sealed class KeyGrainPipeline<TValue>(IGrainFactory grains, Type grainI
                 return;
             }
 
-            outcome = await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Records), (Grain: grain.AsReference<IKeyGrainBatch>(), Records: batch), cancellationToken);
+            outcome = await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Records), (Grain: (IKeyGrainBatch)batches.Of(grain.GetGrainId()), Records: batch), cancellationToken);
         }
         finally
         {

@@ -37,6 +37,13 @@ internal static class KeyGrainRegistration
     private sealed class PipelineFactory<TValue> : IPipelineFactory
     {
         public ProcessorPipeline Create(IServiceProvider services, Type grainInterface, bool integerKeys, string group) =>
-            new KeyGrainPipeline<TValue>(services.GetRequiredService<IGrainFactory>(), grainInterface, integerKeys, RecordDecoder<TValue>.Create(services), group, services.GetRequiredService<TimeProvider>());
+            new KeyGrainPipeline<TValue>(
+                new GrainReferences(services.GetRequiredService<IGrainFactory>(), services, grainInterface),
+                new GrainReferences(services.GetRequiredService<IGrainFactory>(), services, typeof(IKeyGrainBatch)),
+                grainInterface,
+                integerKeys,
+                RecordDecoder<TValue>.Create(services),
+                group,
+                services.GetRequiredService<TimeProvider>());
     }
 }

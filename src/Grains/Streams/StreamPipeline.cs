@@ -11,7 +11,7 @@ namespace OrleansKafka.Streams;
 /// subscriber's <c>OnNextAsync</c> completed. Runs key-ordered, so a stream's records arrive in
 /// offset order while streams of one partition run at once.
 /// </summary>
-internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubscribers subscribers, RecordDecoder<TValue> values, string group, string provider, TimeProvider time) : ProcessorPipeline
+internal sealed class StreamPipeline<TValue>(GrainReferences deliveries, ImplicitSubscribers subscribers, RecordDecoder<TValue> values, string group, string provider, TimeProvider time) : ProcessorPipeline
 {
     private readonly ResiliencePipeline _undelivered = UndeliveredCalls.Retry(time);
     private readonly KeyBatchSizer _sizer = new(time);
@@ -57,7 +57,7 @@ internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubsc
         if (batch.Length > 1 && receivers.Length == 1)
         {
             // The common case, one subscribing grain: the records go in one call.
-            var delivery = grains.GetGrain(receivers[0]).AsReference<IKafkaStreamDelivery>();
+            var delivery = (IKafkaStreamDelivery)deliveries.Of(receivers[0]);
             var outcome = await UndeliveredCalls.CallAsync(_undelivered, static call => call.Delivery.DeliverBatchAsync(call.Records, call.Provider), (Delivery: delivery, Records: batch, Provider: provider), cancellationToken);
             if (outcome.Failure is { } failure)
             {
@@ -74,7 +74,7 @@ internal sealed class StreamPipeline<TValue>(IGrainFactory grains, ImplicitSubsc
             {
                 foreach (var subscriber in receivers)
                 {
-                    var delivery = grains.GetGrain(subscriber).AsReference<IKafkaStreamDelivery>();
+                    var delivery = (IKafkaStreamDelivery)deliveries.Of(subscriber);
                     await UndeliveredCalls.CallAsync(_undelivered, static call => call.Delivery.DeliverAsync(call.Record, call.Provider), (Delivery: delivery, Record: batch[i], Provider: provider), cancellationToken);
                 }
             }

@@ -8,7 +8,7 @@ internal static class StreamRegistration
 {
     public static ProcessorRegistration Create<TValue>(string provider, string name) =>
         new(name, typeof(TValue), typeof(string), typeof(TValue), (services, group) => new StreamPipeline<TValue>(
-            services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<ImplicitSubscribers>(), RecordDecoder<TValue>.Create(services), group, provider, services.GetRequiredService<TimeProvider>()))
+            new KeyGrains.GrainReferences(services.GetRequiredService<IGrainFactory>(), services, typeof(IKafkaStreamDelivery)), services.GetRequiredService<ImplicitSubscribers>(), RecordDecoder<TValue>.Create(services), group, provider, services.GetRequiredService<TimeProvider>()))
         {
             Description = $"Kafka stream provider '{provider}'",
             SendsToGrains = true,

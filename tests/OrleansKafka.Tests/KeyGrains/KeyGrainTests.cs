@@ -275,6 +275,30 @@ public sealed class KeyGrainTests
         return kafka;
     }
 
+    [Fact]
+    public async Task GrainReferences_MadeOnce_AreTheReferencesOrleansMakes_ForStringAndIntegerKeysAndTheBatchInterface()
+    {
+        var (log, gate) = (new KeyGrainLog(), new KeyGate());
+        await using var cluster = await StartAsync(log, gate, silos: 1);
+        var services = cluster.Cluster.Silos[0].ServiceProvider;
+        var grains = services.GetRequiredService<IGrainFactory>();
+
+        var byString = new GrainReferences(grains, services, typeof(IRecordingKeyGrain));
+        var byInteger = new GrainReferences(grains, services, typeof(ICountingIntegerKeyGrain));
+        var batches = new GrainReferences(grains, services, typeof(IKeyGrainBatch));
+        Assert.True(byString.KnowsGrainClass && byInteger.KnowsGrainClass, "the key grain classes were not found once: every reference goes through Orleans' own resolution");
+        var stringGrain = byString.Of("customer-7");
+        var integerGrain = byInteger.Of(-42);
+
+        Assert.Equal(grains.GetGrain<IRecordingKeyGrain>("customer-7").GetGrainId(), stringGrain.GetGrainId());
+        Assert.IsAssignableFrom<IRecordingKeyGrain>(stringGrain);
+        Assert.Equal(grains.GetGrain<ICountingIntegerKeyGrain>(-42).GetGrainId(), integerGrain.GetGrainId());
+        var batch = batches.Of(stringGrain.GetGrainId());
+        Assert.IsAssignableFrom<IKeyGrainBatch>(batch);
+        Assert.Equal(stringGrain.AsReference<IKeyGrainBatch>(), batch);
+        Assert.Throws<ArgumentException>(() => byString.Of(" "));
+    }
+
     private static Task<KafkaTestCluster> StartAsync(KeyGrainLog log, KeyGate gate, int silos, EmbeddedKafkaCluster? kafka = null)
     {
         void Configure(KafkaTestClusterOptions o)
