@@ -175,12 +175,27 @@ internal sealed partial class GroupControlClient : IDisposable
         if (!_thread.Join(_coordinatorWait))
         {
             // Stuck in a commit Kafka has not answered: closing the client under that call is not
-            // safe, and waiting would hold the silo's stop until Kafka is back. The offsets not
-            // committed are processed again by the partitions' next owners.
-            LogCloseAbandoned(_logger, _group, _coordinatorWait);
+            // safe, and waiting would hold the silo's stop until Kafka is back. It is closed once
+            // the call returns; the offsets not committed by then are processed again by the
+            // partitions' next owners.
+            LogCloseDeferred(_logger, _group, _coordinatorWait);
+            _ = Task.Factory.StartNew(
+                () =>
+                {
+                    _thread.Join();
+                    Close();
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
             return;
         }
 
+        Close();
+    }
+
+    private void Close()
+    {
         _admin.Dispose();
         _consumer.Close();
         _consumer.Dispose();
@@ -297,8 +312,8 @@ internal sealed partial class GroupControlClient : IDisposable
     [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "Kafka refused the commit note of consumer group {Group} as too large (offset.metadata.max.bytes below 4,096?): it commits without the records completed past each offset from now on, and a move runs those again")]
     private static partial void LogMapsRefused(ILogger logger, Exception exception, string group);
 
-    [LoggerMessage(EventId = 2305, Level = LogLevel.Warning, Message = "Kafka did not answer a commit of consumer group {Group} within {Wait}; the client is left open rather than closed under it, and the offsets it held are processed again by the next owners")]
-    private static partial void LogCloseAbandoned(ILogger logger, string group, TimeSpan wait);
+    [LoggerMessage(EventId = 2305, Level = LogLevel.Warning, Message = "Kafka did not answer a commit of consumer group {Group} within {Wait}; its client is closed once Kafka answers, and the offsets not committed by then are processed again by the next owners")]
+    private static partial void LogCloseDeferred(ILogger logger, string group, TimeSpan wait);
 
     [LoggerMessage(EventId = 2302, Level = LogLevel.Error, Message = "The control loop of consumer group {Group} failed an operation")]
     private static partial void LogControlLoopFailed(ILogger logger, Exception exception, string group);

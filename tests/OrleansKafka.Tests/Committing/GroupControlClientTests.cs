@@ -119,9 +119,12 @@ public sealed class GroupControlClientTests
         var close = Task.Run(control.Dispose);
         Assert.True(await Poll.UntilAsync(() => close.IsCompleted, TimeSpan.FromSeconds(10)), "closing the client still waits for Kafka");
 
-        // Nothing lost: once Kafka is back, the commit held by the client left open lands.
+        // Nothing lost: once Kafka is back, the held commit lands, and then the client closes.
         kafka.SetBrokerRoundTrip(1, TimeSpan.Zero);
         kafka.SetBrokersUp(true);
         Assert.True(await Poll.UntilAsync(() => lease.CommittedOffset == 4, TimeSpan.FromSeconds(60)), "the held commit never landed");
+        Assert.True(
+            await Poll.UntilAsync(() => log.Entries.Any(e => e.Message.Contains("Consumer closed", StringComparison.Ordinal)), TimeSpan.FromSeconds(30)),
+            "the client was never closed");
     }
 }
