@@ -13,7 +13,7 @@ namespace OrleansKafka.Committing;
 /// </summary>
 /// <remarks>
 /// Processed offsets are collected from the group's leases and committed together every
-/// commit interval, or at once when <see cref="FlushAsync"/> asks. A lease that is lost or
+/// commit interval, or at once when <see cref="FlushAsync()"/> asks. A lease that is lost or
 /// expired is skipped: a fenced owner never commits.
 /// </remarks>
 internal sealed partial class GroupControlClient : IDisposable
@@ -53,8 +53,14 @@ internal sealed partial class GroupControlClient : IDisposable
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             AllowAutoCreateTopics = false,
-            SessionTimeoutMs = (int)Math.Clamp(coordinatorWait.TotalMilliseconds, 1, 3_600_000),
         };
+
+        // Not with the next-generation group protocol, which refuses the setting; at most librdkafka's
+        // max.poll.interval.ms (5 minutes by default), which it must not exceed.
+        if (!string.Equals(config.Get("group.protocol"), "consumer", StringComparison.OrdinalIgnoreCase))
+        {
+            config.SessionTimeoutMs = (int)Math.Clamp(coordinatorWait.TotalMilliseconds, 1, config.MaxPollIntervalMs ?? 300_000);
+        }
         _consumer = new ConsumerBuilder<Ignore, Ignore>(config)
             .WithLogging(logger, $"{group}/control")
             .Build();
@@ -68,13 +74,33 @@ internal sealed partial class GroupControlClient : IDisposable
         _thread.Start();
     }
 
+    /// <summary>Commits every processed offset of the group now; fails when Kafka refuses the commit.</summary>
+    /// <remarks>
+    /// Kafka away, it fails after a lease length when the group's coordinator is unknown, but a
+    /// commit already on its way when the connection dropped is retried by librdkafka until the
+    /// coordinator is back, however long that takes: the caller waits, and holds its lease
+    /// meanwhile, so that the commit cannot land after the partition moved on.
+    /// </remarks>
+    public Task FlushAsync() => RunAsync(() => CommitProcessed(throwOnFailure: true));
+
     /// <summary>
-    /// Commits every processed offset of the group now; fails when Kafka refuses the commit, and
-    /// with a <see cref="TimeoutException"/> when it has not answered within a lease length (the
-    /// commit may still land later: a commit already on its way when the connection dropped is
-    /// retried by librdkafka until the coordinator is back, however long that takes).
+    /// <see cref="FlushAsync()"/>, waiting for Kafka as long as it takes until <paramref name="stopping"/>
+    /// is requested, and from then on a lease length at most (then a <see cref="TimeoutException"/>):
+    /// a stopping silo does not wait for Kafka to come back. What it did not commit is processed
+    /// again by the next owner.
     /// </summary>
-    public Task FlushAsync() => RunAsync(() => CommitProcessed(throwOnFailure: true)).WaitAsync(_coordinatorWait);
+    public async Task FlushAsync(CancellationToken stopping)
+    {
+        var flush = FlushAsync();
+        try
+        {
+            await flush.WaitAsync(stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            await flush.WaitAsync(_coordinatorWait);
+        }
+    }
 
     /// <summary>The committed offsets of these partitions; <see cref="Offset.Unset"/> where none.</summary>
     public Task<List<TopicPartitionOffset>> CommittedAsync(IEnumerable<TopicPartition> partitions, TimeSpan timeout) =>
@@ -183,7 +209,14 @@ internal sealed partial class GroupControlClient : IDisposable
                 () =>
                 {
                     _thread.Join();
-                    Close();
+                    try
+                    {
+                        Close();
+                    }
+                    catch (Exception ex)
+                    {
+                        LogControlLoopFailed(_logger, ex, _group);
+                    }
                 },
                 CancellationToken.None,
                 TaskCreationOptions.LongRunning,

@@ -80,7 +80,9 @@ internal sealed partial class PartitionRevoker(
         {
             lease.Revoke();
             await pool.StopAsync(feed);
-            await control.FlushAsync();
+            // A running silo waits for Kafka, holding the lease, so that a late commit cannot follow
+            // a move; a stopping one does not wait for Kafka to come back.
+            await control.FlushAsync(stopping);
             LogRevoked(logger, lease.GrainKey, lease.Epoch, lease.CommittedOffset);
             drained = lease.CanCommit;
         }

@@ -82,7 +82,12 @@ public sealed class KafkaOutageTests
             o.Silos = 2;
             o.Topics["orders"] = 4;
             o.Services = s => s.AddSingleton(log);
-            o.Configure = k => k.CommitInterval = TimeSpan.FromMinutes(10);
+            o.Configure = k =>
+            {
+                // Every call on the control thread (a metadata refresh too) also commits what is due.
+                k.CommitInterval = TimeSpan.FromMinutes(10);
+                k.MetadataRefreshInterval = TimeSpan.FromMinutes(10);
+            };
             o.Processors = p => p.AddProcessor<RecordingProcessor>("recorder", x => { x.Topic = "orders"; x.Group = "billing"; });
         });
         var lease = cluster.Client.GetGrain<IPartitionLeaseGrain>("billing");

@@ -93,7 +93,7 @@ public sealed class GroupControlClientTests
     }
 
     [Fact]
-    public async Task ACommitOnItsWayWhenKafkaGoesAway_FailsTheFlushWithinTheWait_AndTheClientClosesWithoutWaitingForKafka()
+    public async Task ACommitOnItsWayWhenKafkaGoesAway_AStoppingSilosFlushFailsWithinTheWait_ARunningOnesWaits_AndTheClientClosesWithoutWaitingForKafka()
     {
         using var kafka = EmbeddedKafkaCluster.Start(1);
         kafka.CreateTopic("t", 1);
@@ -107,22 +107,27 @@ public sealed class GroupControlClientTests
         // The commit reaches the broker, which holds its answer; then every connection drops.
         // librdkafka retries such a commit until the coordinator is back, however long that is.
         kafka.SetBrokerRoundTrip(1, TimeSpan.FromSeconds(30));
-        var flush = control.FlushAsync();
+        var stopping = control.FlushAsync(new CancellationToken(canceled: true));
+        var running = control.FlushAsync(CancellationToken.None);
         Assert.True(
             await Poll.UntilAsync(() => log.Entries.Any(e => e.Message.Contains("Committing offsets for 1 partition", StringComparison.Ordinal)), TimeSpan.FromSeconds(10)),
             "the commit was never sent");
         kafka.SetBrokersUp(false);
 
-        Assert.True(await Poll.UntilAsync(() => flush.IsCompleted, TimeSpan.FromSeconds(10)), "the flush still waits for Kafka");
-        Assert.IsType<TimeoutException>(flush.Exception?.InnerException);
+        Assert.True(await Poll.UntilAsync(() => stopping.IsCompleted, TimeSpan.FromSeconds(10)), "the stopping silo's flush still waits for Kafka");
+        Assert.IsType<TimeoutException>(stopping.Exception?.InnerException);
         Assert.Equal(-1, lease.CommittedOffset);
         var close = Task.Run(control.Dispose);
         Assert.True(await Poll.UntilAsync(() => close.IsCompleted, TimeSpan.FromSeconds(10)), "closing the client still waits for Kafka");
+
+        // A running silo's flush waits for Kafka, however long (its lease is held meanwhile).
+        Assert.False(running.IsCompleted, "a running silo's flush gave up while Kafka was away");
 
         // Nothing lost: once Kafka is back, the held commit lands, and then the client closes.
         kafka.SetBrokerRoundTrip(1, TimeSpan.Zero);
         kafka.SetBrokersUp(true);
         Assert.True(await Poll.UntilAsync(() => lease.CommittedOffset == 4, TimeSpan.FromSeconds(60)), "the held commit never landed");
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(
             await Poll.UntilAsync(() => log.Entries.Any(e => e.Message.Contains("Consumer closed", StringComparison.Ordinal)), TimeSpan.FromSeconds(30)),
             "the client was never closed");
