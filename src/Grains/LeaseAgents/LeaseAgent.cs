@@ -168,6 +168,16 @@ internal sealed partial class LeaseAgent : IAsyncDisposable
             _grains.DeleteObjectReference<ILeaseAgentObserver>(reference);
         }
 
+        try
+        {
+            // A background metadata read uses the control client's admin client: it ends before
+            // that client closes, unless Kafka is away (then half a lease at most).
+            await _metadata.Refreshing.WaitAsync(_settings.HeartbeatTimeout, _time);
+        }
+        catch (TimeoutException)
+        {
+        }
+
         _pool.Dispose();
         _control.Dispose();
     }

@@ -21,6 +21,9 @@ internal sealed partial class TopicMetadata(string group, IReadOnlyList<string> 
     /// <summary>The zone (rack) of each partition's leader broker per topic, as last read; empty when the brokers have none.</summary>
     public Dictionary<string, string?[]> LeaderZones => Volatile.Read(ref _leaderZones);
 
+    /// <summary>The background read under way; completed when none is.</summary>
+    public Task Refreshing => _refresh;
+
     /// <summary>Whether <paramref name="topic"/> is one of the group's topics on this silo.</summary>
     public bool Contains(string topic) => Counts.ContainsKey(topic);
 
