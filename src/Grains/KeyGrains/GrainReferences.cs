@@ -35,15 +35,21 @@ internal sealed class GrainReferences
     public bool KnowsGrainClass => GrainType() is not null;
 
     /// <summary>The grain of <paramref name="key"/> (a string key).</summary>
-    public IAddressable Of(string key)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(key);
-        return GrainType() is { } type ? _grains.GetGrain(GrainId.Create(type, IdSpan.Create(key)), _interfaceId) : _grains.GetGrain(_interface, key);
-    }
+    public IAddressable Of(string key) => Of(IdOf(key));
 
     /// <summary>The grain of <paramref name="key"/> (an integer key).</summary>
-    public IAddressable Of(long key) =>
-        GrainType() is { } type ? _grains.GetGrain(GrainId.Create(type, GrainIdKeyExtensions.CreateIntegerKey(key)), _interfaceId) : _grains.GetGrain(_interface, key);
+    public IAddressable Of(long key) => Of(IdOf(key));
+
+    /// <summary>The id of the grain of <paramref name="key"/> (a string key), without a reference made for it.</summary>
+    public GrainId IdOf(string key)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        return GrainType() is { } type ? GrainId.Create(type, IdSpan.Create(key)) : _grains.GetGrain(_interface, key).GetGrainId();
+    }
+
+    /// <summary>The id of the grain of <paramref name="key"/> (an integer key), without a reference made for it.</summary>
+    public GrainId IdOf(long key) =>
+        GrainType() is { } type ? GrainId.Create(type, GrainIdKeyExtensions.CreateIntegerKey(key)) : _grains.GetGrain(_interface, key).GetGrainId();
 
     /// <summary><paramref name="grain"/> through this interface.</summary>
     public IAddressable Of(GrainId grain) => _grains.GetGrain(grain, _interfaceId);

@@ -38,7 +38,7 @@ internal sealed class KeyGrainPipeline<TValue>(GrainReferences keyGrains, GrainR
             batch[i] = KeyedRecordFactory.Create(result, values, group, epoch, grainInterface.Name);
         }
 
-        var grain = integerKeys ? keyGrains.Of(IntegerKey(batch[0].Key, records[index])) : keyGrains.Of(batch[0].Key);
+        var grain = integerKeys ? keyGrains.IdOf(IntegerKey(batch[0].Key, records[index])) : keyGrains.IdOf(batch[0].Key);
 
         // The call is not cancelled at the grain when the lease ends; the partition just stops waiting for it.
         // Its time is measured answered or not: a call that timed out says the most about the grain.
@@ -48,11 +48,11 @@ internal sealed class KeyGrainPipeline<TValue>(GrainReferences keyGrains, GrainR
         {
             if (count == 1)
             {
-                await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Record), (Grain: (IKafkaKeyGrain<TValue>)grain, Record: (KeyedRecord<TValue>)batch[0]), cancellationToken);
+                await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Record), (Grain: (IKafkaKeyGrain<TValue>)keyGrains.Of(grain), Record: (KeyedRecord<TValue>)batch[0]), cancellationToken);
                 return;
             }
 
-            outcome = await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Records), (Grain: (IKeyGrainBatch)batches.Of(grain.GetGrainId()), Records: batch), cancellationToken);
+            outcome = await UndeliveredCalls.CallAsync(_undelivered, static call => call.Grain.ProcessAsync(call.Records), (Grain: (IKeyGrainBatch)batches.Of(grain), Records: batch), cancellationToken);
         }
         finally
         {

@@ -36,14 +36,17 @@ internal static class KeyGrainRegistration
 
     private sealed class PipelineFactory<TValue> : IPipelineFactory
     {
-        public ProcessorPipeline Create(IServiceProvider services, Type grainInterface, bool integerKeys, string group) =>
-            new KeyGrainPipeline<TValue>(
-                new GrainReferences(services.GetRequiredService<IGrainFactory>(), services, grainInterface),
-                new GrainReferences(services.GetRequiredService<IGrainFactory>(), services, typeof(IKeyGrainBatch)),
+        public ProcessorPipeline Create(IServiceProvider services, Type grainInterface, bool integerKeys, string group)
+        {
+            var grains = services.GetRequiredService<IGrainFactory>();
+            return new KeyGrainPipeline<TValue>(
+                new GrainReferences(grains, services, grainInterface),
+                new GrainReferences(grains, services, typeof(IKeyGrainBatch)),
                 grainInterface,
                 integerKeys,
                 RecordDecoder<TValue>.Create(services),
                 group,
                 services.GetRequiredService<TimeProvider>());
+        }
     }
 }
